@@ -1,0 +1,1 @@
+"""Benchmarks, the resumable evaluation runner, pass@k, reports and the CLI."""

@@ -1,0 +1,1 @@
+"""Tactic generators, best-first search, whole-proof sampling, training, expert iteration."""
