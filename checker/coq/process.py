@@ -1,0 +1,142 @@
+"""One coqidetop process: send a call, read its reply, with a deadline.
+
+On a deadline the process is interrupted (SIGINT makes Coq abandon the
+running command and answer "User interrupt"); if it does not answer within a
+grace period it is killed. Either way the caller learns which happened,
+because a killed process takes every state id with it.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import select
+import signal
+import subprocess
+import time
+
+from checker.backend import SessionCrashed
+from checker.coq.protocol import VALUE_END, Reply, about_call, parse_reply
+
+INTERRUPT_GRACE_S = 2.0
+
+
+class CoqTimeout(Exception):
+    def __init__(self, recovered: bool):
+        super().__init__("Coq did not answer in time" + ("" if recovered else "; process killed"))
+        self.recovered = recovered
+
+
+def _limit_memory(memory_mb: int):
+    def apply() -> None:
+        limit = memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    return apply
+
+
+class CoqProcess:
+    def __init__(self, argv: list[str], memory_mb: int):
+        try:
+            self._proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                preexec_fn=_limit_memory(memory_mb),
+                start_new_session=True,
+            )
+        except FileNotFoundError:
+            raise
+        self._buffer = b""
+
+    @property
+    def pid(self) -> int:
+        return self._proc.pid
+
+    @property
+    def alive(self) -> bool:
+        return self._proc.poll() is None
+
+    def call(self, xml: str, timeout_s: float | None) -> Reply:
+        if not self.alive:
+            raise SessionCrashed(self._death_note())
+        try:
+            self._proc.stdin.write(xml.encode())
+            self._proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            raise SessionCrashed(self._death_note()) from None
+        deadline = None if timeout_s is None else time.monotonic() + max(timeout_s, 0.0)
+        raw = self._read_reply(deadline)
+        if raw is None:
+            raise CoqTimeout(recovered=self._interrupt())
+        return parse_reply(raw)
+
+    def _read_reply(self, deadline: float | None) -> bytes | None:
+        fd = self._proc.stdout.fileno()
+        while True:
+            end = self._buffer.find(VALUE_END)
+            if end != -1:
+                end += len(VALUE_END)
+                raw, self._buffer = self._buffer[:end], self._buffer[end:]
+                return raw
+            wait = None if deadline is None else deadline - time.monotonic()
+            if wait is not None and wait <= 0:
+                return None
+            ready, _, _ = select.select([fd], [], [], wait)
+            if not ready:
+                continue
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                self._proc.wait(timeout=5)
+                raise SessionCrashed(self._death_note())
+            self._buffer += chunk
+
+    def _interrupt(self) -> bool:
+        """Interrupt the running command; True if Coq is responsive again."""
+        try:
+            self._proc.send_signal(signal.SIGINT)
+            grace = time.monotonic() + INTERRUPT_GRACE_S
+            if self._read_reply(grace) is None:
+                self.kill()
+                return False
+            # An interrupt that arrived after Coq had already answered is
+            # delivered to the next call instead: absorb it with cheap calls.
+            for _ in range(2):
+                self._proc.stdin.write(about_call().encode())
+                self._proc.stdin.flush()
+                raw = self._read_reply(time.monotonic() + INTERRUPT_GRACE_S)
+                if raw is None:
+                    self.kill()
+                    return False
+                if parse_reply(raw).ok:
+                    return True
+            self.kill()
+            return False
+        except (SessionCrashed, OSError):
+            self.kill()
+            return False
+
+    def _death_note(self) -> str:
+        code = self._proc.poll()
+        if code is None:
+            return "coqidetop stopped answering"
+        if code < 0:
+            return f"coqidetop was killed by signal {signal.Signals(-code).name}"
+        return f"coqidetop exited with status {code}"
+
+    def kill(self) -> None:
+        if self._proc.poll() is None:
+            try:
+                os.killpg(self._proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        try:
+            self._proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        for stream in (self._proc.stdin, self._proc.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass

@@ -1,0 +1,443 @@
+"""A Coq proof session over coqidetop: the interactive API and guarded whole-proof checks.
+
+The tactic prelude and the theorem's header are loaded once; every check and
+every `open` starts from that state (`Edit_at`), so imports are paid once per
+header per process and nothing a proof declares survives into the next one.
+
+Coq's document is a single line: going back with `Edit_at` expires every later
+state. A GoalState's handle is therefore a `ProofPoint` (theorem and the
+tactic sentences that lead to the state), and the session keeps the line it
+has in Coq: returning to a state on that line is one `Edit_at`; a state on
+another branch is reached by going back to the common prefix and replaying
+the rest. Handles stay valid across process restarts for the same reason.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from dataclasses import dataclass
+
+from checker.backend import CheckerUnavailable, ProofSession, SessionCrashed
+from checker.coq import guard, protocol
+from checker.coq.process import CoqProcess, CoqTimeout
+from checker.coq.sentences import CoqSyntaxError, SentenceKind, split_sentences
+from checker.settings import CheckerSettings
+from checker.types import (
+    CheckerInfo,
+    CheckResult,
+    GoalState,
+    NextState,
+    ProofFinished,
+    TacticError,
+    TacticResult,
+    TacticTimeout,
+    Theorem,
+    Verdict,
+    render_goals,
+)
+
+TOP_MODULE = "Top"  # the module coqidetop puts interactive declarations in
+
+_QUALID = re.compile(r"[A-Za-z_][\w']*(?:\.[A-Za-z_][\w']*)*")
+_LOCATED = re.compile(r"\s*(Constant|Inductive|Constructor)\s+(\S+)")
+_TERM_KEYWORDS = frozenset(
+    "fun forall let in match with end return as fix cofix struct if then else Prop Set Type SProp Arguments".split()
+)
+
+
+class CoqError(Exception):
+    """Coq refused a sentence; `state` is the last good state it reports."""
+
+    def __init__(self, message: str, state: int | None = None):
+        super().__init__(message)
+        self.state = state
+
+
+class HeaderError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class ProofPoint:
+    header: str
+    statement: str
+    path: tuple[str, ...]  # tactic sentences from the start of the proof
+
+
+class CoqSession(ProofSession):
+    def __init__(self, settings: CheckerSettings | None = None):
+        self.settings = settings or CheckerSettings()
+        if shutil.which(self.settings.coq_binary) is None:
+            raise CheckerUnavailable(
+                f"{self.settings.coq_binary} not found on PATH: install Coq 8.16 "
+                "(Debian: apt-get install coq) or set PROOFSMITH_COQ_BINARY"
+            )
+        self._proc: CoqProcess | None = None
+        self.restarts = -1
+        # the proof currently in Coq's document: (header, statement), the
+        # statement's state, and the (sentence, state) line after it
+        self._doc_theorem: tuple[str, str] | None = None
+        self._doc_start = 0
+        self._doc_line: list[tuple[str, int]] = []
+        self.uses = 0
+        self._version = ""
+        self._prelude_state = 0
+        self._header: str | None = None
+        self._header_state = 0
+        self._header_axioms: frozenset[str] = frozenset()
+        self._tip = 0
+        self._locate_cache: dict[str, tuple[str, str]] = {}
+        # axioms per global constant: library constants never change within a
+        # process configuration; header constants are valid while the header is.
+        self._library_axiom_cache: dict[str, frozenset[str]] = {}
+        self._header_axiom_cache: dict[str, frozenset[str]] = {}
+        self._start()
+
+    # ------------------------------------------------------------ process
+
+    @property
+    def info(self) -> CheckerInfo:
+        return CheckerInfo("coq", self._version, self.settings.coq_prelude)
+
+    @property
+    def alive(self) -> bool:
+        return self._proc is not None and self._proc.alive
+
+    @property
+    def header(self) -> str | None:
+        return self._header
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    def _start(self) -> None:
+        argv = [self.settings.coq_binary, "-main-channel", "stdfds", "-async-proofs", "off", "-q"]
+        self._proc = CoqProcess(argv + list(self.settings.coq_args), self.settings.memory_mb)
+        self.restarts += 1
+        self._header = None
+        self._doc_theorem = None
+        self._locate_cache.clear()
+        timeout = max(self.settings.timeout_s, 30.0)
+        root = protocol.init_state(self._call(protocol.init_call(), timeout))
+        self._version = protocol.coq_version(self._call(protocol.about_call(), timeout))
+        self._tip = root
+        try:
+            self._prelude_state = self._add_script(self.settings.coq_prelude, timeout)
+        except (CoqError, HeaderError) as exc:
+            self.close()
+            raise CheckerUnavailable(f"the Coq tactic prelude does not load: {exc}") from None
+
+    def restart(self) -> None:
+        self.close()
+        self._start()
+
+    def close(self) -> None:
+        if self._proc is not None:
+            self._proc.kill()
+
+    def _ensure_alive(self) -> None:
+        if not self.alive:
+            self._start()
+
+    def _call(self, xml: str, timeout_s: float | None) -> protocol.Reply:
+        return self._proc.call(xml, timeout_s)
+
+    # ------------------------------------------------------------ document
+
+    def _add(self, text: str, timeout_s: float | None) -> int:
+        reply = self._call(protocol.add_call(text, self._tip), timeout_s)
+        if not reply.ok:
+            raise CoqError(reply.error, reply.error_state)
+        self._tip = protocol.added_state(reply)
+        return self._tip
+
+    def _edit_at(self, state: int, timeout_s: float | None = 30.0) -> None:
+        if state == self._tip:
+            return
+        reply = self._call(protocol.edit_at_call(state), timeout_s)
+        if not reply.ok:
+            raise CoqError(f"cannot go back to state {state}: {reply.error}")
+        self._tip = state
+
+    def _goals(self, timeout_s: float | None) -> protocol.CoqGoals | None:
+        reply = self._call(protocol.goal_call(), timeout_s)
+        if not reply.ok:
+            raise CoqError(reply.error, reply.error_state)
+        return protocol.parse_goals(reply)
+
+    def _force(self, timeout_s: float | None) -> None:
+        reply = self._call(protocol.status_call(force=True), timeout_s)
+        if not reply.ok:
+            raise CoqError(reply.error, reply.error_state)
+
+    def _add_script(self, script: str, timeout_s: float | None) -> int:
+        """Add every sentence of trusted text (prelude, header) and execute it."""
+        try:
+            sentences = split_sentences(script)
+        except CoqSyntaxError as exc:
+            raise HeaderError(str(exc)) from None
+        start = self._tip
+        try:
+            for sentence in sentences:
+                self._add(sentence.text, timeout_s)
+            self._force(timeout_s)
+        except CoqError as exc:
+            self._recover_to(start)
+            raise HeaderError(str(exc)) from None
+        return self._tip
+
+    def _recover_to(self, state: int) -> None:
+        try:
+            self._edit_at(state)
+        except (CoqError, CoqTimeout):
+            self.restart()
+
+    def load_header(self, header: str, timeout_s: float | None = None) -> None:
+        """Make `header` the base state; cheap when it is already loaded."""
+        self._ensure_alive()
+        self._doc_theorem = None
+        if header == self._header:
+            self._edit_at(self._header_state)
+            return
+        self._edit_at(self._prelude_state)
+        self._header = None
+        self._locate_cache.clear()
+        self._header_axiom_cache.clear()
+        self._header_state = self._add_script(header, timeout_s)
+        self._header = header
+        self._header_axioms = guard.declared_axioms(header)
+
+    # ------------------------------------------------------------ interactive API
+
+    def _state(self, goals: protocol.CoqGoals, point: ProofPoint) -> GoalState:
+        pending = goals.background + goals.shelved
+        text = render_goals(goals.foreground)
+        if pending:
+            text += f"\n\n({pending} more goal{'s' if pending > 1 else ''} not in focus)"
+        return GoalState(handle=point, goals=goals.foreground, text=text, pending=pending)
+
+    def _goto(self, point: ProofPoint, timeout_s: float | None) -> None:
+        """Put Coq's document at `point`, replaying sentences not on the current line."""
+        theorem = (point.header, point.statement)
+        if self._doc_theorem != theorem or not self.alive:
+            self.load_header(point.header, timeout_s)
+            self._doc_start = self._add(point.statement, timeout_s)
+            self._doc_theorem = theorem
+            self._doc_line = []
+        common = 0
+        for (text, _), wanted in zip(self._doc_line, point.path):
+            if text != wanted:
+                break
+            common += 1
+        self._edit_at(self._doc_line[common - 1][1] if common else self._doc_start)
+        del self._doc_line[common:]
+        for text in point.path[common:]:
+            self._doc_line.append((text, self._add(text, timeout_s)))
+
+    def _back_to(self, point: ProofPoint) -> None:
+        """After a failed step from `point`: drop what was added beyond it."""
+        keep = len(point.path)
+        target = self._doc_line[keep - 1][1] if keep else self._doc_start
+        del self._doc_line[keep:]
+        try:
+            self._edit_at(target)
+        except (CoqError, CoqTimeout):
+            self.restart()
+
+    def open(self, theorem: Theorem, timeout_s: float | None = None) -> GoalState:
+        timeout_s = timeout_s or self.settings.timeout_s
+        parsed = guard.parse_statement(theorem.statement)
+        point = ProofPoint(theorem.header, parsed.text, ())
+        try:
+            self.load_header(theorem.header, timeout_s)
+        except HeaderError as exc:
+            raise ValueError(f"{theorem.name}: header does not compile: {exc}") from None
+        try:
+            self._goto(point, timeout_s)
+            goals = self._goals(timeout_s)
+        except CoqError as exc:
+            self._recover_to(self._header_state)
+            self._doc_theorem = None
+            raise ValueError(f"{theorem.name}: statement does not compile: {exc}") from None
+        if goals is None:
+            raise ValueError(f"{theorem.name}: statement opened no proof")
+        return self._state(goals, point)
+
+    def run(self, state: GoalState, tactic: str, timeout_s: float | None = None) -> TacticResult:
+        point = state.handle
+        if not isinstance(point, ProofPoint):
+            raise TypeError("run() needs a GoalState produced by a CoqSession")
+        try:
+            sentences = split_sentences(tactic)
+            for s in sentences:
+                if s.kind is SentenceKind.COMMAND:
+                    guard.check_tactic_sentence(s.text)
+        except (CoqSyntaxError, guard.GuardRejection) as exc:
+            return TacticError(f"rejected: {exc}")
+        if not sentences:
+            return TacticError("rejected: empty tactic")
+        timeout_s = timeout_s or self.settings.timeout_s
+        texts = tuple(s.text for s in sentences)
+        try:
+            self._goto(point, timeout_s)
+            for text in texts:
+                self._doc_line.append((text, self._add(text, timeout_s)))
+            goals = self._goals(timeout_s)
+        except CoqError as exc:
+            self._back_to(point)
+            return TacticError(str(exc))
+        except CoqTimeout as exc:
+            if exc.recovered:
+                self._back_to(point)
+            else:
+                self._start()
+            return TacticTimeout(f"tactic did not finish in {timeout_s:g} s")
+        if goals is None or goals.given_up:
+            self._back_to(point)
+            return TacticError("the tactic closed the proof mode" if goals is None else "the tactic gave up a goal")
+        new_state = self._state(goals, ProofPoint(point.header, point.statement, point.path + texts))
+        if new_state.is_finished:
+            return ProofFinished(new_state)
+        return NextState(new_state)
+
+    # ------------------------------------------------------------ whole proofs
+
+    def check(self, theorem: Theorem, proof: str, timeout_s: float | None = None) -> CheckResult:
+        t0 = time.monotonic()
+        timeout_s = timeout_s or self.settings.timeout_s
+        deadline = t0 + timeout_s
+
+        def result(verdict: Verdict, reason: str = "", axioms: tuple[str, ...] = ()) -> CheckResult:
+            return CheckResult(verdict, reason, axioms, time.monotonic() - t0, checker=self.info)
+
+        def remaining() -> float:
+            return max(deadline - time.monotonic(), 0.001)
+
+        self.uses += 1
+        self._doc_theorem = None
+        try:
+            parsed = guard.parse_statement(theorem.statement)
+        except guard.GuardRejection as exc:
+            return result(Verdict.ERROR, f"bad statement: {exc}")
+        try:
+            sentences = guard.tactic_sentences(proof)
+        except guard.GuardRejection as exc:
+            return result(Verdict.FAILED, f"rejected: {exc}")
+        try:
+            try:
+                self.load_header(theorem.header, remaining())
+            except HeaderError as exc:
+                return result(Verdict.ERROR, f"header does not compile: {exc}")
+            try:
+                self._add(parsed.text, remaining())
+                if self._goals(remaining()) is None:
+                    return result(Verdict.ERROR, "statement opened no proof")
+            except CoqError as exc:
+                return result(Verdict.ERROR, f"statement does not compile: {exc}")
+            states = []
+            try:
+                for s in sentences:
+                    states.append(self._add(s.text, remaining()))
+                goals = self._goals(remaining())
+            except CoqError as exc:
+                return result(Verdict.FAILED, self._locate_failure(exc, sentences, states))
+            if goals is None:
+                return result(Verdict.FAILED, "rejected: the proof closed the proof mode")
+            if goals.given_up:
+                return result(Verdict.FAILED, "rejected: goals were given up")
+            open_goals = len(goals.foreground) + goals.background + goals.shelved
+            if open_goals:
+                return result(Verdict.FAILED, f"incomplete proof: {open_goals} goal(s) remain")
+            try:
+                self._add("Qed.", remaining())
+                self._force(remaining())
+            except CoqError as exc:
+                return result(Verdict.FAILED, f"Qed rejected: {exc}")
+            try:
+                axioms = self._assumptions(parsed.name, remaining())
+            except (CoqError, guard.GuardRejection) as exc:
+                return result(Verdict.FAILED, f"rejected: {exc}")
+            disallowed = [a for a in axioms if not self._allowed(a)]
+            if disallowed:
+                return result(Verdict.FAILED, "depends on disallowed axioms: " + ", ".join(disallowed), tuple(axioms))
+            return result(Verdict.PROVED, "", tuple(axioms))
+        except CoqTimeout as exc:
+            if not exc.recovered:
+                self._start()
+            return result(Verdict.TIMEOUT, f"no verdict within {timeout_s:g} s")
+        except SessionCrashed as exc:
+            return result(Verdict.ERROR, f"checker crashed: {exc}")
+        finally:
+            if self.alive and self._header is not None:
+                try:
+                    self._recover_to(self._header_state)
+                except (CoqTimeout, SessionCrashed, CheckerUnavailable):
+                    self.close()
+
+    @staticmethod
+    def _locate_failure(exc: CoqError, sentences, states: list[int]) -> str:
+        """Name the sentence Coq stopped at: the first one after the last good state."""
+        index = len(states)
+        if exc.state is not None and exc.state in states:
+            index = states.index(exc.state) + 1
+        elif exc.state is not None and states and exc.state < states[0]:
+            index = 0
+        if index < len(sentences):
+            text = " ".join(sentences[index].text.split())
+            return f"error at sentence {index + 1} ({text[:60]}): {exc}"
+        return str(exc)
+
+    def _assumptions(self, name: str, timeout_s: float) -> list[str]:
+        """Fully qualified names of the axioms the new constant `name` depends on.
+
+        `Print Assumptions name` re-traverses every library proof behind the
+        term (0.3-0.8 s for a single lia or ring call), so it is asked per
+        global constant instead and cached: the axioms of `name` are the union
+        of the axioms of every constant its body and type mention, and
+        `Print name` under `Set Printing All` names each of them (notations
+        off, shadowed globals qualified, `abstract` sub-proofs inlined).
+        """
+        self._add("Set Printing All.", timeout_s)
+        reply = self._call(protocol.query_call(f"Print {name}.", self._tip), timeout_s)
+        if not reply.ok:
+            raise CoqError(f"Print {name} failed: {reply.error}")
+        own = f"{TOP_MODULE}.{name}"
+        axioms: set[str] = set()
+        for token in sorted(set(_QUALID.findall(reply.notices())) - _TERM_KEYWORDS):
+            kind, qualified = self._locate(token, timeout_s)
+            if kind == "Constant" and qualified != own:
+                axioms |= self._axioms_of(qualified, timeout_s)
+        return sorted(axioms)
+
+    def _axioms_of(self, qualified: str, timeout_s: float) -> frozenset[str]:
+        cache = self._header_axiom_cache if qualified.startswith(TOP_MODULE + ".") else self._library_axiom_cache
+        if qualified not in cache:
+            reply = self._call(protocol.query_call(f"Print Assumptions {qualified}.", self._tip), timeout_s)
+            if not reply.ok:
+                raise CoqError(f"Print Assumptions {qualified} failed: {reply.error}")
+            entries = guard.parse_print_assumptions(reply.notices())
+            odd = [e for e in entries if e.kind != "axiom"]
+            if odd:
+                raise guard.GuardRejection(
+                    f"Print Assumptions {qualified} reports "
+                    + "; ".join(f"{e.kind}: {e.name}" for e in odd)
+                )
+            cache[qualified] = frozenset(self._locate(e.name, timeout_s)[1] for e in entries)
+        return cache[qualified]
+
+    def _locate(self, name: str, timeout_s: float) -> tuple[str, str]:
+        """(kind, fully qualified name) of what `name` refers to here; kind "" if nothing."""
+        if name not in self._locate_cache:
+            reply = self._call(protocol.query_call(f"Locate {name}.", self._tip), timeout_s)
+            m = _LOCATED.match(reply.notices()) if reply.ok else None
+            self._locate_cache[name] = (m.group(1), m.group(2)) if m else ("", name)
+        return self._locate_cache[name]
+
+    def _allowed(self, qualified: str) -> bool:
+        short = qualified.rsplit(".", 1)[-1]
+        return guard.axiom_allowed(
+            qualified, short, self._header_axioms, self.settings.coq_allowed_axioms, TOP_MODULE
+        )
