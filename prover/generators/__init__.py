@@ -1,0 +1,48 @@
+"""Tactic generators behind one interface (see prover.generators.base).
+
+`make_generator` picks one by name; "auto" uses vLLM when it is installed and a
+GPU is visible, transformers otherwise. Model backends are imported only when
+asked for, so the model-free generator never loads torch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prover.generators.base import Completion, LanguageModelGenerator, TacticCandidate, TacticGenerator
+
+GENERATOR_KINDS = ("auto", "transformers", "vllm", "model-free")
+
+
+def make_generator(kind: str = "auto", model: str | None = None, **options: Any) -> TacticGenerator:
+    if kind not in GENERATOR_KINDS:
+        raise ValueError(f"unknown generator {kind!r}; choose one of {', '.join(GENERATOR_KINDS)}")
+    if kind == "model-free":
+        if model is not None:
+            raise ValueError("the model-free generator takes no model")
+        from prover.generators.model_free import ModelFreeGenerator
+
+        return ModelFreeGenerator(**options)
+    if kind == "auto":
+        from prover.generators.vllm_generator import vllm_available
+
+        kind = "vllm" if vllm_available() else "transformers"
+    if kind == "vllm":
+        from prover.generators.vllm_generator import VLLMGenerator
+
+        options.pop("device", None)
+        options.pop("batch_size", None)
+        return VLLMGenerator(model, **options)
+    from prover.generators.transformers_generator import TransformersGenerator
+
+    return TransformersGenerator(model, **options)
+
+
+__all__ = [
+    "Completion",
+    "GENERATOR_KINDS",
+    "LanguageModelGenerator",
+    "TacticCandidate",
+    "TacticGenerator",
+    "make_generator",
+]

@@ -1,0 +1,122 @@
+"""The model-free generator: automation tactics plus the top retrieved premises.
+
+Every candidate gets a proper log-probability from one distribution per goal:
+a share of the mass goes to automation tactics (weighted by a fixed prior,
+sharpened by what the goal looks like: reals, a conjunction, a quantifier),
+the rest to `apply`/`rewrite`/`exact` with retrieved premises, in proportion
+to a softmax of the retrieval scores. Best-first search over these is the
+baseline every learned generator has to beat.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Sequence
+
+from checker.types import GoalState
+from prover.generators.base import PremiseLists, TacticCandidate, TacticGenerator, best_unique, goal_text
+from prover.premises import RetrievedPremise
+
+# Prior weights of Coq automation (relative, normalised per goal).
+COQ_AUTOMATION: dict[str, float] = {
+    "lia.": 3.0,
+    "intros.": 2.0,
+    "auto.": 1.5,
+    "ring.": 1.2,
+    "nia.": 1.2,
+    "easy.": 1.0,
+    "reflexivity.": 0.8,
+    "simpl.": 0.8,
+    "intuition.": 0.8,
+    "congruence.": 0.6,
+    "firstorder.": 0.5,
+    "assumption.": 0.4,
+    "trivial.": 0.3,
+    "subst.": 0.3,
+    "eauto.": 0.3,
+    "constructor.": 0.3,
+    "tauto.": 0.3,
+    "discriminate.": 0.2,
+    "exfalso.": 0.1,
+}
+
+# Extra weight when the goal suggests a tactic: (pattern on the goal text, tactic, weight).
+_GOAL_HINTS: tuple[tuple[re.Pattern[str], str, float], ...] = (
+    (re.compile(r"\bR\b|Rabs|sqrt|IZR|INR"), "lra.", 3.0),
+    (re.compile(r"\bR\b|Rabs|sqrt|IZR|INR"), "nra.", 1.5),
+    (re.compile(r"\bR\b|/"), "field.", 1.2),
+    (re.compile(r"\bZ\b"), "nia.", 0.8),
+    (re.compile(r"/\\|<->"), "split.", 1.5),
+    (re.compile(r"\\/"), "left.", 0.5),
+    (re.compile(r"\\/"), "right.", 0.5),
+    (re.compile(r"\bexists\b"), "eexists.", 0.6),
+)
+
+_TARGET_INTRO = re.compile(r"^\s*(forall\b|~)|->")
+
+PREMISE_FORMS: dict[str, float] = {
+    "apply {}.": 0.4,
+    "rewrite {}.": 0.25,
+    "exact {}.": 0.2,
+    "rewrite <- {}.": 0.15,
+}
+
+
+def _target(goal: str) -> str:
+    """The conclusion of the first goal (the part after its separator line)."""
+    first = goal.split("\n\n", 1)[0]
+    return first.rsplit("============================", 1)[-1]
+
+
+class ModelFreeGenerator(TacticGenerator):
+    name = "model-free"
+    model = "none"
+
+    def __init__(
+        self,
+        automation: dict[str, float] | None = None,
+        premise_share: float = 0.35,
+        premise_temperature: float = 0.1,
+        premises_used: int = 4,
+    ):
+        if not 0.0 <= premise_share < 1.0:
+            raise ValueError(f"premise_share must be in [0, 1), got {premise_share}")
+        self.automation = dict(automation or COQ_AUTOMATION)
+        self.premise_share = premise_share
+        self.premise_temperature = premise_temperature
+        self.premises_used = premises_used
+
+    def generate(
+        self,
+        goals: Sequence[GoalState | str],
+        k: int,
+        premises: PremiseLists | None = None,
+    ) -> list[list[TacticCandidate]]:
+        premises = premises if premises is not None else [()] * len(goals)
+        if len(premises) != len(goals):
+            raise ValueError(f"{len(goals)} goals but {len(premises)} premise lists")
+        return [self._for_goal(goal_text(g), p, k) for g, p in zip(goals, premises)]
+
+    def _for_goal(self, goal: str, premises: Sequence[RetrievedPremise], k: int) -> list[TacticCandidate]:
+        weights = dict(self.automation)
+        for pattern, tactic, extra in _GOAL_HINTS:
+            if pattern.search(goal):
+                weights[tactic] = weights.get(tactic, 0.0) + extra
+        if not _TARGET_INTRO.search(_target(goal)):
+            weights.pop("intros.", None)
+        top = list(premises[: self.premises_used])
+        automation_share = 1.0 - self.premise_share if top else 1.0
+        total = sum(weights.values())
+        candidates = [
+            TacticCandidate(tactic, math.log(automation_share * w / total)) for tactic, w in weights.items()
+        ]
+        if top:
+            best = max(p.score for p in top)
+            exps = [math.exp((p.score - best) / self.premise_temperature) for p in top]
+            norm = sum(exps)
+            for premise, e in zip(top, exps):
+                for form, share in PREMISE_FORMS.items():
+                    mass = self.premise_share * (e / norm) * share
+                    candidates.append(TacticCandidate(form.format(premise.name), math.log(mass)))
+        return best_unique(candidates, k)

@@ -1,0 +1,158 @@
+"""Tactic generation with a Hugging Face transformers model, on CPU or GPU.
+
+Any local checkpoint works: causal LMs (the default SmolLM2) and
+encoder-decoder models (ByT5 as in ReProver). Beam search returns the k most
+likely tactics with their summed log-probabilities (no length normalisation,
+so scores add up along a search path); sampling returns k draws with the
+log-probability of each draw under the unwarped model.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Sequence
+
+from prover.generators.base import Completion, LanguageModelGenerator
+from prover.model_store import resolve_model
+from prover.prompt import PromptFormat
+
+
+def pick_device(device: str | None = None) -> str:
+    import torch
+
+    if device and device != "auto":
+        return device
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def newline_token_ids(tokenizer) -> list[int]:
+    """Every token whose text contains a line break: a tactic ends at the first one."""
+    return [i for i in range(len(tokenizer)) if "\n" in tokenizer.decode([i])]
+
+
+class TransformersGenerator(LanguageModelGenerator):
+    name = "transformers"
+
+    def __init__(
+        self,
+        model: str | os.PathLike | None = None,
+        device: str | None = None,
+        max_prompt_tokens: int = 768,
+        decoding: str = "beam",
+        temperature: float = 1.0,
+        max_tactic_tokens: int = 64,
+        max_proof_tokens: int = 384,
+        batch_size: int = 8,
+    ):
+        import torch
+        from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
+
+        if decoding not in ("beam", "sample"):
+            raise ValueError(f"decoding {decoding!r}: expected 'beam' or 'sample'")
+        path = resolve_model(model)
+        self.model_dir = Path(path)
+        self.model = str(model) if model is not None else "default"
+        self.device = pick_device(device)
+        config = AutoConfig.from_pretrained(path)
+        self.encoder_decoder = bool(getattr(config, "is_encoder_decoder", False))
+        self.tokenizer = AutoTokenizer.from_pretrained(path)
+        dtype = torch.bfloat16 if self.device.startswith("cuda") else torch.float32
+        model_cls = AutoModelForSeq2SeqLM if self.encoder_decoder else AutoModelForCausalLM
+        self.lm = model_cls.from_pretrained(path, dtype=dtype).to(self.device).eval()
+        if self.tokenizer.pad_token is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        # Causal models continue the prompt, so batches are padded on the left.
+        self.tokenizer.padding_side = "right" if self.encoder_decoder else "left"
+        self.prompt_format = PromptFormat(
+            self.tokenizer, max_prompt_tokens=max_prompt_tokens, use_chat_template=not self.encoder_decoder
+        )
+        self.decoding = decoding
+        self.temperature = temperature
+        self.max_tactic_tokens = max_tactic_tokens
+        self.max_proof_tokens = max_proof_tokens
+        self.batch_size = batch_size
+        eos = self.lm.generation_config.eos_token_id
+        self._eos_ids = [eos] if isinstance(eos, int) else list(eos or [])
+        if self.tokenizer.eos_token_id is not None and self.tokenizer.eos_token_id not in self._eos_ids:
+            self._eos_ids.append(self.tokenizer.eos_token_id)
+        self._line_end_ids = newline_token_ids(self.tokenizer)
+
+    def complete(
+        self,
+        prompts: Sequence[str],
+        k: int,
+        max_new_tokens: int,
+        decoding: str,
+        temperature: float,
+        seed: int | None = None,
+        single_line: bool = False,
+    ) -> list[list[Completion]]:
+        out: list[list[Completion]] = []
+        for start in range(0, len(prompts), self.batch_size):
+            out.extend(
+                self._complete_batch(
+                    prompts[start : start + self.batch_size], k, max_new_tokens, decoding, temperature, seed, single_line
+                )
+            )
+        return out
+
+    def _complete_batch(
+        self,
+        prompts: Sequence[str],
+        k: int,
+        max_new_tokens: int,
+        decoding: str,
+        temperature: float,
+        seed: int | None,
+        single_line: bool,
+    ) -> list[list[Completion]]:
+        import torch
+
+        stop_ids = self._eos_ids + (self._line_end_ids if single_line else [])
+        inputs = self.tokenizer(list(prompts), return_tensors="pt", padding=True, add_special_tokens=False)
+        inputs = {name: tensor.to(self.device) for name, tensor in inputs.items()}
+        common = dict(
+            max_new_tokens=max_new_tokens,
+            num_return_sequences=k,
+            eos_token_id=stop_ids,
+            pad_token_id=self.tokenizer.pad_token_id,
+            return_dict_in_generate=True,
+            output_scores=True,
+        )
+        with torch.inference_mode():
+            if decoding == "beam":
+                generated = self.lm.generate(
+                    **inputs, num_beams=k, do_sample=False, length_penalty=0.0, early_stopping=True, **common
+                )
+                logprobs = generated.sequences_scores.tolist()
+            else:
+                if seed is not None:
+                    torch.manual_seed(seed)
+                generated = self.lm.generate(
+                    **inputs, do_sample=True, temperature=temperature, top_k=0, top_p=1.0, **common
+                )
+                steps = self.lm.compute_transition_scores(generated.sequences, generated.scores, normalize_logits=True)
+                new_tokens = generated.sequences[:, -steps.shape[1] :]
+                alive = _up_to_first_stop(new_tokens, stop_ids)
+                logprobs = (steps.masked_fill(~alive, 0.0)).sum(dim=1).tolist()
+        sequences = generated.sequences
+        if not self.encoder_decoder:
+            sequences = sequences[:, inputs["input_ids"].shape[1] :]
+        texts = self.tokenizer.batch_decode(sequences, skip_special_tokens=True)
+        return [
+            [Completion(texts[i * k + j], float(logprobs[i * k + j])) for j in range(k)]
+            for i in range(len(prompts))
+        ]
+
+
+def _up_to_first_stop(tokens, stop_ids: list[int]):
+    """Mask of generated positions up to and including the first stop token."""
+    import torch
+
+    is_stop = torch.zeros_like(tokens, dtype=torch.bool)
+    for stop in stop_ids:
+        is_stop |= tokens == stop
+    # Positions strictly after the first stop are padding.
+    after = (torch.cumsum(is_stop.int(), dim=1) - is_stop.int()) > 0
+    return ~after

@@ -1,0 +1,122 @@
+"""Tactic generation with vLLM on a GPU (the optional `vllm` extra).
+
+Same prompts (PromptFormat over the model's own tokenizer) and the same output
+as the transformers generator: beam search for the k most likely tactics with
+their summed log-probabilities, or k samples with theirs. Prompts go in as
+token ids, so the completion is exactly what follows the prompt.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Sequence
+
+from prover.generators.base import Completion, LanguageModelGenerator
+from prover.model_store import resolve_model
+from prover.prompt import PromptFormat
+
+
+def vllm_available() -> bool:
+    """Whether vLLM is installed and a CUDA device is visible."""
+    import importlib.util
+
+    if importlib.util.find_spec("vllm") is None:
+        return False
+    import torch
+
+    return torch.cuda.is_available()
+
+
+class VLLMGenerator(LanguageModelGenerator):
+    name = "vllm"
+
+    def __init__(
+        self,
+        model: str | os.PathLike | None = None,
+        max_prompt_tokens: int = 768,
+        decoding: str = "beam",
+        temperature: float = 1.0,
+        max_tactic_tokens: int = 64,
+        max_proof_tokens: int = 384,
+        gpu_memory_utilization: float = 0.5,
+        seed: int = 0,
+    ):
+        try:
+            from vllm import LLM
+        except ImportError as exc:
+            raise RuntimeError("the vllm generator needs the vllm extra: pip install 'proofsmith[vllm]'") from exc
+        if decoding not in ("beam", "sample"):
+            raise ValueError(f"decoding {decoding!r}: expected 'beam' or 'sample'")
+        path = resolve_model(model)
+        self.model = str(model) if model is not None else "default"
+        self.llm = LLM(
+            model=str(path),
+            seed=seed,
+            gpu_memory_utilization=gpu_memory_utilization,
+            max_model_len=max_prompt_tokens + max(max_tactic_tokens, max_proof_tokens),
+        )
+        self.tokenizer = self.llm.get_tokenizer()
+        self.prompt_format = PromptFormat(self.tokenizer, max_prompt_tokens=max_prompt_tokens)
+        self.decoding = decoding
+        self.temperature = temperature
+        self.max_tactic_tokens = max_tactic_tokens
+        self.max_proof_tokens = max_proof_tokens
+
+    def complete(
+        self,
+        prompts: Sequence[str],
+        k: int,
+        max_new_tokens: int,
+        decoding: str,
+        temperature: float,
+        seed: int | None = None,
+        single_line: bool = False,
+    ) -> list[list[Completion]]:
+        from vllm.inputs import TokensPrompt
+
+        token_prompts = [
+            TokensPrompt(prompt_token_ids=self.tokenizer(p, add_special_tokens=False)["input_ids"]) for p in prompts
+        ]
+        if decoding == "beam":
+            return self._beam(token_prompts, k, max_new_tokens, single_line)
+        return self._sample(token_prompts, k, max_new_tokens, temperature, seed, single_line)
+
+    def _beam(self, prompts, k: int, max_new_tokens: int, single_line: bool) -> list[list[Completion]]:
+        from vllm.sampling_params import BeamSearchParams
+
+        params = BeamSearchParams(beam_width=k, max_tokens=max_new_tokens, temperature=0.0, length_penalty=0.0)
+        outputs = self.llm.beam_search(prompts, params)
+        results = []
+        for prompt, output in zip(prompts, outputs):
+            n = len(prompt["prompt_token_ids"])
+            # Beam sequences carry the prompt's tokens in front of the completion.
+            results.append(
+                [
+                    Completion(self._cut(self.tokenizer.decode(seq.tokens[n:], skip_special_tokens=True), single_line), seq.cum_logprob)
+                    for seq in output.sequences[:k]
+                ]
+            )
+        return results
+
+    def _sample(
+        self, prompts, k: int, max_new_tokens: int, temperature: float, seed: int | None, single_line: bool
+    ) -> list[list[Completion]]:
+        from vllm import SamplingParams
+
+        params = SamplingParams(
+            n=k,
+            temperature=temperature,
+            top_p=1.0,
+            top_k=-1,
+            max_tokens=max_new_tokens,
+            seed=seed,
+            stop=["\n"] if single_line else None,
+            logprobs=0,  # the sampled token's own log-probability, summed into cumulative_logprob
+        )
+        outputs = self.llm.generate(prompts, params, use_tqdm=False)
+        return [[Completion(o.text, o.cumulative_logprob or 0.0) for o in out.outputs] for out in outputs]
+
+    @staticmethod
+    def _cut(text: str, single_line: bool) -> str:
+        # vLLM's beam search has no stop strings: a tactic is cut at its line end here.
+        return text.split("\n", 1)[0] if single_line else text

@@ -1,0 +1,233 @@
+"""Best-first proof search over real checker states.
+
+The frontier is ordered by cumulative log-probability (the sum of the
+generator's log-probabilities along the path, as in ReProver). Each expansion
+retrieves premises for the goal, asks the generator for up to k tactics and
+runs each one in the checker's `ProofSession`; results that repeat a known
+goal text join the existing node instead of opening a new one.
+
+Limits (wall time, expansions) are checked between tactics, never in the
+middle of recording a result, so a proof found in the step where a limit
+fires is kept. A proof found by search is re-checked as a whole through
+`checker.check` (the soundness guard) after the session is released; only
+that verdict can make the result "proved".
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import time
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from typing import Iterator
+
+from checker.backend import Checker, ProofSession, SessionCrashed
+from checker.types import NextState, ProofFinished, TacticError, TacticTimeout, Theorem, Verdict
+from prover.base import AttemptOutcome, Budget, Prover, ProverResult
+from prover.generators.base import TacticGenerator
+from prover.premises import PremiseRetriever
+from prover.search_tree import Edge, InternalNode, SearchTree, Status
+
+# A tactic never gets less time than this, even when the wall budget is
+# nearly spent: a timeout that kills the checker process costs more.
+MIN_TACTIC_TIMEOUT_S = 0.25
+
+
+@dataclass
+class Stopwatch:
+    """Wall time per component of one proof attempt."""
+
+    totals: dict[str, float] = field(default_factory=lambda: {"model": 0.0, "retrieval": 0.0, "checker": 0.0})
+
+    @contextmanager
+    def timing(self, component: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.totals[component] = self.totals.get(component, 0.0) + time.perf_counter() - start
+
+
+@dataclass
+class SearchOutcome:
+    result: ProverResult
+    tree: SearchTree | None
+
+
+class BestFirstSearchProver(Prover):
+    name = "search"
+
+    def __init__(
+        self,
+        generator: TacticGenerator,
+        retriever: PremiseRetriever | None = None,
+        premises_k: int = 16,
+        expansion_batch: int = 1,
+    ):
+        if expansion_batch < 1:
+            raise ValueError(f"expansion_batch must be at least 1, got {expansion_batch}")
+        self.generator = generator
+        self.retriever = retriever
+        self.premises_k = premises_k
+        self.expansion_batch = expansion_batch
+        self.model = generator.model
+
+    def describe(self) -> dict:
+        return {
+            "prover": self.name,
+            "model": self.model,
+            "generator": self.generator.name,
+            "retriever": type(self.retriever).__name__ if self.retriever is not None else None,
+        }
+
+    def prove(self, theorem: Theorem, checker: Checker, budget: Budget) -> ProverResult:
+        return self.search(theorem, checker, budget).result
+
+    def search(self, theorem: Theorem, checker: Checker, budget: Budget) -> SearchOutcome:
+        start = time.perf_counter()
+        deadline = start + budget.wall_s
+        clock = Stopwatch()
+        tree: SearchTree | None = None
+        stats = {"expansions": 0, "tactics": 0}
+        stop = "frontier exhausted"
+        try:
+            with ExitStack() as lease:
+                with clock.timing("checker"):  # waiting for a session and starting it is checker time
+                    session = lease.enter_context(checker.session())
+                    root = session.open(theorem, timeout_s=max(budget.tactic_timeout_s, 1.0))
+                tree = SearchTree(root)
+                stop = self._run(theorem, session, tree, budget, deadline, clock, stats)
+        except ValueError as exc:  # the statement does not elaborate
+            return SearchOutcome(self._result(theorem, Verdict.ERROR, start, clock, str(exc), tree, stats), tree)
+        except SessionCrashed as exc:
+            return SearchOutcome(
+                self._result(theorem, Verdict.ERROR, start, clock, f"checker crashed: {exc}", tree, stats), tree
+            )
+
+        tactics = tree.proof()
+        if tactics is None:
+            return SearchOutcome(self._result(theorem, Verdict.FAILED, start, clock, stop, tree, stats), tree)
+        proof = "\n".join(tactics)
+        # The whole-proof check may run past the wall budget: a proof in hand is never dropped.
+        with clock.timing("checker"):
+            check = checker.check(theorem, proof, timeout_s=max(budget.tactic_timeout_s * 3, 10.0))
+        if check.proved:
+            result = self._result(theorem, Verdict.PROVED, start, clock, "", tree, stats, proof)
+        else:
+            result = self._result(
+                theorem, Verdict.FAILED, start, clock, f"the checker rejected the proof search found: {check.reason}",
+                tree, stats, proof,
+            )
+        result.check = check
+        return SearchOutcome(result, tree)
+
+    def _run(
+        self,
+        theorem: Theorem,
+        session: ProofSession,
+        tree: SearchTree,
+        budget: Budget,
+        deadline: float,
+        clock: Stopwatch,
+        stats: dict[str, int],
+    ) -> str:
+        """Expand nodes until a proof, an empty frontier or a limit; returns why it stopped."""
+        order = itertools.count()
+        frontier: list[tuple[float, int, InternalNode]] = [(-tree.root.priority, next(order), tree.root)]
+        while frontier:
+            if time.perf_counter() >= deadline:
+                return f"wall-clock budget of {budget.wall_s:g} s spent"
+            if budget.expansions is not None and stats["expansions"] >= budget.expansions:
+                return f"expansion budget of {budget.expansions} spent"
+            batch: list[InternalNode] = []
+            while frontier and len(batch) < self.expansion_batch:
+                node = heapq.heappop(frontier)[2]
+                if node.status is Status.OPEN and not node.expanded:
+                    batch.append(node)
+            if budget.expansions is not None:
+                batch = batch[: budget.expansions - stats["expansions"]]
+            if not batch:
+                continue
+            premises = None
+            if self.retriever is not None and self.generator.uses_premises:
+                with clock.timing("retrieval"):
+                    premises = [self.retriever.retrieve(n.state.text, theorem, self.premises_k) for n in batch]
+            with clock.timing("model"):
+                suggestions = self.generator.generate(
+                    [n.state for n in batch], budget.tactics_per_expansion, premises
+                )
+            for node, candidates in zip(batch, suggestions):
+                stats["expansions"] += 1
+                for tactic, logprob in candidates:
+                    remaining = deadline - time.perf_counter()
+                    if remaining <= 0:
+                        break
+                    self._try(session, tree, node, tactic, logprob, budget, remaining, clock, frontier, order)
+                    stats["tactics"] += 1
+                    if tree.root.status is Status.PROVED:
+                        return "proof found"
+                node.finish_expansion()
+                if tree.root.status is Status.FAILED:
+                    return "every branch failed"
+        return "frontier exhausted"
+
+    def _try(
+        self,
+        session: ProofSession,
+        tree: SearchTree,
+        node: InternalNode,
+        tactic: str,
+        logprob: float,
+        budget: Budget,
+        remaining: float,
+        clock: Stopwatch,
+        frontier: list,
+        order: Iterator[int],
+    ) -> None:
+        timeout = min(budget.tactic_timeout_s, max(remaining, MIN_TACTIC_TIMEOUT_S))
+        t0 = time.perf_counter()
+        with clock.timing("checker"):
+            outcome = session.run(node.state, tactic, timeout_s=timeout)
+        elapsed = time.perf_counter() - t0
+        if isinstance(outcome, ProofFinished):
+            dst = tree.finished(outcome.state)
+        elif isinstance(outcome, NextState):
+            known = tree.lookup(outcome.state)
+            if known is not None:
+                dst = known
+            else:
+                dst = tree.internal(outcome.state, node.cumulative_logprob + logprob, node.depth + 1)
+                heapq.heappush(frontier, (-dst.priority, next(order), dst))
+        elif isinstance(outcome, TacticTimeout):
+            dst = tree.error(outcome.message, timed_out=True)
+        else:
+            assert isinstance(outcome, TacticError)
+            dst = tree.error(outcome.message)
+        node.add_edge(Edge(tactic, logprob, node, dst, elapsed))
+
+    def _result(
+        self,
+        theorem: Theorem,
+        verdict: Verdict,
+        start: float,
+        clock: Stopwatch,
+        reason: str,
+        tree: SearchTree | None,
+        stats: dict[str, int],
+        proof: str | None = None,
+    ) -> ProverResult:
+        elapsed = time.perf_counter() - start
+        extra = dict(stats)
+        if tree is not None:
+            extra["tree"] = tree.size()
+        return ProverResult(
+            theorem=theorem.name,
+            verdict=verdict,
+            proof=proof,
+            attempts=[AttemptOutcome(verdict, proof, elapsed)],
+            time_s=elapsed,
+            timings={name: round(t, 4) for name, t in clock.totals.items()},
+            reason=reason,
+            extra=extra,
+        )

@@ -1,0 +1,220 @@
+"""The search tree of best-first proof search, with status propagation.
+
+Three node kinds: `InternalNode` (an open proof state, expanded at most once),
+`ProofFinishedNode` (a tactic closed every goal) and `ErrorNode` (the tactic
+failed or timed out). Edges carry the tactic and its log-probability. States
+are shared by their pretty-printed goals, so the "tree" is really a graph and
+may contain cycles (a tactic that changes nothing leads back to its own node).
+
+Status propagation:
+- a node is PROVED as soon as one outgoing edge reaches a PROVED node; its
+  `distance_to_proof` is the length of the shortest proof known from it;
+- a node is FAILED once it has been expanded and every outgoing edge reaches a
+  FAILED node (a node whose only way out is a cycle stays OPEN);
+- changes travel up the incoming edges.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Iterator
+
+from checker.types import GoalState
+
+
+class Status(str, Enum):
+    OPEN = "open"
+    PROVED = "proved"
+    FAILED = "failed"
+
+
+@dataclass(eq=False)
+class Edge:
+    tactic: str
+    logprob: float
+    src: "InternalNode"
+    dst: "Node"
+    time_s: float = 0.0
+
+
+@dataclass(eq=False)
+class ProofFinishedNode:
+    id: int
+    state: GoalState | None = None
+    in_edges: list[Edge] = field(default_factory=list)
+
+    status = Status.PROVED
+    distance_to_proof = 0
+
+
+@dataclass(eq=False)
+class ErrorNode:
+    id: int
+    message: str
+    timed_out: bool = False
+    in_edges: list[Edge] = field(default_factory=list)
+
+    status = Status.FAILED
+    distance_to_proof = math.inf
+
+
+@dataclass(eq=False)
+class InternalNode:
+    id: int
+    state: GoalState
+    cumulative_logprob: float
+    depth: int
+    in_edges: list[Edge] = field(default_factory=list)
+    # None until expanded; then every tactic tried from here.
+    out_edges: list[Edge] | None = None
+    status: Status = Status.OPEN
+    distance_to_proof: float = math.inf
+
+    @property
+    def expanded(self) -> bool:
+        return self.out_edges is not None
+
+    @property
+    def priority(self) -> float:
+        return self.cumulative_logprob
+
+    def add_edge(self, edge: Edge) -> None:
+        if self.out_edges is None:
+            self.out_edges = []
+        self.out_edges.append(edge)
+        edge.dst.in_edges.append(edge)
+        if edge.dst.status is Status.PROVED:
+            _propagate_proof(self)
+
+    def finish_expansion(self) -> None:
+        """Called once every candidate tactic has been tried from this node."""
+        if self.out_edges is None:
+            self.out_edges = []
+        _propagate_failure(self)
+
+
+Node = InternalNode | ProofFinishedNode | ErrorNode
+
+
+def _propagate_proof(start: InternalNode) -> None:
+    stack = [start]
+    while stack:
+        node = stack.pop()
+        best = min(
+            (1 + e.dst.distance_to_proof for e in node.out_edges or () if e.dst.status is Status.PROVED),
+            default=math.inf,
+        )
+        if best < node.distance_to_proof:
+            node.distance_to_proof = best
+            node.status = Status.PROVED
+            stack.extend(e.src for e in node.in_edges)
+
+
+def _propagate_failure(start: InternalNode) -> None:
+    stack = [start]
+    while stack:
+        node = stack.pop()
+        if node.status is not Status.OPEN or not node.expanded:
+            continue
+        if all(e.dst.status is Status.FAILED for e in node.out_edges):
+            node.status = Status.FAILED
+            stack.extend(e.src for e in node.in_edges)
+
+
+class SearchTree:
+    """All nodes of one search, indexed by goal text for de-duplication."""
+
+    def __init__(self, root_state: GoalState):
+        self.nodes: list[Node] = []
+        self._by_text: dict[str, InternalNode] = {}
+        self.root = self.internal(root_state, 0.0, 0)
+
+    def _next_id(self) -> int:
+        return len(self.nodes)
+
+    def lookup(self, state: GoalState) -> InternalNode | None:
+        return self._by_text.get(state.text)
+
+    def internal(self, state: GoalState, cumulative_logprob: float, depth: int) -> InternalNode:
+        node = InternalNode(self._next_id(), state, cumulative_logprob, depth)
+        self.nodes.append(node)
+        self._by_text[state.text] = node
+        return node
+
+    def finished(self, state: GoalState | None) -> ProofFinishedNode:
+        node = ProofFinishedNode(self._next_id(), state)
+        self.nodes.append(node)
+        return node
+
+    def error(self, message: str, timed_out: bool = False) -> ErrorNode:
+        node = ErrorNode(self._next_id(), message, timed_out)
+        self.nodes.append(node)
+        return node
+
+    @property
+    def edges(self) -> Iterator[Edge]:
+        for node in self.nodes:
+            if isinstance(node, InternalNode):
+                yield from node.out_edges or ()
+
+    def proof(self) -> list[str] | None:
+        """The tactics of the shortest proof found from the root, or None."""
+        if self.root.status is not Status.PROVED:
+            return None
+        tactics: list[str] = []
+        node: Node = self.root
+        while isinstance(node, InternalNode):
+            edge = min(
+                (e for e in node.out_edges or () if e.dst.status is Status.PROVED),
+                key=lambda e: e.dst.distance_to_proof,
+            )
+            tactics.append(edge.tactic)
+            node = edge.dst
+        return tactics
+
+    def size(self) -> dict[str, int]:
+        counts = {"nodes": len(self.nodes), "internal": 0, "expanded": 0, "errors": 0, "finished": 0}
+        for node in self.nodes:
+            if isinstance(node, InternalNode):
+                counts["internal"] += 1
+                counts["expanded"] += node.expanded
+            elif isinstance(node, ErrorNode):
+                counts["errors"] += 1
+            else:
+                counts["finished"] += 1
+        counts["edges"] = sum(1 for _ in self.edges)
+        return counts
+
+    def to_json(self) -> dict[str, Any]:
+        """Every node and edge, for saving and drawing (prover.tree_drawing)."""
+        nodes = []
+        for node in self.nodes:
+            record: dict[str, Any] = {"id": node.id, "status": node.status.value}
+            if isinstance(node, InternalNode):
+                record.update(
+                    kind="internal",
+                    goals=node.state.text,
+                    cumulative_logprob=round(node.cumulative_logprob, 4),
+                    depth=node.depth,
+                    expanded=node.expanded,
+                )
+            elif isinstance(node, ErrorNode):
+                record.update(kind="error", message=node.message, timed_out=node.timed_out)
+            else:
+                record.update(kind="finished")
+            if node.distance_to_proof != math.inf:
+                record["distance_to_proof"] = int(node.distance_to_proof)
+            nodes.append(record)
+        edges = [
+            {
+                "src": e.src.id,
+                "dst": e.dst.id,
+                "tactic": e.tactic,
+                "logprob": round(e.logprob, 4),
+                "time_s": round(e.time_s, 4),
+            }
+            for e in self.edges
+        ]
+        return {"root": self.root.id, "proof": self.proof(), "nodes": nodes, "edges": edges}
