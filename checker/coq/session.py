@@ -42,6 +42,7 @@ TOP_MODULE = "Top"  # the module coqidetop puts interactive declarations in
 
 _QUALID = re.compile(r"[A-Za-z_][\w']*(?:\.[A-Za-z_][\w']*)*")
 _LOCATED = re.compile(r"\s*(Constant|Inductive|Constructor)\s+(\S+)")
+_LIBRARY_AXIOMS: dict[tuple[str, tuple[str, ...]], dict[str, frozenset[str]]] = {}
 _TERM_KEYWORDS = frozenset(
     "fun forall let in match with end return as fix cofix struct if then else Prop Set Type SProp Arguments".split()
 )
@@ -89,9 +90,12 @@ class CoqSession(ProofSession):
         self._header_axioms: frozenset[str] = frozenset()
         self._tip = 0
         self._locate_cache: dict[str, tuple[str, str]] = {}
-        # axioms per global constant: library constants never change within a
-        # process configuration; header constants are valid while the header is.
-        self._library_axiom_cache: dict[str, frozenset[str]] = {}
+        # axioms per global constant: library constants never change for a
+        # given Coq binary and load path, so every session of this Python
+        # process with those settings shares one cache; header constants are
+        # valid while the header is.
+        key = (self.settings.coq_binary, tuple(self.settings.coq_args))
+        self._library_axiom_cache = _LIBRARY_AXIOMS.setdefault(key, {})
         self._header_axiom_cache: dict[str, frozenset[str]] = {}
         self._start()
 

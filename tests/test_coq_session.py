@@ -1,0 +1,113 @@
+"""The interactive API, timeouts, memory cap and crash recovery, against real Coq."""
+
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+from checker.coq.session import CoqSession
+from checker.pool import PooledChecker
+from checker.settings import CheckerSettings
+from checker.types import NextState, ProofFinished, ProofTask, TacticError, TacticTimeout, Theorem, Verdict
+from tests.conftest import requires_coq
+
+pytestmark = requires_coq
+
+LT = Theorem("lt", "Theorem lt (n m : nat) (H : n < m) : n + 0 < m + 1 /\\ True.")
+
+
+@pytest.fixture(scope="module")
+def session():
+    with CoqSession(CheckerSettings(timeout_s=10)) as s:
+        yield s
+
+
+def test_open_gives_structured_goals_and_pretty_text(session):
+    state = session.open(LT)
+    (goal,) = state.goals
+    assert [h.names for h in goal.hypotheses] == [("n", "m"), ("H",)]
+    assert goal.hypotheses[1].type == "n < m"
+    assert goal.target == "n + 0 < m + 1 /\\ True"
+    assert state.text == "n, m : nat\nH : n < m\n============================\nn + 0 < m + 1 /\\ True"
+
+
+def test_run_branches_and_returns_to_any_earlier_state(session):
+    root = session.open(LT)
+    split = session.run(root, "split.")
+    assert isinstance(split, NextState) and len(split.state.goals) == 2
+    # a failing tactic leaves the state usable
+    assert isinstance(session.run(split.state, "exact I."), TacticError)
+    left = session.run(split.state, "lia.")
+    assert isinstance(left, NextState) and left.state.goals[0].target == "True"
+    # go back to the root (expiring the line in Coq) and take another branch
+    other = session.run(root, "constructor; [lia | exact I].")
+    assert isinstance(other, ProofFinished)
+    # the first branch is still reachable: it is replayed
+    done = session.run(left.state, "exact I.")
+    assert isinstance(done, ProofFinished)
+
+
+def test_bullets_report_unfocused_goals(session):
+    split = session.run(session.open(LT), "split.").state
+    focused = session.run(split, "-")
+    assert isinstance(focused, NextState)
+    assert len(focused.state.goals) == 1 and focused.state.pending == 1
+    assert "not in focus" in focused.state.text
+
+
+def test_run_rejects_vernacular_and_give_up(session):
+    root = session.open(LT)
+    for bad in ("Admitted.", "admit.", "Qed.", "Axiom a : False."):
+        result = session.run(root, bad)
+        assert isinstance(result, TacticError) and result.message.startswith("rejected")
+
+
+def test_tactic_timeout_keeps_the_session_usable(session):
+    root = session.open(LT)
+    result = session.run(root, "let rec loop := (idtac; loop) in loop.", timeout_s=1.0)
+    assert isinstance(result, TacticTimeout)
+    assert isinstance(session.run(root, "split; [lia | exact I]."), ProofFinished)
+
+
+def test_statement_that_does_not_compile_raises_value_error(session):
+    with pytest.raises(ValueError, match="statement does not compile"):
+        session.open(Theorem("bad", "Theorem bad : nonsense = 1."))
+
+
+def test_memory_cap_kills_only_that_proof():
+    settings = CheckerSettings(memory_mb=1024, timeout_s=30)
+    with CoqSession(settings) as s:
+        hog = Theorem("hog", "Theorem hog : True.", "Require Import List.")
+        result = s.check(hog, "let l := eval vm_compute in (List.length (List.repeat tt 50000000)) in idtac. exact I.")
+        assert result.verdict in (Verdict.ERROR, Verdict.FAILED)
+        assert s.check(hog, "exact I.").proved
+
+
+def test_killing_a_worker_mid_batch_marks_only_that_proof():
+    settings = CheckerSettings(workers=2, timeout_s=60)
+    slow = Theorem("slow", "Theorem slow : True.")
+    quick = [ProofTask(Theorem(f"q{i}", f"Theorem q{i} : {i} + {i} = {2 * i}."), "reflexivity.") for i in range(12)]
+    victim = ProofTask(slow, "do 20000000 idtac. exact I.")
+    with PooledChecker(lambda: CoqSession(settings), settings) as checker:
+        killed = {}
+
+        def kill_the_busy_one():
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and not killed:
+                time.sleep(0.3)
+                busy = [s for s in list(checker.pool._busy) if s.alive]
+                if len(busy) == 1:  # the quick ones are done; only the victim is running
+                    killed["pid"] = busy[0].pid
+                    os.kill(busy[0].pid, signal.SIGKILL)
+
+        killer = threading.Thread(target=kill_the_busy_one)
+        killer.start()
+        results = checker.check_batch([victim] + quick)
+        killer.join()
+        assert killed, "the slow proof finished before it could be killed"
+        assert results[0].verdict is Verdict.ERROR and "SIGKILL" in results[0].reason
+        assert all(r.proved for r in results[1:])
+        # the pool replaced the dead process
+        assert checker.check(slow, "exact I.").proved
