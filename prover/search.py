@@ -18,8 +18,8 @@ from __future__ import annotations
 import heapq
 import itertools
 import time
-from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from contextlib import ExitStack
+from dataclasses import dataclass, replace
 from typing import Iterator
 
 from checker.backend import Checker, ProofSession, SessionCrashed
@@ -28,25 +28,11 @@ from prover.base import AttemptOutcome, Budget, Prover, ProverResult
 from prover.generators.base import TacticGenerator
 from prover.premises import PremiseRetriever
 from prover.search_tree import Edge, InternalNode, SearchTree, Status
+from prover.stopwatch import Stopwatch
 
 # A tactic never gets less time than this, even when the wall budget is
 # nearly spent: a timeout that kills the checker process costs more.
 MIN_TACTIC_TIMEOUT_S = 0.25
-
-
-@dataclass
-class Stopwatch:
-    """Wall time per component of one proof attempt."""
-
-    totals: dict[str, float] = field(default_factory=lambda: {"model": 0.0, "retrieval": 0.0, "checker": 0.0})
-
-    @contextmanager
-    def timing(self, component: str) -> Iterator[None]:
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.totals[component] = self.totals.get(component, 0.0) + time.perf_counter() - start
 
 
 @dataclass
@@ -82,9 +68,18 @@ class BestFirstSearchProver(Prover):
         }
 
     def prove(self, theorem: Theorem, checker: Checker, budget: Budget) -> ProverResult:
-        return self.search(theorem, checker, budget).result
+        """`budget.attempts` independent searches sharing the wall budget equally (pass@k)."""
+        if budget.attempts == 1:
+            return self.search(theorem, checker, budget).result
+        per_attempt = replace(budget, wall_s=budget.wall_s / budget.attempts, attempts=1)
+        results = [
+            self.search(theorem, checker, replace(per_attempt, seed=budget.seed + i)).result
+            for i in range(budget.attempts)
+        ]
+        return combine_attempts(theorem, results)
 
     def search(self, theorem: Theorem, checker: Checker, budget: Budget) -> SearchOutcome:
+        """One search within `budget.wall_s`; the outcome keeps the tree for export."""
         start = time.perf_counter()
         deadline = start + budget.wall_s
         clock = Stopwatch()
@@ -107,7 +102,9 @@ class BestFirstSearchProver(Prover):
 
         tactics = tree.proof()
         if tactics is None:
-            return SearchOutcome(self._result(theorem, Verdict.FAILED, start, clock, stop, tree, stats), tree)
+            # Like the portfolio prover: TIMEOUT when the wall budget ran out, FAILED otherwise.
+            verdict = Verdict.TIMEOUT if stop.startswith("wall-clock") else Verdict.FAILED
+            return SearchOutcome(self._result(theorem, verdict, start, clock, stop, tree, stats), tree)
         proof = "\n".join(tactics)
         # The whole-proof check may run past the wall budget: a proof in hand is never dropped.
         with clock.timing("checker"):
@@ -137,7 +134,7 @@ class BestFirstSearchProver(Prover):
         frontier: list[tuple[float, int, InternalNode]] = [(-tree.root.priority, next(order), tree.root)]
         while frontier:
             if time.perf_counter() >= deadline:
-                return f"wall-clock budget of {budget.wall_s:g} s spent"
+                return f"wall-clock budget of {budget.wall_s:g} s spent after {stats['expansions']} expansions"
             if budget.expansions is not None and stats["expansions"] >= budget.expansions:
                 return f"expansion budget of {budget.expansions} spent"
             batch: list[InternalNode] = []
@@ -155,7 +152,10 @@ class BestFirstSearchProver(Prover):
                     premises = [self.retriever.retrieve(n.state.text, theorem, self.premises_k) for n in batch]
             with clock.timing("model"):
                 suggestions = self.generator.generate(
-                    [n.state for n in batch], budget.tactics_per_expansion, premises
+                    [n.state for n in batch],
+                    budget.tactics_per_expansion,
+                    premises,
+                    seed=budget.seed * 1_000_003 + stats["expansions"],
                 )
             for node, candidates in zip(batch, suggestions):
                 stats["expansions"] += 1
@@ -227,7 +227,31 @@ class BestFirstSearchProver(Prover):
             proof=proof,
             attempts=[AttemptOutcome(verdict, proof, elapsed)],
             time_s=elapsed,
-            timings={name: round(t, 4) for name, t in clock.totals.items()},
+            timings=clock.rounded(),
             reason=reason,
             extra=extra,
         )
+
+
+def combine_attempts(theorem: Theorem, results: list[ProverResult]) -> ProverResult:
+    """One result for K attempts: proved if any attempt was, with every attempt recorded."""
+    proved = next((r for r in results if r.proved), None)
+    first = proved or results[-1]
+    timings: dict[str, float] = {}
+    extra: dict[str, int] = {}
+    for r in results:
+        for name, t in r.timings.items():
+            timings[name] = round(timings.get(name, 0.0) + t, 4)
+        for name in ("expansions", "tactics"):
+            extra[name] = extra.get(name, 0) + int(r.extra.get(name, 0))
+    return ProverResult(
+        theorem=theorem.name,
+        verdict=first.verdict,
+        proof=first.proof,
+        check=first.check,
+        attempts=[a for r in results for a in r.attempts],
+        time_s=sum(r.time_s for r in results),
+        timings=timings,
+        reason=first.reason,
+        extra=extra,
+    )

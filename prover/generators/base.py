@@ -61,8 +61,12 @@ class TacticGenerator(abc.ABC):
         goals: Sequence[GoalState | str],
         k: int,
         premises: PremiseLists | None = None,
+        seed: int | None = None,
     ) -> list[list[TacticCandidate]]:
-        """Up to k candidate tactics for each goal, best first."""
+        """Up to k candidate tactics for each goal, best first.
+
+        `seed` makes sampling reproducible; deterministic generators ignore it.
+        """
 
 
 class LanguageModelGenerator(TacticGenerator):
@@ -97,6 +101,7 @@ class LanguageModelGenerator(TacticGenerator):
         goals: Sequence[GoalState | str],
         k: int,
         premises: PremiseLists | None = None,
+        seed: int | None = None,
     ) -> list[list[TacticCandidate]]:
         if not goals:
             return []
@@ -105,7 +110,7 @@ class LanguageModelGenerator(TacticGenerator):
             raise ValueError(f"{len(goals)} goals but {len(premises)} premise lists")
         prompts = [self.prompt_format.tactic_prompt(goal_text(g), p) for g, p in zip(goals, premises)]
         outputs = self.complete(
-            prompts, k, self.max_tactic_tokens, self.decoding, self.temperature, single_line=True
+            prompts, k, self.max_tactic_tokens, self.decoding, self.temperature, seed, single_line=True
         )
         return [
             best_unique([TacticCandidate(self.prompt_format.parse_tactic(c.text), c.logprob) for c in outs], k)

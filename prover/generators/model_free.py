@@ -92,6 +92,7 @@ class ModelFreeGenerator(TacticGenerator):
         goals: Sequence[GoalState | str],
         k: int,
         premises: PremiseLists | None = None,
+        seed: int | None = None,
     ) -> list[list[TacticCandidate]]:
         premises = premises if premises is not None else [()] * len(goals)
         if len(premises) != len(goals):

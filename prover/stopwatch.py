@@ -1,0 +1,24 @@
+"""Wall time per component (model, retrieval, checker) of one proof attempt."""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Iterator
+
+
+@dataclass
+class Stopwatch:
+    totals: dict[str, float] = field(default_factory=lambda: {"model": 0.0, "retrieval": 0.0, "checker": 0.0})
+
+    @contextmanager
+    def timing(self, component: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.totals[component] = self.totals.get(component, 0.0) + time.perf_counter() - start
+
+    def rounded(self) -> dict[str, float]:
+        return {name: round(t, 4) for name, t in self.totals.items()}
