@@ -16,6 +16,11 @@ from eval.cli.errors import UsageError
 
 COMMAND_MODULES = [
     "eval.cli.check",
+    "eval.cli.eval",
+    "eval.cli.index",
+    "eval.cli.retrieve",
+    "eval.cli.train",
+    "eval.cli.eval_retrieval",
 ]
 
 

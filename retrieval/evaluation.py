@@ -1,0 +1,87 @@
+"""R@1 / R@10 / MRR tables for several retrievers over benchmark splits.
+
+Rows are appended to a JSON Lines file as each (retriever, split, subset)
+finishes; a rerun skips rows already there, so an interrupted evaluation
+resumes. Retrievers are built lazily, only if one of their rows is missing.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Callable, Sequence
+
+from retrieval.benchmark import Benchmark, Query
+from retrieval.metrics import RetrievalMetrics, score_rankings
+from retrieval.retriever import Retriever
+
+# MRR is computed over this many retrieved premises per query (ReProver: 100).
+RANKING_DEPTH = 100
+
+
+def evaluate_retriever(
+    retriever: Retriever, queries: Sequence[Query], depth: int = RANKING_DEPTH, progress: str | None = None
+) -> RetrievalMetrics:
+    hits = retriever.search(queries, depth, progress=progress)
+    return score_rankings([[h.premise.id for h in row] for row in hits], [q.positives for q in queries])
+
+
+def evaluation_table(
+    benchmark: Benchmark,
+    retrievers: dict[str, Callable[[], Retriever]],
+    splits: Sequence[str],
+    subsets: Sequence[str],
+    results_path: str | Path | None = None,
+    progress: bool = True,
+) -> list[dict]:
+    """One row per retriever, split and subset; earlier rows in ``results_path`` are reused."""
+    done: dict[tuple[str, str, str], dict] = {}
+    path = Path(results_path) if results_path else None
+    if path is not None and path.is_file():
+        for line in path.read_text().splitlines():
+            if line.strip():
+                row = json.loads(line)
+                if row.get("corpus_hash") == benchmark.corpus.content_hash:
+                    done[(row["retriever"], row["split"], row["subset"])] = row
+    rows = []
+    for name, make in retrievers.items():
+        retriever = None
+        for split in splits:
+            for subset in subsets:
+                key = (name, split, subset)
+                if key in done:
+                    rows.append(done[key])
+                    continue
+                if retriever is None:
+                    retriever = make()
+                queries = benchmark.queries(split, subset)
+                metrics = evaluate_retriever(
+                    retriever, queries, progress=f"{name} {split}/{subset}" if progress else None
+                )
+                row = {
+                    "retriever": name,
+                    "split": split,
+                    "subset": subset,
+                    **metrics.to_dict(),
+                    "benchmark": str(benchmark.root),
+                    "corpus_hash": benchmark.corpus.content_hash,
+                }
+                rows.append(row)
+                if path is not None:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    with path.open("a") as fh:
+                        fh.write(json.dumps(row) + "\n")
+    return rows
+
+
+def markdown_table(rows: Sequence[dict]) -> str:
+    lines = [
+        "| retriever | split | subset | R@1 | R@10 | MRR | queries |",
+        "|---|---|---|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['retriever']} | {r['split']} | {r['subset']} | {r['r1']:.1f} | {r['r10']:.1f} "
+            f"| {r['mrr']:.3f} | {r['queries']} |"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,230 @@
+"""FAISS indexes over premise embeddings, searched only among accessible premises.
+
+Every index keeps an exact inner-product index (IndexFlatIP) and, unless told
+otherwise, an approximate one: HNSW for corpora up to
+``hnsw_max_premises``, IVF above. Accessibility is enforced inside FAISS: the
+search gets ``SearchParameters`` whose ``IDSelectorBitmap`` admits exactly the
+accessible premise ids, so FAISS never scores or returns anything else. A
+query gets ``min(k, number of accessible premises)`` results: when a filtered
+approximate search comes back short (HNSW can, under a restrictive filter),
+that query is answered by the exact index instead.
+
+An index is saved as a folder: ``corpus.jsonl`` (the corpus it was built
+over), ``exact.faiss``, ``approx.faiss`` (if any) and ``meta.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from retrieval.errors import RetrievalInputError
+from retrieval.corpus import Corpus, CorpusError
+from retrieval.settings import RetrievalSettings
+
+APPROX_KINDS = ("auto", "hnsw", "ivf", "none")
+FORMAT_VERSION = 1
+
+
+class PremiseIndexError(RetrievalInputError):
+    """An index folder that is missing, incomplete or does not match its corpus."""
+
+
+def _faiss():
+    import faiss
+
+    return faiss
+
+
+def _bitmap_selector(mask: np.ndarray):
+    """An IDSelectorBitmap over ``mask``; the packed bits must outlive the search."""
+    faiss = _faiss()
+    bits = np.packbits(mask, bitorder="little")
+    return faiss.IDSelectorBitmap(len(mask), faiss.swig_ptr(bits)), bits
+
+
+class PremiseIndex:
+    def __init__(
+        self,
+        corpus: Corpus,
+        exact: Any,
+        approx: Any | None,
+        approx_kind: str,
+        meta: dict[str, Any],
+        settings: RetrievalSettings | None = None,
+    ) -> None:
+        self.corpus = corpus
+        self.exact = exact
+        self.approx = approx
+        self.approx_kind = approx_kind
+        self.meta = meta
+        self.settings = settings or RetrievalSettings()
+
+    @property
+    def dim(self) -> int:
+        return int(self.exact.d)
+
+    # ------------------------------------------------------------ building
+
+    @classmethod
+    def build(
+        cls,
+        corpus: Corpus,
+        embeddings: np.ndarray,
+        approx: str = "auto",
+        encoder_meta: dict[str, Any] | None = None,
+        settings: RetrievalSettings | None = None,
+    ) -> "PremiseIndex":
+        faiss = _faiss()
+        settings = settings or RetrievalSettings()
+        if approx not in APPROX_KINDS:
+            raise PremiseIndexError(f"unknown approximate index {approx!r}: expected one of {APPROX_KINDS}")
+        vectors = np.ascontiguousarray(embeddings, dtype=np.float32)
+        if vectors.ndim != 2 or vectors.shape[0] != len(corpus):
+            raise PremiseIndexError(
+                f"embeddings have shape {vectors.shape}, expected ({len(corpus)}, dim)"
+            )
+        n, dim = vectors.shape
+        exact = faiss.IndexFlatIP(dim)
+        exact.add(vectors)
+        kind = approx
+        if kind == "auto":
+            kind = "hnsw" if n <= settings.hnsw_max_premises else "ivf"
+        index = None
+        if kind == "hnsw":
+            index = faiss.IndexHNSWFlat(dim, settings.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+            index.add(vectors)
+        elif kind == "ivf":
+            nlist = max(1, min(int(4 * math.sqrt(n)), n // 39))
+            quantizer = faiss.IndexFlatIP(dim)
+            index = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
+            rng = np.random.default_rng(0)
+            sample = vectors[rng.choice(n, size=min(n, 256 * nlist), replace=False)]
+            index.train(sample)
+            index.add(vectors)
+        meta = {
+            "format": FORMAT_VERSION,
+            "corpus_hash": corpus.content_hash,
+            "premises": n,
+            "dim": dim,
+            "approx": kind,
+            "encoder": encoder_meta or {},
+        }
+        return cls(corpus, exact, index, kind, meta, settings)
+
+    # ------------------------------------------------------------- search
+
+    def search(
+        self,
+        queries: np.ndarray,
+        k: int,
+        accessible: np.ndarray | None = None,
+        approximate: bool = False,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k premise ids and scores for each query row, best first.
+
+        ``accessible`` is a boolean mask over premise ids shared by all rows
+        (None: the whole corpus). Rows are padded with id -1 and score -inf
+        when fewer than k premises are accessible.
+        """
+        faiss = _faiss()
+        q = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
+        if q.shape[1] != self.dim:
+            raise PremiseIndexError(f"query vectors have dimension {q.shape[1]}, the index has {self.dim}")
+        if k < 1:
+            raise PremiseIndexError(f"k must be at least 1, got {k}")
+        n = len(self.corpus)
+        available = n if accessible is None else int(np.count_nonzero(accessible))
+        want = min(k, available)
+        scores = np.full((len(q), k), -np.inf, dtype=np.float32)
+        ids = np.full((len(q), k), -1, dtype=np.int64)
+        if want == 0 or len(q) == 0:
+            return scores, ids
+
+        selector = bits = None
+        if accessible is not None and available < n:
+            if len(accessible) != n:
+                raise PremiseIndexError(f"accessibility mask has {len(accessible)} entries, corpus has {n}")
+            selector, bits = _bitmap_selector(accessible)
+
+        use_approx = (
+            approximate
+            and self.approx is not None
+            and available >= self.settings.approx_min_fraction * n
+        )
+        todo = np.arange(len(q))
+        if use_approx:
+            if self.approx_kind == "hnsw":
+                params = faiss.SearchParametersHNSW(
+                    sel=selector, efSearch=max(self.settings.hnsw_ef_search, want)
+                )
+            else:
+                params = faiss.SearchParametersIVF(sel=selector, nprobe=self.settings.ivf_nprobe)
+            d, i = self.approx.search(q, want, params=params)
+            complete = (i >= 0).all(axis=1)
+            scores[complete, :want] = d[complete]
+            ids[complete, :want] = i[complete]
+            todo = np.flatnonzero(~complete)
+        if len(todo):
+            params = faiss.SearchParameters(sel=selector) if selector is not None else None
+            d, i = self.exact.search(q[todo], want, params=params)
+            scores[todo, :want] = d
+            ids[todo, :want] = i
+        del bits  # kept alive until here: the selector reads it during search
+        return scores, ids
+
+    # ------------------------------------------------------------ storage
+
+    def save(self, out_dir: str | Path) -> Path:
+        faiss = _faiss()
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "meta.json").unlink(missing_ok=True)  # written last: its presence marks completion
+        self.corpus.save(out / "corpus.jsonl")
+        faiss.write_index(self.exact, str(out / "exact.faiss"))
+        approx_path = out / "approx.faiss"
+        if self.approx is not None:
+            faiss.write_index(self.approx, str(approx_path))
+        else:
+            approx_path.unlink(missing_ok=True)
+        (out / "meta.json").write_text(json.dumps(self.meta, indent=2) + "\n")
+        return out
+
+    @classmethod
+    def load(cls, index_dir: str | Path, settings: RetrievalSettings | None = None) -> "PremiseIndex":
+        faiss = _faiss()
+        folder = Path(index_dir)
+        meta_path = folder / "meta.json"
+        if not meta_path.is_file():
+            raise PremiseIndexError(f"{folder}: not a premise index (no meta.json; build one with `proofsmith index build`)")
+        try:
+            meta = json.loads(meta_path.read_text())
+        except json.JSONDecodeError as exc:
+            raise PremiseIndexError(f"{meta_path}: not JSON ({exc.msg})") from None
+        if meta.get("format") != FORMAT_VERSION:
+            raise PremiseIndexError(f"{meta_path}: index format {meta.get('format')!r}, expected {FORMAT_VERSION}")
+        try:
+            corpus = Corpus.load(folder / "corpus.jsonl")
+        except CorpusError as exc:
+            raise PremiseIndexError(str(exc)) from None
+        if corpus.content_hash != meta.get("corpus_hash"):
+            raise PremiseIndexError(f"{folder}: corpus.jsonl does not match the corpus the index was built on")
+        exact = faiss.read_index(str(folder / "exact.faiss"))
+        if exact.ntotal != len(corpus):
+            raise PremiseIndexError(f"{folder}: exact.faiss has {exact.ntotal} vectors, corpus has {len(corpus)} premises")
+        approx = None
+        kind = meta.get("approx", "none")
+        if kind != "none":
+            approx_path = folder / "approx.faiss"
+            if not approx_path.is_file():
+                raise PremiseIndexError(f"{folder}: meta.json names a {kind} index but approx.faiss is missing")
+            approx = faiss.read_index(str(approx_path))
+        return cls(corpus, exact, approx, kind, meta, settings)
+
+    def embeddings(self) -> np.ndarray:
+        """The premise vectors, in corpus order (read back from the exact index)."""
+        return self.exact.reconstruct_n(0, self.exact.ntotal)
