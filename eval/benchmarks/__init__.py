@@ -1,0 +1,132 @@
+"""The benchmark registry: which benchmarks exist, their splits, and where their data lies.
+
+Bundled data lives in ``eval/data`` with its licence and provenance
+(``eval/data/README.md``); `--data PATH` points any benchmark at a copy on the
+user's disk instead (required for LeanDojo, which is too large to bundle).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from eval.benchmarks.coq_statements import load_coq_statements
+from eval.benchmarks.lean_statements import load_lean_statements
+from eval.benchmarks.leandojo import SPLITS as LEANDOJO_SPLITS
+from eval.benchmarks.leandojo import load_leandojo
+from eval.benchmarks.problem import Benchmark, Problem
+from eval.benchmarks.records import BenchmarkDataError
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+
+
+class BenchmarkSelectionError(ValueError):
+    """An unknown benchmark or split, or missing data; the message says what to choose instead."""
+
+
+@dataclass(frozen=True)
+class BenchmarkSpec:
+    name: str
+    backend: str
+    splits: tuple[str, ...]
+    description: str
+    # file or directory under eval/data; None when the user must give --data
+    bundled: str | None
+    data_hint: str
+    load: Callable[[Path, str], Benchmark]
+
+    @property
+    def default_split(self) -> str:
+        return "test" if "test" in self.splits else self.splits[0]
+
+
+def _coq(name: str, splits: tuple[str, ...]) -> Callable[[Path, str], Benchmark]:
+    return lambda path, split: load_coq_statements(path, name, split, splits)
+
+
+def _lean(name: str, splits: tuple[str, ...]) -> Callable[[Path, str], Benchmark]:
+    return lambda path, split: load_lean_statements(path, name, split, splits)
+
+
+BENCHMARKS: dict[str, BenchmarkSpec] = {
+    spec.name: spec
+    for spec in [
+        BenchmarkSpec(
+            "minif2f-coq",
+            "coq",
+            ("valid", "test"),
+            "miniF2F in Coq, 244 valid + 244 test (LLM4Rocq/miniF2F-rocq, MIT)",
+            "minif2f_coq.jsonl",
+            "a JSON Lines file in the miniF2F-Coq format (see eval/data/README.md)",
+            _coq("minif2f-coq", ("valid", "test")),
+        ),
+        BenchmarkSpec(
+            "putnam-coq",
+            "coq",
+            ("putnam",),
+            "PutnamBench's Coq statements, 412 problems (trishullab/PutnamBench, MIT); found proofs must not be published",
+            "putnam_coq.jsonl",
+            "a JSON Lines file in the PutnamBench-Coq format (see eval/data/README.md)",
+            _coq("putnam-coq", ("putnam",)),
+        ),
+        BenchmarkSpec(
+            "minif2f-lean4",
+            "lean",
+            ("valid", "test"),
+            "miniF2F in Lean 4, 244 valid + 244 test (yangky11/miniF2F-lean4, MIT, Lean/Mathlib v4.24.0)",
+            "minif2f_lean4.jsonl",
+            "a JSON Lines file in the miniF2F-lean4 format (see eval/data/README.md)",
+            _lean("minif2f-lean4", ("valid", "test")),
+        ),
+        BenchmarkSpec(
+            "leandojo",
+            "lean",
+            LEANDOJO_SPLITS,
+            "LeanDojo Benchmark 4 (random / novel_premises x train / val / test), from your disk",
+            None,
+            "a LeanDojo Benchmark 4 directory (metadata.json, corpus.jsonl, random/, novel_premises/)",
+            load_leandojo,
+        ),
+    ]
+}
+
+
+def get_spec(name: str) -> BenchmarkSpec:
+    try:
+        return BENCHMARKS[name]
+    except KeyError:
+        raise BenchmarkSelectionError(f"unknown benchmark {name!r}; choose one of {', '.join(BENCHMARKS)}") from None
+
+
+def load_benchmark(name: str, split: str | None = None, data: Path | str | None = None) -> Benchmark:
+    """Load one split of a benchmark, from `data` when given, else from the bundled copy.
+
+    Raises BenchmarkSelectionError for an unknown name/split or missing data,
+    BenchmarkDataError (naming file, line and field) for malformed data.
+    """
+    spec = get_spec(name)
+    split = split or spec.default_split
+    if split not in spec.splits:
+        raise BenchmarkSelectionError(f"{name} has no split {split!r}; choose one of {', '.join(spec.splits)}")
+    if data is not None:
+        path = Path(data).expanduser()
+        if not path.exists():
+            raise BenchmarkSelectionError(f"--data {data}: no such file or directory (expected {spec.data_hint})")
+    elif spec.bundled is not None:
+        path = DATA_DIR / spec.bundled
+    else:
+        raise BenchmarkSelectionError(f"{name} is not bundled: give --data PATH, {spec.data_hint}")
+    return spec.load(path, split)
+
+
+__all__ = [
+    "BENCHMARKS",
+    "Benchmark",
+    "BenchmarkDataError",
+    "BenchmarkSelectionError",
+    "BenchmarkSpec",
+    "Problem",
+    "get_spec",
+    "load_benchmark",
+]

@@ -1,0 +1,70 @@
+"""What a benchmark is made of: problems (a theorem plus its split and provenance)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from checker.types import Theorem
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One statement to prove.
+
+    `category` is the problem's source family (mathd, amc, aime, imo, putnam,
+    a Mathlib top-level folder, ...): reports break pass rates down by it.
+    `requires` names the system packages (Debian) the header needs.
+    `dataset_note` is what the dataset itself says about the statement, e.g.
+    that it did not compile when the dataset was built, and why; the runner
+    still asks the installed checker, which is the only judge of usability.
+    """
+
+    theorem: Theorem
+    split: str
+    category: str
+    requires: tuple[str, ...] = ()
+    dataset_note: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def name(self) -> str:
+        return self.theorem.name
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """The problems of one split of one benchmark, with where they came from."""
+
+    name: str
+    split: str
+    backend: str
+    source_repo: str
+    source_commit: str
+    data_path: str
+    problems: tuple[Problem, ...]
+
+    def provenance(self) -> dict[str, str]:
+        return {
+            "benchmark": self.name,
+            "split": self.split,
+            "source_repo": self.source_repo,
+            "source_commit": self.source_commit,
+            "data": self.data_path,
+        }
+
+
+_FAMILIES = ("mathd", "amc", "aime", "imo", "putnam", "algebra", "numbertheory", "induction")
+
+
+def competition_family(name: str) -> str:
+    """The family of a competition-style problem name (miniF2F, PutnamBench).
+
+    ``amc12a_2019_p21`` -> amc, ``aimeII_2020_p6`` -> aime, ``imosl_2007_algebra_p6``
+    -> imo, ``mathd_algebra_48`` -> mathd; anything else -> other.
+    """
+    lowered = name.lower()
+    for family in _FAMILIES:
+        if lowered.startswith(family):
+            return family
+    return "other"

@@ -1,0 +1,97 @@
+"""`proofsmith eval`: run a prover on a benchmark split, resumably, and report the pass rate.
+
+    proofsmith eval --benchmark minif2f-coq --split test --prover portfolio \\
+        [--budget-s S] [--attempts K] [--workers N] [--limit N] [--seed S] \\
+        [--data PATH] [--ray [ADDRESS]] --out runs/NAME
+
+Results go to runs/NAME/results.jsonl, one line per finished theorem, flushed
+as each finishes; rerunning the same command resumes where it stopped.
+summary.json, report.md and report.html are rewritten at the end of every run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from eval.cli.errors import UsageError
+
+
+def register(sub) -> None:
+    from eval.benchmarks import BENCHMARKS
+
+    p = sub.add_parser(
+        "eval",
+        help="evaluate a prover on a benchmark split (resumable)",
+        description="Evaluate a prover on a benchmark split. Rerunning the same command resumes the run.",
+    )
+    p.add_argument("--benchmark", required=True, choices=list(BENCHMARKS), help="which benchmark")
+    p.add_argument("--split", default=None, help="split (default: test, or the benchmark's only split)")
+    p.add_argument("--data", default=None, metavar="PATH",
+                   help="benchmark data on your disk instead of the bundled copy (required for leandojo: the Benchmark 4 directory)")
+    p.add_argument("--prover", default="portfolio", help="prover name (default: portfolio)")
+    p.add_argument("--model", default=None, help="model for learned provers (directory or hub id cached locally)")
+    p.add_argument("--prover-option", action="append", default=[], metavar="KEY=VALUE",
+                   help="extra prover option (VALUE parsed as JSON when it can be), repeatable")
+    p.add_argument("--budget-s", type=float, default=60.0, help="wall-clock seconds per problem, all attempts together (default 60)")
+    p.add_argument("--attempts", type=int, default=1, help="attempts K per problem, for pass@k (default 1)")
+    p.add_argument("--tactic-timeout-s", type=float, default=10.0, help="seconds per tactic (default 10)")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="problems in parallel (default: cores)")
+    p.add_argument("--limit", type=int, default=None, help="evaluate N problems drawn at random with --seed")
+    p.add_argument("--problems", default=None, metavar="NAME[,NAME...]", help="evaluate only these problems")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                   help="run workers as Ray actors: on a new local Ray instance, or on the cluster at ADDRESS")
+    p.add_argument("--out", required=True, type=Path, help="run directory, e.g. runs/minif2f-test-portfolio")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def _prover_options(args) -> tuple[tuple[str, object], ...]:
+    options: dict[str, object] = {}
+    if args.model is not None:
+        options["model"] = args.model
+    for item in args.prover_option:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--prover-option {item!r}: expected KEY=VALUE")
+        try:
+            options[key] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key] = value
+    return tuple(sorted(options.items()))
+
+
+def run(args) -> int:
+    from eval.benchmarks import BenchmarkDataError, BenchmarkSelectionError
+    from eval.report import headline
+    from eval.results import ResultsFileError
+    from eval.runner import RunConfig, RunConfigError, run_eval
+    from prover.registry import ProverOptionError
+
+    problems = tuple(n.strip() for n in args.problems.split(",") if n.strip()) if args.problems else None
+    config = RunConfig(
+        benchmark=args.benchmark,
+        split=args.split,
+        data=args.data,
+        prover=args.prover,
+        prover_options=_prover_options(args),
+        budget_s=args.budget_s,
+        attempts=args.attempts,
+        tactic_timeout_s=args.tactic_timeout_s,
+        seed=args.seed,
+        limit=args.limit,
+        problems=problems,
+        workers=args.workers,
+        ray=args.ray,
+    )
+    try:
+        outcome = run_eval(config, args.out, progress=not args.no_progress)
+    except BenchmarkDataError as exc:
+        raise UsageError(f"bad benchmark data: {exc}") from None
+    except (BenchmarkSelectionError, RunConfigError, ResultsFileError, ProverOptionError) as exc:
+        raise UsageError(str(exc)) from None
+    print(headline(outcome.summary))
+    print(f"results: {outcome.out_dir / 'results.jsonl'}  report: {outcome.out_dir / 'report.html'}")
+    return 0

@@ -1,0 +1,286 @@
+"""Summaries and human reports of a run: summary.json, report.md, report.html with plots.
+
+The denominator of every pass rate is the number of usable problems: those
+whose statement compiles on the installed checker. Unusable problems are
+counted and listed with the checker's error, never dropped silently.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import statistics
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any, Sequence
+
+from eval.benchmarks import Problem
+from eval.passk import mean_pass_at_k, reported_ks
+
+SUMMARY = "summary.json"
+REPORT_MD = "report.md"
+REPORT_HTML = "report.html"
+PLOT_BY_SOURCE = "pass_rate_by_source.png"
+PLOT_TIME = "time_to_proof.png"
+
+DENOMINATOR = "usable problems: those whose statement compiles on the installed checker"
+
+
+def _rate(num: int, den: int) -> float | None:
+    return round(num / den, 4) if den else None
+
+
+def _distinct(records: list[dict[str, Any]], key: str) -> Any:
+    values = {json.dumps(r[key], sort_keys=True) for r in records if r.get(key) is not None}
+    if not values:
+        return None
+    parsed = [json.loads(v) for v in sorted(values)]
+    return parsed[0] if len(parsed) == 1 else parsed
+
+
+def summarize(records: list[dict[str, Any]], run: dict[str, Any], selected: Sequence[Problem]) -> dict[str, Any]:
+    """Everything the reports show, from the result records and the run's identity."""
+    done = {r["name"] for r in records}
+    pending = [p.name for p in selected if p.name not in done]
+    usable = [r for r in records if r.get("usable")]
+    unusable = [r for r in records if not r.get("usable")]
+    verdicts = Counter(r["verdict"] for r in usable)
+    proved = [r for r in usable if r["verdict"] == "proved"]
+
+    pass_at_k: dict[str, float] = {}
+    attempts = {r["attempts"] for r in usable if r.get("attempts")}
+    if usable and len(attempts) == 1:
+        n = attempts.pop()
+        counts = [(n, min(r.get("successes", 0), n)) for r in usable]
+        # a usable problem the prover never attempted (prover failure) counts as 0 of n
+        pass_at_k = {str(k): round(mean_pass_at_k(counts, k), 4) for k in reported_ks(n)}
+
+    by_category: dict[str, dict[str, Any]] = {}
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in records:
+        groups[r.get("category", "other")].append(r)
+    for category in sorted(groups):
+        rs = groups[category]
+        u = sum(bool(r.get("usable")) for r in rs)
+        p = sum(r["verdict"] == "proved" for r in rs if r.get("usable"))
+        by_category[category] = {"problems": len(rs), "usable": u, "proved": p, "pass_rate": _rate(p, u)}
+
+    times = sorted(r["time_s"] for r in proved)
+    time_to_proof = (
+        {
+            "median": round(statistics.median(times), 3),
+            "mean": round(statistics.fmean(times), 3),
+            "p90": round(times[min(len(times) - 1, int(0.9 * len(times)))], 3),
+            "max": round(times[-1], 3),
+        }
+        if times
+        else {}
+    )
+    return {
+        "benchmark": run["benchmark"],
+        "split": run["split"],
+        "source_repo": run["source_repo"],
+        "source_commit": run["source_commit"],
+        "data": run["data"],
+        "prover": run["prover"],
+        "model": _distinct(records, "model"),
+        "checker": _distinct(records, "checker"),
+        "budget": {"wall_s": run["budget_s"], "attempts": run["attempts"], "tactic_timeout_s": run["tactic_timeout_s"]},
+        "seed": run["seed"],
+        "selected": len(selected),
+        "finished": len(records),
+        "pending": pending,
+        "complete": not pending,
+        "usable": len(usable),
+        "denominator": DENOMINATOR,
+        "proved": len(proved),
+        "failed": verdicts.get("failed", 0),
+        "timeout": verdicts.get("timeout", 0),
+        "error": verdicts.get("error", 0),
+        "pass_rate": _rate(len(proved), len(usable)),
+        "pass_at_k": pass_at_k,
+        "by_category": by_category,
+        "time_to_proof_s": time_to_proof,
+        "prover_time_s": round(sum(r.get("time_s", 0.0) for r in records), 1),
+        "unusable_count": len(unusable),
+        "unusable": [{"name": r["name"], "reason": r["reason"]} for r in unusable],
+    }
+
+
+def headline(summary: dict[str, Any]) -> str:
+    """One line: what was proved, out of what, with which prover and budget."""
+    rate = summary["pass_rate"]
+    pct = f"{100 * rate:.1f}%" if rate is not None else "n/a"
+    line = (
+        f"{summary['benchmark']} {summary['split']}: {summary['prover']} proved {summary['proved']}/{summary['usable']}"
+        f" usable ({pct}), budget {summary['budget']['wall_s']:g} s"
+    )
+    if summary["unusable_count"]:
+        line += f"; {summary['unusable_count']} unusable (statement does not compile here), listed in the report"
+    if summary["pending"]:
+        line += f"; {len(summary['pending'])} of {summary['selected']} not finished yet (rerun to resume)"
+    return line
+
+
+def _plots(out_dir: Path, summary: dict[str, Any], records: list[dict[str, Any]]) -> dict[str, bytes]:
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    images: dict[str, bytes] = {}
+
+    cats = [c for c, v in summary["by_category"].items() if v["usable"]]
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    rates = [100 * summary["by_category"][c]["pass_rate"] for c in cats]
+    bars = ax.bar(cats, rates, color="#4c72b0")
+    for bar, c in zip(bars, cats):
+        v = summary["by_category"][c]
+        ax.annotate(f"{v['proved']}/{v['usable']}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                    ha="center", va="bottom", fontsize=8)
+    ax.set_ylabel("pass rate (%)")
+    ax.set_ylim(0, max(rates + [10]) * 1.2)
+    ax.set_title(f"{summary['benchmark']} {summary['split']}: pass rate by problem source")
+    plt.setp(ax.get_xticklabels(), rotation=20, ha="right")
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    images[PLOT_BY_SOURCE] = buf.getvalue()
+
+    times = sorted(r["time_s"] for r in records if r.get("usable") and r["verdict"] == "proved")
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    if times:
+        ax.step([0.0] + times, range(len(times) + 1), where="post", color="#55a868")
+    ax.set_xlabel("time to proof (s)")
+    ax.set_ylabel("problems proved")
+    ax.set_title(f"proved within t seconds (budget {summary['budget']['wall_s']:g} s, {summary['usable']} usable)")
+    ax.set_xlim(0, summary["budget"]["wall_s"])
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    images[PLOT_TIME] = buf.getvalue()
+
+    for name, data in images.items():
+        (out_dir / name).write_bytes(data)
+    return images
+
+
+def _settings_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    checker = summary["checker"] or {}
+    if isinstance(checker, list):
+        checker_text = "; ".join(f"{c['backend']} {c['version']}" for c in checker) + " (several: the run was resumed on another checker)"
+        prelude = "; ".join(sorted({c.get("prelude", "") for c in checker}))
+    else:
+        checker_text = f"{checker.get('backend', '?')} {checker.get('version', '?')}"
+        prelude = checker.get("prelude", "")
+    budget = summary["budget"]
+    return [
+        ("benchmark", f"{summary['benchmark']} ({summary['split']})"),
+        ("source", f"{summary['source_repo']} @ {summary['source_commit']}"),
+        ("data", summary["data"]),
+        ("checker", checker_text),
+        ("tactic prelude", prelude),
+        ("prover", f"{summary['prover']} (model: {summary['model']})"),
+        ("budget", f"{budget['wall_s']:g} s per problem, {budget['attempts']} attempt(s), tactic timeout {budget['tactic_timeout_s']:g} s"),
+        ("seed", str(summary["seed"])),
+        ("denominator", f"{summary['usable']} {DENOMINATOR}"),
+    ]
+
+
+def _pct(rate: float | None) -> str:
+    return "n/a" if rate is None else f"{100 * rate:.1f}%"
+
+
+def _markdown(summary: dict[str, Any], records: list[dict[str, Any]]) -> str:
+    lines = [f"# {summary['benchmark']} {summary['split']}: {summary['prover']}", "", f"**{headline(summary)}**", ""]
+    lines += ["| setting | value |", "|---|---|"]
+    lines += [f"| {k} | {v.replace('|', '/')} |" for k, v in _settings_rows(summary)]
+    lines += ["", "## Verdicts (usable problems)", "", "| proved | failed | timeout | error | usable | unusable |", "|---|---|---|---|---|---|"]
+    lines.append(
+        f"| {summary['proved']} | {summary['failed']} | {summary['timeout']} | {summary['error']} | {summary['usable']} | {summary['unusable_count']} |"
+    )
+    if summary["pass_at_k"]:
+        ks = list(summary["pass_at_k"])
+        lines += ["", "## pass@k (unbiased estimator)", "", "| " + " | ".join(f"pass@{k}" for k in ks) + " |", "|" + "---|" * len(ks)]
+        lines.append("| " + " | ".join(_pct(summary["pass_at_k"][k]) for k in ks) + " |")
+    lines += ["", "## Pass rate by problem source", "", f"![pass rate by source]({PLOT_BY_SOURCE})", ""]
+    lines += ["| source | problems | usable | proved | pass rate |", "|---|---|---|---|---|"]
+    for cat, v in summary["by_category"].items():
+        lines.append(f"| {cat} | {v['problems']} | {v['usable']} | {v['proved']} | {_pct(v['pass_rate'])} |")
+    lines += ["", "## Time to proof", "", f"![time to proof]({PLOT_TIME})", ""]
+    if summary["time_to_proof_s"]:
+        t = summary["time_to_proof_s"]
+        lines.append(f"median {t['median']} s, mean {t['mean']} s, p90 {t['p90']} s, max {t['max']} s")
+    lines += ["", f"## Unusable problems ({summary['unusable_count']})", ""]
+    if summary["unusable"]:
+        lines += ["| problem | why |", "|---|---|"]
+        for u in summary["unusable"]:
+            lines.append(f"| {u['name']} | {' '.join(u['reason'].split()).replace('|', '/')[:300]} |")
+    else:
+        lines.append("none")
+    proved = sorted((r for r in records if r.get("usable") and r["verdict"] == "proved"), key=lambda r: r["name"])
+    lines += ["", f"## Proved ({len(proved)})", "", "| problem | time (s) | proof |", "|---|---|---|"]
+    for r in proved:
+        proof = " ".join((r.get("proof") or "").split()).replace("|", "\\|")
+        lines.append(f"| {r['name']} | {r['time_s']} | `{proof[:200]}` |")
+    if summary["pending"]:
+        lines += ["", f"## Not finished ({len(summary['pending'])})", "", ", ".join(summary["pending"])]
+    return "\n".join(lines) + "\n"
+
+
+def _html(summary: dict[str, Any], records: list[dict[str, Any]], images: dict[str, bytes]) -> str:
+    e = html.escape
+
+    def img(name: str, alt: str) -> str:
+        return f'<img alt="{e(alt)}" src="data:image/png;base64,{base64.b64encode(images[name]).decode()}">'
+
+    def table(header: list[str], rows: list[list[str]]) -> str:
+        head = "".join(f"<th>{e(h)}</th>" for h in header)
+        body = "".join("<tr>" + "".join(f"<td>{e(str(c))}</td>" for c in row) + "</tr>" for row in rows)
+        return f"<table><tr>{head}</tr>{body}</table>"
+
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'>",
+        f"<title>{e(summary['benchmark'])} {e(summary['split'])}: {e(summary['prover'])}</title>",
+        "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}table{border-collapse:collapse;margin:1em 0}"
+        "td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left;vertical-align:top}code{font-size:90%}</style>",
+        "</head><body>",
+        f"<h1>{e(summary['benchmark'])} {e(summary['split'])}: {e(summary['prover'])}</h1>",
+        f"<p><b>{e(headline(summary))}</b></p>",
+        table(["setting", "value"], [list(r) for r in _settings_rows(summary)]),
+        "<h2>Verdicts (usable problems)</h2>",
+        table(["proved", "failed", "timeout", "error", "usable", "unusable"],
+              [[summary["proved"], summary["failed"], summary["timeout"], summary["error"], summary["usable"], summary["unusable_count"]]]),
+    ]
+    if summary["pass_at_k"]:
+        parts += ["<h2>pass@k (unbiased estimator)</h2>",
+                  table([f"pass@{k}" for k in summary["pass_at_k"]], [[_pct(v) for v in summary["pass_at_k"].values()]])]
+    parts += ["<h2>Pass rate by problem source</h2>", img(PLOT_BY_SOURCE, "pass rate by source"),
+              table(["source", "problems", "usable", "proved", "pass rate"],
+                    [[c, v["problems"], v["usable"], v["proved"], _pct(v["pass_rate"])] for c, v in summary["by_category"].items()]),
+              "<h2>Time to proof</h2>", img(PLOT_TIME, "time to proof")]
+    if summary["time_to_proof_s"]:
+        t = summary["time_to_proof_s"]
+        parts.append(f"<p>median {t['median']} s, mean {t['mean']} s, p90 {t['p90']} s, max {t['max']} s</p>")
+    parts.append(f"<h2>Unusable problems ({summary['unusable_count']})</h2>")
+    parts.append(table(["problem", "why"], [[u["name"], u["reason"]] for u in summary["unusable"]]) if summary["unusable"] else "<p>none</p>")
+    proved = sorted((r for r in records if r.get("usable") and r["verdict"] == "proved"), key=lambda r: r["name"])
+    parts.append(f"<h2>Proved ({len(proved)})</h2>")
+    parts.append(table(["problem", "time (s)", "proof"], [[r["name"], r["time_s"], r.get("proof") or ""] for r in proved]))
+    if summary["pending"]:
+        parts.append(f"<h2>Not finished ({len(summary['pending'])})</h2><p>{e(', '.join(summary['pending']))}</p>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def write_reports(out_dir: Path, summary: dict[str, Any], records: list[dict[str, Any]]) -> None:
+    out_dir = Path(out_dir)
+    (out_dir / SUMMARY).write_text(json.dumps(summary, indent=1) + "\n")
+    (out_dir / REPORT_MD).write_text(_markdown(summary, records))
+    images = _plots(out_dir, summary, records)
+    (out_dir / REPORT_HTML).write_text(_html(summary, records, images))

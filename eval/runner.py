@@ -1,0 +1,415 @@
+"""The resumable evaluation runner: prove every problem of a benchmark split, one JSON line each.
+
+A worker owns one checker (a pool of one session, so the header stays loaded
+between the usability check, the prover and the re-check) and one prover.
+Locally N workers run in threads (the work happens in the proof-assistant
+processes); with Ray each worker is an actor. Both paths call the same
+`ProblemEvaluator.evaluate`, and only the driver writes results, so the
+results file has exactly one line per finished theorem whichever path ran.
+
+For every problem the worker first asks the installed checker whether the
+statement compiles (if not, the problem is unusable: recorded with the error,
+counted and listed, never dropped), then runs the prover, then re-checks any
+proof the prover calls proved through the checker's soundness guard; only
+that re-check can make the recorded verdict "proved".
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import random
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+from checker.settings import CheckerSettings
+from checker.types import Verdict
+from eval.benchmarks import Benchmark, Problem, load_benchmark
+from eval.results import ResultsFile
+from prover.base import Budget
+
+RESULTS = "results.jsonl"
+RUN_CONFIG = "run.json"
+
+
+class RunConfigError(ValueError):
+    """Bad run options, or options that differ from those the run directory was started with."""
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    benchmark: str
+    split: str | None = None
+    data: str | None = None
+    prover: str = "portfolio"
+    prover_options: tuple[tuple[str, Any], ...] = ()
+    budget_s: float = 60.0
+    attempts: int = 1
+    tactic_timeout_s: float = 10.0
+    seed: int = 0
+    limit: int | None = None
+    problems: tuple[str, ...] | None = None
+    workers: int = 1
+    # None: run locally; "" : start a local Ray instance; else a Ray address.
+    ray: str | None = None
+
+    def budget(self) -> Budget:
+        return Budget(
+            wall_s=self.budget_s, attempts=self.attempts, tactic_timeout_s=self.tactic_timeout_s, seed=self.seed
+        )
+
+
+@dataclass
+class RunOutcome:
+    out_dir: Path
+    records: list[dict[str, Any]]
+    newly_finished: int
+    selected: int
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def select_problems(benchmark: Benchmark, limit: int | None, names: Iterable[str] | None, seed: int) -> list[Problem]:
+    """The problems a run covers, in benchmark order.
+
+    `names` picks problems by name; `limit` then draws that many at random
+    with `seed` (the same draw for the same seed, so a resumed run sees the
+    same subset).
+    """
+    problems = list(benchmark.problems)
+    if names:
+        by_name = {p.name: p for p in problems}
+        unknown = [n for n in names if n not in by_name]
+        if unknown:
+            raise RunConfigError(
+                f"--problems: {', '.join(unknown[:5])} not in {benchmark.name} {benchmark.split}"
+                + (f" (and {len(unknown) - 5} more)" if len(unknown) > 5 else "")
+            )
+        wanted = set(names)
+        problems = [p for p in problems if p.name in wanted]
+    if limit is not None:
+        if limit < 1:
+            raise RunConfigError(f"--limit must be at least 1, got {limit}")
+        if limit < len(problems):
+            keep = sorted(random.Random(seed).sample(range(len(problems)), limit))
+            problems = [problems[i] for i in keep]
+    return problems
+
+
+def _identity(config: RunConfig, benchmark: Benchmark, selected: list[Problem], settings: CheckerSettings) -> dict[str, Any]:
+    """What must not change when a run is resumed (workers and Ray may)."""
+    return {
+        "benchmark": benchmark.name,
+        "split": benchmark.split,
+        "data": benchmark.data_path,
+        "source_repo": benchmark.source_repo,
+        "source_commit": benchmark.source_commit,
+        "prover": config.prover,
+        "prover_options": {k: v for k, v in config.prover_options},
+        "budget_s": config.budget_s,
+        "attempts": config.attempts,
+        "tactic_timeout_s": config.tactic_timeout_s,
+        "seed": config.seed,
+        "prelude": settings.coq_prelude if benchmark.backend == "coq" else "",
+        "problems": [p.name for p in selected],
+    }
+
+
+def _check_resume(out_dir: Path, identity: dict[str, Any]) -> None:
+    path = out_dir / RUN_CONFIG
+    if not path.exists():
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(identity, indent=1) + "\n")
+        tmp.replace(path)
+        return
+    try:
+        previous = json.loads(path.read_text())
+    except json.JSONDecodeError:
+        raise RunConfigError(f"{path}: not valid JSON; remove the run directory or fix the file") from None
+    differing = [k for k in identity if previous.get(k) != identity[k]]
+    if differing:
+        def show(v: Any) -> str:
+            return f"{len(v)} problems" if isinstance(v, list) else repr(v)
+
+        details = "; ".join(f"{k}: {show(previous.get(k))} then, {show(identity[k])} now" for k in differing)
+        raise RunConfigError(
+            f"{out_dir} was started with other options ({details}); rerun with the same options to resume, or use a new --out"
+        )
+
+
+def _require_backend(backend: str, benchmark: str) -> None:
+    from checker.registry import BACKENDS
+
+    if backend not in BACKENDS:
+        raise RunConfigError(
+            f"--benchmark {benchmark} needs the {backend} backend, which this installation does not have yet "
+            f"(available: {', '.join(sorted(BACKENDS))})"
+        )
+
+
+class ProblemEvaluator:
+    """One worker: a checker with one session, and a prover. Also the body of a Ray actor."""
+
+    def __init__(self, backend: str, prover: str, prover_options: dict[str, Any], budget: Budget, context: dict[str, Any]):
+        from checker.registry import open_checker
+        from prover.registry import make_prover
+
+        self.settings = CheckerSettings(workers=1)
+        self.prover = make_prover(prover, **prover_options)
+        self.checker = open_checker(backend, self.settings)
+        self.budget = budget
+        self.context = context
+
+    def _statement_error(self, problem: Problem) -> str | None:
+        try:
+            with self.checker.session() as session:
+                session.open(problem.theorem, timeout_s=self.settings.timeout_s)
+        except ValueError as exc:
+            return str(exc)
+        except Exception as exc:  # a crash or hang while opening: unusable, with the reason
+            return f"could not open the statement: {type(exc).__name__}: {exc}"
+        return None
+
+    def evaluate(self, problem: Problem) -> dict[str, Any]:
+        record = {
+            "name": problem.name,
+            "split": problem.split,
+            "category": problem.category,
+            **self.context,
+            "prover": self.prover.name,
+            "model": self.prover.model,
+        }
+        error = self._statement_error(problem)
+        if error is not None:
+            if problem.dataset_note:
+                error += f" [dataset note: {problem.dataset_note}]"
+            missing = missing_packages(problem.requires)
+            if missing:
+                error += f" [needs Debian packages not installed here: {' '.join(missing)}]"
+            return record | _verdict_fields(Verdict.ERROR, error, None, usable=False)
+        try:
+            result = self.prover.prove(problem.theorem, self.checker, self.budget)
+        except Exception as exc:
+            return record | _verdict_fields(Verdict.ERROR, f"prover failure: {type(exc).__name__}: {exc}", None)
+        verdict, reason, axioms = result.verdict, result.reason, ()
+        checker_info = result.check.checker if result.check else None
+        if result.proved:
+            recheck = self.checker.check(problem.theorem, result.proof or "", timeout_s=self.settings.timeout_s)
+            checker_info = recheck.checker
+            axioms = recheck.axioms
+            if not recheck.proved:
+                verdict = recheck.verdict if recheck.verdict is not Verdict.PROVED else Verdict.FAILED
+                reason = f"the soundness guard rejected the prover's proof: {recheck.verdict.value}: {recheck.reason}"
+        record |= _verdict_fields(verdict, reason, result.proof, axioms=axioms)
+        record.update(
+            {
+                "time_s": round(result.time_s, 3),
+                "attempts": len(result.attempts),
+                "successes": result.successes if verdict is Verdict.PROVED else 0,
+                "attempt_verdicts": [a.verdict.value for a in result.attempts],
+                "timings": {k: round(v, 3) for k, v in result.timings.items()},
+                "prover_extra": result.extra,
+            }
+        )
+        if checker_info is not None:
+            record["checker"] = asdict(checker_info)
+        return record
+
+    def checker_info(self) -> dict[str, Any]:
+        return asdict(self.checker.info)
+
+    def close(self) -> None:
+        self.checker.close()
+
+
+def _verdict_fields(verdict: Verdict, reason: str, proof: str | None, *, usable: bool = True, axioms=()) -> dict[str, Any]:
+    return {
+        "usable": usable,
+        "verdict": verdict.value,
+        "reason": reason,
+        "proof": proof,
+        "axioms": list(axioms),
+        "time_s": 0.0,
+        "attempts": 0,
+        "successes": 0,
+    }
+
+
+_installed: dict[str, bool] = {}
+
+
+def missing_packages(packages: Iterable[str]) -> list[str]:
+    """The Debian packages among `packages` that dpkg says are not installed ([] where there is no dpkg)."""
+    import shutil
+    import subprocess
+
+    if shutil.which("dpkg-query") is None:
+        return []
+    missing = []
+    for package in packages:
+        if package not in _installed:
+            status = subprocess.run(
+                ["dpkg-query", "-W", "-f=${Status}", package], capture_output=True, text=True
+            ).stdout
+            _installed[package] = status.strip().endswith("installed")
+        if not _installed[package]:
+            missing.append(package)
+    return missing
+
+
+def _run_local(
+    make_worker: Callable[[], ProblemEvaluator], problems: list[Problem], workers: int
+) -> Iterator[dict[str, Any]]:
+    todo: queue.Queue[Problem | None] = queue.Queue()
+    done: queue.Queue[tuple[str, Any]] = queue.Queue()
+    for p in problems:
+        todo.put(p)
+    n = min(workers, len(problems))
+    for _ in range(n):
+        todo.put(None)
+    stop = threading.Event()
+    evaluators: list[ProblemEvaluator] = []
+
+    def work() -> None:
+        try:
+            evaluator = make_worker()
+        except BaseException as exc:
+            done.put(("fatal", exc))
+            return
+        evaluators.append(evaluator)
+        try:
+            while not stop.is_set():
+                problem = todo.get()
+                if problem is None:
+                    break
+                done.put(("record", evaluator.evaluate(problem)))
+        except BaseException as exc:
+            done.put(("fatal", exc))
+        finally:
+            evaluator.close()
+            done.put(("exit", None))
+
+    threads = [threading.Thread(target=work, daemon=True, name=f"eval-worker-{i}") for i in range(n)]
+    for t in threads:
+        t.start()
+    running = n
+    try:
+        while running:
+            kind, payload = done.get()
+            if kind == "record":
+                yield payload
+            elif kind == "exit":
+                running -= 1
+            else:
+                raise payload
+    finally:
+        stop.set()
+        # Closing the checkers kills their proof-assistant processes, which
+        # unblocks any worker still waiting on one.
+        for evaluator in evaluators:
+            evaluator.close()
+
+
+def _run_ray(
+    address: str, worker_args: tuple, problems: list[Problem], workers: int
+) -> Iterator[dict[str, Any]]:
+    import ray
+    from ray.util import ActorPool
+
+    started = not ray.is_initialized()
+    if started:
+        ray.init(address=address or None, include_dashboard=False, log_to_driver=False)
+    try:
+        actor = ray.remote(num_cpus=1)(ProblemEvaluator)
+        actors = [actor.remote(*worker_args) for _ in range(min(workers, len(problems)))]
+        pool = ActorPool(actors)
+        yield from pool.map_unordered(lambda a, p: a.evaluate.remote(p), problems)
+        for a in actors:
+            ray.get(a.close.remote())
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def run_eval(config: RunConfig, out_dir: Path | str, progress: bool = True) -> RunOutcome:
+    """Run (or resume) an evaluation into `out_dir`; returns every record and the summary.
+
+    Raises BenchmarkSelectionError / BenchmarkDataError for bad benchmark input,
+    RunConfigError for bad options or a run directory started with other
+    options, ResultsFileError for a results file in use or corrupt.
+    """
+    from eval.report import summarize, write_reports
+
+    out_dir = Path(out_dir)
+    if config.attempts < 1:
+        raise RunConfigError(f"--attempts must be at least 1, got {config.attempts}")
+    if config.budget_s <= 0:
+        raise RunConfigError(f"--budget-s must be positive, got {config.budget_s}")
+    if config.workers < 1:
+        raise RunConfigError(f"--workers must be at least 1, got {config.workers}")
+    benchmark = load_benchmark(config.benchmark, config.split, config.data)
+    selected = select_problems(benchmark, config.limit, config.problems, config.seed)
+    settings = CheckerSettings()
+    identity = _identity(config, benchmark, selected, settings)
+    budget = config.budget()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _check_resume(out_dir, identity)
+
+    with ResultsFile(out_dir / RESULTS) as results:
+        records = results.open()
+        selected_names = {p.name for p in selected}
+        strangers = [r["name"] for r in records if r["name"] not in selected_names]
+        if strangers:
+            raise RunConfigError(f"{out_dir / RESULTS} holds results for problems outside this run: {', '.join(strangers[:5])}")
+        done = {r["name"] for r in records}
+        pending = [p for p in selected if p.name not in done]
+        new = 0
+        if pending:
+            _require_backend(benchmark.backend, benchmark.name)
+            context = {
+                "benchmark": benchmark.name,
+                "benchmark_source": {"repo": benchmark.source_repo, "commit": benchmark.source_commit},
+                "budget": {"wall_s": budget.wall_s, "attempts": budget.attempts, "tactic_timeout_s": budget.tactic_timeout_s},
+                "seed": config.seed,
+            }
+            worker_args = (benchmark.backend, config.prover, dict(config.prover_options), budget, context)
+            if config.ray is not None:
+                stream = _run_ray(config.ray, worker_args, pending, config.workers)
+            else:
+                stream = _run_local(lambda: ProblemEvaluator(*worker_args), pending, config.workers)
+            bar = _progress_bar(progress, benchmark, len(selected), len(done), records)
+            try:
+                for record in stream:
+                    record["finished_at"] = round(time.time(), 3)
+                    results.append(record)
+                    records.append(record)
+                    new += 1
+                    if bar is not None:
+                        bar.update(1)
+                        bar.set_postfix_str(_progress_note(records))
+            finally:
+                stream.close()
+                if bar is not None:
+                    bar.close()
+
+    summary = summarize(records, identity, selected)
+    write_reports(out_dir, summary, records)
+    return RunOutcome(out_dir, records, new, len(selected), summary)
+
+
+def _progress_note(records: list[dict[str, Any]]) -> str:
+    proved = sum(r["verdict"] == "proved" for r in records)
+    usable = sum(bool(r.get("usable")) for r in records)
+    return f"proved {proved}/{usable}"
+
+
+def _progress_bar(enabled: bool, benchmark: Benchmark, total: int, initial: int, records: list[dict[str, Any]]):
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, initial=initial, desc=f"{benchmark.name} {benchmark.split}", unit="thm", dynamic_ncols=True)
+    bar.set_postfix_str(_progress_note(records))
+    return bar

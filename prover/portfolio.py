@@ -1,0 +1,120 @@
+"""The model-free baseline: a fixed portfolio of Coq automation, tried in order within the budget.
+
+Every candidate is one tactic sentence run from the theorem's initial state
+through the interactive API (cheap: the header stays loaded and going back is
+an `Edit_at`). A candidate that finishes the proof is then judged as a whole
+proof by the checker's soundness guard; only that verdict can make the result
+"proved". This is the floor every learned prover must beat.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+
+from checker.backend import Checker, SessionCrashed
+from checker.types import ProofFinished, TacticTimeout, Theorem, Verdict
+from prover.base import AttemptOutcome, Budget, Prover, ProverResult
+
+# Decision procedures and general automation, cheapest and most often useful first.
+CLOSERS = (
+    "lia",
+    "lra",
+    "ring",
+    "field",
+    "reflexivity",
+    "auto",
+    "intuition",
+    "tauto",
+    "congruence",
+    "nia",
+    "nra",
+    "firstorder",
+)
+# Each closer is also tried after introducing hypotheses, after simplifying,
+# and after substituting equations x = e away (which helps nia/nra most).
+PREPARATIONS = ("", "intros; ", "intros; simpl in *; ", "intros; subst; ")
+
+
+def default_portfolio() -> tuple[str, ...]:
+    """Every preparation with every closer, as single tactic sentences, in trial order."""
+    return tuple(f"{prep}{closer}." for prep in PREPARATIONS for closer in CLOSERS)
+
+
+class PortfolioProver(Prover):
+    name = "portfolio"
+    model = "none"
+
+    def __init__(self, tactics: tuple[str, ...] | None = None):
+        self.tactics = tactics or default_portfolio()
+
+    def describe(self) -> dict[str, object]:
+        return {"prover": self.name, "model": self.model, "tactics": len(self.tactics)}
+
+    def _order(self, attempt: int, seed: int) -> list[str]:
+        """Attempt 0 uses the fixed order; later attempts (for pass@k) a seeded permutation."""
+        order = list(self.tactics)
+        if attempt > 0:
+            random.Random(f"{seed}/{attempt}").shuffle(order)
+        return order
+
+    def prove(self, theorem: Theorem, checker: Checker, budget: Budget) -> ProverResult:
+        t0 = time.monotonic()
+        result = ProverResult(theorem=theorem.name, verdict=Verdict.FAILED)
+        if theorem.backend != "coq":
+            result.verdict = Verdict.ERROR
+            result.reason = f"the portfolio prover knows Coq tactics only, not {theorem.backend}"
+            return result
+        per_attempt = budget.wall_s / budget.attempts
+        tried = timeouts = crashes = 0
+        ran_out = False
+        with checker.session() as session:
+            try:
+                root = session.open(theorem, timeout_s=per_attempt)
+            except ValueError as exc:
+                result.verdict = Verdict.ERROR
+                result.reason = str(exc)
+                result.time_s = time.monotonic() - t0
+                return result
+            for attempt in range(budget.attempts):
+                start = time.monotonic()
+                deadline = start + per_attempt
+                outcome = AttemptOutcome(Verdict.FAILED, None, 0.0)
+                for tactic in self._order(attempt, budget.seed):
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0.05:
+                        outcome = AttemptOutcome(Verdict.TIMEOUT, None, 0.0)
+                        ran_out = True
+                        break
+                    tried += 1
+                    try:
+                        step = session.run(root, tactic, timeout_s=min(budget.tactic_timeout_s, remaining))
+                    except SessionCrashed:
+                        # e.g. the memory cap stopped a runaway computation; the
+                        # session restarts on its next use, so go on with the next tactic
+                        crashes += 1
+                        continue
+                    if isinstance(step, TacticTimeout):
+                        timeouts += 1
+                    if not isinstance(step, ProofFinished):
+                        continue
+                    check = session.check(theorem, tactic, timeout_s=max(deadline - time.monotonic(), 5.0))
+                    if check.proved:
+                        outcome = AttemptOutcome(Verdict.PROVED, tactic, 0.0)
+                        if result.check is None:
+                            result.proof, result.check = tactic, check
+                        break
+                result.attempts.append(
+                    AttemptOutcome(outcome.verdict, outcome.proof, time.monotonic() - start)
+                )
+        result.time_s = time.monotonic() - t0
+        result.timings = {"checker": result.time_s}
+        result.extra = {"tactics_tried": tried, "tactic_timeouts": timeouts, "tactic_crashes": crashes}
+        if result.check is not None:
+            result.verdict = Verdict.PROVED
+        elif ran_out:
+            result.verdict = Verdict.TIMEOUT
+            result.reason = f"budget of {budget.wall_s:g} s spent after {tried} tactics ({timeouts} timed out, {crashes} crashed the checker)"
+        else:
+            result.reason = f"none of the {len(self.tactics)} portfolio tactics proved it ({timeouts} timed out, {crashes} crashed the checker)"
+        return result
