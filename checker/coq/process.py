@@ -15,8 +15,11 @@ import signal
 import subprocess
 import time
 
+from typing import Sequence
+
 from checker.backend import SessionCrashed
 from checker.coq.protocol import VALUE_END, Reply, about_call, parse_reply
+from checker.settings import CheckerSettings
 
 INTERRUPT_GRACE_S = 2.0
 
@@ -25,6 +28,11 @@ class CoqTimeout(Exception):
     def __init__(self, recovered: bool):
         super().__init__("Coq did not answer in time" + ("" if recovered else "; process killed"))
         self.recovered = recovered
+
+
+def coqidetop_argv(settings: CheckerSettings, extra: Sequence[str] = ()) -> list[str]:
+    """coqidetop speaking XML on stdin/stdout, every sentence run when it is observed (no worker processes)."""
+    return [settings.coq_binary, "-main-channel", "stdfds", "-async-proofs", "off", "-q", *settings.coq_args, *extra]
 
 
 def _limit_memory(memory_mb: int):

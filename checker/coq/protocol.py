@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
-from checker.types import Goal, Hypothesis
+from checker.types import Goal, Hypothesis, render_goals
 
 
 # ---------------------------------------------------------------- calls
@@ -34,12 +34,13 @@ def about_call() -> str:
     return '<call val="About"><unit/></call>'
 
 
-def add_call(sentence: str, after: int) -> str:
+def add_call(sentence: str, after: int, verbose: bool = False) -> str:
     # Add takes ((((text, edit_id), (state_id, verbose)), bp), (line_nb, bol_pos)) since 8.15.
+    # verbose: Coq reports what the sentence declares ("x is defined") as info feedback.
     return (
         '<call val="Add"><pair><pair><pair><pair>'
         f"{_string(sentence)}<int>-1</int></pair>"
-        f'<pair>{_state(after)}<bool val="false"/></pair></pair>'
+        f'<pair>{_state(after)}<bool val="{"true" if verbose else "false"}"/></pair></pair>'
         "<int>0</int></pair><pair><int>0</int><int>0</int></pair></pair></call>"
     )
 
@@ -164,6 +165,19 @@ def _parse_goal(elem: ET.Element) -> Goal:
     hyps = tuple(_parse_hypothesis(richpp_text(h)) for h in elem.find("list").findall("richpp"))
     concl = elem.findall("richpp")
     return Goal(hyps, richpp_text(concl[0]) if concl else "")
+
+
+def goals_text(goals: CoqGoals) -> str:
+    """What a model reads for a proof state: the focused goals, then how many wait out of focus."""
+    text = render_goals(goals.foreground)
+    pending = pending_goals(goals)
+    if pending:
+        text += f"\n\n({pending} more goal{'s' if pending > 1 else ''} not in focus)"
+    return text
+
+
+def pending_goals(goals: CoqGoals) -> int:
+    return goals.background + goals.shelved
 
 
 def parse_goals(reply: Reply) -> CoqGoals | None:

@@ -115,6 +115,8 @@ def split_sentences(text: str) -> list[Sentence]:
                 j = _skip_string(text, j)
             elif text.startswith("(*", j):
                 j = _skip_comment(text, j)
+            elif text.startswith("..", j):
+                j += 2  # `..` of recursive notations never ends a sentence (CoqIDE's rule)
             elif c == "." and (j + 1 >= n or text[j + 1] in _BLANK):
                 j += 1
                 break

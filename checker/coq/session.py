@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from checker.backend import CheckerUnavailable, ProofSession, SessionCrashed
 from checker.coq import guard, protocol
-from checker.coq.process import CoqProcess, CoqTimeout
+from checker.coq.process import CoqProcess, CoqTimeout, coqidetop_argv
 from checker.coq.sentences import CoqSyntaxError, SentenceKind, split_sentences
 from checker.settings import CheckerSettings
 from checker.types import (
@@ -35,7 +35,6 @@ from checker.types import (
     TacticTimeout,
     Theorem,
     Verdict,
-    render_goals,
 )
 
 TOP_MODULE = "Top"  # the module coqidetop puts interactive declarations in
@@ -118,8 +117,7 @@ class CoqSession(ProofSession):
         return self._proc.pid if self._proc else None
 
     def _start(self) -> None:
-        argv = [self.settings.coq_binary, "-main-channel", "stdfds", "-async-proofs", "off", "-q"]
-        self._proc = CoqProcess(argv + list(self.settings.coq_args), self.settings.memory_mb)
+        self._proc = CoqProcess(coqidetop_argv(self.settings), self.settings.memory_mb)
         self.restarts += 1
         self._header = None
         self._doc_theorem = None
@@ -217,11 +215,9 @@ class CoqSession(ProofSession):
     # ------------------------------------------------------------ interactive API
 
     def _state(self, goals: protocol.CoqGoals, point: ProofPoint) -> GoalState:
-        pending = goals.background + goals.shelved
-        text = render_goals(goals.foreground)
-        if pending:
-            text += f"\n\n({pending} more goal{'s' if pending > 1 else ''} not in focus)"
-        return GoalState(handle=point, goals=goals.foreground, text=text, pending=pending)
+        return GoalState(
+            handle=point, goals=goals.foreground, text=protocol.goals_text(goals), pending=protocol.pending_goals(goals)
+        )
 
     def _goto(self, point: ProofPoint, timeout_s: float | None) -> None:
         """Put Coq's document at `point`, replaying sentences not on the current line."""
