@@ -1,0 +1,1 @@
+"""Data synthesis: proof extraction (tracing), symbolic mutation, conjecturing, augmented corpora."""

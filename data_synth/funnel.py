@@ -1,0 +1,125 @@
+"""The mutation funnel: how many theorems, candidates, checks, verified and unique mutants, per rule.
+
+Stages, for each rule:
+- theorems: parents Coq could open (their statement, products introduced);
+- attempts: interactive steps asked of the checker (`rewrite Q`, `apply Q`, ...);
+- candidates: steps that produced a new statement;
+- checked: candidates with a statement new for their parent, sent to the
+  guarded whole-proof check;
+- verified: checked mutants whose proof the checker accepted;
+- unique: verified mutants that duplicate (up to bound names and spacing)
+  neither an earlier kept mutant nor a theorem of the source library.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+STAGES = ("theorems", "attempts", "candidates", "checked", "verified", "unique")
+
+
+@dataclass
+class Funnel:
+    rules: tuple[str, ...]
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    failures: dict[str, dict[str, int]] = field(default_factory=dict)
+    parents_failed: int = 0
+    parent_errors: dict[str, int] = field(default_factory=dict)
+    run: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for rule in self.rules:
+            self.counts.setdefault(rule, {s: 0 for s in STAGES})
+            self.failures.setdefault(rule, {})
+
+    def add_parent(self, record: dict[str, Any]) -> None:
+        """Fold in one line of the parents log (see mutation_run)."""
+        if record.get("error"):
+            self.parents_failed += 1
+            kind = _error_kind(record["error"])
+            self.parent_errors[kind] = self.parent_errors.get(kind, 0) + 1
+            return
+        for rule, c in record.get("counts", {}).items():
+            if rule not in self.counts:
+                continue
+            row = self.counts[rule]
+            row["theorems"] += 1
+            for stage in ("attempts", "candidates", "checked", "verified", "unique"):
+                row[stage] += int(c.get(stage, 0))
+            for reason, n in c.get("failures", {}).items():
+                self.failures[rule][reason] = self.failures[rule].get(reason, 0) + n
+
+    def total(self) -> dict[str, int]:
+        out = {s: sum(self.counts[r][s] for r in self.rules) for s in STAGES}
+        out["theorems"] = max((self.counts[r]["theorems"] for r in self.rules), default=0)
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        rows = {r: dict(self.counts[r], **_rates(self.counts[r])) for r in self.rules}
+        total = self.total()
+        return {
+            "stages": list(STAGES),
+            "rules": rows,
+            "total": dict(total, **_rates(total)),
+            "check_failures": self.failures,
+            "parents_not_opened": self.parents_failed,
+            "parent_errors": self.parent_errors,
+            "run": self.run,
+        }
+
+    def table(self, markdown: bool = False) -> str:
+        rows = [(r, self.counts[r]) for r in self.rules] + [("total", self.total())]
+        head = ["rule", *STAGES, "verified/checked"]
+        body = []
+        for name, c in rows:
+            rate = f"{100 * c['verified'] / c['checked']:.1f}%" if c["checked"] else "-"
+            body.append([name, *(str(c[s]) for s in STAGES), rate])
+        if markdown:
+            lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+            lines += ["| " + " | ".join(b) + " |" for b in body]
+        else:
+            widths = [max(len(x) for x in col) for col in zip(head, *body)]
+            fmt = "  ".join(f"{{:>{w}}}" if i else f"{{:<{w}}}" for i, w in enumerate(widths))
+            lines = [fmt.format(*head)] + [fmt.format(*b) for b in body]
+        return "\n".join(lines)
+
+    def write(self, json_path: Path, md_path: Path, command: str = "") -> None:
+        json_path.write_text(json.dumps(self.to_json(), indent=2) + "\n", encoding="utf-8")
+        parts = ["# Mutation funnel", ""]
+        if command:
+            parts += ["```", command, "```", ""]
+        parts += [self.table(markdown=True), ""]
+        if self.run:
+            parts += ["", "| run | value |", "|---|---|"]
+            parts += [f"| {k} | {v} |" for k, v in self.run.items()]
+            parts.append("")
+        for rule in self.rules:
+            if self.failures[rule]:
+                parts.append(f"{rule}: checked but not verified: " + ", ".join(
+                    f"{k} {v}" for k, v in sorted(self.failures[rule].items(), key=lambda kv: -kv[1])))
+        if self.parent_errors:
+            parts.append("parents not opened: " + ", ".join(
+                f"{k} {v}" for k, v in sorted(self.parent_errors.items(), key=lambda kv: -kv[1])))
+        md_path.write_text("\n".join(parts) + "\n", encoding="utf-8")
+
+
+def _rates(c: dict[str, int]) -> dict[str, float]:
+    return {
+        "verified_rate": round(c["verified"] / c["checked"], 4) if c["checked"] else 0.0,
+        "unique_rate": round(c["unique"] / c["verified"], 4) if c["verified"] else 0.0,
+    }
+
+
+def _error_kind(error: str) -> str:
+    if "statement does not compile" in error:
+        return "name not usable as a constant"
+    if "header does not compile" in error:
+        return "header does not load"
+    if "let-binding" in error:
+        return "let in statement"
+    if "introducing" in error:
+        return "intro failed"
+    return error.split(":", 1)[0][:60]

@@ -1,0 +1,301 @@
+"""Mutating a whole traced library: parallel, resumable, with a funnel at the end.
+
+Input is a trace directory (LeanDojo Benchmark 4 layout, what `proofsmith
+trace` writes): its ``corpus.jsonl`` gives the library's files, imports and
+declarations. Every theorem-like declaration is a parent; the premises it may
+use are the ones accessible from it.
+
+Two passes, each over files in corpus order, in chunks of one file so that a
+checker session loads a file's imports once per chunk:
+
+1. source statements: every theorem of the library opened in Coq and its
+   statement keyed up to bound names, so mutants that restate a library
+   theorem are not counted as new (``OUT.source.jsonl``);
+2. mutation of the first ``limit`` parents: verified mutants go to OUT, one
+   line per parent to ``OUT.parents.jsonl`` (its funnel counts).
+
+Both logs are appended and flushed as each theorem finishes; a rerun skips
+what they already hold, and drops mutants of a parent the kill cut short.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from checker.backend import Checker
+from data_synth.funnel import Funnel
+from data_synth.mutant_corpus import keep_parents, mutant_record, read_records
+from data_synth.mutation import LibraryTheorem, MutationSettings, Mutator, open_parent, parent_statement
+from data_synth.premise_index import PremiseIndex, is_theorem_kind
+from retrieval.corpus import Corpus, CorpusError
+
+CHUNK = 16  # parents per work item (all from one file)
+
+
+class LibraryError(ValueError):
+    """A trace directory that cannot be mutated; the message names it and says what is wrong."""
+
+
+def module_of(path: str, logical_root: str = "Coq") -> str:
+    """The logical module of a library file: `theories/Lists/List.v` -> `Coq.Lists.List`."""
+    rel = path.replace("\\", "/")
+    if "/theories/" in "/" + rel:
+        rel = ("/" + rel).rsplit("/theories/", 1)[1]
+    elif rel.startswith(logical_root + "/"):
+        rel = rel[len(logical_root) + 1 :]
+    rel = rel.removesuffix(".v")
+    return ".".join([logical_root, *rel.split("/")])
+
+
+@dataclass
+class MutationLibrary:
+    """A traced library's parents, premise index, and provenance."""
+
+    trace_dir: Path
+    corpus: Corpus
+    parents: list[LibraryTheorem]
+    index: PremiseIndex
+    source_repo: str = "coq/coq"
+    source_commit: str = ""
+
+    @classmethod
+    def load(cls, trace_dir: Path, logical_root: str = "Coq") -> "MutationLibrary":
+        corpus_file = trace_dir / "corpus.jsonl"
+        if not corpus_file.is_file():
+            raise LibraryError(f"{trace_dir}: no corpus.jsonl (expected a trace directory written by `proofsmith trace`)")
+        try:
+            corpus = Corpus.load(corpus_file)
+        except CorpusError as exc:
+            raise LibraryError(str(exc)) from None
+        headers = {
+            path: f"Require Import {module_of(path, logical_root)}." for path in corpus.files
+        }
+        parents = [
+            LibraryTheorem(p.full_name, p.path, p.start, p.end, headers[p.path], p.id)
+            for p in corpus.premises
+            if is_theorem_kind(p.kind, p.code)
+        ]
+        if not parents:
+            raise LibraryError(f"{corpus_file}: no theorem or lemma among {len(corpus)} declarations")
+        repo, commit = "coq/coq", ""
+        metadata = trace_dir / "metadata.json"
+        if metadata.is_file():
+            try:
+                meta = json.loads(metadata.read_text(encoding="utf-8"))
+                source = meta.get("from_repo") or meta.get("source") or {}
+                url = str(source.get("url", ""))
+                repo = url.removeprefix("https://github.com/").strip("/") or repo
+                commit = str(source.get("commit", ""))
+            except (json.JSONDecodeError, AttributeError):
+                pass
+        return cls(trace_dir, corpus, parents, PremiseIndex.from_premises(corpus.premises), repo, commit)
+
+    def source(self, path: str) -> str:
+        return f"{self.source_repo}@{self.source_commit or 'unknown'} {path}"
+
+    def positions(self) -> dict[str, tuple[str, list, list]]:
+        return {p.full_name: (p.path, list(p.start), list(p.end)) for p in self.corpus.premises}
+
+
+def _chunks(parents: list[LibraryTheorem]) -> list[list[LibraryTheorem]]:
+    chunks: list[list[LibraryTheorem]] = []
+    for p in parents:
+        if chunks and chunks[-1][0].path == p.path and len(chunks[-1]) < CHUNK:
+            chunks[-1].append(p)
+        else:
+            chunks.append([p])
+    return chunks
+
+
+def _parallel(checker: Checker, workers: int, chunks: list, work: Callable[[Any, Any], Any]) -> Iterator[Any]:
+    """Run `work(session, item)` for every item of every chunk on `workers` leased
+    sessions; yield results in completion order (the caller writes them)."""
+    todo: queue.Queue = queue.Queue()
+    for chunk in chunks:
+        todo.put(chunk)
+    done: queue.Queue = queue.Queue()
+    stop = threading.Event()
+
+    def worker() -> None:
+        try:
+            with checker.session() as session:
+                while not stop.is_set():
+                    try:
+                        chunk = todo.get_nowait()
+                    except queue.Empty:
+                        return
+                    for item in chunk:
+                        if stop.is_set():
+                            return
+                        try:
+                            done.put(("ok", work(session, item)))
+                        except Exception as exc:  # one theorem must never stop the run
+                            done.put(("error", (item, f"{type(exc).__name__}: {exc}")))
+        except Exception as exc:
+            done.put(("fatal", exc))
+        finally:
+            done.put(("exit", None))
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(max(1, workers))]
+    for t in threads:
+        t.start()
+    running = len(threads)
+    try:
+        while running:
+            kind, value = done.get()
+            if kind == "exit":
+                running -= 1
+            elif kind == "fatal":
+                raise value
+            else:
+                yield kind, value
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=60)
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    out = []
+    if path.exists():
+        with path.open(encoding="utf-8") as fh:
+            for line in fh:
+                try:
+                    out.append(json.loads(line))
+                except json.JSONDecodeError:
+                    continue  # a line cut short by a kill
+    return out
+
+
+def _progress(total: int, initial: int, desc: str):
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=initial, desc=desc, unit="thm", dynamic_ncols=True, disable=None)
+
+
+def source_statements(library: MutationLibrary, checker: Checker, workers: int, log_path: Path,
+                      settings: MutationSettings) -> dict[str, str]:
+    """Key -> theorem name for every library theorem Coq can open (pass 1)."""
+    records = _read_jsonl(log_path)
+    done = {r["name"] for r in records if "name" in r}
+    todo = [p for p in library.parents if p.full_name not in done]
+
+    def work(session, parent: LibraryTheorem) -> dict[str, Any]:
+        try:
+            _, ctx = open_parent(session, parent, settings.tactic_timeout_s)
+        except ValueError as exc:
+            return {"name": parent.full_name, "error": " ".join(str(exc).split())[:300]}
+        return {"name": parent.full_name, "statement": parent_statement(parent, ctx), "key": ctx.key()}
+
+    if todo:
+        bar = _progress(len(library.parents), len(done), "source statements")
+        with log_path.open("a", encoding="utf-8") as log:
+            for kind, value in _parallel(checker, workers, _chunks(todo), work):
+                record = value if kind == "ok" else {"name": value[0].full_name, "error": value[1]}
+                log.write(json.dumps(record, ensure_ascii=False) + "\n")
+                log.flush()
+                records.append(record)
+                bar.update(1)
+        bar.close()
+    return {r["key"]: r["name"] for r in records if r.get("key")}
+
+
+def mutate_library(
+    library: MutationLibrary,
+    checker: Checker,
+    out: Path,
+    limit: int | None = None,
+    workers: int = 1,
+    settings: MutationSettings | None = None,
+    command: str = "",
+) -> Funnel:
+    """Mutate the library's first `limit` parents into `out`; returns the funnel (also written beside it)."""
+    settings = settings or MutationSettings()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    parents_log = out.with_name(out.name + ".parents.jsonl")
+    source_log = out.with_name(out.name + ".source.jsonl")
+    source_keys = source_statements(library, checker, workers, source_log, settings)
+
+    funnel = Funnel(settings.rules)
+    done: set[str] = set()
+    for record in _read_jsonl(parents_log):
+        done.add(record["parent"])
+        funnel.add_parent(record)
+    dropped = keep_parents(out, done)
+    kept: dict[str, str] = {}
+    if out.exists():
+        for r in read_records(out):
+            kept[r["key"]] = r["name"]
+    selected = library.parents[:limit] if limit else library.parents
+    todo = [p for p in selected if p.full_name not in done]
+
+    def work(session, parent: LibraryTheorem):
+        mutator = Mutator(session, library.index, settings)
+        return mutator.mutate(parent, library.corpus.accessible_mask(parent.path, parent.start))
+
+    t0 = time.monotonic()
+    new_verified = new_unique = 0
+    bar = _progress(len(selected), len(selected) - len(todo), "mutate")
+    with out.open("a", encoding="utf-8") as corpus_fh, parents_log.open("a", encoding="utf-8") as log:
+        for kind, value in _parallel(checker, workers, _chunks(todo), work):
+            if kind == "error":
+                parent, error = value
+                record = {"parent": parent.full_name, "error": error, "counts": {}}
+            else:
+                outcome = value
+                unique = {r: 0 for r in settings.rules}
+                for m in outcome.mutants:
+                    if m.key in kept or m.key in source_keys:
+                        continue
+                    kept[m.key] = m.name
+                    unique[m.rule] += 1
+                    corpus_fh.write(json.dumps(
+                        mutant_record(m, library.source(_path_of(library, m.parent)), _path_of(library, m.parent),
+                                      _end_of(library, m.parent)),
+                        ensure_ascii=False) + "\n")
+                corpus_fh.flush()
+                counts = {}
+                for rule, c in outcome.counts.items():
+                    counts[rule] = dict(asdict(c), unique=unique.get(rule, 0))
+                record = {
+                    "parent": outcome.parent,
+                    "statement": outcome.statement,
+                    "error": outcome.error,
+                    "seconds": round(outcome.seconds, 3),
+                    "counts": counts,
+                }
+                new_verified += sum(c.verified for c in outcome.counts.values())
+                new_unique += sum(unique.values())
+            log.write(json.dumps(record, ensure_ascii=False) + "\n")
+            log.flush()
+            funnel.add_parent(record)
+            bar.update(1)
+            bar.set_postfix(verified=funnel.total()["verified"], unique=funnel.total()["unique"])
+    bar.close()
+    minutes = (time.monotonic() - t0) / 60
+    funnel.run = {
+        "parents_this_run": len(todo),
+        "workers": workers,
+        "wall_minutes_this_run": round(minutes, 2),
+        "verified_per_minute_this_run": round(new_verified / minutes, 1) if minutes > 0 and todo else 0.0,
+        "unique_per_minute_this_run": round(new_unique / minutes, 1) if minutes > 0 and todo else 0.0,
+        "source_theorems_keyed": len(source_keys),
+        "mutants_dropped_on_resume": dropped,
+        "max_attempts_per_rule": settings.max_attempts,
+    }
+    funnel.write(out.with_name(out.name + ".funnel.json"), out.with_name(out.name + ".funnel.md"), command)
+    return funnel
+
+
+def _path_of(library: MutationLibrary, name: str) -> str:
+    return library.corpus.by_name[name].path
+
+
+def _end_of(library: MutationLibrary, name: str) -> tuple[int, int]:
+    return library.corpus.by_name[name].end
