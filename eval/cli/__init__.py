@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "eval.cli.retrieve",
     "eval.cli.train",
     "eval.cli.eval_retrieval",
+    "eval.cli.synth",
 ]
 
 
