@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -16,6 +17,10 @@ DEFAULT_COQ_PRELUDE = "From Coq Require Import Lia Lra Psatz Ring Field."
 # declares are always allowed on top of these.
 DEFAULT_COQ_ALLOWED_AXIOMS = ["Coq.*"]
 
+# The three axioms of Lean's own logic; `native_decide` adds the compiler-trust
+# axioms (checker.lean.guard.NATIVE_AXIOMS) when lean_allow_native_decide is set.
+DEFAULT_LEAN_ALLOWED_AXIOMS = ["propext", "Classical.choice", "Quot.sound"]
+
 
 class CheckerSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PROOFSMITH_", extra="ignore")
@@ -25,7 +30,26 @@ class CheckerSettings(BaseSettings):
     memory_mb: int = Field(default=4096, ge=256, description="address-space cap per process")
     max_uses: int = Field(default=2000, ge=1, description="checks before a process is recycled")
 
+    cache_dir: Path | None = Field(
+        default_factory=lambda: Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "proofsmith",
+        description="on-disk caches (library axioms, converted models); None keeps them in memory",
+    )
+
     coq_binary: str = "coqidetop.opt"
     coq_args: list[str] = Field(default_factory=list, description="extra flags, e.g. -Q dir Lib")
     coq_prelude: str = DEFAULT_COQ_PRELUDE
     coq_allowed_axioms: list[str] = Field(default_factory=lambda: list(DEFAULT_COQ_ALLOWED_AXIOMS))
+
+    lean_repl: str = Field(default="repl", description="the REPL executable (leanprover-community/repl, .lake/build/bin/repl)")
+    lean_repl_args: list[str] = Field(default_factory=list)
+    lean_project_dir: str | None = Field(
+        default=None, description="a Lake project with Mathlib; the REPL then runs as `lake env REPL` inside it"
+    )
+    lean_memory_mb: int = Field(default=16384, ge=256, description="resident-memory cap per REPL process")
+    lean_header_timeout_s: float = Field(default=600.0, gt=0, description="time allowed for a header (import Mathlib)")
+    lean_allowed_axioms: list[str] = Field(default_factory=lambda: list(DEFAULT_LEAN_ALLOWED_AXIOMS))
+    lean_allow_native_decide: bool = False
+
+    kimina_url: str = "http://localhost:8000"
+    kimina_api_key: str | None = None
+    kimina_batch_size: int = Field(default=32, ge=1, description="snippets per HTTP request")
