@@ -14,6 +14,7 @@ the rest. Handles stay valid across process restarts for the same reason.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import time
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 
 from checker.backend import CheckerUnavailable, ProofSession, SessionCrashed
 from checker.coq import guard, protocol
+from checker.coq.axiom_cache import library_axiom_cache
 from checker.coq.process import CoqProcess, CoqTimeout, coqidetop_argv
 from checker.coq.sentences import CoqSyntaxError, SentenceKind, split_sentences
 from checker.settings import CheckerSettings
@@ -41,7 +43,6 @@ TOP_MODULE = "Top"  # the module coqidetop puts interactive declarations in
 
 _QUALID = re.compile(r"[A-Za-z_][\w']*(?:\.[A-Za-z_][\w']*)*")
 _LOCATED = re.compile(r"\s*(Constant|Inductive|Constructor)\s+(\S+)")
-_LIBRARY_AXIOMS: dict[tuple[str, tuple[str, ...]], dict[str, frozenset[str]]] = {}
 _TERM_KEYWORDS = frozenset(
     "fun forall let in match with end return as fix cofix struct if then else Prop Set Type SProp Arguments".split()
 )
@@ -89,12 +90,7 @@ class CoqSession(ProofSession):
         self._header_axioms: frozenset[str] = frozenset()
         self._tip = 0
         self._locate_cache: dict[str, tuple[str, str]] = {}
-        # axioms per global constant: library constants never change for a
-        # given Coq binary and load path, so every session of this Python
-        # process with those settings shares one cache; header constants are
-        # valid while the header is.
-        key = (self.settings.coq_binary, tuple(self.settings.coq_args))
-        self._library_axiom_cache = _LIBRARY_AXIOMS.setdefault(key, {})
+        # axioms per global constant; header constants are valid while the header is
         self._header_axiom_cache: dict[str, frozenset[str]] = {}
         self._start()
 
@@ -125,6 +121,9 @@ class CoqSession(ProofSession):
         timeout = max(self.settings.timeout_s, 30.0)
         root = protocol.init_state(self._call(protocol.init_call(), timeout))
         self._version = protocol.coq_version(self._call(protocol.about_call(), timeout))
+        installation = [self._version, os.path.realpath(shutil.which(self.settings.coq_binary) or ""),
+                        *self.settings.coq_args]
+        self._library_axioms = library_axiom_cache(self.settings.cache_dir, installation)
         self._tip = root
         try:
             self._prelude_state = self._add_script(self.settings.coq_prelude, timeout)
@@ -413,8 +412,9 @@ class CoqSession(ProofSession):
         return sorted(axioms)
 
     def _axioms_of(self, qualified: str, timeout_s: float) -> frozenset[str]:
-        cache = self._header_axiom_cache if qualified.startswith(TOP_MODULE + ".") else self._library_axiom_cache
-        if qualified not in cache:
+        in_header = qualified.startswith(TOP_MODULE + ".")
+        known = self._header_axiom_cache.get(qualified) if in_header else self._library_axioms.get(qualified)
+        if known is None:
             reply = self._call(protocol.query_call(f"Print Assumptions {qualified}.", self._tip), timeout_s)
             if not reply.ok:
                 raise CoqError(f"Print Assumptions {qualified} failed: {reply.error}")
@@ -425,8 +425,12 @@ class CoqSession(ProofSession):
                     f"Print Assumptions {qualified} reports "
                     + "; ".join(f"{e.kind}: {e.name}" for e in odd)
                 )
-            cache[qualified] = frozenset(self._locate(e.name, timeout_s)[1] for e in entries)
-        return cache[qualified]
+            known = frozenset(self._locate(e.name, timeout_s)[1] for e in entries)
+            if in_header:
+                self._header_axiom_cache[qualified] = known
+            else:
+                self._library_axioms.put(qualified, known)
+        return known
 
     def _locate(self, name: str, timeout_s: float) -> tuple[str, str]:
         """(kind, fully qualified name) of what `name` refers to here; kind "" if nothing."""

@@ -1,0 +1,60 @@
+"""Which axioms each library constant depends on, remembered across runs.
+
+`Print Assumptions` re-traverses every proof behind a constant, so asking it
+about each library constant a proof mentions costs seconds the first time.
+Library constants cannot change without the Coq installation changing, so
+the answers for Coq's own library (`Coq.*`) are kept in a JSON Lines file
+keyed by Coq's version, its binary and the load-path flags, appended as they
+are learned. Constants of other libraries (which a user may recompile) are
+remembered for the life of the process only; constants of the interactive
+module (`Top.*`: header definitions) are never stored here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from pathlib import Path
+
+_LOCK = threading.Lock()
+_CACHES: dict[str, "LibraryAxiomCache"] = {}
+
+
+class LibraryAxiomCache:
+    def __init__(self, path: Path | None):
+        self.path = path
+        self._axioms: dict[str, frozenset[str]] = {}
+        if path is not None and path.is_file():
+            with path.open(encoding="utf-8") as f:
+                for line in f:
+                    try:
+                        record = json.loads(line)
+                        self._axioms[record["constant"]] = frozenset(record["axioms"])
+                    except (json.JSONDecodeError, KeyError, TypeError):
+                        continue  # a torn last line from a killed run
+
+    def get(self, constant: str) -> frozenset[str] | None:
+        return self._axioms.get(constant)
+
+    def put(self, constant: str, axioms: frozenset[str]) -> None:
+        with _LOCK:
+            if constant in self._axioms:
+                return
+            self._axioms[constant] = axioms
+            if self.path is None or not constant.startswith("Coq."):
+                return
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a", encoding="utf-8") as f:
+                f.write(json.dumps({"constant": constant, "axioms": sorted(axioms)}) + "\n")
+
+
+def library_axiom_cache(cache_dir: Path | None, installation: list[str]) -> LibraryAxiomCache:
+    """The cache shared by every session of this process for one Coq installation
+    (version, binary, load-path flags); kept on disk under `cache_dir` unless None."""
+    key = hashlib.sha256(json.dumps(installation).encode()).hexdigest()[:16]
+    with _LOCK:
+        if key not in _CACHES:
+            path = cache_dir / "coq-axioms" / f"{key}.jsonl" if cache_dir else None
+            _CACHES[key] = LibraryAxiomCache(path)
+        return _CACHES[key]
