@@ -41,6 +41,7 @@ from checker.types import (
 
 TOP_MODULE = "Top"  # the module coqidetop puts interactive declarations in
 
+MICROMEGA_NO_CACHE = "Unset Lia Cache. Unset Nia Cache. Unset Nra Cache."
 _QUALID = re.compile(r"[A-Za-z_][\w']*(?:\.[A-Za-z_][\w']*)*")
 _LOCATED = re.compile(r"\s*(Constant|Inductive|Constructor)\s+(\S+)")
 _TERM_KEYWORDS = frozenset(
@@ -126,7 +127,9 @@ class CoqSession(ProofSession):
         self._library_axioms = library_axiom_cache(self.settings.cache_dir, installation)
         self._tip = root
         try:
-            self._prelude_state = self._add_script(self.settings.coq_prelude, timeout)
+            self._add_script(self.settings.coq_prelude, timeout)
+            # micromega otherwise writes .lia.cache files into the working directory
+            self._prelude_state = self._add_script(MICROMEGA_NO_CACHE, timeout)
         except (CoqError, HeaderError) as exc:
             self.close()
             raise CheckerUnavailable(f"the Coq tactic prelude does not load: {exc}") from None
