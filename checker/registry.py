@@ -16,8 +16,24 @@ def _coq(settings: CheckerSettings) -> Checker:
     return PooledChecker(lambda: CoqSession(settings), settings)
 
 
+def _lean(settings: CheckerSettings) -> Checker:
+    from checker.lean.session import LeanSession
+    from checker.pool import PooledChecker
+
+    LeanSession(settings).close()  # fail fast, with the install hint, when the REPL is missing
+    return PooledChecker(lambda: LeanSession(settings), settings)
+
+
+def _kimina(settings: CheckerSettings) -> Checker:
+    from checker.kimina import KiminaChecker
+
+    return KiminaChecker(settings)
+
+
 BACKENDS: dict[str, Callable[[CheckerSettings], Checker]] = {
     "coq": _coq,
+    "lean": _lean,
+    "kimina": _kimina,
 }
 
 

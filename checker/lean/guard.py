@@ -232,7 +232,7 @@ def check_code(text: str, allow_native: bool, what: str = "proof") -> None:
     except GuardRejection as exc:
         raise GuardRejection(f"{what}: {exc}") from None
     for index, token in enumerate(tokens):
-        word = token.text
+        word = token.text.replace("«", "").replace("»", "")
         parts = word.split(".")
         if word in GIVE_UP or parts[-1] == "sorryAx":
             raise GuardRejection(f"{word!r} {GIVE_UP.get(word, GIVE_UP['sorryAx'])}")
@@ -261,7 +261,7 @@ def _normalise(text: str) -> str:
 
 def proof_command(statement: ParsedStatement, header: str, proof: str, allow_native: bool) -> str:
     """The command that declares the theorem with this proof, after the guard's checks."""
-    body = proof.strip()
+    body = _trim(proof)
     if not body:
         raise GuardRejection("empty proof")
     if _squeezed(header) and _squeezed(body).startswith(_squeezed(header)):
@@ -270,15 +270,21 @@ def proof_command(statement: ParsedStatement, header: str, proof: str, allow_nat
     if first and (first[0].text in THEOREM_KEYWORDS or first[0].text in MODIFIERS or first[0].text == "@["):
         body = _strip_restatement(statement, body)
     check_code(body, allow_native)
-    code = scrub(body).lstrip()
-    if code.startswith(":="):
-        body = body[body.index(":=") + 2 :].strip()
+    code = scrub(body)
+    start = len(code) - len(code.lstrip())
+    if code.startswith(":=", start):
+        body = body[start + 2 :].strip()
         if not body:
             raise GuardRejection("empty proof after ':='")
         return f"{statement.text} := {body}"
-    if re.match(r"by\b", code):
-        return f"{statement.text} := {body}"
+    if re.match(r"by\b", code[start:]):
+        return f"{statement.text} := {body[start:]}"
     return f"{statement.text} := by\n{textwrap.indent(textwrap.dedent(body), '  ')}"
+
+
+def _trim(text: str) -> str:
+    """Without trailing whitespace and leading blank lines; the first line keeps its indentation."""
+    return re.sub(r"\A(?:[ \t]*\n)+", "", text.rstrip())
 
 
 def _squeezed(text: str) -> str:
@@ -294,7 +300,7 @@ def _strip_prefix(body: str, prefix: str) -> str:
         if not c.isspace():
             count += 1
             if count == wanted:
-                return body[i + 1 :].strip()
+                return _trim(body[i + 1 :])
     return body
 
 

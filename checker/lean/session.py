@@ -28,7 +28,7 @@ from checker.backend import CheckerUnavailable, ProofSession, SessionCrashed
 from checker.lean import guard
 from checker.lean.goals import parse_goal
 from checker.lean.process import LeanMemoryExceeded, LeanRepl, LeanTimeout
-from checker.lean.protocol import CommandResponse, ProofStatus, ReplError
+from checker.lean.protocol import CommandResponse, ProofStatus, ProofStepResponse, ReplError
 from checker.settings import CheckerSettings
 from checker.types import (
     CheckerInfo,
@@ -110,6 +110,22 @@ def _first_error(response: CommandResponse) -> str:
 
 def _repl_error_text(error: ReplError) -> str:
     return error.message.removeprefix("Lean error:\n")
+
+
+def step_error(response: ProofStepResponse | ReplError) -> str | None:
+    """Why a tactic step failed, or None when it produced a usable proof state."""
+    if isinstance(response, ReplError):
+        return _repl_error_text(response)
+    if response.errors():
+        return response.errors()[0].data
+    if response.uses_sorry():
+        return "rejected: the tactic left a sorry"
+    status = response.proof_status or ""
+    if status.startswith(ProofStatus.ERROR_PREFIX):
+        return status
+    if not response.goals and status == ProofStatus.METAVARIABLES:
+        return "no goals are left but the proof term still has unassigned metavariables"
+    return None
 
 
 class LeanSession(ProofSession):
@@ -218,8 +234,8 @@ class LeanSession(ProofSession):
             parent = LeanProofPoint(point.header, point.statement, point.name, point.tactics[:-1])
             parent_state, _ = self._resolve(parent, timeout_s)
             response = self._live_repl().tactic(point.tactics[-1], parent_state, timeout_s)
-            if isinstance(response, ReplError) or response.errors():
-                raise ValueError(f"replaying {point.tactics[-1]!r} failed after a restart")
+            if step_error(response) is not None:
+                raise ValueError(f"replaying {point.tactics[-1]!r} failed: {step_error(response)}")
             found = (response.proof_state, tuple(response.goals))
         self._states[point] = found
         return found
@@ -250,8 +266,9 @@ class LeanSession(ProofSession):
         except guard.GuardRejection as exc:
             return TacticError(f"rejected: {exc}")
         if point.name is not None and any(t.text == point.name for t in guard.code_tokens(tactic)):
-            # Inside its own proof the theorem is a local hypothesis; REPLs before
-            # v4.19 report `exact ex` for `theorem ex : False` as a finished proof.
+            # Inside its own proof the theorem is a local hypothesis: `exact ex` closes
+            # `theorem ex : False` at the goal level, only the kernel refuses it
+            # (recorded in self_proof_exact_check), and REPLs before v4.19 do not ask the kernel.
             return TacticError(f"rejected: the tactic uses {point.name!r}, the theorem being proved")
         timeout_s = timeout_s or self.settings.timeout_s
         try:
@@ -261,19 +278,12 @@ class LeanSession(ProofSession):
             return TacticTimeout(f"tactic did not finish in {timeout_s:g} s")
         except SessionCrashed as exc:
             return TacticError(f"checker crashed: {exc}")
-        except (ValueError, HeaderError) as exc:
+        except ValueError as exc:
             return TacticError(f"cannot restore the state: {exc}")
-        if isinstance(response, ReplError):
-            return TacticError(_repl_error_text(response))
-        if response.errors():
-            return TacticError(response.errors()[0].data)
-        if response.uses_sorry():
-            return TacticError("rejected: the tactic left a sorry")
-        if response.proof_status and response.proof_status.startswith(ProofStatus.ERROR_PREFIX):
-            return TacticError(response.proof_status)
+        error = step_error(response)
+        if error is not None:
+            return TacticError(error)
         goals = tuple(response.goals)
-        if not goals and response.proof_status == ProofStatus.METAVARIABLES:
-            return TacticError("no goals are left but the proof term still has unassigned metavariables")
         new_point = LeanProofPoint(point.header, point.statement, point.name, point.tactics + (tactic,))
         self._states[new_point] = (response.proof_state, goals)
         new_state = self._goal_state(new_point, goals)
