@@ -26,6 +26,8 @@ class Funnel:
     rules: tuple[str, ...]
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
     failures: dict[str, dict[str, int]] = field(default_factory=dict)
+    rejected: dict[str, dict[str, int]] = field(default_factory=dict)
+    styles: dict[str, dict[str, int]] = field(default_factory=dict)
     parents_failed: int = 0
     parent_errors: dict[str, int] = field(default_factory=dict)
     run: dict[str, Any] = field(default_factory=dict)
@@ -34,6 +36,8 @@ class Funnel:
         for rule in self.rules:
             self.counts.setdefault(rule, {s: 0 for s in STAGES})
             self.failures.setdefault(rule, {})
+            self.rejected.setdefault(rule, {})
+            self.styles.setdefault(rule, {})
 
     def add_parent(self, record: dict[str, Any]) -> None:
         """Fold in one line of the parents log (see mutation_run)."""
@@ -49,8 +53,9 @@ class Funnel:
             row["theorems"] += 1
             for stage in ("attempts", "candidates", "checked", "verified", "unique"):
                 row[stage] += int(c.get(stage, 0))
-            for reason, n in c.get("failures", {}).items():
-                self.failures[rule][reason] = self.failures[rule].get(reason, 0) + n
+            for table, name in ((self.failures, "failures"), (self.rejected, "rejected"), (self.styles, "styles")):
+                for reason, n in c.get(name, {}).items():
+                    table[rule][reason] = table[rule].get(reason, 0) + n
 
     def total(self) -> dict[str, int]:
         out = {s: sum(self.counts[r][s] for r in self.rules) for s in STAGES}
@@ -65,6 +70,8 @@ class Funnel:
             "rules": rows,
             "total": dict(total, **_rates(total)),
             "check_failures": self.failures,
+            "attempts_rejected": self.rejected,
+            "verified_by_proof_style": self.styles,
             "parents_not_opened": self.parents_failed,
             "parent_errors": self.parent_errors,
             "run": self.run,
@@ -97,11 +104,16 @@ class Funnel:
             parts += [f"| {k} | {v} |" for k, v in self.run.items()]
             parts.append("")
         for rule in self.rules:
-            if self.failures[rule]:
-                parts.append(f"{rule}: checked but not verified: " + ", ".join(
-                    f"{k} {v}" for k, v in sorted(self.failures[rule].items(), key=lambda kv: -kv[1])))
+            for label, table in (
+                ("attempts that gave no candidate", self.rejected),
+                ("checked but not verified", self.failures),
+                ("verified by proof style", self.styles),
+            ):
+                if table[rule]:
+                    parts.append(f"- {rule}, {label}: " + ", ".join(
+                        f"{k} {v}" for k, v in sorted(table[rule].items(), key=lambda kv: -kv[1])))
         if self.parent_errors:
-            parts.append("parents not opened: " + ", ".join(
+            parts.append("- parents not opened: " + ", ".join(
                 f"{k} {v}" for k, v in sorted(self.parent_errors.items(), key=lambda kv: -kv[1])))
         md_path.write_text("\n".join(parts) + "\n", encoding="utf-8")
 

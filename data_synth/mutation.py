@@ -24,14 +24,15 @@ the checker's guarded whole-proof check decides which, if any, is a proof.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
 
 from checker.backend import ProofSession
-from checker.types import Goal, GoalState, NextState, Theorem, Verdict
-from data_synth.coq_terms import alpha_key, constants, tokenize
+from checker.types import Goal, GoalState, NextState, TacticTimeout, Theorem, Verdict
+from data_synth.coq_terms import alpha_key, constants, sides, tokenize
 from data_synth.premise_index import Pattern, PremiseIndex
 
 RULES = ("rewrite", "apply")
@@ -95,13 +96,17 @@ class Context:
         return constants(tokenize(text), set(self.names))
 
     def fresh(self, base: str) -> str:
-        taken = set(self.names)
-        if base not in taken:
-            return base
-        i = 0
-        while f"{base}{i}" in taken:
-            i += 1
-        return f"{base}{i}"
+        return _fresh(self.names, base)
+
+
+def _fresh(taken: Sequence[str], base: str) -> str:
+    """`base`, or `base0`, `base1`, ... whichever is not taken."""
+    if base not in taken:
+        return base
+    i = 0
+    while f"{base}{i}" in taken:
+        i += 1
+    return f"{base}{i}"
 
 
 def _one_line(text: str) -> str:
@@ -118,7 +123,9 @@ class Candidate:
     location: str  # "goal" or the hypothesis name
     tactic: str  # the step that produced it
     context: Context
-    proofs: tuple[tuple[str, ...], ...]  # each a list of tactic sentences
+    # (style, tactic sentences): "inverse" is Alchemy's (the inverse step, then
+    # the parent), "replay" replays the very step that made the mutant
+    proofs: tuple[tuple[str, tuple[str, ...]], ...]
 
     @property
     def key(self) -> str:
@@ -153,9 +160,14 @@ class RuleCounts:
     checked: int = 0  # distinct candidates (per parent) sent to the whole-proof check
     verified: int = 0
     failures: dict[str, int] = field(default_factory=dict)  # why checked candidates failed
+    rejected: dict[str, int] = field(default_factory=dict)  # why attempts gave no candidate
+    styles: dict[str, int] = field(default_factory=dict)  # which proof verified
 
     def fail(self, reason: str) -> None:
         self.failures[reason] = self.failures.get(reason, 0) + 1
+
+    def reject(self, reason: str) -> None:
+        self.rejected[reason] = self.rejected.get(reason, 0) + 1
 
 
 @dataclass
@@ -175,6 +187,10 @@ class MutationSettings:
     tactic_timeout_s: float = 5.0
     check_timeout_s: float = 20.0
     rules: tuple[str, ...] = RULES
+    # Conditional rewrites (`b <> 0 -> a * b / b = a`) leave side conditions;
+    # with this set they become hypotheses of the mutant. Off by default: the
+    # hypotheses are often contradictory or make the statement trivial.
+    side_conditions: bool = False
 
 
 def qualified_name(name: str) -> str:
@@ -213,14 +229,23 @@ class Mutator:
 
     # ------------------------------------------------------------ discovery
 
-    def _step(self, state: GoalState, tactic: str) -> GoalState | None:
+    def _attempt(self, state: GoalState, tactic: str, counts: "RuleCounts") -> GoalState | None:
+        """Run one discovery step; None (and the reason counted) unless it gave usable goals."""
+        counts.attempts += 1
         result = self.session.run(state, tactic, self.settings.tactic_timeout_s)
-        return result.state if isinstance(result, NextState) else None
-
-    def _single(self, state: GoalState | None) -> Context | None:
-        if state is None or len(state.goals) != 1 or state.pending or _EVAR.search(state.text):
+        if isinstance(result, TacticTimeout):
+            counts.reject("timeout")
             return None
-        return Context.of(state.goals[0])
+        if not isinstance(result, NextState):
+            counts.reject("does not apply")
+            return None
+        if result.state.pending or _EVAR.search(result.state.text):
+            counts.reject("leaves existential variables")
+            return None
+        if any(Context.of(g) is None for g in result.state.goals):
+            counts.reject("let-bound context")
+            return None
+        return result.state
 
     def rewrite_candidates(self, state: GoalState, ctx: Context, accessible, parent: LibraryTheorem, counts: RuleCounts):
         steps = []
@@ -229,27 +254,46 @@ class Mutator:
             for p in self.index.candidates("rewrite", place, ("rewrite ->", "rewrite <-"), accessible, parent.premise_id):
                 steps.append((p, location))
         steps.sort(key=lambda s: (-len(s[0].constants), s[0].premise_id, s[0].use, s[1] != "goal"))
+        args = " ".join(ctx.names)
+        call = f"exact (@{parent.full_name} {args})." if args else f"exact (@{parent.full_name})."
         for p, location in steps[: self.settings.max_attempts]:
             arrow = "" if p.use == "rewrite ->" else "<- "
             inverse = "<- " if p.use == "rewrite ->" else ""
             where = "" if location == "goal" else f" in {location}"
             tactic = f"rewrite {arrow}{p.full_name}{where}."
-            counts.attempts += 1
-            new = self._single(self._step(state, tactic))
-            if new is None or new.names != ctx.names or new == ctx or _trivial(new.target):
+            after = self._attempt(state, tactic, counts)
+            if after is None:
                 continue
-            args = " ".join(ctx.names)
+            main, *side_goals = (Context.of(g) for g in after.goals)
+            if main.names != ctx.names or any(g.names != ctx.names for g in side_goals):
+                counts.reject("changes the context")
+                continue
+            if main == ctx:
+                counts.reject("no change")
+                continue
+            changed = main.target if location == "goal" else dict(main.hypotheses)[location]
+            if _trivial(changed):
+                counts.reject("trivial (X = X)")
+                continue
+            if side_goals and not self.settings.side_conditions:
+                counts.reject("side conditions")
+                continue
+            # a conditional equation's side conditions become hypotheses of the mutant
+            side_names: list[str] = []
+            for _ in side_goals:
+                side_names.append(_fresh(ctx.names + tuple(side_names), "Hside"))
+            new = Context(main.hypotheses + tuple(zip(side_names, (g.target for g in side_goals))), main.target)
+            by = " by assumption" if side_goals else ""
             intro = f"intros {' '.join(new.names)}." if new.names else None
-            call = f"exact (@{parent.full_name} {args})." if args else f"exact (@{parent.full_name})."
             if location == "goal":
-                hp = ctx.fresh("Hparent")
-                replay = (f"pose proof (@{parent.full_name} {args}) as {hp}.", f"rewrite {arrow}{p.full_name} in {hp}.", f"exact {hp}.")
+                hp = _fresh(new.names, "Hparent")
+                replay = (f"pose proof (@{parent.full_name} {args}) as {hp}.", f"rewrite {arrow}{p.full_name} in {hp}{by}.", f"exact {hp}.")
             else:
-                fixed = " ".join(f"(ltac:(rewrite {arrow}{p.full_name}; exact {n}))" if n == location else n for n in ctx.names)
+                fixed = " ".join(f"(ltac:(rewrite {arrow}{p.full_name}{by}; exact {n}))" if n == location else n for n in ctx.names)
                 replay = (f"exact (@{parent.full_name} {fixed}).",)
             proofs = (
-                _script(intro, f"rewrite {inverse}{p.full_name}{where}.", call),
-                _script(intro, *replay),
+                ("inverse", _script(intro, f"rewrite {inverse}{p.full_name}{where}{by}.", call)),
+                ("replay", _script(intro, *replay)),
             )
             yield Candidate("rewrite", p.use, p.full_name, location, tactic, new, proofs)
 
@@ -263,76 +307,86 @@ class Mutator:
             steps.append((p, "goal"))
         steps.sort(key=lambda s: (-len(s[0].constants), s[0].premise_id, s[1] != "goal"))
         args = " ".join(ctx.names)
+        call = f"exact (@{parent.full_name} {args})." if args else f"exact (@{parent.full_name})."
         for p, location in steps[: self.settings.max_attempts]:
-            counts.attempts += 1
-            if location == "goal":
-                hp = ctx.fresh("Hparent")
-                tactic = f"pose proof (@{parent.full_name} {args}) as {hp}; apply {p.full_name} in {hp}."
-                after = self._single(self._step(state, tactic))
-                if after is None or after.names != ctx.names + (hp,):
-                    continue
-                new = Context(ctx.hypotheses, after.hypotheses[-1][1])
-                if new.target == ctx.target or _trivial(new.target):
-                    continue
-                intro = f"intros {' '.join(new.names)}." if new.names else None
-                call = f"exact (@{parent.full_name} {args})." if args else f"exact (@{parent.full_name})."
-                proofs = (
-                    _script(intro, f"apply {p.full_name}.", call),
-                    _script(intro, f"pose proof (@{parent.full_name} {args}) as {hp}.", f"apply {p.full_name} in {hp}.", f"exact {hp}."),
-                )
-                yield Candidate("apply", p.use, p.full_name, "goal", tactic, new, proofs)
+            found = (self._consequent if location == "goal" else self._antecedents)(state, ctx, location, p.full_name, parent, counts)
+            if found is None:
                 continue
-            new = self._antecedents(state, ctx, location, p.full_name)
-            if new is None:
-                continue
-            new_ctx, added = new
-            intro = f"intros {' '.join(new_ctx.names)}."
-            fixed = " ".join(f"(ltac:(apply {p.full_name}; assumption))" if n == location else n for n in ctx.names)
-            inverse = (
-                _script(intro, f"apply {p.full_name} in {location}.", f"exact (@{parent.full_name} {args}).")
-                if added == 1
-                else None
-            )
-            replay = _script(intro, f"exact (@{parent.full_name} {fixed}).")
-            proofs = tuple(x for x in (inverse, replay) if x is not None)
-            yield Candidate("apply", p.use, p.full_name, location, f"apply {p.full_name}. (on a copy of {location})", new_ctx, proofs)
+            new, tactic, proofs = found
+            yield Candidate("apply", p.use, p.full_name, location, tactic, new, proofs)
 
-    def _antecedents(self, state: GoalState, ctx: Context, name: str, premise: str) -> tuple[Context, int] | None:
-        """Replace hypothesis `name : A` by the goals `apply premise` leaves on `A`."""
+    def _consequent(self, state: GoalState, ctx: Context, _location: str, premise: str, parent: LibraryTheorem, counts: RuleCounts):
+        """The parent's conclusion `C` through `premise : C -> D`: the mutant concludes D."""
+        args = " ".join(ctx.names)
+        hp = ctx.fresh("Hparent")
+        tactic = f"pose proof (@{parent.full_name} {args}) as {hp}; apply {premise} in {hp}."
+        after = self._attempt(state, tactic, counts)
+        if after is None:
+            return None
+        if len(after.goals) != 1:
+            counts.reject("side goals")
+            return None
+        got = Context.of(after.goals[0])
+        if got.names != ctx.names + (hp,):
+            counts.reject("changes the context")
+            return None
+        new = Context(ctx.hypotheses, got.hypotheses[-1][1])
+        if new.target == ctx.target:
+            counts.reject("no change")
+            return None
+        if _trivial(new.target):
+            counts.reject("trivial (X = X)")
+            return None
+        intro = f"intros {' '.join(new.names)}." if new.names else None
+        call = f"exact (@{parent.full_name} {args})." if args else f"exact (@{parent.full_name})."
+        proofs = (
+            ("inverse", _script(intro, f"apply {premise}.", call)),
+            ("replay", _script(intro, f"pose proof (@{parent.full_name} {args}) as {hp}.", f"apply {premise} in {hp}.", f"exact {hp}.")),
+        )
+        return new, tactic, proofs
+
+    def _antecedents(self, state: GoalState, ctx: Context, name: str, premise: str, parent: LibraryTheorem, counts: RuleCounts):
+        """Hypothesis `name : A` through `premise : A1 -> ... -> A`: the mutant assumes A1, ... instead."""
         later = [t for _, typ in ctx.hypotheses[ctx.names.index(name) + 1 :] for t in tokenize(typ)] + tokenize(ctx.target)
         if name in later:
-            return None  # something depends on the hypothesis itself
+            return None  # something depends on the hypothesis itself: it cannot be replaced
         copy = ctx.fresh("Hmut")
         tactic = f"let T := type of {name} in assert ({copy} : T); [apply {premise}|]."
-        after = self._step(state, tactic)
-        if after is None or after.pending or len(after.goals) < 2 or _EVAR.search(after.text):
+        after = self._attempt(state, tactic, counts)
+        if after is None:
             return None
-        *pre_goals, main = after.goals
+        *pre_goals, _main = (Context.of(g) for g in after.goals)
         original = dict(ctx.hypotheses)[name]
-        antecedents = []
-        for g in pre_goals:
-            c = Context.of(g)
-            if c is None or c.hypotheses != ctx.hypotheses:
-                return None
-            if c.target == original or _trivial(c.target):
-                return None
-            antecedents.append(c.target)
-        if not antecedents or Context.of(main) is None:
+        if not pre_goals:
+            counts.reject("no antecedent")
             return None
-        names = [name] + [ctx.fresh(f"{name}_") for _ in antecedents[1:]]
-        hyps = []
+        if any(g.hypotheses != ctx.hypotheses for g in pre_goals):
+            counts.reject("changes the context")
+            return None
+        if any(g.target == original for g in pre_goals):
+            counts.reject("no change")
+            return None
+        names = [name]
+        for _ in pre_goals[1:]:
+            names.append(_fresh(ctx.names + tuple(names), f"{name}_"))
+        hyps: list[tuple[str, str]] = []
         for n, typ in ctx.hypotheses:
-            if n == name:
-                hyps.extend(zip(names, antecedents))
-            else:
-                hyps.append((n, typ))
-        return Context(tuple(hyps), ctx.target), len(antecedents)
+            hyps.extend(zip(names, (g.target for g in pre_goals)) if n == name else [(n, typ)])
+        new = Context(tuple(hyps), ctx.target)
+        args = " ".join(ctx.names)
+        intro = f"intros {' '.join(new.names)}."
+        fixed = " ".join(f"(ltac:(apply {premise}; assumption))" if n == name else n for n in ctx.names)
+        replay = _script(intro, f"exact (@{parent.full_name} {fixed}).")
+        if len(pre_goals) == 1:
+            inverse = _script(intro, f"apply {premise} in {name}.", f"exact (@{parent.full_name} {args}).")
+            proofs = (("inverse", inverse), ("replay", replay))
+        else:
+            proofs = (("replay", replay),)
+        return new, tactic, proofs
 
     # ------------------------------------------------------------ the whole parent
 
-    def mutate(self, parent: LibraryTheorem, accessible: np.ndarray | None, source_keys: frozenset[str] = frozenset()) -> ParentOutcome:
-        import time
-
+    def mutate(self, parent: LibraryTheorem, accessible: np.ndarray | None) -> ParentOutcome:
         t0 = time.monotonic()
         outcome = ParentOutcome(parent.full_name)
         try:
@@ -360,6 +414,7 @@ class Mutator:
                 mutant = self._verify(parent, outcome.statement, f"{base}_{rule[:2]}{number}", cand, counts)
                 if mutant is not None:
                     counts.verified += 1
+                    counts.styles[mutant.proof_style] = counts.styles.get(mutant.proof_style, 0) + 1
                     outcome.mutants.append(mutant)
         outcome.seconds = time.monotonic() - t0
         return outcome
@@ -368,7 +423,7 @@ class Mutator:
         statement = f"Theorem {name} : {cand.context.quantified()}."
         theorem = Theorem(name, statement, parent.header)
         reason = ""
-        for style, proof in zip(("inverse", "replay"), cand.proofs):
+        for style, proof in cand.proofs:
             result = self.session.check(theorem, " ".join(proof), self.settings.check_timeout_s)
             if result.verdict is Verdict.PROVED:
                 return Mutant(
@@ -414,8 +469,6 @@ def _script(*sentences: str | None) -> tuple[str, ...]:
 
 def _trivial(target: str) -> bool:
     """`X = X` or `X <-> X`: true by reflexivity, not worth a theorem."""
-    from data_synth.coq_terms import sides
-
     split = sides(tokenize(target))
     return split is not None and split[1] == split[2]
 

@@ -15,6 +15,8 @@ from eval.benchmarks.coq_statements import load_coq_statements
 from eval.benchmarks.lean_statements import load_lean_statements
 from eval.benchmarks.leandojo import SPLITS as LEANDOJO_SPLITS
 from eval.benchmarks.leandojo import load_leandojo
+from eval.benchmarks.mutants import SPLITS as MUTANT_SPLITS
+from eval.benchmarks.mutants import load_mutants
 from eval.benchmarks.problem import Benchmark, Problem
 from eval.benchmarks.records import BenchmarkDataError
 
@@ -87,6 +89,15 @@ BENCHMARKS: dict[str, BenchmarkSpec] = {
             None,
             "a LeanDojo Benchmark 4 directory (metadata.json, corpus.jsonl, random/, novel_premises/)",
             load_leandojo,
+        ),
+        BenchmarkSpec(
+            "coq-mutants",
+            "coq",
+            MUTANT_SPLITS,
+            "mutants of a Coq library made by `proofsmith synth mutate` (train / val / test by parent), from your disk",
+            None,
+            "a corpus written by `proofsmith synth mutate --out FILE.jsonl`",
+            load_mutants,
         ),
     ]
 }

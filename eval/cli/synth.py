@@ -31,6 +31,8 @@ def register(sub) -> None:
     m.add_argument("--workers", type=int, default=None, help="checker processes (default: cores)")
     m.add_argument("--rules", default="rewrite,apply", help="comma-separated: rewrite, apply")
     m.add_argument("--max-attempts", type=int, default=200, help="checker steps per rule per theorem")
+    m.add_argument("--side-conditions", action="store_true",
+                   help="keep conditional rewrites, their side conditions becoming hypotheses of the mutant")
     m.add_argument("--tactic-timeout", type=float, default=5.0, help="seconds per interactive step")
     m.add_argument("--check-timeout", type=float, default=20.0, help="seconds per whole-proof check")
     m.add_argument("--out", type=Path, required=True, help="output corpus (JSON Lines)")
@@ -73,6 +75,7 @@ def run_mutate(args) -> int:
         tactic_timeout_s=args.tactic_timeout,
         check_timeout_s=args.check_timeout,
         rules=rules,
+        side_conditions=args.side_conditions,
     )
     command = "proofsmith " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else ""
     with open_checker("coq", settings) as checker:
