@@ -22,7 +22,8 @@ import re
 import textwrap
 from dataclasses import dataclass
 
-from checker.lean.protocol import Message
+from checker.lean.protocol import CommandResponse, Message
+from checker.types import Verdict
 
 
 class GuardRejection(ValueError):
@@ -365,3 +366,37 @@ def disallowed_axioms(axioms: list[str], allowed: list[str], header_axioms: froz
             continue
         bad.append(axiom)
     return bad
+
+
+# ---------------------------------------------------------------- verdicts
+
+
+def first_error(response: CommandResponse) -> str:
+    errors = response.errors()
+    more = f" (and {len(errors) - 1} more error(s))" if len(errors) > 1 else ""
+    return errors[0].located() + more
+
+
+def proof_failure(response: CommandResponse) -> str | None:
+    """Why Lean's answer to the proof command fails it, or None."""
+    if response.errors():
+        return first_error(response)
+    if response.uses_sorry():
+        return "rejected: the proof uses sorry"
+    return None
+
+
+def axiom_verdict(
+    messages: list[Message], name: str, allowed: list[str], header_axioms: frozenset[str], allow_native: bool
+) -> tuple[Verdict, str, tuple[str, ...]]:
+    """Judge the `#print axioms NAME` answer found among `messages`."""
+    axioms = printed_axioms(messages, name)
+    if axioms is None:
+        return Verdict.FAILED, f"#print axioms said nothing about {name}", ()
+    bad = disallowed_axioms(axioms, allowed, header_axioms, allow_native)
+    if bad:
+        reason = "depends on disallowed axioms: " + ", ".join(bad)
+        if "sorryAx" in bad:
+            reason += " (sorryAx: the proof uses sorry)"
+        return Verdict.FAILED, reason, tuple(axioms)
+    return Verdict.PROVED, "", tuple(axioms)

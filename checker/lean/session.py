@@ -28,7 +28,7 @@ from checker.backend import CheckerUnavailable, ProofSession, SessionCrashed
 from checker.lean import guard
 from checker.lean.goals import parse_goal
 from checker.lean.process import LeanMemoryExceeded, LeanRepl, LeanTimeout
-from checker.lean.protocol import CommandResponse, ProofStatus, ProofStepResponse, ReplError
+from checker.lean.protocol import ProofStatus, ProofStepResponse, ReplError
 from checker.settings import CheckerSettings
 from checker.types import (
     CheckerInfo,
@@ -100,12 +100,6 @@ class LeanProofPoint:
     statement: str  # the declaration, without `:= ...`
     name: str | None
     tactics: tuple[str, ...]
-
-
-def _first_error(response: CommandResponse) -> str:
-    errors = response.errors()
-    more = f" (and {len(errors) - 1} more error(s))" if len(errors) > 1 else ""
-    return errors[0].located() + more
 
 
 def _repl_error_text(error: ReplError) -> str:
@@ -196,7 +190,7 @@ class LeanSession(ProofSession):
             if isinstance(response, ReplError):
                 raise HeaderError(_repl_error_text(response))
             if response.errors():
-                raise HeaderError(_first_error(response))
+                raise HeaderError(guard.first_error(response))
             env = response.env
         self._header, self._header_env = header, env
         self._header_axioms = guard.declared_axioms(header)
@@ -217,7 +211,7 @@ class LeanSession(ProofSession):
         if isinstance(response, ReplError):
             raise ValueError(f"statement does not compile: {_repl_error_text(response)}")
         if response.errors():
-            raise ValueError(f"statement does not compile: {_first_error(response)}")
+            raise ValueError(f"statement does not compile: {guard.first_error(response)}")
         roots = [s for s in response.sorries if s.proof_state is not None]
         if len(roots) != 1:
             raise ValueError(f"expected one proof to open, the statement gave {len(roots)}")
@@ -323,25 +317,19 @@ class LeanSession(ProofSession):
             if isinstance(response, ReplError):
                 return result(Verdict.ERROR, f"REPL error: {response.message}")
             messages = [m.located() for m in response.messages]
-            if response.errors():
-                return result(Verdict.FAILED, _first_error(response), messages=messages)
-            if response.uses_sorry():
-                return result(Verdict.FAILED, "rejected: the proof uses sorry", messages=messages)
-            printed = self._repl.command(f"#print axioms {parsed.name}", response.env, max(deadline - time.monotonic(), 0.001))
+            failure = guard.proof_failure(response)
+            if failure is not None:
+                return result(Verdict.FAILED, failure, messages=messages)
+            remaining = max(deadline - time.monotonic(), 0.001)
+            printed = self._repl.command(f"#print axioms {parsed.name}", response.env, remaining)
             if isinstance(printed, ReplError):
                 return result(Verdict.ERROR, f"REPL error: {printed.message}", messages=messages)
             if printed.errors():
-                return result(Verdict.FAILED, f"#print axioms {parsed.name}: {_first_error(printed)}", messages=messages)
-            axioms = guard.printed_axioms(printed.messages, parsed.name)
-            if axioms is None:
-                return result(Verdict.FAILED, f"#print axioms said nothing about {parsed.name}", messages=messages)
-            bad = guard.disallowed_axioms(axioms, self.settings.lean_allowed_axioms, self._header_axioms, allow_native)
-            if bad:
-                reason = "depends on disallowed axioms: " + ", ".join(bad)
-                if "sorryAx" in bad:
-                    reason += " (sorryAx: the proof uses sorry)"
-                return result(Verdict.FAILED, reason, tuple(axioms), messages)
-            return result(Verdict.PROVED, "", tuple(axioms), messages)
+                return result(Verdict.FAILED, f"#print axioms {parsed.name}: {guard.first_error(printed)}", messages=messages)
+            verdict, reason, axioms = guard.axiom_verdict(
+                printed.messages, parsed.name, self.settings.lean_allowed_axioms, self._header_axioms, allow_native
+            )
+            return result(verdict, reason, axioms, messages)
         except LeanTimeout:
             return result(Verdict.TIMEOUT, f"no verdict within {timeout_s:g} s; REPL killed")
         except LeanMemoryExceeded as exc:
