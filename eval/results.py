@@ -34,7 +34,11 @@ class ResultsFile:
             handle.close()
             raise ResultsFileError(f"{self.path}: another proofsmith eval is writing to this run") from None
         self._handle = handle
-        return self._load_and_repair()
+        try:
+            return self._load_and_repair()
+        except BaseException:
+            self.close()
+            raise
 
     def _load_and_repair(self) -> list[dict[str, Any]]:
         handle = self._handle

@@ -44,6 +44,8 @@ class RunConfig:
     benchmark: str
     split: str | None = None
     data: str | None = None
+    # checker backend; None: the benchmark's own (kimina may stand in for lean)
+    backend: str | None = None
     prover: str = "portfolio"
     prover_options: tuple[tuple[str, Any], ...] = ()
     budget_s: float = 60.0
@@ -100,8 +102,10 @@ def select_problems(benchmark: Benchmark, limit: int | None, names: Iterable[str
 
 def _identity(config: RunConfig, benchmark: Benchmark, selected: list[Problem], settings: CheckerSettings) -> dict[str, Any]:
     """What must not change when a run is resumed (workers and Ray may)."""
+    backend = _choose_backend(config.backend, benchmark)
     return {
         "benchmark": benchmark.name,
+        "backend": backend,
         "split": benchmark.split,
         "data": benchmark.data_path,
         "source_repo": benchmark.source_repo,
@@ -112,7 +116,7 @@ def _identity(config: RunConfig, benchmark: Benchmark, selected: list[Problem], 
         "attempts": config.attempts,
         "tactic_timeout_s": config.tactic_timeout_s,
         "seed": config.seed,
-        "prelude": settings.coq_prelude if benchmark.backend == "coq" else "",
+        "prelude": settings.coq_prelude if backend == "coq" else "",
         "problems": [p.name for p in selected],
     }
 
@@ -137,6 +141,18 @@ def _check_resume(out_dir: Path, identity: dict[str, Any]) -> None:
         raise RunConfigError(
             f"{out_dir} was started with other options ({details}); rerun with the same options to resume, or use a new --out"
         )
+
+
+# Checker backends that can judge a benchmark written for a given proof assistant.
+COMPATIBLE_BACKENDS = {"coq": ("coq",), "lean": ("lean", "kimina")}
+
+
+def _choose_backend(requested: str | None, benchmark: Benchmark) -> str:
+    allowed = COMPATIBLE_BACKENDS.get(benchmark.backend, (benchmark.backend,))
+    backend = requested or benchmark.backend
+    if backend not in allowed:
+        raise RunConfigError(f"--backend {backend} cannot check {benchmark.name} ({benchmark.backend}); use {' or '.join(allowed)}")
+    return backend
 
 
 def _require_backend(backend: str, benchmark: str) -> None:
@@ -367,14 +383,14 @@ def run_eval(config: RunConfig, out_dir: Path | str, progress: bool = True) -> R
         pending = [p for p in selected if p.name not in done]
         new = 0
         if pending:
-            _require_backend(benchmark.backend, benchmark.name)
+            _require_backend(identity["backend"], benchmark.name)
             context = {
                 "benchmark": benchmark.name,
                 "benchmark_source": {"repo": benchmark.source_repo, "commit": benchmark.source_commit},
                 "budget": {"wall_s": budget.wall_s, "attempts": budget.attempts, "tactic_timeout_s": budget.tactic_timeout_s},
                 "seed": config.seed,
             }
-            worker_args = (benchmark.backend, config.prover, dict(config.prover_options), budget, context)
+            worker_args = (identity["backend"], config.prover, dict(config.prover_options), budget, context)
             if config.ray is not None:
                 stream = _run_ray(config.ray, worker_args, pending, config.workers)
             else:

@@ -34,6 +34,9 @@ CLOSERS = (
 # Each closer is also tried after introducing hypotheses, after simplifying,
 # and after substituting equations x = e away (which helps nia/nra most).
 PREPARATIONS = ("", "intros; ", "intros; simpl in *; ", "intros; subst; ")
+# Seconds each tactic gets on the first pass; those that time out are retried
+# with the full tactic timeout while the budget lasts.
+FIRST_PASS_TIMEOUT_S = 1.0
 
 
 def default_portfolio() -> tuple[str, ...]:
@@ -66,8 +69,7 @@ class PortfolioProver(Prover):
             result.reason = f"the portfolio prover knows Coq tactics only, not {theorem.backend}"
             return result
         per_attempt = budget.wall_s / budget.attempts
-        tried = timeouts = crashes = 0
-        ran_out = False
+        stats = _Stats()
         with checker.session() as session:
             try:
                 root = session.open(theorem, timeout_s=per_attempt)
@@ -78,43 +80,62 @@ class PortfolioProver(Prover):
                 return result
             for attempt in range(budget.attempts):
                 start = time.monotonic()
-                deadline = start + per_attempt
-                outcome = AttemptOutcome(Verdict.FAILED, None, 0.0)
-                for tactic in self._order(attempt, budget.seed):
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0.05:
-                        outcome = AttemptOutcome(Verdict.TIMEOUT, None, 0.0)
-                        ran_out = True
-                        break
-                    tried += 1
-                    try:
-                        step = session.run(root, tactic, timeout_s=min(budget.tactic_timeout_s, remaining))
-                    except SessionCrashed:
-                        # e.g. the memory cap stopped a runaway computation; the
-                        # session restarts on its next use, so go on with the next tactic
-                        crashes += 1
-                        continue
-                    if isinstance(step, TacticTimeout):
-                        timeouts += 1
-                    if not isinstance(step, ProofFinished):
-                        continue
-                    check = session.check(theorem, tactic, timeout_s=max(deadline - time.monotonic(), 5.0))
-                    if check.proved:
-                        outcome = AttemptOutcome(Verdict.PROVED, tactic, 0.0)
-                        if result.check is None:
-                            result.proof, result.check = tactic, check
-                        break
-                result.attempts.append(
-                    AttemptOutcome(outcome.verdict, outcome.proof, time.monotonic() - start)
+                verdict, proof, check = self._attempt(
+                    session, theorem, root, self._order(attempt, budget.seed), start + per_attempt, budget, stats
                 )
+                result.attempts.append(AttemptOutcome(verdict, proof, time.monotonic() - start))
+                if check is not None and result.check is None:
+                    result.proof, result.check = proof, check
         result.time_s = time.monotonic() - t0
         result.timings = {"checker": result.time_s}
-        result.extra = {"tactics_tried": tried, "tactic_timeouts": timeouts, "tactic_crashes": crashes}
+        result.extra = {"tactics_run": stats.run, "tactic_timeouts": stats.timeouts, "tactic_crashes": stats.crashes}
         if result.check is not None:
             result.verdict = Verdict.PROVED
-        elif ran_out:
+        elif any(a.verdict is Verdict.TIMEOUT for a in result.attempts):
             result.verdict = Verdict.TIMEOUT
-            result.reason = f"budget of {budget.wall_s:g} s spent after {tried} tactics ({timeouts} timed out, {crashes} crashed the checker)"
+            result.reason = f"budget of {budget.wall_s:g} s spent ({stats.describe()})"
         else:
-            result.reason = f"none of the {len(self.tactics)} portfolio tactics proved it ({timeouts} timed out, {crashes} crashed the checker)"
+            result.reason = f"none of the {len(self.tactics)} portfolio tactics proved it ({stats.describe()})"
         return result
+
+    def _attempt(self, session, theorem, root, order, deadline, budget, stats):
+        """One pass over the portfolio, then a second, longer one over the tactics that timed out.
+
+        The first pass gives every tactic at most FIRST_PASS_TIMEOUT_S so that
+        one slow tactic cannot eat the budget before cheap ones are tried.
+        """
+        retry = []
+        for timeout_cap, tactics in ((min(FIRST_PASS_TIMEOUT_S, budget.tactic_timeout_s), order), (budget.tactic_timeout_s, retry)):
+            if not tactics or (tactics is retry and timeout_cap <= FIRST_PASS_TIMEOUT_S):
+                continue
+            for tactic in list(tactics):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0.05:
+                    return Verdict.TIMEOUT, None, None
+                stats.run += 1
+                try:
+                    step = session.run(root, tactic, timeout_s=min(timeout_cap, remaining))
+                except SessionCrashed:
+                    # e.g. the memory cap stopped a runaway computation; the
+                    # session restarts on its next use, so go on with the next tactic
+                    stats.crashes += 1
+                    continue
+                if isinstance(step, TacticTimeout):
+                    stats.timeouts += 1
+                    if tactics is order:
+                        retry.append(tactic)
+                    continue
+                if not isinstance(step, ProofFinished):
+                    continue
+                check = session.check(theorem, tactic, timeout_s=max(deadline - time.monotonic(), 5.0))
+                if check.proved:
+                    return Verdict.PROVED, tactic, check
+        return Verdict.FAILED, None, None
+
+
+class _Stats:
+    def __init__(self) -> None:
+        self.run = self.timeouts = self.crashes = 0
+
+    def describe(self) -> str:
+        return f"{self.run} tactic runs, {self.timeouts} timed out, {self.crashes} crashed the checker"

@@ -30,6 +30,8 @@ def register(sub) -> None:
     p.add_argument("--split", default=None, help="split (default: test, or the benchmark's only split)")
     p.add_argument("--data", default=None, metavar="PATH",
                    help="benchmark data on your disk instead of the bundled copy (required for leandojo: the Benchmark 4 directory)")
+    p.add_argument("--backend", default=None,
+                   help="checker backend (default: the benchmark's; kimina can check Lean benchmarks on a Kimina server)")
     p.add_argument("--prover", default="portfolio", help="prover name (default: portfolio)")
     p.add_argument("--model", default=None, help="model for learned provers (directory or hub id cached locally)")
     p.add_argument("--prover-option", action="append", default=[], metavar="KEY=VALUE",
@@ -75,6 +77,7 @@ def run(args) -> int:
         benchmark=args.benchmark,
         split=args.split,
         data=args.data,
+        backend=args.backend,
         prover=args.prover,
         prover_options=_prover_options(args),
         budget_s=args.budget_s,
