@@ -28,6 +28,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import re
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -81,7 +82,6 @@ class _Proof:
     opened_at: int  # sentence index of the declaration
     offset: int  # where the declaration starts in the file
     statement: str
-    in_section: bool
     goals: CoqGoals
     tactics: list[dict] = field(default_factory=list)
     script: list[str] = field(default_factory=list)
@@ -96,21 +96,25 @@ class FileTracer:
         coq_args: list[str],
         modules: dict[str, str],
         options: TraceOptions | None = None,
+        stop: threading.Event | None = None,
     ):
         self.file = file
         self.settings = settings
         self.coq_args = coq_args
         self.modules = modules  # logical module name -> corpus path, over every traced library
         self.options = options or TraceOptions()
+        self._stop = stop or threading.Event()
         self.premises: list[dict] = []
         self._premise_index: dict[str, int] = {}
-        self._in_section: set[str] = set()
+        self._in_section: set[str] = set()  # premises whose statement changes when their section closes
+        self._renamed: dict[str, str] = {}  # names Coq gave inside a section -> names after it
         self.theorems: list[dict] = []
         self.imports: list[str] = []
         self.failures: list[dict] = []
         self.counts = {"sentences": 0, "proofs": 0, "admitted": 0, "aborted": 0, "unnamed_proofs": 0, "failed_proofs": 0}
         self._scopes: list[_Scope] = []
         self._closed_modules: list[tuple[str, int, int]] = []  # (qualified module, first, last sentence)
+        self._introducers: dict[tuple[int, int], list[int]] = {}
         self._states: list[int | None] = []
         self._locate_cache: dict[str, tuple[str, str] | None] = {}
         self._loaded: list[str] = []
@@ -143,6 +147,8 @@ class FileTracer:
             except SessionCrashed as exc:
                 self._fail(None, "crash", str(exc))
                 status = "failed"
+        if status == "interrupted":
+            return {"path": self.file.path, "interrupted": True}
         if status == "ok" and self.failures:
             status = "partial"
         for theorem in self.theorems:  # the statement as Coq prints it, discharged
@@ -182,6 +188,8 @@ class FileTracer:
         skipping_block = False  # a failed declaration: skip its proof script
         for i, s in enumerate(sentences):
             self._states.append(None)
+            if self._stop.is_set():
+                return "interrupted"
             if time.monotonic() - t0 > self.options.file_timeout_s:
                 self._fail(s, "file_timeout", f"file not finished in {self.options.file_timeout_s:g} s")
                 return "failed"
@@ -241,8 +249,11 @@ class FileTracer:
 
         if proof is not None:
             self._fail(None, "error", "the file ends inside a proof", theorem=proof.name)
-        self._discharge_section_statements()
         self._add_module_contents()
+        for t in self.theorems:  # tactics used names Coq gave inside sections
+            for step in t["traced_tactics"]:
+                for use in step["premises"]:
+                    use["full_name"] = self._renamed.get(use["full_name"], use["full_name"])
         return "ok"
 
     # ------------------------------------------------------------ scopes and imports
@@ -259,6 +270,9 @@ class FileTracer:
             return
         ended = vernacular.end_name(s.text)
         if ended is not None and self._scopes and self._scopes[-1].name == ended:
+            if self._scopes[-1].kind == "section":
+                self._close_section()
+                return
             scope = self._scopes.pop()
             if scope.kind == "module" and not self._scopes:
                 self._closed_modules.append((f"{self.file.module}.{ended}", scope.opened_at, index))
@@ -269,9 +283,33 @@ class FileTracer:
                 if m:
                     self._closed_modules.append((f"{self.file.module}.{m.group(1)}", index, index))
 
-    def _qualified_scope(self) -> str:
-        names = [s.name for s in self._scopes if s.kind != "section"]
-        return ".".join([self.file.module, *names])
+    def _scope_path(self) -> str:
+        """The prefix Coq gives names declared here: the file's module, then modules and sections."""
+        return ".".join([self.file.module, *(scope.name for scope in self._scopes)])
+
+    def _close_section(self) -> None:
+        """Names declared in the section lose its component; statements are final once no section is open."""
+        old = self._scope_path() + "."
+        self._scopes.pop()
+        new = self._scope_path() + "."
+        renames = {
+            p["full_name"]: new + p["full_name"][len(old):]
+            for p in self.premises
+            if p["full_name"].startswith(old) and "." not in p["full_name"][len(old):]
+        }
+        for p in self.premises:
+            p["full_name"] = renames.get(p["full_name"], p["full_name"])
+        for t in self.theorems:
+            t["full_name"] = renames.get(t["full_name"], t["full_name"])
+        self._premise_index = {renames.get(k, k): v for k, v in self._premise_index.items()}
+        self._in_section = {renames.get(k, k) for k in self._in_section}
+        self._renamed = {k: renames.get(v, v) for k, v in self._renamed.items()} | renames
+        if not any(scope.kind == "section" for scope in self._scopes):
+            for full_name in sorted(self._in_section):
+                about = self._doc.about(full_name)
+                if about is not None:
+                    self.premises[self._premise_index[full_name]]["code"] = f"{full_name.rsplit('.', 1)[-1]} : {about.type}"
+            self._in_section.clear()
 
     def _record_requires(self, s: Sentence) -> None:
         req = vernacular.requirement(s.text)
@@ -353,7 +391,6 @@ class FileTracer:
             opened_at=index,
             offset=s.start,
             statement=normalize(s.text),
-            in_section=any(scope.kind == "section" for scope in self._scopes),
             goals=goals,
         )
 
@@ -398,7 +435,7 @@ class FileTracer:
             full_name, type_ = about.name, about.type
             self._add_premise(full_name, proof.keyword, type_, start, end)
         else:  # inside a module type: a proof, but no global constant
-            full_name, type_ = f"{self._qualified_scope()}.{proof.name}", ""
+            full_name, type_ = f"{self._scope_path()}.{proof.name}", ""
         if how in vernacular.SUCCESSFUL_CLOSERS and proof.tactics:
             self.theorems.append(
                 {
@@ -413,14 +450,6 @@ class FileTracer:
             )
 
     # ------------------------------------------------------------ end of file
-
-    def _discharge_section_statements(self) -> None:
-        """A declaration made in a section gets its statement once the section is closed."""
-        for full_name in sorted(self._in_section):
-            about = self._doc.about(full_name)
-            if about is not None:
-                premise = self.premises[self._premise_index[full_name]]
-                premise["code"] = f"{full_name.rsplit('.', 1)[-1]} : {about.type}"
 
     def _add_module_contents(self) -> None:
         """Constants a closed module got without a sentence announcing them (Include, functor application)."""
@@ -438,7 +467,9 @@ class FileTracer:
                 ):
                     continue
                 s = self._sentences[self._first_visible(about.name, first, last)]
-                kind = about.kind if about.kind != "Constant" else ("Lemma" if about.opaque else "Definition")
+                kind = about.kind
+                if kind == "Constant":  # an included constant is transparent whatever it was: ask its sort
+                    kind = "Lemma" if self._doc.sort_of(about.name) == "Prop" else "Definition"
                 self._add_premise(about.name, kind, about.type, self._pos(s.start), self._pos(s.end))
 
     def _first_visible(self, full_name: str, first: int, last: int) -> int:
@@ -448,11 +479,14 @@ class FileTracer:
         about (Include, module definitions, module ends); names only accumulate,
         so the first one that sees it is found by bisection.
         """
-        candidates = [
-            i
-            for i in range(first, last + 1)
-            if self._states[i] is not None and (i == last or leading_word(self._sentences[i].text) in _BULK_INTRODUCERS)
-        ]
+        candidates = self._introducers.get((first, last))
+        if candidates is None:
+            candidates = self._introducers[(first, last)] = [
+                i
+                for i in range(first, last + 1)
+                if self._states[i] is not None
+                and (i == last or leading_word(self._sentences[i].text) in _BULK_INTRODUCERS)
+            ]
         lo, hi = 0, len(candidates) - 1
         if hi < 0:
             return last

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from checker.coq.library import coq_version, coqlib, up_to_date, user_contrib
@@ -33,10 +33,14 @@ class CoqLibrary:
     url: str = ""
     commit: str = ""
     installed: bool = False  # compiled and on Coq's default load path (stdlib, user-contrib)
+    limit: int | None = None  # trace only the first files (in path order)
+
+    def sample(self, limit: int) -> "CoqLibrary":
+        return replace(self, limit=limit)
 
     def files(self) -> list["LibraryFile"]:
         out = []
-        for source in sorted(self.root.rglob("*.v")):
+        for source in sorted(self.root.rglob("*.v"))[: self.limit]:
             rel = source.relative_to(self.root)
             parts = [self.logical, *rel.with_suffix("").parts]
             module = ".".join(parts)

@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "eval.cli.train",
     "eval.cli.eval_retrieval",
     "eval.cli.synth",
+    "eval.cli.trace",
 ]
 
 

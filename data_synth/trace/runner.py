@@ -1,0 +1,167 @@
+"""Tracing whole libraries: files in parallel, one Coq process each, resumable.
+
+Each finished file is appended to `traced_files.jsonl` and flushed, so a run
+that is killed loses only the files in flight; the next run skips files
+already traced (same path, same content) and traces the rest. A file that
+fails is a record like any other (its failures say why), never the end of the
+run. When every file is traced, the benchmark directory is (re)written from
+the records.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from checker.coq.library import compile_library
+from checker.settings import CheckerSettings
+from data_synth.trace import benchmark
+from data_synth.trace.file_tracer import FileTracer, TraceOptions
+from data_synth.trace.libraries import CoqLibrary, LibraryFile
+
+log = logging.getLogger(__name__)
+
+RECORDS = "traced_files.jsonl"
+BUILD = "build"
+
+
+@dataclass(frozen=True)
+class TraceRun:
+    stats: dict[str, Any]
+    traced_now: int
+    reused: int
+    wall_s: float
+
+
+def read_records(path: Path) -> dict[str, dict]:
+    """Per-file records already written, the last one per path winning; a torn last line is ignored."""
+    records: dict[str, dict] = {}
+    if not path.is_file():
+        return records
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(record, dict) and "path" in record:
+                records[record["path"]] = record
+    return records
+
+
+def _sha256(file: LibraryFile) -> str:
+    text = file.source.read_text(encoding="utf-8", errors="replace")
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def loadpath_args(libraries: list[CoqLibrary], out_dir: Path) -> tuple[list[str], dict[str, str]]:
+    """Coq flags that make every library loadable, compiling folders that lack their .vo files.
+
+    Returns the flags and, per relative .v path that did not compile, coqc's message.
+    """
+    args: list[str] = []
+    failures: dict[str, str] = {}
+    for lib in libraries:
+        if lib.installed:
+            continue
+        if lib.compiled_in_place():
+            args += ["-R", str(lib.root), lib.logical]
+            continue
+        built = compile_library(lib.root, lib.logical, out_dir / BUILD / lib.logical, extra_args=args)
+        args += built.loadpath
+        failures.update({f"{lib.root.name}/{rel}": msg for rel, msg in built.failures.items()})
+    return args, failures
+
+
+def _failed_record(file: LibraryFile, reason: str, message: str) -> dict[str, Any]:
+    return {
+        "path": file.path, "module": file.module, "library": file.library.name, "sha256": _sha256(file),
+        "status": "failed", "imports": [], "premises": [], "theorems": [],
+        "failures": [{"reason": reason, "message": message[:2000]}], "counts": {}, "time_s": 0.0,
+    }
+
+
+def trace(
+    libraries: list[CoqLibrary],
+    out_dir: Path,
+    settings: CheckerSettings | None = None,
+    workers: int | None = None,
+    options: TraceOptions | None = None,
+    retry_failed: bool = False,
+    eval_fraction: float = 0.05,
+    progress: bool = True,
+) -> TraceRun:
+    t0 = time.monotonic()
+    settings = settings or CheckerSettings()
+    workers = workers or settings.workers
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = [f for lib in libraries for f in lib.files()]
+    modules = {f.module: f.path for f in files}
+    coq_args, compile_failures = loadpath_args(libraries, out_dir)
+
+    records_path = out_dir / RECORDS
+    previous = read_records(records_path)
+    current = {f.path for f in files}
+    records = {p: r for p, r in previous.items() if p in current}
+    todo = []
+    for f in files:
+        old = records.get(f.path)
+        if old is not None and old.get("sha256") == _sha256(f) and not (retry_failed and old["status"] == "failed"):
+            continue
+        todo.append(f)
+    reused = len(files) - len(todo)
+    todo.sort(key=lambda f: f.source.stat().st_size, reverse=True)  # longest first: fewer stragglers at the end
+
+    stop = threading.Event()
+
+    def trace_one(file: LibraryFile) -> dict[str, Any]:
+        # A file that did not compile is replayed all the same: Coq reports where it breaks.
+        try:
+            return FileTracer(file, settings, coq_args, modules, options, stop).run()
+        except Exception as exc:  # one file must never end the run
+            log.exception("tracing %s failed", file.path)
+            return _failed_record(file, "internal", f"{type(exc).__name__}: {exc}")
+
+    bar = tqdm(total=len(files), initial=reused, unit="file", desc="trace", disable=not progress, dynamic_ncols=True)
+    tactics = sum(len(t["traced_tactics"]) for r in records.values() for t in r["theorems"])
+    executor = ThreadPoolExecutor(max_workers=max(1, workers))
+    try:
+        with records_path.open("a", encoding="utf-8") as fh:
+            pending = {executor.submit(trace_one, f) for f in todo}
+            while pending:
+                finished, pending = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    record = future.result()
+                    if record.get("interrupted"):
+                        continue
+                    fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+                    fh.flush()
+                    records[record["path"]] = record
+                    tactics += sum(len(t["traced_tactics"]) for t in record["theorems"])
+                    bar.set_postfix(tactics=tactics, last=record["path"][-40:], refresh=False)
+                    bar.update(1)
+    except KeyboardInterrupt:
+        stop.set()  # running tracers stop at their next sentence; finished files are already on disk
+        raise
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
+        bar.close()
+    wall = time.monotonic() - t0
+    ordered = [records[f.path] for f in files if f.path in records]
+    stats = benchmark.export(
+        out_dir,
+        ordered,
+        libraries,
+        eval_fraction=eval_fraction,
+        extra_stats={"wall_s_this_run": round(wall, 1), "files_not_compiled": sorted(compile_failures)},
+    )
+    return TraceRun(stats=stats, traced_now=len(todo), reused=reused, wall_s=wall)
