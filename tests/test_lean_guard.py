@@ -57,6 +57,8 @@ CHEATS = [
     (FALSE, "#print axioms cheat", "'#print'"),
     (FALSE, "set_option debug.skipKernelTC true in\n  exact x", "debug.skipKernelTC"),
     (FALSE, "exact x\nset_option debug.skipKernelTC true", "debug.skipKernelTC"),
+    (FALSE, "set_option «debug».«skipKernelTC» true in\n  exact x", "debug.skipKernelTC"),
+    (FALSE, "exact «Lean».ofReduceBool _ _ rfl", "ofReduceBool"),
     (FALSE, "exact x\n@[implemented_by f] def g : False := g", "attributes"),
     (FALSE, "exact (implemented_by)", "'implemented_by'"),
     (FALSE, 'exact x\n@[extern "cheat"] opaque o : False', "attributes"),
@@ -94,6 +96,12 @@ def test_cheats_are_rejected_with_a_reason(statement, proof, reason):
     with pytest.raises(GuardRejection) as rejected:
         proof_command(statement, "import Mathlib", proof, allow_native=False)
     assert reason in str(rejected.value)
+
+
+def test_references_to_the_theorem_itself_are_found():
+    assert guard.mentions("exact ex", "ex") and guard.mentions("exact ex.elim", "ex")
+    assert guard.mentions("exact «bar» 1", "Foo.bar") and guard.mentions("apply Foo.bar", "Foo.bar")
+    assert not guard.mentions("exact exfalso -- ex", "ex") and not guard.mentions('simp [show "ex" = "ex" from rfl]', "ex")
 
 
 def test_native_decide_only_when_configured():

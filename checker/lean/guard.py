@@ -139,11 +139,11 @@ def _ident_char(text: str, i: int) -> bool:
     return c.isalnum() or c in "_'!?."
 
 
+_NAME_PART = r"(?:«[^»]*»|[^\W\d][\w'!?]*)"
 _TOKEN = re.compile(
-    r"«[^»]*»"
-    r"|#[A-Za-z_]\w*"
+    r"#[A-Za-z_]\w*"
     r"|@\["
-    r"|(?<![\w'!?.])[^\W\d](?:[\w'!?]|\.(?=[^\W\d]))*"
+    rf"|(?<![\w'!?.»]){_NAME_PART}(?:\.{_NAME_PART})*"
 )
 
 
@@ -232,7 +232,7 @@ def check_code(text: str, allow_native: bool, what: str = "proof") -> None:
         tokens = code_tokens(text)
     except GuardRejection as exc:
         raise GuardRejection(f"{what}: {exc}") from None
-    for index, token in enumerate(tokens):
+    for token in tokens:
         word = token.text.replace("«", "").replace("»", "")
         parts = word.split(".")
         if word in GIVE_UP or parts[-1] == "sorryAx":
@@ -243,8 +243,8 @@ def check_code(text: str, allow_native: bool, what: str = "proof") -> None:
             raise GuardRejection(f"attributes (@[...]) are not allowed in a {what}")
         if word in TRUSTED_CODE:
             raise GuardRejection(f"{word!r} is not allowed: it {TRUSTED_CODE[word]}")
-        if word == "set_option" and index + 1 < len(tokens) and tokens[index + 1].text.startswith("debug."):
-            raise GuardRejection(f"set_option {tokens[index + 1].text} is not allowed: debug options can switch kernel checks off")
+        if word.startswith("debug."):
+            raise GuardRejection(f"option {word} is not allowed: debug options can switch kernel checks off")
         if word in METAPROGRAMS:
             raise GuardRejection(f"{word!r} runs a metaprogram that can change the environment; not allowed in a {what}")
         if word in COMMANDS:
@@ -254,6 +254,16 @@ def check_code(text: str, allow_native: bool, what: str = "proof") -> None:
                 f"{word!r} evaluates with compiled code instead of the kernel; "
                 "allow it with PROOFSMITH_LEAN_ALLOW_NATIVE_DECIDE=1"
             )
+
+
+def mentions(code: str, name: str) -> bool:
+    """Whether `code` refers to `name` (or, for a dotted name, its last part), also as `name.field`."""
+    names = {name, name.rsplit(".", 1)[-1]}
+    for token in code_tokens(code):
+        word = token.text.replace("«", "").replace("»", "")
+        if any(word == n or word.startswith(n + ".") for n in names):
+            return True
+    return False
 
 
 def _normalise(text: str) -> str:

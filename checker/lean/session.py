@@ -259,7 +259,7 @@ class LeanSession(ProofSession):
             guard.check_code(tactic, self.settings.lean_allow_native_decide, what="tactic")
         except guard.GuardRejection as exc:
             return TacticError(f"rejected: {exc}")
-        if point.name is not None and any(t.text == point.name for t in guard.code_tokens(tactic)):
+        if point.name is not None and guard.mentions(tactic, point.name):
             # Inside its own proof the theorem is a local hypothesis: `exact ex` closes
             # `theorem ex : False` at the goal level, only the kernel refuses it
             # (recorded in self_proof_exact_check), and REPLs before v4.19 do not ask the kernel.
