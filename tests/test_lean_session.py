@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from checker.backend import CheckerUnavailable
-from checker.lean.protocol import ProofStatus, ProofStepResponse, TacticRequest, parse_request, parse_response
+from checker.lean.protocol import ProofStepResponse, TacticRequest, parse_request, parse_response
 from checker.lean.session import LeanSession, step_error
 from checker.pool import PooledChecker
 from checker.registry import open_checker

@@ -42,8 +42,8 @@ MEMORY_POLL_S = 0.2
 STDERR_TAIL_LINES = 20
 
 
-class LeanTimeout(Exception):
-    """The REPL did not answer in time; it has been killed."""
+class LeanTimeout(SessionCrashed):
+    """The REPL did not answer in time; it has been killed (it cannot be interrupted)."""
 
 
 class LeanMemoryExceeded(SessionCrashed):
