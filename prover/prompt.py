@@ -17,7 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from checker.types import Theorem
 from prover.premises import RetrievedPremise
 
 TACTIC_INSTRUCTION = "You are a Coq prover. Reply with the next tactic for the first goal, nothing else."
@@ -42,8 +41,14 @@ class PromptFormat:
     def tactic_prompt(self, goal: str, premises: Sequence[RetrievedPremise] = ()) -> str:
         return self._render(TACTIC_INSTRUCTION, "Goal", goal, premises, "Tactic")
 
-    def proof_prompt(self, theorem: Theorem, premises: Sequence[RetrievedPremise] = ()) -> str:
-        return self._render(PROOF_INSTRUCTION, "Theorem", theorem.statement.strip(), premises, "Proof")
+    def proof_prompt(self, goal: str, premises: Sequence[RetrievedPremise] = ()) -> str:
+        """The prompt for a whole proof of the theorem whose initial goals are `goal`.
+
+        The initial goals, not the statement, so that training examples (the
+        traced `state_before` of a proof's first tactic) and inference (the
+        state `open` returns) read exactly the same text.
+        """
+        return self._render(PROOF_INSTRUCTION, "Goal", goal, premises, "Proof")
 
     # -- what the model writes ------------------------------------------------
 

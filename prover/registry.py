@@ -5,12 +5,15 @@
     make_prover("search", model="runs/sft/final")        # default model when None
     make_prover("sample", model="runs/sft/final", temperature=0.8)
 
+`retriever` is a `prover.premises.PremiseRetriever` or an index folder.
+
 Options not listed for a prover are refused with a message naming them, so a
 typo in a flag never silently changes an experiment.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Callable
 
 from prover.base import Prover
@@ -30,6 +33,22 @@ def _take(options: dict[str, Any], allowed: tuple[str, ...], prover: str) -> dic
     if unknown:
         raise ProverOptionError(f"prover {prover!r} takes no option {', '.join(unknown)}")
     return {k: v for k, v in options.items() if v is not None}
+
+
+def load_retriever(index_dir: str | Path):
+    """The dense retriever saved in an index folder (from `proofsmith index build`)."""
+    from retrieval.errors import RetrievalInputError
+    from retrieval.retriever import DenseRetriever
+
+    try:
+        return DenseRetriever.load(index_dir)
+    except RetrievalInputError as exc:
+        raise ProverOptionError(f"retriever {str(index_dir)!r}: {exc}") from None
+
+
+def _resolve_retriever(options: dict[str, Any]) -> None:
+    if isinstance(options.get("retriever"), (str, Path)):
+        options["retriever"] = load_retriever(options["retriever"])
 
 
 def _portfolio(options: dict[str, Any]) -> Prover:
@@ -53,6 +72,7 @@ def _search(options: dict[str, Any]) -> Prover:
     from prover.search import BestFirstSearchProver
 
     options = _take(options, ("model", "retriever", "premises_k", "expansion_batch") + _GENERATOR_OPTIONS, "search")
+    _resolve_retriever(options)
     generator = _model_generator(options)
     return BestFirstSearchProver(generator, **options)
 
@@ -62,6 +82,7 @@ def _model_free_search(options: dict[str, Any]) -> Prover:
     from prover.search import BestFirstSearchProver
 
     options = _take(options, ("retriever", "premises_k", "expansion_batch"), "model-free-search")
+    _resolve_retriever(options)
     prover = BestFirstSearchProver(ModelFreeGenerator(), **options)
     prover.name = "model-free-search"
     return prover
@@ -72,6 +93,7 @@ def _sample(options: dict[str, Any]) -> Prover:
 
     options = _take(options, ("model", "retriever", "premises_k", "chunk") + _GENERATOR_OPTIONS, "sample")
     temperature = options.pop("temperature", 1.0)
+    _resolve_retriever(options)
     generator = _model_generator(options)
     return WholeProofSampler(generator, temperature=temperature, **options)
 

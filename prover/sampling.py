@@ -1,7 +1,8 @@
 """Whole-proof sampling (pass@k, as in STP): draw K complete proofs, check them in batches.
 
-The model writes a whole proof script for the statement (retrieved premises
-in the prompt, as for tactics). Samples are drawn in chunks while the wall
+The model writes a whole proof script for the theorem's initial goals (read
+from the checker, so the prompt is the one the model was trained on; retrieved
+premises go in the prompt as for tactics). Samples are drawn in chunks while the wall
 budget lasts; each chunk is judged with `checker.check_batch`, so sampling and
 checking interleave and every sample drawn is checked. All K samples are
 checked even after a success, so the number of correct samples is an honest
@@ -47,10 +48,17 @@ class WholeProofSampler(Prover):
         start = time.perf_counter()
         deadline = start + budget.wall_s
         clock = Stopwatch()
+        try:
+            with clock.timing("checker"):
+                with checker.session() as session:
+                    root = session.open(theorem, timeout_s=max(budget.tactic_timeout_s, 1.0))
+        except ValueError as exc:  # the statement does not elaborate
+            return ProverResult(theorem.name, Verdict.ERROR, time_s=time.perf_counter() - start,
+                                timings=clock.rounded(), reason=str(exc))
         premises = []
         if self.retriever is not None:
             with clock.timing("retrieval"):
-                premises = self.retriever.retrieve(theorem.statement, theorem, self.premises_k)
+                premises = self.retriever.retrieve(root.text, theorem, self.premises_k)
         attempts: list[AttemptOutcome] = []
         checked: dict[str, CheckResult] = {}
         first_proof: tuple[str, CheckResult] | None = None
@@ -60,7 +68,7 @@ class WholeProofSampler(Prover):
             t0 = time.perf_counter()
             with clock.timing("model"):
                 samples = self.generator.sample_proofs(
-                    theorem, n, premises, self.temperature, seed=budget.seed * 1_000_003 + len(attempts)
+                    root, n, premises, self.temperature, seed=budget.seed * 1_000_003 + len(attempts)
                 )
             per_sample = (time.perf_counter() - t0) / max(len(samples), 1)
             fresh = sorted({s.text for s in samples if s.text and s.text not in checked})

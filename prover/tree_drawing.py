@@ -86,10 +86,13 @@ def to_png(tree: dict[str, Any], path: str | Path, max_nodes: int = 200) -> Path
         for i, node_id in enumerate(ids):
             pos[node_id] = ((i + 1) / (len(ids) + 1), -d)
     width = max(6.0, 1.2 * max(len(ids) for ids in rows.values()))
-    fig, ax = plt.subplots(figsize=(min(width, 40), 1.6 * (len(rows) + 1)))
+    fig, ax = plt.subplots(figsize=(min(width, 40), 1.1 * (len(rows) + 1)))
+    # Text and arrows do not move the axes limits: set them from the layout.
+    ax.set_xlim(0, 1)
+    ax.set_ylim(-max(rows) - 0.5, 0.5)
     on_proof = _proof_edges(tree)
     for edge in tree["edges"]:
-        if edge["src"] in pos and edge["dst"] in pos:
+        if edge["src"] in pos and edge["dst"] in pos and edge["src"] != edge["dst"]:
             (x0, y0), (x1, y1) = pos[edge["src"]], pos[edge["dst"]]
             bold = (edge["src"], edge["dst"]) in on_proof
             ax.annotate(

@@ -15,7 +15,7 @@ from __future__ import annotations
 import abc
 from typing import NamedTuple, Sequence
 
-from checker.types import GoalState, Theorem
+from checker.types import GoalState
 from prover.premises import RetrievedPremise
 from prover.prompt import PromptFormat
 
@@ -119,14 +119,14 @@ class LanguageModelGenerator(TacticGenerator):
 
     def sample_proofs(
         self,
-        theorem: Theorem,
+        goal: GoalState | str,
         k: int,
         premises: Sequence[RetrievedPremise] = (),
         temperature: float = 1.0,
         seed: int | None = None,
     ) -> list[Completion]:
-        """k whole proof scripts sampled for `theorem` (duplicates kept: pass@k counts samples)."""
-        prompt = self.prompt_format.proof_prompt(theorem, premises)
+        """k whole proof scripts from a theorem's initial goals (duplicates kept: pass@k counts samples)."""
+        prompt = self.prompt_format.proof_prompt(goal_text(goal), premises)
         outputs = self.complete([prompt], k, self.max_proof_tokens, "sample", temperature, seed)[0]
         return [Completion(self.prompt_format.parse_proof(c.text), c.logprob) for c in outputs]
 

@@ -41,16 +41,18 @@ COQ_AUTOMATION: dict[str, float] = {
     "exfalso.": 0.1,
 }
 
-# Extra weight when the goal suggests a tactic: (pattern on the goal text, tactic, weight).
-_GOAL_HINTS: tuple[tuple[re.Pattern[str], str, float], ...] = (
-    (re.compile(r"\bR\b|Rabs|sqrt|IZR|INR"), "lra.", 3.0),
-    (re.compile(r"\bR\b|Rabs|sqrt|IZR|INR"), "nra.", 1.5),
-    (re.compile(r"\bR\b|/"), "field.", 1.2),
-    (re.compile(r"\bZ\b"), "nia.", 0.8),
-    (re.compile(r"/\\|<->"), "split.", 1.5),
-    (re.compile(r"\\/"), "left.", 0.5),
-    (re.compile(r"\\/"), "right.", 0.5),
-    (re.compile(r"\bexists\b"), "eexists.", 0.6),
+# Extra weight when the first goal suggests a tactic: (pattern, where to look, tactic, weight);
+# "goal" is the first goal with its hypotheses, "target" its conclusion only.
+_REAL = re.compile(r"\bR\b|Rabs|sqrt|IZR|INR|Rpower|\bln\b|\bexp\b")
+_GOAL_HINTS: tuple[tuple[re.Pattern[str], str, str, float], ...] = (
+    (_REAL, "goal", "lra.", 3.0),
+    (_REAL, "goal", "nra.", 1.5),
+    (_REAL, "goal", "field.", 1.0),
+    (re.compile(r"\bZ\b"), "goal", "nia.", 0.8),
+    (re.compile(r"^\s*exists\b"), "target", "eexists.", 3.0),
+    (re.compile(r"/\\|<->"), "target", "split.", 2.0),
+    (re.compile(r"\\/"), "target", "left.", 0.8),
+    (re.compile(r"\\/"), "target", "right.", 0.8),
 )
 
 _TARGET_INTRO = re.compile(r"^\s*(forall\b|~)|->")
@@ -63,10 +65,10 @@ PREMISE_FORMS: dict[str, float] = {
 }
 
 
-def _target(goal: str) -> str:
-    """The conclusion of the first goal (the part after its separator line)."""
-    first = goal.split("\n\n", 1)[0]
-    return first.rsplit("============================", 1)[-1]
+def _first_goal(goals: str) -> tuple[str, str]:
+    """The first goal (hypotheses and conclusion) and its conclusion alone: tactics act on it."""
+    first = goals.split("\n\n", 1)[0]
+    return first, first.rsplit("============================", 1)[-1]
 
 
 class ModelFreeGenerator(TacticGenerator):
@@ -101,10 +103,11 @@ class ModelFreeGenerator(TacticGenerator):
 
     def _for_goal(self, goal: str, premises: Sequence[RetrievedPremise], k: int) -> list[TacticCandidate]:
         weights = dict(self.automation)
-        for pattern, tactic, extra in _GOAL_HINTS:
-            if pattern.search(goal):
+        first, target = _first_goal(goal)
+        for pattern, where, tactic, extra in _GOAL_HINTS:
+            if pattern.search(target if where == "target" else first):
                 weights[tactic] = weights.get(tactic, 0.0) + extra
-        if not _TARGET_INTRO.search(_target(goal)):
+        if not _TARGET_INTRO.search(target):
             weights.pop("intros.", None)
         top = list(premises[: self.premises_used])
         automation_share = 1.0 - self.premise_share if top else 1.0

@@ -1,0 +1,117 @@
+"""`proofsmith prove "Theorem t : ..."`: search for a proof and print it, or say why there is none.
+
+    proofsmith prove "Theorem t : forall n : nat, n + 0 = n." [--header TEXT | --header-file F]
+        [--model PATH] [--prover search|model-free-search|sample] [--retriever INDEX]
+        [--budget-s S] [--expansions N] [--tactics K] [--tree PREFIX] [--json]
+
+Without --model the model-free search runs; with --model, best-first search
+with that model (or the prover --prover names). Exit status 0 when proved, 1
+when not, 2 on bad input.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+from eval.cli.errors import UsageError
+
+_NAME = re.compile(r"^\s*(?:Theorem|Lemma|Fact|Remark|Corollary|Proposition|Property|Example)\s+([A-Za-z_][\w']*)")
+
+
+def register(sub) -> None:
+    from prover.registry import PROVERS
+
+    p = sub.add_parser("prove", help="search for a proof of one statement and print it")
+    p.add_argument("statement", help='the statement, e.g. "Theorem t : forall n : nat, n + 0 = n." (- reads stdin)')
+    p.add_argument("--backend", default="coq")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--header", default="", help="text before the statement (imports, scopes)")
+    group.add_argument("--header-file", type=Path, default=None, help="file holding the header")
+    p.add_argument("--prover", choices=PROVERS, default=None,
+                   help="default: search with --model, model-free-search without")
+    p.add_argument("--model", default=None, help="generator checkpoint folder or .gguf ('default': SmolLM2)")
+    p.add_argument("--retriever", default=None, metavar="INDEX", help="premise index folder (proofsmith index build)")
+    p.add_argument("--budget-s", type=float, default=60.0, help="wall-clock seconds (default 60)")
+    p.add_argument("--expansions", type=int, default=None, help="at most N node expansions")
+    p.add_argument("--tactics", type=int, default=8, help="tactics tried per expansion (default 8)")
+    p.add_argument("--attempts", type=int, default=1, help="samples for --prover sample (default 1)")
+    p.add_argument("--tactic-timeout-s", type=float, default=10.0)
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda when present)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--tree", type=Path, default=None, metavar="PREFIX",
+                   help="write the search tree to PREFIX.json, PREFIX.dot and PREFIX.png")
+    p.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from checker.registry import open_checker
+    from checker.types import Theorem
+    from prover.base import Budget
+    from prover.model_store import ModelNotFound
+    from prover.registry import ProverOptionError, make_prover
+    from prover.search import BestFirstSearchProver
+    from prover.tree_drawing import save_tree
+
+    statement = sys.stdin.read() if args.statement == "-" else args.statement
+    match = _NAME.match(statement)
+    if not match:
+        raise UsageError(f"statement {statement[:60]!r}: expected 'Theorem NAME : ... .' (or Lemma, Example, ...)")
+    if args.header_file is not None:
+        if not args.header_file.is_file():
+            raise UsageError(f"--header-file {args.header_file}: no such file")
+        header = args.header_file.read_text(encoding="utf-8")
+    else:
+        header = args.header
+    for flag, value in (("--budget-s", args.budget_s), ("--tactics", args.tactics), ("--attempts", args.attempts)):
+        if value <= 0:
+            raise UsageError(f"{flag} must be positive, got {value:g}")
+    prover_name = args.prover or ("search" if args.model else "model-free-search")
+    options = {"retriever": args.retriever}
+    if prover_name in ("search", "sample"):
+        options.update(model=args.model, device=args.device)
+    elif args.model is not None:
+        raise UsageError(f"--model: the prover {prover_name} takes no model")
+    try:
+        prover = make_prover(prover_name, **options)
+    except (ProverOptionError, ModelNotFound) as exc:
+        raise UsageError(str(exc)) from None
+    theorem = Theorem(match.group(1), statement.strip(), header, backend=args.backend)
+    budget = Budget(
+        wall_s=args.budget_s,
+        attempts=args.attempts,
+        expansions=args.expansions,
+        tactics_per_expansion=args.tactics,
+        tactic_timeout_s=args.tactic_timeout_s,
+        seed=args.seed,
+    )
+    try:
+        checker = open_checker(args.backend)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    with checker:
+        if isinstance(prover, BestFirstSearchProver) and budget.attempts == 1:
+            outcome = prover.search(theorem, checker, budget)
+            result, tree = outcome.result, outcome.tree
+        else:
+            result, tree = prover.prove(theorem, checker, budget), None
+    if result.verdict.value == "error" and not result.proved:
+        raise UsageError(f"statement {theorem.name}: {result.reason}")
+    written = save_tree(tree.to_json(), args.tree) if args.tree and tree is not None else []
+    if args.json:
+        print(json.dumps({
+            "name": theorem.name, "verdict": result.verdict.value, "proof": result.proof if result.proved else None,
+            "reason": result.reason, "time_s": round(result.time_s, 3), "timings": result.timings,
+            "prover": prover.describe(), "extra": result.extra, "tree_files": [str(p) for p in written],
+        }))
+    elif result.proved:
+        print(result.proof)
+        print(f"(proved in {result.time_s:.1f} s by {prover_name}; checker verdict: proved)", file=sys.stderr)
+    else:
+        print(f"no proof: {result.verdict.value}: {result.reason}")
+    for path in written:
+        print(f"search tree: {path}", file=sys.stderr)
+    return 0 if result.proved else 1
