@@ -17,6 +17,7 @@ from eval.cli.errors import UsageError
 COMMAND_MODULES = [
     "eval.cli.check",
     "eval.cli.eval",
+    "eval.cli.prove",
     "eval.cli.index",
     "eval.cli.retrieve",
     "eval.cli.train",

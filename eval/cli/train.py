@@ -1,4 +1,4 @@
-"""`proofsmith train TARGET`: fine-tune a model. Targets: `retriever`.
+"""`proofsmith train TARGET`: fine-tune a model. Targets: `retriever`, `generator`.
 
 Each target is a sub-subcommand registered here; training code itself lives
 in the package that owns the model (retrieval/ for the premise encoder).
@@ -32,6 +32,9 @@ def register(sub) -> None:
     r.add_argument("--checkpoint-every", type=int, default=50, help="steps between checkpoints")
     r.add_argument("--seed", type=int, default=0)
     r.set_defaults(func=run_retriever)
+    from eval.cli.train_generator import register_target
+
+    register_target(targets)
 
 
 def run_retriever(args) -> int:
