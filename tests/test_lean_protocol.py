@@ -163,3 +163,28 @@ def test_malformed_answers_are_protocol_errors():
     assert isinstance(parse_response(TacticRequest(tactic="rfl", proof_state=0), '{"proofState": 1, "goals": []}'),
                       ProofStepResponse)
     assert isinstance(parse_response(request, '{"env": 0}'), CommandResponse)
+
+
+def test_typed_request_helpers_follow_the_pickle_transcripts():
+    version = "v4.15.0"
+    env_pair = FIXTURES / version / "test" / "pickle_environment.in"
+    state_pair = FIXTURES / version / "test" / "pickle_proof_state_1.in"
+    repl = LeanRepl(replay_argv(version, "--pair", str(env_pair), "--pair", str(state_pair)))
+    try:
+        assert repl.command("def f := 42").env == 0
+        assert repl.pickle_env(0, "test/a.olean").env == 0
+        assert repl.unpickle_env("test/a.olean").env == 1
+        assert repl.command("example : f = 42 := by rfl", env=1).env == 2
+        # pickle_proof_state_1: a proof state survives a pickle round trip
+        assert repl.command("import Lean").env == 0
+        opened = repl.command("def f : Nat := by sorry", env=0)
+        assert opened.sorries[0].proof_state == 0 and opened.uses_sorry()
+        assert repl.pickle_proof_state(0, "test/c.olean").goals == ["⊢ Nat"]
+        restored = repl.unpickle_proof_state("test/c.olean")
+        step = repl.tactic("have t : Nat := 42", restored.proof_state)
+        assert step.goals == ["t : Nat\n⊢ Nat"]
+        assert repl.pickle_proof_state(step.proof_state, "test/d.olean").proof_state == 4
+        again = repl.unpickle_proof_state("test/d.olean")
+        assert repl.tactic("exact t", again.proof_state).finished()
+    finally:
+        repl.kill()
