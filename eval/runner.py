@@ -17,6 +17,7 @@ that re-check can make the recorded verdict "proved".
 from __future__ import annotations
 
 import json
+import logging
 import queue
 import random
 import threading
@@ -26,10 +27,13 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from checker.settings import CheckerSettings
-from checker.types import Verdict
+from checker.types import CheckerInfo, Verdict
 from eval.benchmarks import Benchmark, Problem, load_benchmark
+from eval.benchmarks.system_packages import missing_packages
 from eval.results import ResultsFile
 from prover.base import Budget
+
+log = logging.getLogger(__name__)
 
 RESULTS = "results.jsonl"
 RUN_CONFIG = "run.json"
@@ -204,11 +208,12 @@ class ProblemEvaluator:
             missing = missing_packages(problem.requires)
             if missing:
                 error += f" [needs Debian packages not installed here: {' '.join(missing)}]"
-            return record | _verdict_fields(Verdict.ERROR, error, None, usable=False)
+            return record | _verdict_fields(Verdict.ERROR, error, None, usable=False) | self._checker_field(None)
         try:
             result = self.prover.prove(problem.theorem, self.checker, self.budget)
         except Exception as exc:
-            return record | _verdict_fields(Verdict.ERROR, f"prover failure: {type(exc).__name__}: {exc}", None)
+            failure = _verdict_fields(Verdict.ERROR, f"prover failure: {type(exc).__name__}: {exc}", None)
+            return record | failure | self._checker_field(None)
         verdict, reason, axioms = result.verdict, result.reason, ()
         checker_info = result.check.checker if result.check else None
         if result.proved:
@@ -216,7 +221,7 @@ class ProblemEvaluator:
             checker_info = recheck.checker
             axioms = recheck.axioms
             if not recheck.proved:
-                verdict = recheck.verdict if recheck.verdict is not Verdict.PROVED else Verdict.FAILED
+                verdict = recheck.verdict
                 reason = f"the soundness guard rejected the prover's proof: {recheck.verdict.value}: {recheck.reason}"
         record |= _verdict_fields(verdict, reason, result.proof, axioms=axioms)
         record.update(
@@ -229,12 +234,15 @@ class ProblemEvaluator:
                 "prover_extra": result.extra,
             }
         )
-        if checker_info is not None:
-            record["checker"] = asdict(checker_info)
-        return record
+        return record | self._checker_field(checker_info)
 
-    def checker_info(self) -> dict[str, Any]:
-        return asdict(self.checker.info)
+    def _checker_field(self, info: CheckerInfo | None) -> dict[str, Any]:
+        """Which checker judged the result (backend, version, prelude), on every record."""
+        try:
+            info = info or self.checker.info
+        except Exception:  # the checker cannot start a session: the reason is in the record already
+            return {"checker": None}
+        return {"checker": asdict(info)}
 
     def close(self) -> None:
         self.checker.close()
@@ -253,26 +261,15 @@ def _verdict_fields(verdict: Verdict, reason: str, proof: str | None, *, usable:
     }
 
 
-_installed: dict[str, bool] = {}
-
-
-def missing_packages(packages: Iterable[str]) -> list[str]:
-    """The Debian packages among `packages` that dpkg says are not installed ([] where there is no dpkg)."""
-    import shutil
-    import subprocess
-
-    if shutil.which("dpkg-query") is None:
-        return []
-    missing = []
-    for package in packages:
-        if package not in _installed:
-            status = subprocess.run(
-                ["dpkg-query", "-W", "-f=${Status}", package], capture_output=True, text=True
-            ).stdout
-            _installed[package] = status.strip().endswith("installed")
-        if not _installed[package]:
-            missing.append(package)
-    return missing
+def _warn_missing_packages(problems: list[Problem]) -> None:
+    needing = [p for p in problems if missing_packages(p.requires)]
+    if needing:
+        packages = missing_packages(sorted({r for p in needing for r in p.requires}))
+        log.warning(
+            "%d of %d problems need Debian packages that are not installed (%s); they will be reported unusable. "
+            "To use them: sudo apt-get install %s",
+            len(needing), len(problems), ", ".join(packages), " ".join(packages),
+        )
 
 
 def _run_local(
@@ -384,6 +381,7 @@ def run_eval(config: RunConfig, out_dir: Path | str, progress: bool = True) -> R
         new = 0
         if pending:
             _require_backend(identity["backend"], benchmark.name)
+            _warn_missing_packages(pending)
             context = {
                 "benchmark": benchmark.name,
                 "benchmark_source": {"repo": benchmark.source_repo, "commit": benchmark.source_commit},

@@ -204,3 +204,35 @@ def test_lean_benchmarks_fail_clearly_without_the_lean_backend(tmp_path):
     assert done.returncode in (2, 3), done.stderr
     assert "lean" in done.stderr.lower() and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+@requires_coq
+def test_a_proved_claim_is_counted_only_after_the_soundness_guard_accepts_it():
+    from checker.types import Verdict
+    from eval.benchmarks import load_benchmark
+    from eval.runner import ProblemEvaluator
+    from prover.base import Budget, Prover, ProverResult
+
+    class ClaimsProved(Prover):
+        """A prover that reports success for whatever script it is given."""
+
+        name = "claims-proved"
+
+        def __init__(self, script):
+            self.script = script
+
+        def prove(self, theorem, checker, budget):
+            return ProverResult(theorem.name, Verdict.PROVED, proof=self.script)
+
+    problem = next(p for p in load_benchmark("minif2f-coq", "test").problems if p.name == "mathd_algebra_304")
+    evaluator = ProblemEvaluator("coq", "portfolio", {}, Budget(wall_s=10), {})
+    try:
+        for script in ("admit.", "Admitted.", "idtac.", "reflexivity. Qed. Axiom cheat : False."):
+            evaluator.prover = ClaimsProved(script)
+            record = evaluator.evaluate(problem)
+            assert record["verdict"] != "proved", script
+            assert record["reason"].startswith("the soundness guard rejected the prover's proof"), record["reason"]
+        evaluator.prover = ClaimsProved("reflexivity.")
+        assert evaluator.evaluate(problem)["verdict"] == "proved"
+    finally:
+        evaluator.close()
