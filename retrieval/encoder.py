@@ -42,16 +42,22 @@ class TextEncoder:
     ) -> None:
         import torch
         from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as hf_logging
 
         self.path = Path(path) if path is not None else default_encoder_path()
         if not (self.path / "config.json").is_file():
             raise EncoderError(f"{self.path}: not a transformers model folder (no config.json)")
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        bars_were_on = hf_logging.is_progress_bar_enabled()
+        hf_logging.disable_progress_bar()  # a per-load "Loading weights" bar is noise in CLI output
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(str(self.path), local_files_only=True)
             self.model = AutoModel.from_pretrained(str(self.path), local_files_only=True)
         except (OSError, ValueError) as exc:
             raise EncoderError(f"{self.path}: cannot load the encoder ({exc})") from None
+        finally:
+            if bars_were_on:
+                hf_logging.enable_progress_bar()
         self.model.to(self.device).eval()
         limit = getattr(self.tokenizer, "model_max_length", max_length) or max_length
         self.max_length = min(max_length, limit)

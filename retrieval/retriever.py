@@ -130,16 +130,26 @@ class DenseRetriever(Retriever):
     ) -> "DenseRetriever":
         """An index folder with the encoder it was built with (or ``encoder_path``)."""
         settings = settings or RetrievalSettings()
-        index = PremiseIndex.load(index_dir, settings)
+        return cls.for_index(PremiseIndex.load(index_dir, settings), encoder_path, approximate, settings)
+
+    @classmethod
+    def for_index(
+        cls,
+        index: PremiseIndex,
+        encoder_path: str | Path | None = None,
+        approximate: bool = False,
+        settings: RetrievalSettings | None = None,
+    ) -> "DenseRetriever":
+        settings = settings or RetrievalSettings()
         recorded = index.meta.get("encoder", {})
         if encoder_path is None:
             if not recorded.get("path"):
-                raise PremiseIndexError(f"{index_dir}: meta.json records no encoder; pass one")
+                raise PremiseIndexError("the index records no encoder; pass one")
             encoder_path = recorded["path"]
         encoder = TextEncoder(encoder_path, max_length=recorded.get("max_length", settings.max_length))
         if recorded.get("fingerprint") and encoder.fingerprint() != recorded["fingerprint"]:
             raise PremiseIndexError(
-                f"{index_dir}: built with encoder {recorded.get('name')}, whose weights differ from "
+                f"the index was built with encoder {recorded.get('name')}, whose weights differ from "
                 f"{encoder.path}; rebuild the index with this encoder"
             )
         return cls(encoder, index, approximate, settings.batch_size)

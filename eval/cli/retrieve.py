@@ -27,6 +27,7 @@ def register(sub) -> None:
 def run(args) -> int:
     from retrieval.benchmark import Query
     from retrieval.errors import RetrievalInputError
+    from retrieval.index import PremiseIndex
     from retrieval.retriever import DenseRetriever
 
     goal = sys.stdin.read() if args.goal == "-" else args.goal
@@ -35,15 +36,19 @@ def run(args) -> int:
     if args.k < 1:
         raise UsageError(f"-k must be at least 1, got {args.k}")
     try:
-        retriever = DenseRetriever.load(args.index, args.encoder, approximate=args.approximate)
+        index = PremiseIndex.load(args.index)
     except RetrievalInputError as exc:
         raise UsageError(str(exc)) from None
     path = pos = None
     if args.theorem is not None:
-        premise = retriever.corpus.by_name.get(args.theorem)
+        premise = index.corpus.by_name.get(args.theorem)
         if premise is None:
             raise UsageError(f"--theorem {args.theorem}: no such declaration in the index's corpus")
         path, pos = premise.path, premise.start
+    try:
+        retriever = DenseRetriever.for_index(index, args.encoder, approximate=args.approximate)
+    except RetrievalInputError as exc:
+        raise UsageError(str(exc)) from None
     hits = retriever.search([Query(goal, path, pos, args.theorem or "")], args.k)[0]
     for rank, hit in enumerate(hits, 1):
         p = hit.premise
