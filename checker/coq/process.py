@@ -9,14 +9,13 @@ because a killed process takes every state id with it.
 from __future__ import annotations
 
 import os
-import resource
 import select
 import signal
-import subprocess
 import time
 
 from typing import Sequence
 
+from checker import child_process
 from checker.backend import SessionCrashed
 from checker.coq.protocol import VALUE_END, Reply, about_call, parse_reply
 from checker.settings import CheckerSettings
@@ -35,27 +34,9 @@ def coqidetop_argv(settings: CheckerSettings, extra: Sequence[str] = ()) -> list
     return [settings.coq_binary, "-main-channel", "stdfds", "-async-proofs", "off", "-q", *settings.coq_args, *extra]
 
 
-def _limit_memory(memory_mb: int):
-    def apply() -> None:
-        limit = memory_mb * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-
-    return apply
-
-
 class CoqProcess:
     def __init__(self, argv: list[str], memory_mb: int):
-        try:
-            self._proc = subprocess.Popen(
-                argv,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                preexec_fn=_limit_memory(memory_mb),
-                start_new_session=True,
-            )
-        except FileNotFoundError:
-            raise
+        self._proc = child_process.spawn(argv, address_space_mb=memory_mb)
         self._buffer = b""
 
     @property
@@ -126,25 +107,7 @@ class CoqProcess:
             return False
 
     def _death_note(self) -> str:
-        code = self._proc.poll()
-        if code is None:
-            return "coqidetop stopped answering"
-        if code < 0:
-            return f"coqidetop was killed by signal {signal.Signals(-code).name}"
-        return f"coqidetop exited with status {code}"
+        return child_process.exit_note(self._proc, "coqidetop")
 
     def kill(self) -> None:
-        if self._proc.poll() is None:
-            try:
-                os.killpg(self._proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        try:
-            self._proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
-        for stream in (self._proc.stdin, self._proc.stdout):
-            try:
-                stream.close()
-            except OSError:
-                pass
+        child_process.kill(self._proc)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import collections
 import os
 import select
-import signal
 import subprocess
 import threading
 import time
@@ -20,6 +19,7 @@ from typing import Sequence
 
 import psutil
 
+from checker import child_process
 from checker.backend import SessionCrashed
 from checker.lean.protocol import (
     CommandRequest,
@@ -55,14 +55,7 @@ class LeanRepl:
         self.argv = list(argv)
         self.memory_mb = memory_mb
         try:
-            self._proc = subprocess.Popen(
-                self.argv,
-                cwd=cwd,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                start_new_session=True,
-            )
+            self._proc = child_process.spawn(self.argv, cwd=cwd, stderr=subprocess.PIPE)
         except OSError as exc:
             raise SessionCrashed(f"cannot start the Lean REPL {self.argv[0]!r}: {exc}") from None
         self._buffer = b""
@@ -179,27 +172,7 @@ class LeanRepl:
         return f"\nREPL stderr:\n{tail}" if tail else ""
 
     def _death_note(self) -> str:
-        code = self._proc.poll()
-        if code is None:
-            note = "the Lean REPL stopped answering"
-        elif code < 0:
-            note = f"the Lean REPL was killed by signal {signal.Signals(-code).name}"
-        else:
-            note = f"the Lean REPL exited with status {code}"
-        return note + self._stderr_note()
+        return child_process.exit_note(self._proc, "the Lean REPL") + self._stderr_note()
 
     def kill(self) -> None:
-        if self._proc.poll() is None:
-            try:
-                os.killpg(self._proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        try:
-            self._proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
-        for stream in (self._proc.stdin, self._proc.stdout):
-            try:
-                stream.close()
-            except OSError:
-                pass
+        child_process.kill(self._proc)
