@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -41,6 +42,7 @@ RULES = ("rewrite", "apply")
 # `~ A` into `A -> False`), keeping Coq's own names for them.
 INTRO_PRODUCTS = "repeat match goal with |- forall _, _ => intro end."
 _EVAR = re.compile(r"\?[A-Za-z_]")
+MAX_TIMEOUTS = 2
 
 
 @dataclass(frozen=True)
@@ -184,7 +186,7 @@ class ParentOutcome:
 @dataclass(frozen=True)
 class MutationSettings:
     max_attempts: int = 200  # per rule per parent, most specific premises first
-    tactic_timeout_s: float = 5.0
+    tactic_timeout_s: float = 1.0  # a step that works takes milliseconds
     check_timeout_s: float = 20.0
     rules: tuple[str, ...] = RULES
     # Conditional rewrites (`b <> 0 -> a * b / b = a`) leave side conditions;
@@ -222,19 +224,30 @@ def parent_statement(parent: LibraryTheorem, context: Context) -> str:
 class Mutator:
     """Finds, checks and traces the mutants of one parent with one session."""
 
-    def __init__(self, session: ProofSession, index: PremiseIndex, settings: MutationSettings):
+    def __init__(self, session: ProofSession, index: PremiseIndex, settings: MutationSettings,
+                 timeouts: Counter | None = None):
         self.session = session
         self.index = index
         self.settings = settings
+        # Steps that time out are nearly always setoid rewriting lost in instance
+        # search; a premise or a place that did it twice is not asked again.
+        # `timeouts` may be shared by the mutators of a whole run.
+        self.timeouts = timeouts if timeouts is not None else Counter()
 
     # ------------------------------------------------------------ discovery
 
-    def _attempt(self, state: GoalState, tactic: str, counts: "RuleCounts") -> GoalState | None:
+    def _attempt(self, state: GoalState, tactic: str, counts: "RuleCounts", premise: str, location: str) -> GoalState | None:
         """Run one discovery step; None (and the reason counted) unless it gave usable goals."""
+        place = (self._parent, location)
+        if self.timeouts[premise] >= MAX_TIMEOUTS or self.timeouts[place] >= MAX_TIMEOUTS:
+            counts.reject("not tried: premise or place timed out twice")
+            return None
         counts.attempts += 1
         result = self.session.run(state, tactic, self.settings.tactic_timeout_s)
         if isinstance(result, TacticTimeout):
             counts.reject("timeout")
+            self.timeouts[premise] += 1
+            self.timeouts[place] += 1
             return None
         if not isinstance(result, NextState):
             counts.reject("does not apply")
@@ -261,7 +274,7 @@ class Mutator:
             inverse = "<- " if p.use == "rewrite ->" else ""
             where = "" if location == "goal" else f" in {location}"
             tactic = f"rewrite {arrow}{p.full_name}{where}."
-            after = self._attempt(state, tactic, counts)
+            after = self._attempt(state, tactic, counts, p.full_name, location)
             if after is None:
                 continue
             main, *side_goals = (Context.of(g) for g in after.goals)
@@ -320,7 +333,7 @@ class Mutator:
         args = " ".join(ctx.names)
         hp = ctx.fresh("Hparent")
         tactic = f"pose proof (@{parent.full_name} {args}) as {hp}; apply {premise} in {hp}."
-        after = self._attempt(state, tactic, counts)
+        after = self._attempt(state, tactic, counts, premise, "goal")
         if after is None:
             return None
         if len(after.goals) != 1:
@@ -352,7 +365,7 @@ class Mutator:
             return None  # something depends on the hypothesis itself: it cannot be replaced
         copy = ctx.fresh("Hmut")
         tactic = f"let T := type of {name} in assert ({copy} : T); [apply {premise}|]."
-        after = self._attempt(state, tactic, counts)
+        after = self._attempt(state, tactic, counts, premise, name)
         if after is None:
             return None
         *pre_goals, _main = (Context.of(g) for g in after.goals)
@@ -388,6 +401,7 @@ class Mutator:
 
     def mutate(self, parent: LibraryTheorem, accessible: np.ndarray | None) -> ParentOutcome:
         t0 = time.monotonic()
+        self._parent = parent.full_name
         outcome = ParentOutcome(parent.full_name)
         try:
             state, ctx = open_parent(self.session, parent, self.settings.tactic_timeout_s)

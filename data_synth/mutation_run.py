@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import json
 import queue
+from collections import Counter
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -42,15 +43,15 @@ class LibraryError(ValueError):
     """A trace directory that cannot be mutated; the message names it and says what is wrong."""
 
 
-def module_of(path: str, logical_root: str = "Coq") -> str:
-    """The logical module of a library file: `theories/Lists/List.v` -> `Coq.Lists.List`."""
-    rel = path.replace("\\", "/")
-    if "/theories/" in "/" + rel:
-        rel = ("/" + rel).rsplit("/theories/", 1)[1]
-    elif rel.startswith(logical_root + "/"):
-        rel = rel[len(logical_root) + 1 :]
-    rel = rel.removesuffix(".v")
-    return ".".join([logical_root, *rel.split("/")])
+def module_of(path: str, logical_roots: dict[str, str]) -> str:
+    """The logical module of a corpus file: `theories/Lists/List.v` -> `Coq.Lists.List`.
+
+    A corpus path starts with the name of its library's root folder, which
+    `logical_roots` maps to the library's logical name (the trace's
+    metadata.json says which); an unknown root stands for itself.
+    """
+    root, _, rest = path.replace("\\", "/").removesuffix(".v").partition("/")
+    return ".".join([logical_roots.get(root, root), *rest.split("/")])
 
 
 @dataclass
@@ -61,11 +62,12 @@ class MutationLibrary:
     corpus: Corpus
     parents: list[LibraryTheorem]
     index: PremiseIndex
-    source_repo: str = "coq/coq"
-    source_commit: str = ""
+
+    sources: dict[str, tuple[str, str]] = field(default_factory=dict)  # root folder -> (repo, commit)
+    coq_args: list[str] = field(default_factory=list)  # load path of libraries Coq does not have installed
 
     @classmethod
-    def load(cls, trace_dir: Path, logical_root: str = "Coq") -> "MutationLibrary":
+    def load(cls, trace_dir: Path) -> "MutationLibrary":
         corpus_file = trace_dir / "corpus.jsonl"
         if not corpus_file.is_file():
             raise LibraryError(f"{trace_dir}: no corpus.jsonl (expected a trace directory written by `proofsmith trace`)")
@@ -73,9 +75,21 @@ class MutationLibrary:
             corpus = Corpus.load(corpus_file)
         except CorpusError as exc:
             raise LibraryError(str(exc)) from None
-        headers = {
-            path: f"Require Import {module_of(path, logical_root)}." for path in corpus.files
-        }
+        roots, sources = {"theories": "Coq"}, {"theories": ("coq/coq", "")}
+        coq_args: list[str] = []
+        metadata = trace_dir / "metadata.json"
+        if metadata.is_file():
+            try:
+                libraries = json.loads(metadata.read_text(encoding="utf-8")).get("libraries", [])
+                for lib in libraries:
+                    root = Path(str(lib["root"])).name
+                    roots[root] = str(lib["logical"])
+                    repo = str(lib.get("url", "")).removeprefix("https://github.com/").strip("/")
+                    sources[root] = (repo or root, str(lib.get("commit", "")))
+                    coq_args += _loadpath(trace_dir, Path(str(lib["root"])), str(lib["logical"]))
+            except (json.JSONDecodeError, AttributeError, KeyError, TypeError) as exc:
+                raise LibraryError(f"{metadata}: not a trace metadata file ({exc})") from None
+        headers = {path: f"Require Import {module_of(path, roots)}." for path in corpus.files}
         parents = [
             LibraryTheorem(p.full_name, p.path, p.start, p.end, headers[p.path], p.id)
             for p in corpus.premises
@@ -83,24 +97,30 @@ class MutationLibrary:
         ]
         if not parents:
             raise LibraryError(f"{corpus_file}: no theorem or lemma among {len(corpus)} declarations")
-        repo, commit = "coq/coq", ""
-        metadata = trace_dir / "metadata.json"
-        if metadata.is_file():
-            try:
-                meta = json.loads(metadata.read_text(encoding="utf-8"))
-                source = meta.get("from_repo") or meta.get("source") or {}
-                url = str(source.get("url", ""))
-                repo = url.removeprefix("https://github.com/").strip("/") or repo
-                commit = str(source.get("commit", ""))
-            except (json.JSONDecodeError, AttributeError):
-                pass
-        return cls(trace_dir, corpus, parents, PremiseIndex.from_premises(corpus.premises), repo, commit)
+        return cls(trace_dir, corpus, parents, PremiseIndex.from_premises(corpus.premises), sources, coq_args)
 
     def source(self, path: str) -> str:
-        return f"{self.source_repo}@{self.source_commit or 'unknown'} {path}"
+        """`owner/repo@commit path`, as benchmark records cite their source."""
+        repo, commit = self.sources.get(path.split("/", 1)[0], ("unknown", ""))
+        return f"{repo}@{commit or 'unknown'} {path}"
 
     def positions(self) -> dict[str, tuple[str, list, list]]:
         return {p.full_name: (p.path, list(p.start), list(p.end)) for p in self.corpus.premises}
+
+
+def _loadpath(trace_dir: Path, root: Path, logical: str) -> list[str]:
+    """`-R DIR Logical` for a library whose compiled files Coq would not find by itself:
+    the copy `proofsmith trace` compiled into TRACE/build/Logical, else the
+    library's own folder if it holds .vo files outside Coq's installation."""
+    built = trace_dir / "build" / logical
+    if built.is_dir():
+        return ["-R", str(built), logical]
+    from checker.coq.library import coqlib
+
+    installed = coqlib() in root.parents or root == coqlib() / "theories"
+    if not installed and root.is_dir() and any(root.rglob("*.vo")):
+        return ["-R", str(root), logical]
+    return []
 
 
 def _chunks(parents: list[LibraryTheorem]) -> list[list[LibraryTheorem]]:
@@ -235,8 +255,10 @@ def mutate_library(
     selected = library.parents[:limit] if limit else library.parents
     todo = [p for p in selected if p.full_name not in done]
 
+    timeouts: Counter = Counter()  # shared by all workers: slow premises are skipped run-wide
+
     def work(session, parent: LibraryTheorem):
-        mutator = Mutator(session, library.index, settings)
+        mutator = Mutator(session, library.index, settings, timeouts)
         return mutator.mutate(parent, library.corpus.accessible_mask(parent.path, parent.start))
 
     t0 = time.monotonic()

@@ -65,6 +65,7 @@ def test_mutants_are_unique_and_new(run):
         assert r["statement"].startswith(f"Theorem {r['name']} : ")
         assert r["proof"] and r["checker"]["backend"] == "coq" and r["checker"]["version"]
         assert r["premise"] and r["parent"] and r["rule"] in ("rewrite", "apply")
+        assert r["source"].startswith("coq/coq@V8.16.1 theories/") and r["header"].startswith("Require Import Coq.")
         assert [t["tactic"] for t in r["traced_tactics"]] == _sentences(r["proof"])
         assert r["traced_tactics"][-1]["state_after"] == "no goals"
 

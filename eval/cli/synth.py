@@ -26,14 +26,13 @@ def register(sub) -> None:
     m = synth.add_parser("mutate", help="mutate a traced library's theorems (rewrite and apply rules)")
     m.add_argument("--library", default="stdlib", help="library name; its trace is looked up in .cache/trace/NAME")
     m.add_argument("--trace", type=Path, default=None, help="trace directory (corpus.jsonl) instead of .cache/trace/LIBRARY")
-    m.add_argument("--logical-root", default="Coq", help="logical path of the library's files (Coq for stdlib)")
     m.add_argument("--limit", type=int, default=None, help="mutate only the first N theorems (corpus order)")
     m.add_argument("--workers", type=int, default=None, help="checker processes (default: cores)")
     m.add_argument("--rules", default="rewrite,apply", help="comma-separated: rewrite, apply")
     m.add_argument("--max-attempts", type=int, default=200, help="checker steps per rule per theorem")
     m.add_argument("--side-conditions", action="store_true",
                    help="keep conditional rewrites, their side conditions becoming hypotheses of the mutant")
-    m.add_argument("--tactic-timeout", type=float, default=5.0, help="seconds per interactive step")
+    m.add_argument("--tactic-timeout", type=float, default=1.0, help="seconds per interactive step")
     m.add_argument("--check-timeout", type=float, default=20.0, help="seconds per whole-proof check")
     m.add_argument("--out", type=Path, required=True, help="output corpus (JSON Lines)")
     m.set_defaults(func=run_mutate)
@@ -63,10 +62,10 @@ def run_mutate(args) -> int:
     if args.out.exists() and args.out.is_dir():
         raise UsageError(f"--out {args.out}: is a directory, expected a .jsonl file path")
     try:
-        library = MutationLibrary.load(trace, args.logical_root)
+        library = MutationLibrary.load(trace)
     except LibraryError as exc:
         raise UsageError(f"--trace {trace}: {exc}") from None
-    overrides = {"timeout_s": max(args.check_timeout, args.tactic_timeout)}
+    overrides = {"timeout_s": max(args.check_timeout, args.tactic_timeout), "coq_args": library.coq_args}
     if args.workers is not None:
         overrides["workers"] = args.workers
     settings = CheckerSettings(**overrides)
