@@ -82,7 +82,8 @@ def summarize(records: list[dict[str, Any]], run: dict[str, Any], selected: Sequ
         "split": run["split"],
         "source_repo": run["source_repo"],
         "source_commit": run["source_commit"],
-        "data": run["data"],
+        "data": run["data"] or "bundled with proofsmith (eval/data)",
+        "data_sha256": run["data_sha256"],
         "prover": run["prover"],
         "model": _distinct(records, "model"),
         "checker": _distinct(records, "checker"),
@@ -182,7 +183,7 @@ def _settings_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
     return [
         ("benchmark", f"{summary['benchmark']} ({summary['split']})"),
         ("source", f"{summary['source_repo']} @ {summary['source_commit']}"),
-        ("data", summary["data"]),
+        ("data", f"{summary['data']} (sha256 {summary['data_sha256'][:16]})"),
         ("checker", checker_text),
         ("tactic prelude", prelude),
         ("prover", f"{summary['prover']} (model: {summary['model']})"),

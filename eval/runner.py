@@ -16,6 +16,7 @@ that re-check can make the recorded verdict "proved".
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import queue
@@ -111,7 +112,9 @@ def _identity(config: RunConfig, benchmark: Benchmark, selected: list[Problem], 
         "benchmark": benchmark.name,
         "backend": backend,
         "split": benchmark.split,
-        "data": benchmark.data_path,
+        # None for the bundled copy, so a run resumes from any clone; the hash catches changed data
+        "data": config.data,
+        "data_sha256": _fingerprint(benchmark),
         "source_repo": benchmark.source_repo,
         "source_commit": benchmark.source_commit,
         "prover": config.prover,
@@ -123,6 +126,18 @@ def _identity(config: RunConfig, benchmark: Benchmark, selected: list[Problem], 
         "prelude": settings.coq_prelude if backend == "coq" else "",
         "problems": [p.name for p in selected],
     }
+
+
+def _fingerprint(benchmark: Benchmark) -> str:
+    """SHA-256 of the file the problems came from (for a directory, of the split's file)."""
+    path = Path(benchmark.data_path)
+    if path.is_dir():
+        path = path / f"{benchmark.split}.json"
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _check_resume(out_dir: Path, identity: dict[str, Any]) -> None:

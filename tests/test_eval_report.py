@@ -9,7 +9,7 @@ from eval.benchmarks import Problem
 from eval.report import headline, summarize, write_reports
 
 RUN = {
-    "benchmark": "minif2f-coq", "split": "test", "data": "eval/data/minif2f_coq.jsonl",
+    "benchmark": "minif2f-coq", "split": "test", "data": None, "data_sha256": "4c1a89",
     "source_repo": "LLM4Rocq/miniF2F-rocq", "source_commit": "b60aff", "prover": "portfolio",
     "budget_s": 20.0, "attempts": 4, "tactic_timeout_s": 10.0, "seed": 0,
 }
