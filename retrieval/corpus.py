@@ -282,9 +282,18 @@ class Corpus:
         return None
 
     def resolve(self, full_name: str, def_path: str | None, def_pos: Pos | None) -> Premise | None:
-        """A used premise from its provenance: by definition site, else by name."""
+        """A used premise from its provenance.
+
+        By name when the name is in the corpus (in ``def_path``, if given):
+        several premises can share one span (an inductive type and its
+        constructors), so a position alone can be ambiguous. Otherwise by
+        the definition site, as ReProver does.
+        """
+        named = self.by_name.get(full_name)
+        if named is not None and (def_path is None or named.path == def_path):
+            return named
         if def_path is not None and def_pos is not None:
             found = self.locate(def_path, def_pos)
             if found is not None:
                 return found
-        return self.by_name.get(full_name)
+        return named

@@ -21,7 +21,7 @@ from checker.types import Theorem
 from retrieval.benchmark import Query
 from retrieval.corpus import Corpus, Pos, Premise
 from retrieval.embedding_cache import corpus_embeddings
-from retrieval.encoder import EncoderError, TextEncoder
+from retrieval.encoder import DEFAULT_ENCODER_NAME, EncoderError, TextEncoder
 from retrieval.index import PremiseIndex, PremiseIndexError
 from retrieval.settings import RetrievalSettings
 
@@ -142,7 +142,8 @@ class DenseRetriever(Retriever):
     ) -> "DenseRetriever":
         settings = settings or RetrievalSettings()
         recorded = index.meta.get("encoder", {})
-        if encoder_path is None:
+        # The packaged default encoder is looked up wherever it is installed now.
+        if encoder_path is None and recorded.get("name") != DEFAULT_ENCODER_NAME:
             if not recorded.get("path"):
                 raise PremiseIndexError("the index records no encoder; pass one")
             encoder_path = recorded["path"]

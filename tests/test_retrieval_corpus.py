@@ -125,3 +125,16 @@ def test_benchmark_errors_name_the_input(tmp_path):
     (tmp_path / "bad.json").write_text(json.dumps([{"file_path": "A.v", "start": [1, 1], "traced_tactics": [{}]}]))
     with pytest.raises(BenchmarkError, match=r"bad\.json theorem 0 tactic 0: 'state_before' must be a string"):
         load_theorems(tmp_path / "bad.json")
+
+
+def test_premises_sharing_a_span_resolve_by_name():
+    span = {"start": [1, 1], "end": [1, 50]}
+    corpus = Corpus([{"path": "A.v", "imports": [], "premises": [
+        {"full_name": "A.nat", "code": "Inductive nat := O | S (n : nat).", **span},
+        {"full_name": "A.O", "code": "O : nat", **span, "kind": "Constructor"},
+        {"full_name": "A.S", "code": "S : nat -> nat", **span, "kind": "Constructor"},
+    ]}])
+    assert corpus.resolve("A.S", "A.v", (1, 1)).full_name == "A.S"
+    # a name the corpus does not know falls back to the definition site
+    assert corpus.resolve("Renamed.thing", "A.v", (1, 10)).full_name == "A.nat"
+    assert corpus.resolve("Nope", None, None) is None
