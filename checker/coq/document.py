@@ -18,6 +18,8 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
+import psutil
+
 from checker.backend import SessionCrashed
 from checker.coq import protocol
 from checker.coq.process import CoqProcess, CoqTimeout, coqidetop_argv
@@ -105,6 +107,14 @@ class CoqDocument:
 
     def close(self) -> None:
         self._proc.kill()
+
+    def cpu_seconds(self) -> float:
+        """CPU time the coqidetop process has used so far (0 once it is gone)."""
+        try:
+            times = psutil.Process(self._proc.pid).cpu_times()
+        except psutil.Error:
+            return 0.0
+        return times.user + times.system
 
     def __enter__(self) -> "CoqDocument":
         return self

@@ -129,6 +129,8 @@ def split_sentences(text: str) -> list[Sentence]:
 
 def strip_comments(text: str) -> str:
     """`text` with every comment replaced by one space (strings kept intact)."""
+    if "(*" not in text:
+        return text
     out: list[str] = []
     i, n = 0, len(text)
     while i < n:

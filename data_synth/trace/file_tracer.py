@@ -82,7 +82,7 @@ class _Proof:
     opened_at: int  # sentence index of the declaration
     offset: int  # where the declaration starts in the file
     statement: str
-    goals: CoqGoals
+    state: str  # the goals now, as text (the next tactic's state_before)
     tactics: list[dict] = field(default_factory=list)
     script: list[str] = field(default_factory=list)
     error: str = ""  # set when a step failed: the rest of the proof is skipped
@@ -122,7 +122,8 @@ class FileTracer:
     # ------------------------------------------------------------ entry point
 
     def run(self) -> dict[str, Any]:
-        t0 = time.monotonic()
+        t0, cpu0 = time.monotonic(), time.thread_time()
+        coq_cpu = 0.0
         record: dict[str, Any] = {
             "path": self.file.path,
             "module": self.file.module,
@@ -143,7 +144,10 @@ class FileTracer:
             try:
                 with CoqDocument(self.settings, args) as doc:
                     self._doc = doc
-                    status = self._replay(sentences, t0)
+                    try:
+                        status = self._replay(sentences, t0)
+                    finally:
+                        coq_cpu = doc.cpu_seconds()
             except SessionCrashed as exc:
                 self._fail(None, "crash", str(exc))
                 status = "failed"
@@ -163,6 +167,7 @@ class FileTracer:
             failures=self.failures,
             counts=self.counts | {"sentences": len(sentences)},
             time_s=round(time.monotonic() - t0, 3),
+            cpu_s=round(time.thread_time() - cpu0 + coq_cpu, 3),
         )
         return record
 
@@ -239,8 +244,10 @@ class FileTracer:
                 proof = self._open_proof(s, i, step.goals)
             elif proof is not None and step.goals is not None:
                 proof.script.append(s.text)
-                if vernacular.is_tactic(s.text, s.kind):
-                    self._record_tactic(proof, s, goals, step.goals)
+                after = goals_text(step.goals)
+                if vernacular.is_tactic(s.text, s.kind) and goals is not None:
+                    self._record_tactic(proof, s, goals, step.goals, after)
+                proof.state = after
             elif proof is not None and step.goals is None:
                 self._close_proof(proof, s, vernacular.closer(s.text) or "")
                 proof = None
@@ -391,12 +398,10 @@ class FileTracer:
             opened_at=index,
             offset=s.start,
             statement=normalize(s.text),
-            goals=goals,
+            state=goals_text(goals),
         )
 
-    def _record_tactic(self, proof: _Proof, s: Sentence, before: CoqGoals | None, after: CoqGoals) -> None:
-        if before is None:
-            return
+    def _record_tactic(self, proof: _Proof, s: Sentence, before: CoqGoals, after: CoqGoals, after_text: str) -> None:
         tactic = normalize(s.text)
         local = {n for g in (*before.foreground, *after.foreground) for h in g.hypotheses for n in h.names}
         uses = []
@@ -407,12 +412,7 @@ class FileTracer:
             if resolved is not None and resolved[0] in PREMISE_KINDS:
                 uses.append({"full_name": resolved[1], "start": use.start, "end": use.end})
         proof.tactics.append(
-            {
-                "tactic": tactic,
-                "state_before": goals_text(before),
-                "state_after": goals_text(after),
-                "premises": uses,
-            }
+            {"tactic": tactic, "state_before": proof.state, "state_after": after_text, "premises": uses}
         )
 
     def _locate(self, name: str) -> tuple[str, str] | None:

@@ -29,6 +29,8 @@ def eval_size(total: int, fraction: float) -> int:
 def split_randomly(items: Sequence[T], num_val: int, num_test: int, seed: int = SEED) -> dict[str, list[T]]:
     shuffled = list(items)
     random.Random(seed).shuffle(shuffled)
+    num_val = min(num_val, len(shuffled))
+    num_test = min(num_test, len(shuffled) - num_val)
     num_train = len(shuffled) - num_val - num_test
     return {
         "train": shuffled[:num_train],
