@@ -138,3 +138,16 @@ def test_premises_sharing_a_span_resolve_by_name():
     # a name the corpus does not know falls back to the definition site
     assert corpus.resolve("Renamed.thing", "A.v", (1, 10)).full_name == "A.nat"
     assert corpus.resolve("Nope", None, None) is None
+
+
+def test_a_leandojo_lean_benchmark_loads_through_the_same_pipeline():
+    # the hand-written LeanDojo Benchmark 4 fixture of the eval loader's tests
+    bench = Benchmark(Path(__file__).parent / "fixtures" / "leandojo_benchmark_4")
+    [query] = bench.queries("random", "test")
+    assert query.state == "n m k : Nat\n⊢ n + m + k = n + k + m"
+    # Nat.add_assoc lives in Lean core, outside this corpus: dropped, not guessed
+    assert {bench.corpus.premises[i].full_name for i in query.positives} == {"TinyLib.Nat.add_comm'"}
+    mask = bench.corpus.accessible_mask(query.file_path, query.pos)
+    assert names(bench.corpus, mask) == {
+        "TinyLib.Nat.add_zero'", "TinyLib.Nat.zero_add'", "TinyLib.Nat.succ_add'", "TinyLib.Nat.add_comm'"
+    }
