@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Sequence
 
 import numpy as np
@@ -41,6 +41,7 @@ RULES = ("rewrite", "apply")
 # Introduce the leading products only (unlike `intros`, which would also unfold
 # `~ A` into `A -> False`), keeping Coq's own names for them.
 INTRO_PRODUCTS = "repeat match goal with |- forall _, _ => intro end."
+HEADER_ERROR = "header does not compile"  # CoqSession.open's message for a header Coq refuses
 _EVAR = re.compile(r"\?[A-Za-z_]")
 MAX_TIMEOUTS = 2
 
@@ -55,6 +56,7 @@ class LibraryTheorem:
     end: tuple[int, int]
     header: str
     premise_id: int = -1
+    fallback_header: str = ""  # tried when `header` does not load
 
 
 @dataclass(frozen=True)
@@ -200,8 +202,30 @@ def qualified_name(name: str) -> str:
     return re.sub(r"\W", "_", name.removeprefix("Coq."))
 
 
-def open_parent(session: ProofSession, parent: LibraryTheorem, timeout_s: float) -> tuple[GoalState, Context]:
-    """The parent's statement with its leading products introduced; ValueError when Coq cannot."""
+def open_parent(
+    session: ProofSession, parent: LibraryTheorem, timeout_s: float, bad_headers: set[str] | None = None
+) -> tuple[LibraryTheorem, GoalState, Context]:
+    """The parent's statement with its leading products introduced; ValueError when Coq cannot.
+
+    When the parent's header does not load, its fallback header is used (and
+    the header remembered in `bad_headers`, which a run may share); the
+    parent returned carries the header that worked.
+    """
+    if parent.fallback_header and bad_headers is not None and parent.header in bad_headers:
+        parent = replace(parent, header=parent.fallback_header, fallback_header="")
+    try:
+        state, context = _open(session, parent, timeout_s)
+    except ValueError as exc:
+        if not parent.fallback_header or HEADER_ERROR not in str(exc):
+            raise
+        if bad_headers is not None:
+            bad_headers.add(parent.header)
+        parent = replace(parent, header=parent.fallback_header, fallback_header="")
+        state, context = _open(session, parent, timeout_s)
+    return parent, state, context
+
+
+def _open(session: ProofSession, parent: LibraryTheorem, timeout_s: float) -> tuple[GoalState, Context]:
     probe = Theorem(
         qualified_name(parent.full_name),
         f"Theorem {qualified_name(parent.full_name)} : ltac:(let T := type of @{parent.full_name} in exact T).",
@@ -225,7 +249,7 @@ class Mutator:
     """Finds, checks and traces the mutants of one parent with one session."""
 
     def __init__(self, session: ProofSession, index: PremiseIndex, settings: MutationSettings,
-                 timeouts: Counter | None = None):
+                 timeouts: Counter | None = None, bad_headers: set[str] | None = None):
         self.session = session
         self.index = index
         self.settings = settings
@@ -233,6 +257,7 @@ class Mutator:
         # search; a premise or a place that did it twice is not asked again.
         # `timeouts` may be shared by the mutators of a whole run.
         self.timeouts = timeouts if timeouts is not None else Counter()
+        self.bad_headers = bad_headers if bad_headers is not None else set()
 
     # ------------------------------------------------------------ discovery
 
@@ -404,7 +429,7 @@ class Mutator:
         self._parent = parent.full_name
         outcome = ParentOutcome(parent.full_name)
         try:
-            state, ctx = open_parent(self.session, parent, self.settings.tactic_timeout_s)
+            parent, state, ctx = open_parent(self.session, parent, self.settings.tactic_timeout_s, self.bad_headers)
         except ValueError as exc:
             outcome.error = _one_line(str(exc))[:300]
             outcome.seconds = time.monotonic() - t0
@@ -418,6 +443,9 @@ class Mutator:
             seen = {outcome.key}
             number = 0
             for cand in finder(state, ctx, accessible, parent, counts):
+                if _assumed(cand.context):
+                    counts.reject("trivial (conclusion assumed)")
+                    continue
                 counts.candidates += 1
                 key = cand.key
                 if key in seen:
@@ -485,6 +513,11 @@ def _trivial(target: str) -> bool:
     """`X = X` or `X <-> X`: true by reflexivity, not worth a theorem."""
     split = sides(tokenize(target))
     return split is not None and split[1] == split[2]
+
+
+def _assumed(ctx: Context) -> bool:
+    """The conclusion is one of the hypotheses, or a hypothesis is `False`."""
+    return any(typ == ctx.target or typ == "False" for _, typ in ctx.hypotheses)
 
 
 def _failure_kind(reason: str, verdict: Verdict) -> str:

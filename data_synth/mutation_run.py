@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import json
 import queue
+import re
 from collections import Counter
 import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Sequence
 
 from checker.backend import Checker
 from data_synth.funnel import Funnel
@@ -77,21 +78,29 @@ class MutationLibrary:
             raise LibraryError(str(exc)) from None
         roots, sources = {"theories": "Coq"}, {"theories": ("coq/coq", "")}
         coq_args: list[str] = []
+        library_roots: dict[str, str] = {}  # root folder name -> its folder on disk
         metadata = trace_dir / "metadata.json"
         if metadata.is_file():
             try:
                 libraries = json.loads(metadata.read_text(encoding="utf-8")).get("libraries", [])
                 for lib in libraries:
                     root = Path(str(lib["root"])).name
+                    library_roots[root] = str(lib["root"])
                     roots[root] = str(lib["logical"])
                     repo = str(lib.get("url", "")).removeprefix("https://github.com/").strip("/")
                     sources[root] = (repo or root, str(lib.get("commit", "")))
                     coq_args += _loadpath(trace_dir, Path(str(lib["root"])), str(lib["logical"]))
             except (json.JSONDecodeError, AttributeError, KeyError, TypeError) as exc:
                 raise LibraryError(f"{metadata}: not a trace metadata file ({exc})") from None
-        headers = {path: f"Require Import {module_of(path, roots)}." for path in corpus.files}
+        library_roots = library_roots or {"theories": _coqlib_theories()}
+        headers = {}
+        for path, f in corpus.files.items():
+            own = f"Require Import {module_of(path, roots)}."
+            root, _, rel = path.partition("/")
+            source = Path(library_roots[root]) / rel if root in library_roots else None
+            headers[path] = (file_header(path, f.imports, roots, source), own)
         parents = [
-            LibraryTheorem(p.full_name, p.path, p.start, p.end, headers[p.path], p.id)
+            LibraryTheorem(p.full_name, p.path, p.start, p.end, headers[p.path][0], p.id, headers[p.path][1])
             for p in corpus.premises
             if is_theorem_kind(p.kind, p.code)
         ]
@@ -106,6 +115,50 @@ class MutationLibrary:
 
     def positions(self) -> dict[str, tuple[str, list, list]]:
         return {p.full_name: (p.path, list(p.start), list(p.end)) for p in self.corpus.premises}
+
+
+_SCOPE_OR_IMPORT = re.compile(
+    r"^(?:#\[\s*(?:local|global)\s*\]\s*|Local\s+|Global\s+)?(Open\s+Scope\s+[\w']+|Import\s+[\w.' ]+)\s*\.(?=\s)",
+    re.M,
+)
+
+
+def file_header(path: str, imports: Sequence[str], roots: dict[str, str], source: Path | None) -> str:
+    """What a file's theorems are stated in: its requires, the file itself, and the
+    scopes it opens and modules it imports at top level (read from its source,
+    when it is on disk), so that Coq prints statements with the file's notations."""
+    modules = [module_of(i, roots) for i in imports if not i.endswith("Init/Prelude.v")]
+    lines = [f"Require Import {m}." for m in modules]
+    lines.append(f"Require Import {module_of(path, roots)}.")
+    if source is not None and source.is_file():
+        text = _strip_comments(source.read_text(encoding="utf-8", errors="replace"))
+        for m in _SCOPE_OR_IMPORT.finditer(text):
+            sentence = " ".join(m.group(1).split()) + "."
+            if sentence not in lines:
+                lines.append(sentence)
+    return "\n".join(lines)
+
+
+def _strip_comments(text: str) -> str:
+    out, depth, i = [], 0, 0
+    while i < len(text):
+        if text.startswith("(*", i):
+            depth += 1
+            i += 2
+        elif depth and text.startswith("*)", i):
+            depth -= 1
+            i += 2
+        else:
+            if not depth or text[i] == "\n":
+                out.append(text[i])
+            i += 1
+    return "".join(out)
+
+
+def _coqlib_theories() -> str:
+    from checker.coq.library import coqlib
+
+    return str(coqlib() / "theories")
 
 
 def _loadpath(trace_dir: Path, root: Path, logical: str) -> list[str]:
@@ -144,12 +197,13 @@ def _parallel(checker: Checker, workers: int, chunks: list, work: Callable[[Any,
 
     def worker() -> None:
         try:
-            with checker.session() as session:
-                while not stop.is_set():
-                    try:
-                        chunk = todo.get_nowait()
-                    except queue.Empty:
-                        return
+            while not stop.is_set():
+                try:
+                    chunk = todo.get_nowait()
+                except queue.Empty:
+                    return
+                # a lease per chunk, so that the pool recycles sessions after `max_uses` checks
+                with checker.session() as session:
                     for item in chunk:
                         if stop.is_set():
                             return
@@ -206,9 +260,11 @@ def source_statements(library: MutationLibrary, checker: Checker, workers: int, 
     done = {r["name"] for r in records if "name" in r}
     todo = [p for p in library.parents if p.full_name not in done]
 
+    bad_headers: set[str] = set()
+
     def work(session, parent: LibraryTheorem) -> dict[str, Any]:
         try:
-            _, ctx = open_parent(session, parent, settings.tactic_timeout_s)
+            parent, _, ctx = open_parent(session, parent, settings.tactic_timeout_s, bad_headers)
         except ValueError as exc:
             return {"name": parent.full_name, "error": " ".join(str(exc).split())[:300]}
         return {"name": parent.full_name, "statement": parent_statement(parent, ctx), "key": ctx.key()}
@@ -256,9 +312,10 @@ def mutate_library(
     todo = [p for p in selected if p.full_name not in done]
 
     timeouts: Counter = Counter()  # shared by all workers: slow premises are skipped run-wide
+    bad_headers: set[str] = set()
 
     def work(session, parent: LibraryTheorem):
-        mutator = Mutator(session, library.index, settings, timeouts)
+        mutator = Mutator(session, library.index, settings, timeouts, bad_headers)
         return mutator.mutate(parent, library.corpus.accessible_mask(parent.path, parent.start))
 
     t0 = time.monotonic()
