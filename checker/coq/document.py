@@ -62,9 +62,9 @@ class QueryError(RuntimeError):
 
 
 _DEFINED = re.compile(r"^(\S+) is (?:defined|declared)$")
-_EXPANDS = re.compile(r"^Expands to: (\w+) (\S+)", re.M)
+_EXPANDS = re.compile(r"^Expands to: (\w+)\s+(\S+)", re.M)  # long names wrap to the next line
 _OPAQUE = re.compile(r"^\S+ is opaque$", re.M)
-_LOCATED = re.compile(r"^(\w+) (\S+)")
+_LOCATED = re.compile(r"^(\w+)\s+(\S+)")
 _MATCH_BRANCH = re.compile(r"^\s*\| (\S+)", re.M)
 
 

@@ -71,9 +71,9 @@ def loadpath_args(libraries: list[CoqLibrary], out_dir: Path) -> tuple[list[str]
     args: list[str] = []
     failures: dict[str, str] = {}
     for lib in libraries:
-        if lib.installed:
-            continue
-        if lib.compiled_in_place():
+        if lib.logical == "Coq" and lib.installed:
+            continue  # Coq binds its own library with -R already
+        if lib.compiled_in_place():  # installed ones too: -R lets files require siblings by short name
             args += ["-R", str(lib.root), lib.logical]
             continue
         built = compile_library(lib.root, lib.logical, out_dir / BUILD / lib.logical, extra_args=args)
