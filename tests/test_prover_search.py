@@ -1,0 +1,186 @@
+"""Best-first search against real Coq: proofs it returns are accepted, budgets end searches cleanly."""
+
+import json
+import math
+
+import pytest
+
+from checker.types import GoalState, Theorem, Verdict
+from prover.base import Budget
+from prover.generators.model_free import ModelFreeGenerator
+from prover.premises import RetrievedPremise
+from prover.registry import ProverOptionError, make_prover
+from prover.search import BestFirstSearchProver
+from prover.search_tree import Edge, SearchTree, Status
+from prover.tree_drawing import save_tree, to_dot
+from tests.conftest import requires_coq
+
+REALS = "Require Import Reals.\nOpen Scope R_scope.\n"
+
+
+def state(text: str) -> GoalState:
+    return GoalState(handle=text, goals=(), text=text)
+
+
+class FixedRetriever:
+    """A retriever over a fixed premise list (the protocol the prover depends on)."""
+
+    def __init__(self, premises):
+        self.premises = premises
+        self.calls = 0
+
+    def retrieve(self, goal, theorem, k):
+        self.calls += 1
+        return self.premises[:k]
+
+
+# ---------------------------------------------------------------- tree logic (pure)
+
+
+def test_proof_status_propagates_to_the_root_and_picks_the_shortest_proof():
+    tree = SearchTree(state("root"))
+    a = tree.internal(state("a"), -1.0, 1)
+    b = tree.internal(state("b"), -0.5, 1)
+    tree.root.add_edge(Edge("ta.", -1.0, tree.root, a))
+    tree.root.add_edge(Edge("tb.", -0.5, tree.root, b))
+    tree.root.finish_expansion()
+    c = tree.internal(state("c"), -2.0, 2)
+    a.add_edge(Edge("tc.", -1.0, a, c))
+    a.finish_expansion()
+    c.add_edge(Edge("qed_long.", -0.1, c, tree.finished(None)))
+    assert tree.root.status is Status.PROVED and tree.proof() == ["ta.", "tc.", "qed_long."]
+    b.add_edge(Edge("qed_short.", -0.1, b, tree.finished(None)))
+    assert tree.proof() == ["tb.", "qed_short."]
+    assert tree.root.distance_to_proof == 2
+
+
+def test_failure_propagates_only_when_every_child_failed():
+    tree = SearchTree(state("root"))
+    a = tree.internal(state("a"), -1.0, 1)
+    tree.root.add_edge(Edge("ta.", -1.0, tree.root, a))
+    tree.root.add_edge(Edge("bad.", -1.0, tree.root, tree.error("no")))
+    tree.root.finish_expansion()
+    assert tree.root.status is Status.OPEN
+    a.add_edge(Edge("bad2.", -1.0, a, tree.error("no")))
+    a.finish_expansion()
+    assert a.status is Status.FAILED and tree.root.status is Status.FAILED
+    assert tree.proof() is None
+
+
+def test_a_cycle_never_proves_or_fails_a_node():
+    tree = SearchTree(state("root"))
+    tree.root.add_edge(Edge("idtac.", -0.1, tree.root, tree.root))
+    tree.root.finish_expansion()
+    assert tree.root.status is Status.OPEN
+    assert tree.lookup(state("root")) is tree.root
+
+
+# ---------------------------------------------------------------- model-free generator
+
+
+def test_model_free_candidates_are_a_ranked_distribution():
+    premises = [RetrievedPremise("Nat.add_comm", "forall n m, n + m = m + n", 0.9),
+                RetrievedPremise("Nat.mul_comm", "forall n m, n * m = m * n", 0.2)]
+    gen = ModelFreeGenerator()
+    [cands] = gen.generate(["x : R\n============================\nexists y : R, y = x"], 50, [premises])
+    tactics = [t for t, _ in cands]
+    logprobs = [lp for _, lp in cands]
+    assert len(tactics) == len(set(tactics))
+    assert logprobs == sorted(logprobs, reverse=True) and all(lp <= 0 for lp in logprobs)
+    assert math.isclose(sum(math.exp(lp) for lp in logprobs), 1.0, rel_tol=1e-6)
+    # goal hints: reals and an existential target; no intros (nothing to introduce)
+    assert tactics.index("lra.") < tactics.index("ring.") and "eexists." in tactics[:4]
+    assert "intros." not in tactics
+    # the better premise gets more mass in every form
+    lp = dict(cands)
+    assert lp["apply Nat.add_comm."] > lp["apply Nat.mul_comm."]
+    assert lp["rewrite <- Nat.add_comm."] > lp["rewrite <- Nat.mul_comm."]
+    assert len(gen.generate(["a", "b"], 3)) == 2 and all(len(c) == 3 for c in gen.generate(["a", "b"], 3))
+
+
+# ---------------------------------------------------------------- real Coq
+
+
+@pytest.fixture(scope="module")
+def checker():
+    from checker.registry import open_checker
+    from checker.settings import CheckerSettings
+
+    with open_checker("coq", CheckerSettings(workers=1)) as c:
+        yield c
+
+
+PROVABLE = [
+    Theorem("t_nat", "Theorem t_nat : forall a b : nat, a + b = b + a."),
+    Theorem("t_mixed", "Theorem t_mixed : forall x : R, 0 <= x * x + 1 /\\ (exists n : nat, n = 3%nat).", REALS),
+    Theorem("t_and", "Theorem t_and : forall P Q : Prop, P -> Q -> Q /\\ P."),
+]
+
+
+@requires_coq
+@pytest.mark.parametrize("theorem", PROVABLE, ids=lambda t: t.name)
+def test_every_proof_search_returns_is_accepted_by_the_checker(checker, theorem):
+    result = BestFirstSearchProver(ModelFreeGenerator()).prove(theorem, checker, Budget(wall_s=30))
+    assert result.verdict is Verdict.PROVED, result.reason
+    assert result.check is not None and result.check.proved
+    assert checker.check(theorem, result.proof).proved  # independently, once more
+    assert set(result.timings) == {"model", "retrieval", "checker"}
+    assert result.timings["checker"] > 0 and result.extra["tree"]["nodes"] >= 2
+
+
+@requires_coq
+def test_no_proof_within_budget_is_failed_not_an_exception(checker):
+    false = Theorem("t_false", "Theorem t_false : forall n : nat, n * n = n + 1.")
+    result = make_prover("model-free-search").prove(false, checker, Budget(wall_s=5, expansions=3))
+    assert result.verdict in (Verdict.FAILED, Verdict.TIMEOUT) and result.proof is None
+    assert result.extra["expansions"] <= 3 and result.reason
+    wall = make_prover("model-free-search").prove(false, checker, Budget(wall_s=1.5))
+    assert not wall.proved and wall.time_s < 1.5 + 10  # the last tactic may overrun by its timeout
+
+
+@requires_coq
+def test_a_proof_found_when_the_expansion_limit_fires_is_kept(checker):
+    # one expansion allowed; the proving tactic is the last candidate of that expansion
+    gen = ModelFreeGenerator(automation={"simpl.": 3.0, "auto.": 2.0, "lia.": 0.5})
+    theorem = Theorem("t_last", "Theorem t_last : forall a b : nat, a + b + 0 = b + a.")
+    outcome = BestFirstSearchProver(gen).search(theorem, checker, Budget(wall_s=30, expansions=1, tactics_per_expansion=3))
+    assert outcome.result.proved and outcome.result.proof == "lia."
+    assert outcome.result.extra["expansions"] == 1
+
+
+@requires_coq
+def test_retrieved_premises_reach_the_generator_and_prove(checker):
+    retriever = FixedRetriever([RetrievedPremise("Nat.add_comm", "forall n m : nat, n + m = m + n", 1.0)])
+    # automation restricted so that only the premise can close the goal
+    prover = BestFirstSearchProver(ModelFreeGenerator(automation={"simpl.": 1.0}), retriever=retriever)
+    theorem = Theorem("t_prem", "Theorem t_prem : forall a b : nat, a + b = b + a.", "Require Import Arith.\n")
+    result = prover.prove(theorem, checker, Budget(wall_s=30, tactics_per_expansion=6))
+    assert result.proved and "Nat.add_comm" in result.proof
+    assert retriever.calls >= 1 and result.timings["retrieval"] >= 0
+
+
+@requires_coq
+def test_tree_exports_to_json_dot_and_png(checker, tmp_path):
+    outcome = BestFirstSearchProver(ModelFreeGenerator()).search(PROVABLE[1], checker, Budget(wall_s=30))
+    tree = outcome.tree.to_json()
+    assert tree["proof"] == outcome.result.proof.splitlines()
+    assert {n["kind"] for n in tree["nodes"]} >= {"internal", "finished", "error"}
+    paths = save_tree(tree, tmp_path / "tree")
+    assert json.loads(paths[0].read_text())["root"] == 0
+    assert to_dot(tree).startswith("digraph") and "darkgreen" in paths[1].read_text()
+    assert paths[2].read_bytes()[:4] == b"\x89PNG"
+
+
+@requires_coq
+def test_a_statement_that_does_not_compile_is_an_error_result(checker):
+    bad = Theorem("t_bad", "Theorem t_bad : undefined_thing = 1.")
+    result = make_prover("model-free-search").prove(bad, checker, Budget(wall_s=5))
+    assert result.verdict is Verdict.ERROR and "does not compile" in result.reason
+
+
+def test_registry_refuses_unknown_provers_and_options():
+    with pytest.raises(ProverOptionError, match="unknown prover"):
+        make_prover("nope")
+    with pytest.raises(ProverOptionError, match="takes no option model"):
+        make_prover("model-free-search", model="x")
+    assert make_prover("model-free-search", model=None).name == "model-free-search"
