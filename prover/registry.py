@@ -21,7 +21,9 @@ from prover.base import Prover
 PROVERS = ("portfolio", "search", "model-free-search", "sample")
 
 # Options of the language-model generator, passed through to make_generator.
-_GENERATOR_OPTIONS = ("generator", "device", "max_prompt_tokens", "decoding", "temperature", "batch_size")
+_GENERATOR_OPTIONS = (
+    "generator", "device", "max_prompt_tokens", "decoding", "temperature", "batch_size", "threads", "max_tactic_tokens"
+)
 
 
 class ProverOptionError(ValueError):

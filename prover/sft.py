@@ -61,6 +61,7 @@ class SFTConfig:
     # Train only the top N transformer blocks (and the final norm); None trains
     # everything. On a CPU this roughly halves the step time at N << depth.
     train_layers: int | None = None
+    threads: int | None = None  # torch intra-op threads (see TransformersGenerator)
 
 
 def normalize_tactic(tactic: str) -> str:
@@ -158,6 +159,8 @@ def train_generator(config: SFTConfig, retriever: PremiseRetriever | None = None
 
     from prover.model_store import resolve_model
 
+    if config.threads is not None:
+        torch.set_num_threads(config.threads)
     data = Path(config.data)
     train_path = data / config.split / "train.json"
     if not train_path.is_file():

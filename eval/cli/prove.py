@@ -40,6 +40,7 @@ def register(sub) -> None:
     p.add_argument("--attempts", type=int, default=1, help="samples for --prover sample (default 1)")
     p.add_argument("--tactic-timeout-s", type=float, default=10.0)
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda when present)")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads for the model")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--tree", type=Path, default=None, metavar="PREFIX",
                    help="write the search tree to PREFIX.json, PREFIX.dot and PREFIX.png")
@@ -72,7 +73,7 @@ def run(args) -> int:
     prover_name = args.prover or ("search" if args.model else "model-free-search")
     options = {"retriever": args.retriever}
     if prover_name in ("search", "sample"):
-        options.update(model=args.model, device=args.device)
+        options.update(model=args.model, device=args.device, threads=args.threads)
     elif args.model is not None:
         raise UsageError(f"--model: the prover {prover_name} takes no model")
     try:

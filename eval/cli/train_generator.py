@@ -31,6 +31,7 @@ def register_target(targets) -> None:
     g.add_argument("--no-whole-proofs", action="store_true", help="tactic examples only (no pass@k examples)")
     g.add_argument("--save-steps", type=int, default=200)
     g.add_argument("--device", default=None, help="cpu to force the CPU")
+    g.add_argument("--threads", type=int, default=None, help="torch CPU threads (1 helps on a busy machine)")
     g.add_argument("--seed", type=int, default=0)
     g.set_defaults(func=run_generator)
 
@@ -60,6 +61,7 @@ def run_generator(args) -> int:
         seed=args.seed,
         device=args.device,
         train_layers=args.train_layers,
+        threads=args.threads,
     )
     try:
         retriever = load_retriever(args.retriever) if args.retriever else None

@@ -32,6 +32,7 @@ def make_generator(kind: str = "auto", model: str | None = None, **options: Any)
 
         options.pop("device", None)
         options.pop("batch_size", None)
+        options.pop("threads", None)
         return VLLMGenerator(model, **options)
     from prover.generators.transformers_generator import TransformersGenerator
 
