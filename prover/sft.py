@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -62,6 +63,12 @@ class SFTConfig:
     # everything. On a CPU this roughly halves the step time at N << depth.
     train_layers: int | None = None
     threads: int | None = None  # torch intra-op threads (see TransformersGenerator)
+    # Subsetting for small runs: theorems whose file_path matches `files` (a
+    # regex), goals up to `max_state_chars`, then at most `max_examples`
+    # examples drawn with `seed`.
+    files: str | None = None
+    max_state_chars: int | None = None
+    max_examples: int | None = None
 
 
 def normalize_tactic(tactic: str) -> str:
@@ -76,26 +83,35 @@ def examples_from_split(
     premises_k: int = 16,
     whole_proofs: bool = True,
     max_proof_lines: int = 24,
+    files: str | None = None,
+    max_state_chars: int | None = None,
 ) -> list[Example]:
     from retrieval.benchmark import BenchmarkError, load_theorems
 
     try:
         theorems = load_theorems(path)
+        file_pattern = re.compile(files) if files else None
     except BenchmarkError as exc:
         raise TrainingDataError(str(exc)) from None
+    except re.error as exc:
+        raise TrainingDataError(f"files pattern {files!r}: {exc}") from None
     examples = []
     for thm in theorems:
+        if file_pattern is not None and not file_pattern.search(thm.file_path):
+            continue
         query = Theorem(
             name=thm.full_name, statement="", source=Source(repo=thm.url, commit=thm.commit, path=thm.file_path)
         )
         tactics = [normalize_tactic(t.tactic) for t in thm.traced_tactics]
         for traced, tactic in zip(thm.traced_tactics, tactics):
-            if not tactic:
+            if not tactic or (max_state_chars and len(traced.state_before) > max_state_chars):
                 continue
             premises = retriever.retrieve(traced.state_before, query, premises_k) if retriever else ()
             examples.append(Example(prompt_format.tactic_prompt(traced.state_before, premises), tactic))
+        first = thm.traced_tactics[0].state_before if thm.traced_tactics else ""
+        if max_state_chars and len(first) > max_state_chars:
+            continue
         if whole_proofs and tactics and all(tactics) and len(tactics) <= max_proof_lines:
-            first = thm.traced_tactics[0].state_before
             premises = retriever.retrieve(first, query, premises_k) if retriever else ()
             examples.append(Example(prompt_format.proof_prompt(first, premises), "\n".join(tactics)))
     return examples
@@ -176,16 +192,21 @@ def train_generator(config: SFTConfig, retriever: PremiseRetriever | None = None
         tokenizer, max_prompt_tokens=config.max_prompt_tokens, use_chat_template=not encoder_decoder
     )
 
-    def dataset(path: Path) -> TokenizedExamples:
+    def dataset(path: Path, limit: int | None) -> TokenizedExamples:
         examples = examples_from_split(
-            path, prompt_format, retriever, whole_proofs=config.whole_proofs, max_proof_lines=config.max_proof_lines
+            path, prompt_format, retriever, whole_proofs=config.whole_proofs, max_proof_lines=config.max_proof_lines,
+            files=config.files, max_state_chars=config.max_state_chars,
         )
+        if limit is not None and len(examples) > limit:
+            examples = random.Random(config.seed).sample(examples, limit)
         return TokenizedExamples(examples, tokenizer, prompt_format, config.max_length, encoder_decoder)
 
-    train_set = dataset(train_path)
+    train_set = dataset(train_path, config.max_examples)
     if len(train_set) == 0:
         raise TrainingDataError(f"{train_path}: no traced tactics to train on")
-    val_set = dataset(val_path) if val_path.is_file() else None
+    # A bounded validation set: its loss is computed before and after training.
+    val_limit = max(64, config.max_examples // 10) if config.max_examples else None
+    val_set = dataset(val_path, val_limit) if val_path.is_file() else None
 
     model_cls = AutoModelForSeq2SeqLM if encoder_decoder else AutoModelForCausalLM
     model = model_cls.from_pretrained(model_dir, dtype=torch.float32)

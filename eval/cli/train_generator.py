@@ -28,6 +28,9 @@ def register_target(targets) -> None:
     g.add_argument("--max-prompt-tokens", type=int, default=512)
     g.add_argument("--max-length", type=int, default=768)
     g.add_argument("--train-layers", type=int, default=None, help="train only the top N blocks (faster on CPU)")
+    g.add_argument("--files", default=None, metavar="REGEX", help="only theorems whose file_path matches")
+    g.add_argument("--max-state-chars", type=int, default=None, help="skip goals longer than this")
+    g.add_argument("--max-examples", type=int, default=None, help="train on a seeded random subset of this size")
     g.add_argument("--no-whole-proofs", action="store_true", help="tactic examples only (no pass@k examples)")
     g.add_argument("--save-steps", type=int, default=200)
     g.add_argument("--device", default=None, help="cpu to force the CPU")
@@ -62,6 +65,9 @@ def run_generator(args) -> int:
         device=args.device,
         train_layers=args.train_layers,
         threads=args.threads,
+        files=args.files,
+        max_state_chars=args.max_state_chars,
+        max_examples=args.max_examples,
     )
     try:
         retriever = load_retriever(args.retriever) if args.retriever else None
