@@ -50,13 +50,17 @@ class BestFirstSearchProver(Prover):
         retriever: PremiseRetriever | None = None,
         premises_k: int = 16,
         expansion_batch: int = 1,
+        tactics_per_expansion: int | None = None,
     ):
+        """`tactics_per_expansion`, when given, overrides the budget's (a cheap
+        generator such as the model-free one can afford more candidates)."""
         if expansion_batch < 1:
             raise ValueError(f"expansion_batch must be at least 1, got {expansion_batch}")
         self.generator = generator
         self.retriever = retriever
         self.premises_k = premises_k
         self.expansion_batch = expansion_batch
+        self.tactics_per_expansion = tactics_per_expansion
         self.model = generator.model
 
     def describe(self) -> dict:
@@ -80,6 +84,8 @@ class BestFirstSearchProver(Prover):
 
     def search(self, theorem: Theorem, checker: Checker, budget: Budget) -> SearchOutcome:
         """One search within `budget.wall_s`; the outcome keeps the tree for export."""
+        if self.tactics_per_expansion is not None:
+            budget = replace(budget, tactics_per_expansion=self.tactics_per_expansion)
         start = time.perf_counter()
         deadline = start + budget.wall_s
         clock = Stopwatch()
