@@ -237,8 +237,10 @@ def train_generator(config: SFTConfig, retriever: PremiseRetriever | None = None
         remove_unused_columns=False,
     )
     collator = DataCollatorForSeq2Seq(tokenizer, label_pad_token_id=-100, padding=True)
+    # With the tokenizer as processing_class every checkpoint is a loadable model directory.
     trainer = Trainer(
-        model=model, args=args, train_dataset=train_set, eval_dataset=val_set, data_collator=collator
+        model=model, args=args, train_dataset=train_set, eval_dataset=val_set, data_collator=collator,
+        processing_class=tokenizer,
     )
     figures: dict[str, Any] = {"train_examples": len(train_set), "val_examples": len(val_set) if val_set else 0}
     resume = get_last_checkpoint(str(out)) if out.is_dir() else None

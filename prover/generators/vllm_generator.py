@@ -92,7 +92,10 @@ class VLLMGenerator(LanguageModelGenerator):
             # Beam sequences carry the prompt's tokens in front of the completion.
             results.append(
                 [
-                    Completion(self._cut(self.tokenizer.decode(seq.tokens[n:], skip_special_tokens=True), single_line), seq.cum_logprob)
+                    Completion(
+                        self._cut(self.tokenizer.decode(seq.tokens[n:], skip_special_tokens=True), single_line),
+                        seq.cum_logprob,
+                    )
                     for seq in output.sequences[:k]
                 ]
             )
@@ -105,9 +108,7 @@ class VLLMGenerator(LanguageModelGenerator):
 
         params = SamplingParams(
             n=k,
-            temperature=temperature,
-            top_p=1.0,
-            top_k=-1,
+            temperature=temperature,  # top-k / top-p stay off: draws from the model itself
             max_tokens=max_new_tokens,
             seed=seed,
             stop=["\n"] if single_line else None,
