@@ -33,6 +33,8 @@ from prover.stopwatch import Stopwatch
 # A tactic never gets less time than this, even when the wall budget is
 # nearly spent: a timeout that kills the checker process costs more.
 MIN_TACTIC_TIMEOUT_S = 0.25
+# Tactics that crash the checker process before a search gives up with an error.
+MAX_CRASHES = 3
 
 
 @dataclass
@@ -89,6 +91,7 @@ class BestFirstSearchProver(Prover):
         start = time.perf_counter()
         deadline = start + budget.wall_s
         clock = Stopwatch()
+        self._crashes = 0
         tree: SearchTree | None = None
         stats = {"expansions": 0, "tactics": 0}
         stop = "frontier exhausted"
@@ -193,8 +196,17 @@ class BestFirstSearchProver(Prover):
     ) -> None:
         timeout = min(budget.tactic_timeout_s, max(remaining, MIN_TACTIC_TIMEOUT_S))
         t0 = time.perf_counter()
-        with clock.timing("checker"):
-            outcome = session.run(node.state, tactic, timeout_s=timeout)
+        try:
+            with clock.timing("checker"):
+                outcome = session.run(node.state, tactic, timeout_s=timeout)
+        except SessionCrashed as exc:
+            # The session restarts itself on the next call (states are replayable),
+            # so one tactic that kills the prover (memory cap, stack overflow) only
+            # closes its own branch; repeated crashes end the search.
+            self._crashes += 1
+            if self._crashes > MAX_CRASHES:
+                raise
+            outcome = TacticError(f"checker crashed: {exc}")
         elapsed = time.perf_counter() - t0
         if isinstance(outcome, ProofFinished):
             dst = tree.finished(outcome.state)
