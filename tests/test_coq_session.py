@@ -85,6 +85,18 @@ def test_memory_cap_kills_only_that_proof():
         assert s.check(hog, "exact I.").proved
 
 
+def test_a_tactic_that_crashes_coq_is_an_error_and_states_survive():
+    settings = CheckerSettings(memory_mb=1024, timeout_s=30)
+    with CoqSession(settings) as s:
+        hog = Theorem("hog2", "Theorem hog2 : True /\\ True.", "Require Import List.")
+        root = s.open(hog)
+        split = s.run(root, "split.")
+        crashed = s.run(split.state, "let l := eval vm_compute in (List.length (List.repeat tt 50000000)) in idtac.")
+        assert isinstance(crashed, TacticError) and "crashed" in crashed.message
+        # the earlier state is replayed in the new process
+        assert isinstance(s.run(split.state, "all: exact I."), ProofFinished)
+
+
 def test_killing_a_worker_mid_batch_marks_only_that_proof():
     settings = CheckerSettings(workers=2, timeout_s=60)
     slow = Theorem("slow", "Theorem slow : True.")

@@ -297,6 +297,10 @@ class CoqSession(ProofSession):
             else:
                 self._start()
             return TacticTimeout(f"tactic did not finish in {timeout_s:g} s")
+        except SessionCrashed as exc:
+            # e.g. the memory cap: the tactic is at fault, not the search; states replay
+            self._start()
+            return TacticError(f"Coq crashed running the tactic: {exc}")
         if goals is None or goals.given_up:
             self._back_to(point)
             return TacticError("the tactic closed the proof mode" if goals is None else "the tactic gave up a goal")
