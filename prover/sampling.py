@@ -68,7 +68,8 @@ class WholeProofSampler(Prover):
             t0 = time.perf_counter()
             with clock.timing("model"):
                 samples = self.generator.sample_proofs(
-                    root, n, premises, self.temperature, seed=budget.seed * 1_000_003 + len(attempts)
+                    root, n, premises, self.temperature, seed=budget.seed * 1_000_003 + len(attempts),
+                    time_limit_s=max(deadline - time.perf_counter(), 0.01),
                 )
             per_sample = (time.perf_counter() - t0) / max(len(samples), 1)
             fresh = sorted({s.text for s in samples if s.text and s.text not in checked})

@@ -165,13 +165,15 @@ class BestFirstSearchProver(Prover):
                     budget.tactics_per_expansion,
                     premises,
                     seed=budget.seed * 1_000_003 + stats["expansions"],
+                    time_limit_s=max(deadline - time.perf_counter(), 0.01),
                 )
             for node, candidates in zip(batch, suggestions):
                 stats["expansions"] += 1
                 for tactic, logprob in candidates:
                     remaining = deadline - time.perf_counter()
                     if remaining <= 0:
-                        break
+                        # The node stays open (not expanded to the end): it has not failed.
+                        return f"wall-clock budget of {budget.wall_s:g} s spent after {stats['expansions']} expansions"
                     self._try(session, tree, node, tactic, logprob, budget, remaining, clock, frontier, order)
                     stats["tactics"] += 1
                     if tree.root.status is Status.PROVED:

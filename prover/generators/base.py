@@ -62,10 +62,13 @@ class TacticGenerator(abc.ABC):
         k: int,
         premises: PremiseLists | None = None,
         seed: int | None = None,
+        time_limit_s: float | None = None,
     ) -> list[list[TacticCandidate]]:
         """Up to k candidate tactics for each goal, best first.
 
         `seed` makes sampling reproducible; deterministic generators ignore it.
+        `time_limit_s` bounds decoding (what is unfinished then is cut short);
+        generators that cannot stop early ignore it.
         """
 
 
@@ -89,6 +92,7 @@ class LanguageModelGenerator(TacticGenerator):
         temperature: float,
         seed: int | None = None,
         single_line: bool = False,
+        time_limit_s: float | None = None,
     ) -> list[list[Completion]]:
         """k completions per prompt with their total log-probabilities.
 
@@ -102,6 +106,7 @@ class LanguageModelGenerator(TacticGenerator):
         k: int,
         premises: PremiseLists | None = None,
         seed: int | None = None,
+        time_limit_s: float | None = None,
     ) -> list[list[TacticCandidate]]:
         if not goals:
             return []
@@ -110,7 +115,8 @@ class LanguageModelGenerator(TacticGenerator):
             raise ValueError(f"{len(goals)} goals but {len(premises)} premise lists")
         prompts = [self.prompt_format.tactic_prompt(goal_text(g), p) for g, p in zip(goals, premises)]
         outputs = self.complete(
-            prompts, k, self.max_tactic_tokens, self.decoding, self.temperature, seed, single_line=True
+            prompts, k, self.max_tactic_tokens, self.decoding, self.temperature, seed,
+            single_line=True, time_limit_s=time_limit_s,
         )
         return [
             best_unique([TacticCandidate(self.prompt_format.parse_tactic(c.text), c.logprob) for c in outs], k)
@@ -124,9 +130,12 @@ class LanguageModelGenerator(TacticGenerator):
         premises: Sequence[RetrievedPremise] = (),
         temperature: float = 1.0,
         seed: int | None = None,
+        time_limit_s: float | None = None,
     ) -> list[Completion]:
         """k whole proof scripts from a theorem's initial goals (duplicates kept: pass@k counts samples)."""
         prompt = self.prompt_format.proof_prompt(goal_text(goal), premises)
-        outputs = self.complete([prompt], k, self.max_proof_tokens, "sample", temperature, seed)[0]
+        outputs = self.complete(
+            [prompt], k, self.max_proof_tokens, "sample", temperature, seed, time_limit_s=time_limit_s
+        )[0]
         return [Completion(self.prompt_format.parse_proof(c.text), c.logprob) for c in outputs]
 

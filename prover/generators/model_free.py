@@ -95,6 +95,7 @@ class ModelFreeGenerator(TacticGenerator):
         k: int,
         premises: PremiseLists | None = None,
         seed: int | None = None,
+        time_limit_s: float | None = None,
     ) -> list[list[TacticCandidate]]:
         premises = premises if premises is not None else [()] * len(goals)
         if len(premises) != len(goals):

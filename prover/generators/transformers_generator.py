@@ -10,6 +10,7 @@ log-probability of each draw under the unwarped model.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Sequence
 
@@ -92,12 +93,16 @@ class TransformersGenerator(LanguageModelGenerator):
         temperature: float,
         seed: int | None = None,
         single_line: bool = False,
+        time_limit_s: float | None = None,
     ) -> list[list[Completion]]:
         out: list[list[Completion]] = []
+        deadline = None if time_limit_s is None else time.perf_counter() + time_limit_s
         for start in range(0, len(prompts), self.batch_size):
+            remaining = None if deadline is None else max(deadline - time.perf_counter(), 0.01)
             out.extend(
                 self._complete_batch(
-                    prompts[start : start + self.batch_size], k, max_new_tokens, decoding, temperature, seed, single_line
+                    prompts[start : start + self.batch_size], k, max_new_tokens, decoding, temperature, seed,
+                    single_line, remaining,
                 )
             )
         return out
@@ -111,6 +116,7 @@ class TransformersGenerator(LanguageModelGenerator):
         temperature: float,
         seed: int | None,
         single_line: bool,
+        max_time: float | None,
     ) -> list[list[Completion]]:
         import torch
 
@@ -124,6 +130,7 @@ class TransformersGenerator(LanguageModelGenerator):
             pad_token_id=self.tokenizer.pad_token_id,
             return_dict_in_generate=True,
             output_scores=True,
+            max_time=max_time,  # transformers stops decoding (not the prompt's prefill) after this
         )
         with torch.inference_mode():
             if decoding == "beam":

@@ -71,6 +71,7 @@ class VLLMGenerator(LanguageModelGenerator):
         temperature: float,
         seed: int | None = None,
         single_line: bool = False,
+        time_limit_s: float | None = None,  # vLLM offers no per-call time limit; batches are fast on a GPU
     ) -> list[list[Completion]]:
         from vllm.inputs import TokensPrompt
 
