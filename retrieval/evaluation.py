@@ -8,6 +8,7 @@ resumes. Retrievers are built lazily, only if one of their rows is missing.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -22,8 +23,10 @@ RANKING_DEPTH = 100
 def evaluate_retriever(
     retriever: Retriever, queries: Sequence[Query], depth: int = RANKING_DEPTH, progress: str | None = None
 ) -> RetrievalMetrics:
-    hits = retriever.search(queries, depth, progress=progress)
-    return score_rankings([[h.premise.id for h in row] for row in hits], [q.positives for q in queries])
+    scored = [q for q in queries if q.positives]  # the others do not count (ReProver)
+    hits = retriever.search(scored, depth, progress=progress)
+    metrics = score_rankings([[h.premise.id for h in row] for row in hits], [q.positives for q in scored])
+    return replace(metrics, skipped=len(queries) - len(scored))
 
 
 def evaluation_table(
