@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from retrieval.errors import RetrievalInputError
 from retrieval.corpus import Corpus, CorpusError, Pos
+from retrieval.errors import RetrievalInputError
 
 log = logging.getLogger(__name__)
 

@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from retrieval.errors import RetrievalInputError
 from retrieval.corpus import Corpus, CorpusError
+from retrieval.errors import RetrievalInputError
 from retrieval.settings import RetrievalSettings
 
 APPROX_KINDS = ("auto", "hnsw", "ivf", "none")

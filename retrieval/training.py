@@ -29,10 +29,10 @@ from typing import Sequence
 
 import numpy as np
 
-from retrieval.errors import RetrievalInputError
 from retrieval.benchmark import Query
 from retrieval.corpus import Corpus, Pos
 from retrieval.encoder import TextEncoder
+from retrieval.errors import RetrievalInputError
 
 
 class TrainingError(RetrievalInputError):
