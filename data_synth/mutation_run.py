@@ -38,6 +38,7 @@ from data_synth.premise_index import PremiseIndex, is_theorem_kind
 from retrieval.corpus import Corpus, CorpusError
 
 CHUNK = 16  # parents per work item (all from one file)
+FUNNEL_EVERY = 250  # parents between rewrites of the funnel files
 
 
 class LibraryError(ValueError):
@@ -319,7 +320,22 @@ def mutate_library(
         return mutator.mutate(parent, library.corpus.accessible_mask(parent.path, parent.start))
 
     t0 = time.monotonic()
-    new_verified = new_unique = 0
+    new_verified = new_unique = finished = 0
+
+    def write_funnel() -> None:
+        minutes = (time.monotonic() - t0) / 60
+        funnel.run = {
+            "parents_this_run": finished,
+            "workers": workers,
+            "wall_minutes_this_run": round(minutes, 2),
+            "verified_per_minute_this_run": round(new_verified / minutes, 1) if minutes > 0 and finished else 0.0,
+            "unique_per_minute_this_run": round(new_unique / minutes, 1) if minutes > 0 and finished else 0.0,
+            "source_theorems_keyed": len(source_keys),
+            "mutants_dropped_on_resume": dropped,
+            "max_attempts_per_rule": settings.max_attempts,
+        }
+        funnel.write(out.with_name(out.name + ".funnel.json"), out.with_name(out.name + ".funnel.md"), command)
+
     bar = _progress(len(selected), len(selected) - len(todo), "mutate")
     with out.open("a", encoding="utf-8") as corpus_fh, parents_log.open("a", encoding="utf-8") as log:
         for kind, value in _parallel(checker, workers, _chunks(todo), work):
@@ -356,19 +372,11 @@ def mutate_library(
             funnel.add_parent(record)
             bar.update(1)
             bar.set_postfix(verified=funnel.total()["verified"], unique=funnel.total()["unique"])
+            finished += 1
+            if finished % FUNNEL_EVERY == 0:
+                write_funnel()  # a killed run still leaves a current funnel
     bar.close()
-    minutes = (time.monotonic() - t0) / 60
-    funnel.run = {
-        "parents_this_run": len(todo),
-        "workers": workers,
-        "wall_minutes_this_run": round(minutes, 2),
-        "verified_per_minute_this_run": round(new_verified / minutes, 1) if minutes > 0 and todo else 0.0,
-        "unique_per_minute_this_run": round(new_unique / minutes, 1) if minutes > 0 and todo else 0.0,
-        "source_theorems_keyed": len(source_keys),
-        "mutants_dropped_on_resume": dropped,
-        "max_attempts_per_rule": settings.max_attempts,
-    }
-    funnel.write(out.with_name(out.name + ".funnel.json"), out.with_name(out.name + ".funnel.md"), command)
+    write_funnel()
     return funnel
 
 
