@@ -25,8 +25,11 @@ class ModelNotFound(ValueError):
 
 
 def cache_dir() -> Path:
-    root = os.environ.get("PROOFSMITH_CACHE") or Path.home() / ".cache" / "proofsmith"
-    return Path(root)
+    """proofsmith's cache folder: the one setting `PROOFSMITH_CACHE_DIR` moves for every cache."""
+    from checker.settings import CheckerSettings
+
+    root = CheckerSettings().cache_dir
+    return root if root is not None else Path.home() / ".cache" / "proofsmith"
 
 
 def default_gguf_path() -> Path:
