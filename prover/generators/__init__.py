@@ -7,11 +7,17 @@ asked for, so the model-free generator never loads torch.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from prover.generators.base import Completion, LanguageModelGenerator, TacticCandidate, TacticGenerator
 
 GENERATOR_KINDS = ("auto", "transformers", "vllm", "model-free")
+
+# transformers resolves its names lazily and not thread-safely: two runner
+# workers building a model generator at once can fail with "cannot import
+# name AutoConfig". Model generators are therefore built one at a time.
+_LOAD_LOCK = threading.Lock()
 
 
 def make_generator(kind: str = "auto", model: str | None = None, **options: Any) -> TacticGenerator:
@@ -23,20 +29,21 @@ def make_generator(kind: str = "auto", model: str | None = None, **options: Any)
         from prover.generators.model_free import ModelFreeGenerator
 
         return ModelFreeGenerator(**options)
-    if kind == "auto":
-        from prover.generators.vllm_generator import vllm_available
+    with _LOAD_LOCK:
+        if kind == "auto":
+            from prover.generators.vllm_generator import vllm_available
 
-        kind = "vllm" if vllm_available() else "transformers"
-    if kind == "vllm":
-        from prover.generators.vllm_generator import VLLMGenerator
+            kind = "vllm" if vllm_available() else "transformers"
+        if kind == "vllm":
+            from prover.generators.vllm_generator import VLLMGenerator
 
-        options.pop("device", None)
-        options.pop("batch_size", None)
-        options.pop("threads", None)
-        return VLLMGenerator(model, **options)
-    from prover.generators.transformers_generator import TransformersGenerator
+            options.pop("device", None)
+            options.pop("batch_size", None)
+            options.pop("threads", None)
+            return VLLMGenerator(model, **options)
+        from prover.generators.transformers_generator import TransformersGenerator
 
-    return TransformersGenerator(model, **options)
+        return TransformersGenerator(model, **options)
 
 
 __all__ = [
