@@ -104,19 +104,23 @@ def test_killing_a_worker_mid_batch_marks_only_that_proof():
     victim = ProofTask(slow, "do 20000000 idtac. exact I.")
     with PooledChecker(lambda: CoqSession(settings), settings) as checker:
         killed = {}
+        finished: set[int] = set()
 
-        def kill_the_busy_one():
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline and not killed:
-                time.sleep(0.3)
-                busy = [s for s in list(checker.pool._busy) if s.alive]
-                if len(busy) == 1:  # the quick ones are done; only the victim is running
-                    killed["pid"] = busy[0].pid
-                    os.kill(busy[0].pid, signal.SIGKILL)
+        def kill_the_victim():
+            # once every quick proof is judged, the only busy session is the victim's
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and 0 not in finished:
+                time.sleep(0.2)
+                if len(finished) == len(quick):
+                    busy = [s for s in list(checker.pool._busy) if s.alive]
+                    if len(busy) == 1:
+                        killed["pid"] = busy[0].pid
+                        os.kill(busy[0].pid, signal.SIGKILL)
+                        return
 
-        killer = threading.Thread(target=kill_the_busy_one)
+        killer = threading.Thread(target=kill_the_victim)
         killer.start()
-        results = checker.check_batch([victim] + quick)
+        results = checker.check_batch([victim] + quick, on_result=lambda i, _: finished.add(i))
         killer.join()
         assert killed, "the slow proof finished before it could be killed"
         assert results[0].verdict is Verdict.ERROR and "SIGKILL" in results[0].reason
