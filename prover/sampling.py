@@ -33,7 +33,7 @@ class WholeProofSampler(Prover):
         chunk: int = 4,
     ):
         if not isinstance(generator, LanguageModelGenerator):
-            raise ValueError(f"whole-proof sampling needs a language-model generator, not {generator.name}")
+            raise TypeError(f"whole-proof sampling needs a language-model generator, not {generator.name}")
         self.generator = generator
         self.retriever = retriever
         self.premises_k = premises_k
@@ -49,9 +49,8 @@ class WholeProofSampler(Prover):
         deadline = start + budget.wall_s
         clock = Stopwatch()
         try:
-            with clock.timing("checker"):
-                with checker.session() as session:
-                    root = session.open(theorem, timeout_s=max(budget.tactic_timeout_s, 1.0))
+            with clock.timing("checker"), checker.session() as session:
+                root = session.open(theorem, timeout_s=max(budget.tactic_timeout_s, 1.0))
         except ValueError as exc:  # the statement does not elaborate
             return ProverResult(theorem.name, Verdict.ERROR, time_s=time.perf_counter() - start,
                                 timings=clock.rounded(), reason=str(exc))

@@ -18,12 +18,19 @@ from __future__ import annotations
 import heapq
 import itertools
 import time
+from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
-from typing import Iterator
 
 from checker.backend import Checker, ProofSession, SessionCrashed
-from checker.types import NextState, ProofFinished, TacticError, TacticTimeout, Theorem, Verdict
+from checker.types import (
+    NextState,
+    ProofFinished,
+    TacticError,
+    TacticTimeout,
+    Theorem,
+    Verdict,
+)
 from prover.base import AttemptOutcome, Budget, Prover, ProverResult
 from prover.generators.base import TacticGenerator
 from prover.premises import PremiseRetriever

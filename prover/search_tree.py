@@ -17,9 +17,10 @@ Status propagation:
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Iterator
+from typing import Any
 
 from checker.types import GoalState
 
@@ -34,8 +35,8 @@ class Status(str, Enum):
 class Edge:
     tactic: str
     logprob: float
-    src: "InternalNode"
-    dst: "Node"
+    src: InternalNode
+    dst: Node
     time_s: float = 0.0
 
 

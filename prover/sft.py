@@ -20,9 +20,10 @@ import json
 import logging
 import random
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from checker.types import Source, Theorem
 from prover.premises import PremiseRetriever

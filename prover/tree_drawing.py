@@ -97,7 +97,7 @@ def to_png(tree: dict[str, Any], path: str | Path, max_nodes: int = 200) -> Path
             bold = (edge["src"], edge["dst"]) in on_proof
             ax.annotate(
                 "", xy=(x1, y1), xytext=(x0, y0),
-                arrowprops=dict(arrowstyle="->", color="darkgreen" if bold else "grey", lw=2.5 if bold else 0.7),
+                arrowprops={"arrowstyle": "->", "color": "darkgreen" if bold else "grey", "lw": 2.5 if bold else 0.7},
             )
             ax.text((x0 + x1) / 2, (y0 + y1) / 2, edge["tactic"][:24], fontsize=6, ha="center",
                     color="darkgreen" if bold else "black")
@@ -105,7 +105,7 @@ def to_png(tree: dict[str, Any], path: str | Path, max_nodes: int = 200) -> Path
         node = nodes[node_id]
         text = "QED" if node["kind"] == "finished" else ("error" if node["kind"] == "error" else str(node_id))
         ax.text(x, y, text, fontsize=7, ha="center", va="center",
-                bbox=dict(boxstyle="round", facecolor=_fill(node), edgecolor="black", lw=0.5))
+                bbox={"boxstyle": "round", "facecolor": _fill(node), "edgecolor": "black", "lw": 0.5})
     ax.set_axis_off()
     ax.set_title(f"search tree: {len(tree['nodes'])} nodes, {len(tree['edges'])} edges", fontsize=9)
     path = Path(path)

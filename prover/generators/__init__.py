@@ -10,7 +10,12 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from prover.generators.base import Completion, LanguageModelGenerator, TacticCandidate, TacticGenerator
+from prover.generators.base import (
+    Completion,
+    LanguageModelGenerator,
+    TacticCandidate,
+    TacticGenerator,
+)
 
 GENERATOR_KINDS = ("auto", "transformers", "vllm", "model-free")
 
@@ -47,8 +52,8 @@ def make_generator(kind: str = "auto", model: str | None = None, **options: Any)
 
 
 __all__ = [
-    "Completion",
     "GENERATOR_KINDS",
+    "Completion",
     "LanguageModelGenerator",
     "TacticCandidate",
     "TacticGenerator",

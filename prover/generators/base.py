@@ -13,7 +13,8 @@ same object also samples whole proofs for pass@k (prover.sampling).
 from __future__ import annotations
 
 import abc
-from typing import NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import NamedTuple
 
 from checker.types import GoalState
 from prover.premises import RetrievedPremise

@@ -12,10 +12,16 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
 from checker.types import GoalState
-from prover.generators.base import PremiseLists, TacticCandidate, TacticGenerator, best_unique, goal_text
+from prover.generators.base import (
+    PremiseLists,
+    TacticCandidate,
+    TacticGenerator,
+    best_unique,
+    goal_text,
+)
 from prover.premises import RetrievedPremise
 
 # Prior weights of Coq automation (relative, normalised per goal).

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from prover.generators.base import Completion, LanguageModelGenerator
 from prover.model_store import resolve_model
@@ -48,7 +48,12 @@ class TransformersGenerator(LanguageModelGenerator):
         threads: int | None = None,
     ):
         import torch
-        from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
+        from transformers import (
+            AutoConfig,
+            AutoModelForCausalLM,
+            AutoModelForSeq2SeqLM,
+            AutoTokenizer,
+        )
 
         if decoding not in ("beam", "sample"):
             raise ValueError(f"decoding {decoding!r}: expected 'beam' or 'sample'")
@@ -123,15 +128,15 @@ class TransformersGenerator(LanguageModelGenerator):
         stop_ids = self._eos_ids + (self._line_end_ids if single_line else [])
         inputs = self.tokenizer(list(prompts), return_tensors="pt", padding=True, add_special_tokens=False)
         inputs = {name: tensor.to(self.device) for name, tensor in inputs.items()}
-        common = dict(
-            max_new_tokens=max_new_tokens,
-            num_return_sequences=k,
-            eos_token_id=stop_ids,
-            pad_token_id=self.tokenizer.pad_token_id,
-            return_dict_in_generate=True,
-            output_scores=True,
-            max_time=max_time,  # transformers stops decoding (not the prompt's prefill) after this
-        )
+        common = {
+            "max_new_tokens": max_new_tokens,
+            "num_return_sequences": k,
+            "eos_token_id": stop_ids,
+            "pad_token_id": self.tokenizer.pad_token_id,
+            "return_dict_in_generate": True,
+            "output_scores": True,
+            "max_time": max_time,  # transformers stops decoding (not the prompt's prefill) after this
+        }
         with torch.inference_mode():
             if decoding == "beam":
                 generated = self.lm.generate(

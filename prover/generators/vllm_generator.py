@@ -9,7 +9,7 @@ token ids, so the completion is exactly what follows the prompt.
 from __future__ import annotations
 
 import os
-from typing import Sequence
+from collections.abc import Sequence
 
 from prover.generators.base import Completion, LanguageModelGenerator
 from prover.model_store import resolve_model
