@@ -2,7 +2,8 @@
 
     make_prover("portfolio")
     make_prover("model-free-search", retriever=r)
-    make_prover("search", model="runs/sft/final")        # default model when None
+    make_prover("search", model="runs/sft/final")        # default model when None; mixed with
+                                                         # the model-free generator (automation_share)
     make_prover("sample", model="runs/sft/final", temperature=0.8)
 
 `retriever` is a `prover.premises.PremiseRetriever` or an index folder.
@@ -25,6 +26,15 @@ PROVERS = ("portfolio", "search", "model-free-search", "sample")
 _GENERATOR_OPTIONS = (
     "generator", "device", "max_prompt_tokens", "decoding", "temperature", "batch_size", "threads", "max_tactic_tokens"
 )
+
+
+# `search` mixes the model with the model-free generator (automation share);
+# automation_share=0 searches with the model alone.
+DEFAULT_AUTOMATION_SHARE = 0.5
+DEFAULT_MODEL_TACTICS = 8
+# Its candidates cost nothing to produce, so it proposes more of them per node
+# (on 30 miniF2F-Coq test problems at 10 s: 5 proved with 8, 6 with 32).
+MODEL_FREE_TACTICS = 32
 
 
 class ProverOptionError(ValueError):
@@ -72,12 +82,31 @@ def _model_generator(options: dict[str, Any]):
 
 
 def _search(options: dict[str, Any]) -> Prover:
+    from prover.generators.mixture import MixtureGenerator
+    from prover.generators.model_free import ModelFreeGenerator
     from prover.search import BestFirstSearchProver
 
-    allowed = ("model", "retriever", "premises_k", "expansion_batch", "tactics_per_expansion") + _GENERATOR_OPTIONS
+    allowed = (
+        "model", "retriever", "premises_k", "expansion_batch", "tactics_per_expansion",
+        "automation_share", "model_tactics",
+    ) + _GENERATOR_OPTIONS
     options = _take(options, allowed, "search")
+    share = float(options.pop("automation_share", DEFAULT_AUTOMATION_SHARE))
+    model_tactics = int(options.pop("model_tactics", DEFAULT_MODEL_TACTICS))
+    if not 0.0 <= share < 1.0:
+        raise ProverOptionError(f"automation_share must be in [0, 1) (0: the model alone), got {share}")
+    if model_tactics < 1:
+        raise ProverOptionError(f"model_tactics must be at least 1, got {model_tactics}")
     _resolve_retriever(options)
     generator = _model_generator(options)
+    if share > 0:
+        # The model proposes its few best tactics, the model-free generator its
+        # (free) automation and premise tactics; see prover.generators.mixture.
+        generator = MixtureGenerator([
+            (generator, 1.0 - share, model_tactics),
+            (ModelFreeGenerator(), share, MODEL_FREE_TACTICS),
+        ])
+        options.setdefault("tactics_per_expansion", model_tactics + MODEL_FREE_TACTICS // 2)
     return BestFirstSearchProver(generator, **options)
 
 
@@ -89,9 +118,7 @@ def _model_free_search(options: dict[str, Any]) -> Prover:
         options, ("retriever", "premises_k", "expansion_batch", "tactics_per_expansion"), "model-free-search"
     )
     _resolve_retriever(options)
-    # Its candidates cost nothing to produce, so it tries more of them per node
-    # (on 30 miniF2F-Coq test problems at 10 s: 5 proved with 8, 6 with 32).
-    options.setdefault("tactics_per_expansion", 32)
+    options.setdefault("tactics_per_expansion", MODEL_FREE_TACTICS)
     prover = BestFirstSearchProver(ModelFreeGenerator(), **options)
     prover.name = "model-free-search"
     return prover

@@ -148,7 +148,8 @@ def checker():
 def test_trained_model_search_finds_proofs_coq_accepts(trained, checker):
     from prover.registry import make_prover
 
-    prover = make_prover("search", model=trained[1]["model"], device="cpu")
+    # the model alone (no automation mixed in): what it learned must find these
+    prover = make_prover("search", model=trained[1]["model"], device="cpu", automation_share=0.0)
     theorems = [
         Theorem("u1", "Theorem u1 : forall a b : nat, a + b + 1 = 1 + b + a."),
         Theorem("u2", "Theorem u2 : forall x : nat, x <= x * 1."),
@@ -164,7 +165,8 @@ def test_trained_model_search_finds_proofs_coq_accepts(trained, checker):
 def test_trained_model_search_ends_failed_on_a_false_statement(trained, checker):
     from prover.registry import make_prover
 
-    prover = make_prover("search", model=trained[1]["model"], device="cpu")
+    prover = make_prover("search", model=trained[1]["model"], device="cpu")  # mixed with automation
+    assert prover.generator.name.startswith("mixture(")
     false = Theorem("u_false", "Theorem u_false : forall n : nat, n + 1 = n.")
     result = prover.prove(false, checker, Budget(wall_s=20, expansions=5, tactics_per_expansion=4))
     assert result.verdict in (Verdict.FAILED, Verdict.TIMEOUT) and result.proof is None

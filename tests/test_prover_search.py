@@ -98,6 +98,34 @@ def test_model_free_candidates_are_a_ranked_distribution():
     assert len(gen.generate(["a", "b"], 3)) == 2 and all(len(c) == 3 for c in gen.generate(["a", "b"], 3))
 
 
+def test_model_free_proposes_lean_tactics_for_lean_goals():
+    premises = [RetrievedPremise("Nat.add_comm", "∀ (n m : ℕ), n + m = m + n", 0.9)]
+    goal = "x y : ℝ\nh₀ : x + y = 10\n⊢ x = 10 - y ∧ y = 10 - x"
+    [cands] = ModelFreeGenerator().generate([goal], 40, [premises])
+    tactics = [t for t, _ in cands]
+    assert "constructor" in tactics[:3] and "linarith" in tactics and "nlinarith" in tactics
+    assert "rw [Nat.add_comm]" in tactics and "rw [← Nat.add_comm]" in tactics
+    assert not any(t.endswith(".") for t in tactics), "Coq sentences proposed for a Lean goal"
+    assert "intro" not in tactics  # nothing to introduce
+    assert math.isclose(sum(math.exp(lp) for _, lp in cands), 1.0, rel_tol=1e-6)
+
+
+def test_mixture_weights_the_parts_probabilities():
+    from prover.generators.mixture import MixtureGenerator
+
+    only_lia = ModelFreeGenerator(automation={"lia.": 1.0})
+    lia_or_auto = ModelFreeGenerator(automation={"lia.": 1.0, "auto.": 1.0})
+    mix = MixtureGenerator([(only_lia, 3.0, None), (lia_or_auto, 1.0, None)])
+    [cands] = mix.generate(["============================\n1 = 1"], 5)
+    p = {t: math.exp(lp) for t, lp in cands}
+    # weights normalise to 0.75 / 0.25: p(lia) = 0.75 * 1 + 0.25 * 0.5, p(auto) = 0.25 * 0.5
+    assert math.isclose(p["lia."], 0.875) and math.isclose(p["auto."], 0.125)
+    assert [t for t, _ in cands] == ["lia.", "auto."]
+    assert mix.generate(["a"], 1) == [[("lia.", math.log(0.875))]]
+    with pytest.raises(ValueError, match="weights"):
+        MixtureGenerator([(only_lia, 0.0, None)])
+
+
 # ---------------------------------------------------------------- real Coq
 
 
@@ -184,3 +212,5 @@ def test_registry_refuses_unknown_provers_and_options():
     with pytest.raises(ProverOptionError, match="takes no option model"):
         make_prover("model-free-search", model="x")
     assert make_prover("model-free-search", model=None).name == "model-free-search"
+    with pytest.raises(ProverOptionError, match="automation_share"):
+        make_prover("search", automation_share=1.0)

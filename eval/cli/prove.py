@@ -1,6 +1,7 @@
 """`proofsmith prove "Theorem t : ..."`: search for a proof and print it, or say why there is none.
 
     proofsmith prove "Theorem t : forall n : nat, n + 0 = n." [--header TEXT | --header-file F]
+    proofsmith prove --backend lean "theorem t (n : Nat) : n + 0 = n" --header "import Mathlib"
         [--model PATH] [--prover search|model-free-search|sample] [--retriever INDEX]
         [--budget-s S] [--expansions N] [--tactics K] [--tree PREFIX] [--json]
 
@@ -18,7 +19,14 @@ from pathlib import Path
 
 from eval.cli.errors import UsageError
 
-_NAME = re.compile(r"^\s*(?:Theorem|Lemma|Fact|Remark|Corollary|Proposition|Property|Example)\s+([A-Za-z_][\w']*)")
+# The declaration each backend expects, and the name it declares.
+_NAMES = {
+    "coq": (re.compile(r"^\s*(?:Theorem|Lemma|Fact|Remark|Corollary|Proposition|Property|Example)\s+([A-Za-z_][\w']*)"),
+            "'Theorem NAME : ... .' (or Lemma, Example, ...)"),
+    "lean": (re.compile(r"^\s*(?:theorem|lemma)\s+([^\s:({\[⦃]+)"), "'theorem NAME ... : TYPE' (':= by sorry' may follow)"),
+}
+# A Lean statement may be pasted with its placeholder proof; the checker wants the declaration alone.
+_LEAN_PROOF_TAIL = re.compile(r"\s*:=\s*(?:by\s*)?(?:sorry)?\s*$")
 
 
 def register(sub) -> None:
@@ -26,7 +34,7 @@ def register(sub) -> None:
 
     p = sub.add_parser("prove", help="search for a proof of one statement and print it")
     p.add_argument("statement", help='the statement, e.g. "Theorem t : forall n : nat, n + 0 = n." (- reads stdin)')
-    p.add_argument("--backend", default="coq")
+    p.add_argument("--backend", default="coq", help="coq (default) or lean (needs lake and a REPL project)")
     group = p.add_mutually_exclusive_group()
     group.add_argument("--header", default="", help="text before the statement (imports, scopes)")
     group.add_argument("--header-file", type=Path, default=None, help="file holding the header")
@@ -58,9 +66,14 @@ def run(args) -> int:
     from prover.tree_drawing import save_tree
 
     statement = sys.stdin.read() if args.statement == "-" else args.statement
-    match = _NAME.match(statement)
+    if args.backend not in _NAMES:
+        raise UsageError(f"--backend {args.backend}: proofsmith prove supports {', '.join(_NAMES)}")
+    pattern, expected = _NAMES[args.backend]
+    if args.backend == "lean":
+        statement = _LEAN_PROOF_TAIL.sub("", statement)
+    match = pattern.match(statement)
     if not match:
-        raise UsageError(f"statement {statement[:60]!r}: expected 'Theorem NAME : ... .' (or Lemma, Example, ...)")
+        raise UsageError(f"statement {statement[:60]!r}: expected {expected} for --backend {args.backend}")
     if args.header_file is not None:
         if not args.header_file.is_file():
             raise UsageError(f"--header-file {args.header_file}: no such file")

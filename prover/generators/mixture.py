@@ -1,0 +1,59 @@
+"""A mixture of tactic generators: one proposal distribution from several.
+
+Best-first search with a small language model alone spends its budget on the
+model's guesses and loses what cheap automation would have closed at once (on
+60 miniF2F-Coq test problems at 20 s, the fine-tuned SmolLM2-135M alone proved
+4, the automation portfolio 19). Mixing the model with the model-free
+generator keeps both: each candidate's probability is the weighted sum of its
+probabilities under the parts,
+
+    p(t) = sum_i w_i * p_i(t),
+
+so a tactic both propose (say `lia.`) ranks above one only a single part
+proposes, and the result is still a proper log-probability that search can add
+up along a path. Each part is asked for its own k candidates; the mixture keeps
+the k best overall.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from checker.types import GoalState
+from prover.generators.base import PremiseLists, TacticCandidate, TacticGenerator, best_unique
+
+
+class MixtureGenerator(TacticGenerator):
+    name = "mixture"
+
+    def __init__(self, parts: Sequence[tuple[TacticGenerator, float, int | None]]):
+        """`parts`: (generator, weight, candidates asked of it or None for the caller's k)."""
+        if not parts:
+            raise ValueError("a mixture needs at least one generator")
+        total = sum(weight for _, weight, _ in parts)
+        if any(weight < 0 for _, weight, _ in parts) or total <= 0:
+            raise ValueError(f"mixture weights must be non-negative with a positive sum, got {[w for _, w, _ in parts]}")
+        self.parts = [(gen, weight / total, k) for gen, weight, k in parts if weight > 0]
+        self.uses_premises = any(gen.uses_premises for gen, _, _ in self.parts)
+        self.model = "+".join(gen.model for gen, _, _ in self.parts if gen.model != "none") or "none"
+        self.name = "mixture(" + ",".join(f"{gen.name}:{weight:.2f}" for gen, weight, _ in self.parts) + ")"
+
+    def generate(
+        self,
+        goals: Sequence[GoalState | str],
+        k: int,
+        premises: PremiseLists | None = None,
+        seed: int | None = None,
+        time_limit_s: float | None = None,
+    ) -> list[list[TacticCandidate]]:
+        mass: list[dict[str, float]] = [{} for _ in goals]
+        for gen, weight, part_k in self.parts:
+            proposals = gen.generate(goals, part_k or k, premises, seed=seed, time_limit_s=time_limit_s)
+            for per_goal, candidates in zip(mass, proposals):
+                for tactic, logprob in candidates:
+                    per_goal[tactic] = per_goal.get(tactic, 0.0) + weight * math.exp(logprob)
+        return [
+            best_unique([TacticCandidate(t, math.log(p)) for t, p in per_goal.items() if p > 0], k)
+            for per_goal in mass
+        ]
