@@ -21,7 +21,12 @@ import math
 from collections.abc import Sequence
 
 from checker.types import GoalState
-from prover.generators.base import PremiseLists, TacticCandidate, TacticGenerator, best_unique
+from prover.generators.base import (
+    PremiseLists,
+    TacticCandidate,
+    TacticGenerator,
+    best_unique,
+)
 
 
 class MixtureGenerator(TacticGenerator):
