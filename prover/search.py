@@ -4,7 +4,9 @@ The frontier is ordered by cumulative log-probability (the sum of the
 generator's log-probabilities along the path, as in ReProver). Each expansion
 retrieves premises for the goal, asks the generator for up to k tactics and
 runs each one in the checker's `ProofSession`; results that repeat a known
-goal text join the existing node instead of opening a new one.
+goal text join the existing node instead of opening a new one. A generator
+may come in stages (`TacticGenerator.stages`: automation before the model);
+a node closed by an early stage never waits for a later one.
 
 Limits (wall time, expansions) are checked between tactics, never in the
 middle of recording a result, so a proof found in the step where a limit
@@ -162,32 +164,41 @@ class BestFirstSearchProver(Prover):
                 batch = batch[: budget.expansions - stats["expansions"]]
             if not batch:
                 continue
-            premises = None
+            seed = budget.seed * 1_000_003 + stats["expansions"]
+            stats["expansions"] += len(batch)
+            premises: dict[int, list] = {}
             if self.retriever is not None and self.generator.uses_premises:
                 with clock.timing("retrieval"):
-                    premises = [self.retriever.retrieve(n.state.text, theorem, self.premises_k) for n in batch]
-            with clock.timing("model"):
-                suggestions = self.generator.generate(
-                    [n.state for n in batch],
-                    budget.tactics_per_expansion,
-                    premises,
-                    seed=budget.seed * 1_000_003 + stats["expansions"],
-                    time_limit_s=max(deadline - time.perf_counter(), 0.01),
-                )
-            for node, candidates in zip(batch, suggestions):
-                stats["expansions"] += 1
-                for tactic, logprob in candidates:
-                    remaining = deadline - time.perf_counter()
-                    if remaining <= 0:
-                        # The node stays open (not expanded to the end): it has not failed.
-                        return f"wall-clock budget of {budget.wall_s:g} s spent after {stats['expansions']} expansions"
-                    self._try(session, tree, node, tactic, logprob, budget, remaining, clock, frontier, order)
-                    stats["tactics"] += 1
-                    if tree.root.status is Status.PROVED:
-                        return "proof found"
+                    premises = {id(n): self.retriever.retrieve(n.state.text, theorem, self.premises_k) for n in batch}
+            for stage in self.generator.stages():
+                todo = [n for n in batch if n.status is Status.OPEN]
+                if not todo:
+                    break
+                with clock.timing("model"):
+                    suggestions = stage.generate(
+                        [n.state for n in todo],
+                        budget.tactics_per_expansion,
+                        [premises[id(n)] for n in todo] if premises else None,
+                        seed=seed,
+                        time_limit_s=max(deadline - time.perf_counter(), 0.01),
+                    )
+                for node, candidates in zip(todo, suggestions):
+                    tried = {edge.tactic for edge in node.out_edges or ()}
+                    for tactic, logprob in candidates:
+                        if tactic in tried:
+                            continue
+                        remaining = deadline - time.perf_counter()
+                        if remaining <= 0:
+                            # The node stays open (not expanded to the end): it has not failed.
+                            return f"wall-clock budget of {budget.wall_s:g} s spent after {stats['expansions']} expansions"
+                        self._try(session, tree, node, tactic, logprob, budget, remaining, clock, frontier, order)
+                        stats["tactics"] += 1
+                        if tree.root.status is Status.PROVED:
+                            return "proof found"
+            for node in batch:
                 node.finish_expansion()
-                if tree.root.status is Status.FAILED:
-                    return "every branch failed"
+            if tree.root.status is Status.FAILED:
+                return "every branch failed"
         return "frontier exhausted"
 
     def _try(

@@ -173,6 +173,32 @@ def test_trained_model_search_ends_failed_on_a_false_statement(trained, checker)
 
 
 @requires_coq
+def test_mixed_search_asks_the_model_only_where_automation_left_the_node_open(trained, checker):
+    from prover.generators import make_generator
+    from prover.generators.mixture import MixtureGenerator
+    from prover.generators.model_free import ModelFreeGenerator
+    from prover.search import BestFirstSearchProver
+
+    model = make_generator("transformers", trained[1]["model"], device="cpu")
+    calls = []
+    real_complete = model.complete
+    model.complete = lambda prompts, *a, **kw: calls.append(len(prompts)) or real_complete(prompts, *a, **kw)
+    mixture = MixtureGenerator([(model, 0.5, 2), (ModelFreeGenerator(automation={"reflexivity.": 1.0}), 0.5, 4)])
+    assert [stage.costly for stage in mixture.stages()] == [False, True]
+    prover = BestFirstSearchProver(mixture)
+
+    easy = Theorem("m_easy", "Theorem m_easy : 2 + 2 = 4.")
+    result = prover.prove(easy, checker, Budget(wall_s=30, tactics_per_expansion=4))
+    assert result.proved and result.proof == "reflexivity." and calls == []
+
+    hard = Theorem("m_false", "Theorem m_false : forall n : nat, n + 1 = n.")
+    result = prover.prove(hard, checker, Budget(wall_s=30, expansions=1, tactics_per_expansion=4))
+    assert not result.proved and calls == [1]  # one model call, for the root automation could not close
+    tactics = result.extra["tactics"]
+    assert 1 <= tactics <= 1 + 2  # reflexivity, then the model's tactics not tried yet (at most 2)
+
+
+@requires_coq
 def test_whole_proof_sampling_checks_every_sample(trained, checker):
     from prover.registry import make_prover
 

@@ -55,6 +55,8 @@ class TacticGenerator(abc.ABC):
     uses_premises: bool = True
     # Model identifier recorded with results ("none" for model-free).
     model: str = "none"
+    # Whether proposing costs real time (a model call); see `stages`.
+    costly: bool = False
 
     @abc.abstractmethod
     def generate(
@@ -72,11 +74,20 @@ class TacticGenerator(abc.ABC):
         generators that cannot stop early ignore it.
         """
 
+    def stages(self) -> list[TacticGenerator]:
+        """The generators search asks in turn at each node, cheapest first.
+
+        A node that an earlier stage closes never pays for a later one (a
+        model call); a later stage's candidates already tried are skipped.
+        """
+        return [self]
+
 
 class LanguageModelGenerator(TacticGenerator):
     """A generator backed by a language model; subclasses only implement `complete`."""
 
     prompt_format: PromptFormat
+    costly = True
     max_tactic_tokens: int = 64
     max_proof_tokens: int = 384
     # "beam" gives the k most likely tactics (as ReProver); "sample" draws k.

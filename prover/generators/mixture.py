@@ -12,7 +12,8 @@ probabilities under the parts,
 so a tactic both propose (say `lia.`) ranks above one only a single part
 proposes, and the result is still a proper log-probability that search can add
 up along a path. Each part is asked for its own k candidates; the mixture keeps
-the k best overall.
+the k best overall. Search asks the cheap parts first (`stages`), so a node
+that automation closes never waits for the model.
 """
 
 from __future__ import annotations
@@ -32,14 +33,19 @@ from prover.generators.base import (
 class MixtureGenerator(TacticGenerator):
     name = "mixture"
 
-    def __init__(self, parts: Sequence[tuple[TacticGenerator, float, int | None]]):
-        """`parts`: (generator, weight, candidates asked of it or None for the caller's k)."""
+    def __init__(self, parts: Sequence[tuple[TacticGenerator, float, int | None]], normalize: bool = True):
+        """`parts`: (generator, weight, candidates asked of it or None for the caller's k).
+
+        `normalize=False` keeps the weights as given (summing to less than 1:
+        a part of a larger mixture, whose probabilities are lower bounds).
+        """
         if not parts:
             raise ValueError("a mixture needs at least one generator")
-        total = sum(weight for _, weight, _ in parts)
+        total = sum(weight for _, weight, _ in parts) if normalize else 1.0
         if any(weight < 0 for _, weight, _ in parts) or total <= 0:
             raise ValueError(f"mixture weights must be non-negative with a positive sum, got {[w for _, w, _ in parts]}")
         self.parts = [(gen, weight / total, k) for gen, weight, k in parts if weight > 0]
+        self.costly = any(gen.costly for gen, _, _ in self.parts)
         self.uses_premises = any(gen.uses_premises for gen, _, _ in self.parts)
         self.model = "+".join(gen.model for gen, _, _ in self.parts if gen.model != "none") or "none"
         self.name = "mixture(" + ",".join(f"{gen.name}:{weight:.2f}" for gen, weight, _ in self.parts) + ")"
@@ -62,3 +68,15 @@ class MixtureGenerator(TacticGenerator):
             best_unique([TacticCandidate(t, math.log(p)) for t, p in per_goal.items() if p > 0], k)
             for per_goal in mass
         ]
+
+    def stages(self) -> list[TacticGenerator]:
+        """The cheap parts alone first, then the whole mixture.
+
+        The first stage scores a tactic by the cheap parts' share of its
+        mixture probability (a lower bound); the second adds the costly parts
+        (the model), so the model runs only on nodes automation left open.
+        """
+        cheap = [part for part in self.parts if not part[0].costly]
+        if not cheap or len(cheap) == len(self.parts):
+            return [self]
+        return [MixtureGenerator(cheap, normalize=False), self]
