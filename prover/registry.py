@@ -5,6 +5,7 @@
     make_prover("search", model="runs/sft/final")        # default model when None; mixed with
                                                          # the model-free generator (automation_share)
     make_prover("sample", model="runs/sft/final", temperature=0.8)
+    make_prover("portfolio+search", model="runs/sft/final", portfolio_share=0.25)
 
 `retriever` is a `prover.premises.PremiseRetriever` or an index folder.
 
@@ -20,7 +21,7 @@ from typing import Any
 
 from prover.base import Prover
 
-PROVERS = ("portfolio", "search", "model-free-search", "sample")
+PROVERS = ("portfolio", "search", "model-free-search", "sample", "portfolio+search")
 
 # Options of the language-model generator, passed through to make_generator.
 _GENERATOR_OPTIONS = (
@@ -35,6 +36,8 @@ DEFAULT_MODEL_TACTICS = 8
 # Its candidates cost nothing to produce, so it proposes more of them per node
 # (on 30 miniF2F-Coq test problems at 10 s: 5 proved with 8, 6 with 32).
 MODEL_FREE_TACTICS = 32
+# `portfolio+search`: the share of the wall budget the portfolio gets first.
+DEFAULT_PORTFOLIO_SHARE = 0.25
 
 
 class ProverOptionError(ValueError):
@@ -134,11 +137,21 @@ def _sample(options: dict[str, Any]) -> Prover:
     return WholeProofSampler(generator, temperature=temperature, **options)
 
 
+def _portfolio_then_search(options: dict[str, Any]) -> Prover:
+    from prover.sequence import ProverSequence
+
+    share = float(options.pop("portfolio_share", DEFAULT_PORTFOLIO_SHARE))
+    if not 0.0 < share < 1.0:
+        raise ProverOptionError(f"portfolio_share must be in (0, 1), got {share}")
+    return ProverSequence([(_portfolio({}), share), (_search(options), 1.0)])
+
+
 _FACTORIES: dict[str, Callable[[dict[str, Any]], Prover]] = {
     "portfolio": _portfolio,
     "search": _search,
     "model-free-search": _model_free_search,
     "sample": _sample,
+    "portfolio+search": _portfolio_then_search,
 }
 
 

@@ -214,3 +214,25 @@ def test_registry_refuses_unknown_provers_and_options():
     assert make_prover("model-free-search", model=None).name == "model-free-search"
     with pytest.raises(ProverOptionError, match="automation_share"):
         make_prover("search", automation_share=1.0)
+
+
+@requires_coq
+def test_portfolio_then_search_gives_the_search_what_the_portfolio_left(checker):
+    from prover.sequence import ProverSequence
+
+    portfolio_only_misses = Theorem("t_seq", "Theorem t_seq : forall P Q : Prop, P -> Q -> Q /\\ P.")
+    # a one-tactic portfolio that cannot prove it, then model-free search that can
+    from prover.portfolio import PortfolioProver
+
+    sequence = ProverSequence([(PortfolioProver(("lia.",)), 0.25), (make_prover("model-free-search"), 1.0)])
+    assert sequence.name == "portfolio+model-free-search"
+    result = sequence.prove(portfolio_only_misses, checker, Budget(wall_s=20))
+    assert result.proved and result.extra["proved_by"] == "model-free-search"
+    assert checker.check(portfolio_only_misses, result.proof).proved
+    assert len(result.attempts) == 1 and result.attempts[0].verdict is Verdict.PROVED
+    # the portfolio proves an easy one and the search never runs
+    easy = Theorem("t_easy", "Theorem t_easy : 2 + 2 = 4.")
+    result = sequence.prove(easy, checker, Budget(wall_s=20))
+    assert result.proved and result.extra["proved_by"] == "portfolio" and "model-free-search" not in result.extra
+    with pytest.raises(ProverOptionError, match="portfolio_share"):
+        make_prover("portfolio+search", portfolio_share=1.5)

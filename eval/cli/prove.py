@@ -85,7 +85,7 @@ def run(args) -> int:
             raise UsageError(f"{flag} must be positive, got {value:g}")
     prover_name = args.prover or ("search" if args.model else "model-free-search")
     options = {"retriever": args.retriever}
-    if prover_name in ("search", "sample"):
+    if prover_name in ("search", "sample", "portfolio+search"):
         options.update(model=args.model, device=args.device, threads=args.threads)
     elif args.model is not None:
         raise UsageError(f"--model: the prover {prover_name} takes no model")
