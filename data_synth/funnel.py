@@ -31,6 +31,9 @@ class Funnel:
     parents_failed: int = 0
     parent_errors: dict[str, int] = field(default_factory=dict)
     run: dict[str, Any] = field(default_factory=dict)
+    # Time the workers spent on the parents folded in so far, over every run
+    # that wrote the log (the throughput figure that survives resumes).
+    worker_seconds: float = 0.0
 
     def __post_init__(self) -> None:
         for rule in self.rules:
@@ -41,6 +44,7 @@ class Funnel:
 
     def add_parent(self, record: dict[str, Any]) -> None:
         """Fold in one line of the parents log (see mutation_run)."""
+        self.worker_seconds += float(record.get("seconds") or 0.0)
         if record.get("error"):
             self.parents_failed += 1
             kind = _error_kind(record["error"])
@@ -74,8 +78,14 @@ class Funnel:
             "verified_by_proof_style": self.styles,
             "parents_not_opened": self.parents_failed,
             "parent_errors": self.parent_errors,
+            "worker_minutes": round(self.worker_seconds / 60, 1),
+            "verified_per_worker_minute": self.verified_per_worker_minute(),
             "run": self.run,
         }
+
+    def verified_per_worker_minute(self) -> float:
+        minutes = self.worker_seconds / 60
+        return round(self.total()["verified"] / minutes, 1) if minutes > 0 else 0.0
 
     def table(self, markdown: bool = False) -> str:
         rows = [(r, self.counts[r]) for r in self.rules] + [("total", self.total())]
@@ -99,6 +109,10 @@ class Funnel:
         if command:
             parts += ["```", command, "```", ""]
         parts += [self.table(markdown=True), ""]
+        parts.append(
+            f"All runs: {self.worker_seconds / 60:.1f} worker-minutes, "
+            f"{self.verified_per_worker_minute()} verified mutants per worker-minute."
+        )
         if self.run:
             parts += ["", "| run | value |", "|---|---|"]
             parts += [f"| {k} | {v} |" for k, v in self.run.items()]

@@ -52,6 +52,10 @@ def test_funnel_is_consistent_and_both_rules_verify(run):
     md = out.with_name(out.name + ".funnel.md").read_text()
     assert "| rewrite |" in md and "| apply |" in md
     assert "verified/checked" in stdout and "per minute" in stdout
+    # throughput over every run that wrote the log: the parents' own seconds
+    minutes = sum(p["seconds"] for p in parents) / 60
+    assert minutes > 0 and funnel["worker_minutes"] == round(minutes, 1)
+    assert funnel["verified_per_worker_minute"] == round(funnel["total"]["verified"] / minutes, 1)
 
 
 def test_mutants_are_unique_and_new(run):

@@ -86,7 +86,7 @@ def run_mutate(args) -> int:
     print(
         f"this run: {run['parents_this_run']} theorems in {run['wall_minutes_this_run']} min, "
         f"{run['verified_per_minute_this_run']} verified / {run['unique_per_minute_this_run']} unique mutants per minute "
-        f"({run['workers']} workers)"
+        f"({run['workers']} workers); all runs: {funnel.verified_per_worker_minute()} verified per worker-minute"
     )
     print(f"corpus: {args.out}; funnel: {args.out}.funnel.md; benchmark: {benchmark_dir} "
           f"(train {sizes['train']}, val {sizes['val']}, test {sizes['test']})")
