@@ -2,10 +2,11 @@
 
     .venv/bin/python bench/mutation_recheck.py .cache/mutants/stdlib.jsonl [--sample 100] [--seed 0]
 
-Each sampled mutant becomes its own file: header + statement + `Proof.` +
-proof + `Qed.` + `Print Assumptions`, compiled by `coqc` (no tactic prelude,
-no session). It passes if coqc accepts it, every assumption it prints is an
-axiom of Coq's own library, and its statement differs from its parent's.
+Each sampled mutant becomes its own file: the checker's tactic prelude (as
+recorded with the mutant) + header + statement + `Proof.` + proof + `Qed.` +
+`Print Assumptions`, compiled by `coqc` (no session, no proofsmith code). It
+passes if coqc accepts it, every assumption it prints is located (`Locate`)
+in Coq's own library, and its statement differs from its parent's.
 Prints the pass count, the failures, and the axioms seen.
 """
 
@@ -27,22 +28,40 @@ def body(statement: str) -> str:
 
 
 def recheck(record: dict, workdir: Path) -> tuple[bool, str, list[str]]:
+    """Compile one mutant with coqc; (passed, why not, the axioms it depends on, fully qualified)."""
     name = record["name"]
     if body(record["statement"]) == body(record["parent_statement"]):
         return False, "same statement as its parent", []
-    source = f"{record['header']}\n{record['statement']}\nProof.\n{record['proof']}\nQed.\nPrint Assumptions {name}.\n"
-    path = workdir / f"{name}.v"
-    path.write_text(source, encoding="utf-8")
-    done = subprocess.run(["coqc", "-q", path.name], cwd=workdir, capture_output=True, text=True, timeout=300)
+    # What the checker verified: its tactic prelude (recorded with the mutant), the header, the statement, the proof.
+    prelude = record.get("checker", {}).get("prelude", "")
+    source = (
+        f"{prelude}\n{record['header']}\n{record['statement']}\nProof.\n{record['proof']}\nQed.\n"
+        f"Print Assumptions {name}.\n"
+    )
+    done = _coqc(workdir, name, source)
     if done.returncode != 0:
         return False, (done.stdout + done.stderr).strip()[-300:], []
     out = done.stdout
     if "Closed under the global context" in out:
         return True, "", []
-    axioms = re.findall(r"^(\S+) : ", out.split("Axioms:", 1)[-1], re.M) if "Axioms:" in out else []
-    if not axioms or any(k in out for k in ("Section Variables:", "Type hierarchy", "guarded", "positive")):
-        return False, f"Print Assumptions: {out.strip()[-300:]}", axioms
+    if any(k in out for k in ("Section Variables:", "Type hierarchy", "guarded", "positivity")):
+        return False, f"Print Assumptions: {out.strip()[-300:]}", []
+    # Coq prints each axiom's short name at the start of a line, its type indented below.
+    short = re.findall(r"^([^\s:]\S*)", out.split("Axioms:", 1)[-1], re.MULTILINE) if "Axioms:" in out else []
+    if not short:
+        return False, f"Print Assumptions: {out.strip()[-300:]}", []
+    located = _coqc(workdir, name, source + "".join(f"Locate {a}.\n" for a in short))
+    axioms = re.findall(r"^Constant (\S+)", located.stdout, re.MULTILINE)
+    foreign = [a for a in axioms if not a.startswith("Coq.")]
+    if len(axioms) != len(short) or foreign:
+        return False, f"axioms outside Coq's library: {foreign or short}", axioms
     return True, "", axioms
+
+
+def _coqc(workdir: Path, name: str, source: str) -> subprocess.CompletedProcess:
+    path = workdir / f"{name}.v"
+    path.write_text(source, encoding="utf-8")
+    return subprocess.run(["coqc", "-q", path.name], cwd=workdir, capture_output=True, text=True, timeout=300)
 
 
 def main() -> int:
