@@ -26,3 +26,6 @@ class RetrievalSettings(BaseSettings):
     ivf_nprobe: int = Field(default=32, ge=1)
     # Corpora up to this size get HNSW; larger ones get IVF (less memory, trains fast).
     hnsw_max_premises: int = Field(default=500_000, ge=1)
+    # Exact search: candidates the half-precision stage returns at first
+    # (at least; 4k for larger k), doubled whenever the bound cannot decide.
+    exact_first_stage: int = Field(default=32, ge=1)

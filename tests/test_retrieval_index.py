@@ -153,3 +153,32 @@ def test_ivf_and_restrictive_filters_fall_back_to_exact(corpus, index):
     approx = ivf.search(vectors[:3], 10, mask, approximate=True)
     assert (approx[1] >= 0).sum(axis=1).tolist() == [7, 7, 7]
     np.testing.assert_array_equal(np.sort(exact[1]), np.sort(approx[1]))
+
+
+def test_two_stage_exact_search_widens_when_half_precision_cannot_decide(corpus):
+    """Near-duplicate vectors that float16 cannot tell apart: the bound must refuse and widen."""
+    n = len(corpus)
+    rng = np.random.default_rng(0)
+    base = rng.standard_normal(32).astype(np.float32)
+    base /= np.linalg.norm(base)
+    vectors = base + rng.standard_normal((n, 32)).astype(np.float32) * 1e-5
+    vectors[: n // 4] = rng.standard_normal((n // 4, 32)).astype(np.float32)  # and some clearly separated ones
+    narrow = RetrievalSettings(exact_first_stage=2)  # the fixture corpus is small: start narrow
+    index = PremiseIndex.build(corpus, vectors, "none", settings=narrow)
+    mask = np.ones(n, dtype=bool)
+    mask[::3] = False
+    queries = np.stack([base, vectors[n // 2]])
+    for k in (1, 3, 5):
+        got_scores, got_ids = index.search(queries, k, mask)
+        ref_scores, ref_ids = index.search(queries, k, mask, two_stage=False)
+        np.testing.assert_allclose(got_scores, ref_scores, atol=1e-6)
+        for row in range(len(queries)):
+            assert mask[got_ids[row]].all()
+            brute = np.where(mask, vectors @ queries[row], -np.inf)
+            kth = np.sort(brute)[-k]
+            assert (brute[got_ids[row]] >= kth - 1e-6).all()  # the true top k, up to exact ties
+    assert index.widenings > 0, "the near-ties never made the half-precision stage widen"
+    # well separated vectors are decided by the first stage alone
+    clear = PremiseIndex.build(corpus, rng.standard_normal((n, 32)).astype(np.float32), "none", settings=narrow)
+    clear.search(rng.standard_normal((4, 32)).astype(np.float32), 3, mask)
+    assert clear.widenings == 0
