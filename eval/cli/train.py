@@ -62,10 +62,16 @@ def run_retriever(args) -> int:
         result = train_retriever(bench.corpus, queries, args.out, args.encoder, config)
     except RetrievalInputError as exc:
         raise UsageError(str(exc)) from None
+    from eval.training_curve import save_loss_curve
+
     first = result.losses[0] if result.losses else float("nan")
     last = result.losses[-1] if result.losses else float("nan")
+    curve = ""
+    if result.losses:
+        path = save_loss_curve(result.losses, args.out / "loss_curve.png", f"retriever training ({args.split} split)")
+        curve = f"; loss curve {path}"
     print(
         f"trained {result.steps} steps (resumed at {result.resumed_from}); "
-        f"loss {first:.3f} -> {last:.3f}; encoder in {result.model_dir}"
+        f"loss {first:.3f} -> {last:.3f}; encoder in {result.model_dir}{curve}"
     )
     return 0
