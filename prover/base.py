@@ -63,6 +63,8 @@ class Prover(abc.ABC):
     name: str = "prover"
     # Model identifier recorded with every result ("none" for model-free provers).
     model: str = "none"
+    # The checker backends it can prove for (None: any).
+    backends: tuple[str, ...] | None = None
 
     @abc.abstractmethod
     def prove(self, theorem: Theorem, checker: Checker, budget: Budget) -> ProverResult: ...

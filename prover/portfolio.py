@@ -47,6 +47,7 @@ def default_portfolio() -> tuple[str, ...]:
 class PortfolioProver(Prover):
     name = "portfolio"
     model = "none"
+    backends = ("coq",)
 
     def __init__(self, tactics: tuple[str, ...] | None = None):
         self.tactics = tactics or default_portfolio()

@@ -5,7 +5,8 @@ the automation portfolio takes a small share of the wall budget and proves
 the easy statements in a second or two (all 19 portfolio proofs of 60
 miniF2F-Coq test problems took under 2 s here); best-first search with the
 model gets the rest of the budget for the statements it left. A prover later
-in the line gets whatever time earlier ones did not use. With K attempts
+in the line gets whatever time earlier ones did not use; a prover that does
+not know the theorem's backend (the Coq portfolio on Lean) is left out. With K attempts
 (pass@k), attempt i of the sequence is attempt i of every step that ran.
 """
 
@@ -40,15 +41,21 @@ class ProverSequence(Prover):
     def prove(self, theorem: Theorem, checker: Checker, budget: Budget) -> ProverResult:
         start = time.perf_counter()
         results: list[tuple[str, ProverResult]] = []
-        for i, (prover, share) in enumerate(self.steps):
+        steps = [(p, share) for p, share in self.steps if p.backends is None or theorem.backend in p.backends]
+        for i, (prover, share) in enumerate(steps):
             left = budget.wall_s - (time.perf_counter() - start)
             if left <= 0:
                 break
-            wall = left if i == len(self.steps) - 1 else min(left, budget.wall_s * share)
+            wall = left if i == len(steps) - 1 else min(left, budget.wall_s * share)
             result = prover.prove(theorem, checker, replace(budget, wall_s=wall))
             results.append((prover.name, result))
             if result.proved or result.verdict is Verdict.ERROR:
                 break  # proved, or the statement itself is unusable
+        if not steps:
+            return ProverResult(theorem=theorem.name, verdict=Verdict.ERROR,
+                                reason=f"no prover in {self.name} knows the backend {theorem.backend}")
+        if not results:
+            return ProverResult(theorem=theorem.name, verdict=Verdict.TIMEOUT, reason="no wall budget")
         return _combine(theorem, results, time.perf_counter() - start)
 
 

@@ -234,5 +234,10 @@ def test_portfolio_then_search_gives_the_search_what_the_portfolio_left(checker)
     easy = Theorem("t_easy", "Theorem t_easy : 2 + 2 = 4.")
     result = sequence.prove(easy, checker, Budget(wall_s=20))
     assert result.proved and result.extra["proved_by"] == "portfolio" and "model-free-search" not in result.extra
+    # a step that does not know the theorem's backend is left out, never run
+    lean = Theorem("t_lean", "theorem t_lean : 1 + 1 = 2", backend="lean")
+    only_coq = ProverSequence([(PortfolioProver(("lia.",)), 0.5)])
+    result = only_coq.prove(lean, checker, Budget(wall_s=5))
+    assert result.verdict is Verdict.ERROR and "knows the backend lean" in result.reason
     with pytest.raises(ProverOptionError, match="portfolio_share"):
         make_prover("portfolio+search", portfolio_share=1.5)
