@@ -344,8 +344,6 @@ class Mutator:
         for p in self.index.candidates("apply", ctx.place_constants("goal"), ("apply-conclusion",), accessible, parent.premise_id):
             steps.append((p, "goal"))
         steps.sort(key=lambda s: (-len(s[0].constants), s[0].premise_id, s[1] != "goal"))
-        args = " ".join(ctx.names)
-        call = f"exact (@{parent.full_name} {args})." if args else f"exact (@{parent.full_name})."
         for p, location in steps[: self.settings.max_attempts]:
             found = (self._consequent if location == "goal" else self._antecedents)(state, ctx, location, p.full_name, parent, counts)
             if found is None:

@@ -36,7 +36,7 @@ from typing import Any
 from checker.backend import SessionCrashed
 from checker.coq.document import CoqDocument, Step, declared_names
 from checker.coq.protocol import CoqGoals, goals_text
-from checker.coq.sentences import CoqSyntaxError, Sentence, SentenceKind, leading_word, split_sentences
+from checker.coq.sentences import CoqSyntaxError, Sentence, leading_word, split_sentences
 from checker.settings import CheckerSettings
 from data_synth.trace import vernacular
 from data_synth.trace.libraries import LibraryFile
