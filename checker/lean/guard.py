@@ -22,6 +22,7 @@ import re
 import textwrap
 from dataclasses import dataclass
 
+from checker.lean.print_axioms import parse_axioms_answer, plain_name
 from checker.lean.protocol import CommandResponse, Message
 from checker.types import Verdict
 
@@ -335,24 +336,21 @@ def _strip_restatement(statement: ParsedStatement, body: str) -> str:
 # ---------------------------------------------------------------- axioms
 
 
-_PRINT_AXIOMS = re.compile(
-    r"^'(?P<name>.+?)' (?:depends on axioms: \[(?P<axioms>[^\]]*)\]|does not depend on any axioms)\s*$", re.S
-)
-
-
 def printed_axioms(messages: list[Message], name: str) -> list[str] | None:
-    """The axioms `#print axioms NAME` reported among `messages`, or None if it said nothing about NAME."""
-    for message in messages:
-        if message.severity != "info":
-            continue
-        m = _PRINT_AXIOMS.match(message.data.strip())
-        if not m:
-            continue
-        printed = m.group("name").replace("«", "").replace("»", "")
-        if printed == name or printed.endswith("." + name):
-            axioms = m.group("axioms") or ""
-            return [a.strip() for a in axioms.split(",") if a.strip()]
-    return None
+    """The axioms `#print axioms NAME` reported among `messages`, or None if it said nothing about NAME.
+
+    An ambiguous NAME gets one answer per constant it names; their union is
+    taken, which never reports fewer axioms than the theorem's own."""
+    answers = [
+        answer
+        for message in messages
+        if message.severity == "info"
+        and (answer := parse_axioms_answer(message.data)) is not None
+        and answer.is_about(name)
+    ]
+    if not answers:
+        return None
+    return list(dict.fromkeys(axiom for answer in answers for axiom in answer.axioms))
 
 
 def declared_axioms(header: str) -> frozenset[str]:
@@ -362,7 +360,7 @@ def declared_axioms(header: str) -> frozenset[str]:
     except GuardRejection:
         return frozenset()
     return frozenset(
-        tokens[i + 1].text.strip("«»") for i, t in enumerate(tokens[:-1]) if t.text == "axiom"
+        plain_name(tokens[i + 1].text) for i, t in enumerate(tokens[:-1]) if t.text == "axiom"
     )
 
 
