@@ -124,15 +124,34 @@ def headline(summary: dict[str, Any]) -> str:
     return line
 
 
+# Shown instead of the two plots when nothing was proved (both would be empty boxes).
+NO_PROOF = "no problem proved"
+
+
+def _no_proof_note(summary: dict[str, Any]) -> str:
+    return f"{NO_PROOF} ({summary['usable']} usable, {summary['finished']} of {summary['selected']} finished)"
+
+
+def _not_proved(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Usable problems that were not proved (failed, timeout, error), with the reason, by name."""
+    return sorted((r for r in records if r.get("usable") and r["verdict"] != "proved"), key=lambda r: r["name"])
+
+
 def _plots(out_dir: Path, summary: dict[str, Any], records: list[dict[str, Any]]) -> dict[str, bytes]:
+    """The two plots, written next to the reports; none when nothing was proved."""
     import io
+
+    images: dict[str, bytes] = {}
+    if not summary["proved"]:
+        for name in (PLOT_BY_SOURCE, PLOT_TIME):  # from an earlier report of this run
+            (out_dir / name).unlink(missing_ok=True)
+        return images
 
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    images: dict[str, bytes] = {}
+    from matplotlib.ticker import MaxNLocator
 
     cats = [c for c, v in summary["by_category"].items() if v["usable"]]
     fig, ax = plt.subplots(figsize=(7, 3.6))
@@ -158,6 +177,8 @@ def _plots(out_dir: Path, summary: dict[str, Any], records: list[dict[str, Any]]
         ax.step([0.0] + times, range(len(times) + 1), where="post", color="#55a868")
     ax.set_xlabel("time to proof (s)")
     ax.set_ylabel("problems proved")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # a count: no fractional ticks
+    ax.set_ylim(0, len(times) * 1.05)
     ax.set_title(f"proved within t seconds (budget {summary['budget']['wall_s']:g} s, {summary['usable']} usable)")
     ax.set_xlim(0, summary["budget"]["wall_s"])
     fig.tight_layout()
@@ -197,7 +218,7 @@ def _pct(rate: float | None) -> str:
     return "n/a" if rate is None else f"{100 * rate:.1f}%"
 
 
-def _markdown(summary: dict[str, Any], records: list[dict[str, Any]]) -> str:
+def _markdown(summary: dict[str, Any], records: list[dict[str, Any]], images: dict[str, bytes]) -> str:
     lines = [f"# {summary['benchmark']} {summary['split']}: {summary['prover']}", "", f"**{headline(summary)}**", ""]
     lines += ["| setting | value |", "|---|---|"]
     lines += [f"| {k} | {v.replace('|', '/')} |" for k, v in _settings_rows(summary)]
@@ -209,11 +230,12 @@ def _markdown(summary: dict[str, Any], records: list[dict[str, Any]]) -> str:
         ks = list(summary["pass_at_k"])
         lines += ["", "## pass@k (unbiased estimator)", "", "| " + " | ".join(f"pass@{k}" for k in ks) + " |", "|" + "---|" * len(ks)]
         lines.append("| " + " | ".join(_pct(summary["pass_at_k"][k]) for k in ks) + " |")
-    lines += ["", "## Pass rate by problem source", "", f"![pass rate by source]({PLOT_BY_SOURCE})", ""]
+    lines += ["", "## Pass rate by problem source", ""]
+    lines += [f"![pass rate by source]({PLOT_BY_SOURCE})" if PLOT_BY_SOURCE in images else _no_proof_note(summary), ""]
     lines += ["| source | problems | usable | proved | pass rate |", "|---|---|---|---|---|"]
     for cat, v in summary["by_category"].items():
         lines.append(f"| {cat} | {v['problems']} | {v['usable']} | {v['proved']} | {_pct(v['pass_rate'])} |")
-    lines += ["", "## Time to proof", "", f"![time to proof]({PLOT_TIME})", ""]
+    lines += ["", "## Time to proof", "", f"![time to proof]({PLOT_TIME})" if PLOT_TIME in images else _no_proof_note(summary), ""]
     if summary["time_to_proof_s"]:
         t = summary["time_to_proof_s"]
         lines.append(f"median {t['median']} s, mean {t['mean']} s, p90 {t['p90']} s, max {t['max']} s")
@@ -229,6 +251,15 @@ def _markdown(summary: dict[str, Any], records: list[dict[str, Any]]) -> str:
     for r in proved:
         proof = " ".join((r.get("proof") or "").split()).replace("|", "\\|")
         lines.append(f"| {r['name']} | {r['time_s']} | `{proof[:200]}` |")
+    not_proved = _not_proved(records)
+    lines += ["", f"## Not proved ({len(not_proved)}: failed, timed out or error)", ""]
+    if not_proved:
+        lines += ["| problem | verdict | time (s) | why |", "|---|---|---|---|"]
+        for r in not_proved:
+            reason = " ".join((r.get("reason") or "").split()).replace("|", "/")[:300]
+            lines.append(f"| {r['name']} | {r['verdict']} | {r.get('time_s', 0.0)} | {reason} |")
+    else:
+        lines.append("none")
     if summary["pending"]:
         lines += ["", f"## Not finished ({len(summary['pending'])})", "", ", ".join(summary["pending"])]
     return "\n".join(lines) + "\n"
@@ -238,6 +269,8 @@ def _html(summary: dict[str, Any], records: list[dict[str, Any]], images: dict[s
     e = html.escape
 
     def img(name: str, alt: str) -> str:
+        if name not in images:
+            return f"<p><b>{e(_no_proof_note(summary))}</b></p>"
         return f'<img alt="{e(alt)}" src="data:image/png;base64,{base64.b64encode(images[name]).decode()}">'
 
     def table(header: list[str], rows: list[list[str]]) -> str:
@@ -273,6 +306,13 @@ def _html(summary: dict[str, Any], records: list[dict[str, Any]], images: dict[s
     proved = sorted((r for r in records if r.get("usable") and r["verdict"] == "proved"), key=lambda r: r["name"])
     parts.append(f"<h2>Proved ({len(proved)})</h2>")
     parts.append(table(["problem", "time (s)", "proof"], [[r["name"], r["time_s"], r.get("proof") or ""] for r in proved]))
+    not_proved = _not_proved(records)
+    parts.append(f"<h2>Not proved ({len(not_proved)}: failed, timed out or error)</h2>")
+    parts.append(
+        table(["problem", "verdict", "time (s)", "why"],
+              [[r["name"], r["verdict"], r.get("time_s", 0.0), r.get("reason") or ""] for r in not_proved])
+        if not_proved else "<p>none</p>"
+    )
     if summary["pending"]:
         parts.append(f"<h2>Not finished ({len(summary['pending'])})</h2><p>{e(', '.join(summary['pending']))}</p>")
     parts.append("</body></html>")
@@ -282,6 +322,6 @@ def _html(summary: dict[str, Any], records: list[dict[str, Any]], images: dict[s
 def write_reports(out_dir: Path, summary: dict[str, Any], records: list[dict[str, Any]]) -> None:
     out_dir = Path(out_dir)
     (out_dir / SUMMARY).write_text(json.dumps(summary, indent=1) + "\n")
-    (out_dir / REPORT_MD).write_text(_markdown(summary, records))
     images = _plots(out_dir, summary, records)
+    (out_dir / REPORT_MD).write_text(_markdown(summary, records, images))
     (out_dir / REPORT_HTML).write_text(_html(summary, records, images))

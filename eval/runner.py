@@ -365,22 +365,31 @@ def run_eval(config: RunConfig, out_dir: Path | str, progress: bool = True) -> R
     """Run (or resume) an evaluation into `out_dir`; returns every record and the summary.
 
     Raises BenchmarkSelectionError / BenchmarkDataError for bad benchmark input,
-    RunConfigError for bad options or a run directory started with other
-    options, ResultsFileError for a results file in use or corrupt.
+    ProverOptionError for an unknown prover or option, RunConfigError for bad
+    options or a run directory started with other options, ResultsFileError
+    for a results file in use or corrupt. Nothing is written before the
+    options, the benchmark and the selection are known to be good.
     """
     from eval.report import summarize, write_reports
+    from prover.registry import check_prover
 
+    # A refused run must leave no run.json behind, which would then refuse the
+    # corrected command: validate everything first.
     out_dir = Path(out_dir)
+    check_prover(config.prover, dict(config.prover_options))
     if config.attempts < 1:
         raise RunConfigError(f"--attempts must be at least 1, got {config.attempts}")
     if config.budget_s <= 0:
         raise RunConfigError(f"--budget-s must be positive, got {config.budget_s}")
+    if config.tactic_timeout_s <= 0:
+        raise RunConfigError(f"--tactic-timeout-s must be positive, got {config.tactic_timeout_s}")
     if config.workers < 1:
         raise RunConfigError(f"--workers must be at least 1, got {config.workers}")
     benchmark = load_benchmark(config.benchmark, config.split, config.data)
     selected = select_problems(benchmark, config.limit, config.problems, config.seed)
     settings = CheckerSettings()
     identity = _identity(config, benchmark, selected, settings)
+    _require_backend(identity["backend"], benchmark.name)
     budget = config.budget()
     out_dir.mkdir(parents=True, exist_ok=True)
     _check_resume(out_dir, identity)
@@ -395,7 +404,6 @@ def run_eval(config: RunConfig, out_dir: Path | str, progress: bool = True) -> R
         pending = [p for p in selected if p.name not in done]
         new = 0
         if pending:
-            _require_backend(identity["backend"], benchmark.name)
             _warn_missing_packages(pending)
             context = {
                 "benchmark": benchmark.name,

@@ -29,6 +29,20 @@ _GENERATOR_OPTIONS = (
 )
 
 
+_SEARCH_OPTIONS = (
+    "model", "retriever", "premises_k", "expansion_batch", "tactics_per_expansion", "automation_share", "model_tactics",
+) + _GENERATOR_OPTIONS
+
+# The options each prover takes.
+PROVER_OPTIONS: dict[str, tuple[str, ...]] = {
+    "portfolio": (),
+    "search": _SEARCH_OPTIONS,
+    "model-free-search": ("retriever", "premises_k", "expansion_batch", "tactics_per_expansion"),
+    "sample": ("model", "retriever", "premises_k", "chunk") + _GENERATOR_OPTIONS,
+    "portfolio+search": ("portfolio_share",) + _SEARCH_OPTIONS,
+}
+
+
 # `search` mixes the model with the model-free generator (automation share);
 # automation_share=0 searches with the model alone.
 DEFAULT_AUTOMATION_SHARE = 0.5
@@ -70,7 +84,7 @@ def _resolve_retriever(options: dict[str, Any]) -> None:
 def _portfolio(options: dict[str, Any]) -> Prover:
     from prover.portfolio import PortfolioProver
 
-    _take(options, (), "portfolio")
+    _take(options, PROVER_OPTIONS["portfolio"], "portfolio")
     return PortfolioProver()
 
 
@@ -89,11 +103,7 @@ def _search(options: dict[str, Any]) -> Prover:
     from prover.generators.model_free import ModelFreeGenerator
     from prover.search import BestFirstSearchProver
 
-    allowed = (
-        "model", "retriever", "premises_k", "expansion_batch", "tactics_per_expansion",
-        "automation_share", "model_tactics",
-    ) + _GENERATOR_OPTIONS
-    options = _take(options, allowed, "search")
+    options = _take(options, PROVER_OPTIONS["search"], "search")
     share = float(options.pop("automation_share", DEFAULT_AUTOMATION_SHARE))
     model_tactics = int(options.pop("model_tactics", DEFAULT_MODEL_TACTICS))
     if not 0.0 <= share < 1.0:
@@ -117,9 +127,7 @@ def _model_free_search(options: dict[str, Any]) -> Prover:
     from prover.generators.model_free import ModelFreeGenerator
     from prover.search import BestFirstSearchProver
 
-    options = _take(
-        options, ("retriever", "premises_k", "expansion_batch", "tactics_per_expansion"), "model-free-search"
-    )
+    options = _take(options, PROVER_OPTIONS["model-free-search"], "model-free-search")
     _resolve_retriever(options)
     options.setdefault("tactics_per_expansion", MODEL_FREE_TACTICS)
     prover = BestFirstSearchProver(ModelFreeGenerator(), **options)
@@ -130,7 +138,7 @@ def _model_free_search(options: dict[str, Any]) -> Prover:
 def _sample(options: dict[str, Any]) -> Prover:
     from prover.sampling import WholeProofSampler
 
-    options = _take(options, ("model", "retriever", "premises_k", "chunk") + _GENERATOR_OPTIONS, "sample")
+    options = _take(options, PROVER_OPTIONS["sample"], "sample")
     temperature = options.pop("temperature", 1.0)
     _resolve_retriever(options)
     generator = _model_generator(options)
@@ -155,10 +163,14 @@ _FACTORIES: dict[str, Callable[[dict[str, Any]], Prover]] = {
 }
 
 
+def check_prover(name: str, options: dict[str, Any]) -> None:
+    """Refuse an unknown prover or an option it does not take, without building it (no model is loaded)."""
+    if name not in _FACTORIES:
+        raise ProverOptionError(f"unknown prover {name!r}; choose one of {', '.join(PROVERS)}")
+    _take(options, PROVER_OPTIONS[name], name)
+
+
 def make_prover(name: str, **options: Any) -> Prover:
     """A prover by name; options that are None count as not given."""
-    try:
-        factory = _FACTORIES[name]
-    except KeyError:
-        raise ProverOptionError(f"unknown prover {name!r}; choose one of {', '.join(PROVERS)}") from None
-    return factory(dict(options))
+    check_prover(name, options)
+    return _FACTORIES[name](dict(options))

@@ -96,7 +96,7 @@ def test_user_data_replaces_the_bundled_copy(tmp_path):
 @pytest.mark.parametrize(
     "line2,expected",
     [
-        ("{not json", r"mine.jsonl:2: not valid JSON"),
+        ("{not json", r"mine.jsonl:2:2: not valid JSON: Expecting property name"),
         ("[1, 2]", r"mine.jsonl:2: expected a JSON object, got list"),
         (_coq_record(name="t2", statement=None), r"mine.jsonl:2: field 'statement': expected a string, got null"),
         ({k: v for k, v in _coq_record(name="t2").items() if k != "header"}, r"mine.jsonl:2: field 'header': missing"),
@@ -204,4 +204,15 @@ def test_leandojo_requires_the_corpus(tmp_path):
     root = _copy_leandojo(tmp_path)
     (root / "corpus.jsonl").unlink()
     with pytest.raises(BenchmarkDataError, match=r"corpus.jsonl: no such file"):
+        load_benchmark("leandojo", "random/test", root)
+
+
+def test_leandojo_json_that_is_broken_or_not_utf8_is_named_by_line_and_column(tmp_path):
+    root = _copy_leandojo(tmp_path)
+    split = root / "random/test.json"
+    split.write_bytes(b'[\n  {"full_name": "ok"},\n  {"full_name": "caf\xe9"}\n]\n')
+    with pytest.raises(BenchmarkDataError, match=r"random/test.json:3:21: not UTF-8 text \(byte 0xe9\)"):
+        load_benchmark("leandojo", "random/test", root)
+    split.write_text('[\n  {"full_name": "ok"},,\n]\n')
+    with pytest.raises(BenchmarkDataError, match=r"random/test.json:2:23: not valid JSON: Expecting value"):
         load_benchmark("leandojo", "random/test", root)

@@ -78,3 +78,49 @@ def test_an_empty_run_still_reports(tmp_path):
     assert s["pass_rate"] is None and s["pending"] == ["mathd_1"]
     write_reports(tmp_path, s, [])
     assert "n/a" in (tmp_path / "report.md").read_text()
+
+
+def test_reports_list_the_failed_and_timed_out_problems_with_their_reasons(tmp_path, records):
+    records[2]["reason"] = "search exhausted: 12 nodes, no proof"
+    records[3]["reason"] = "budget of 20 s spent <in search>"
+    s = summarize(records, RUN, [_problem(r["name"]) for r in records])
+    write_reports(tmp_path, s, records)
+    html = (tmp_path / "report.html").read_text()
+    assert "Not proved (2: failed, timed out or error)" in html
+    assert "<td>amc_1</td><td>timeout</td><td>1.0</td><td>budget of 20 s spent &lt;in search&gt;</td>" in html
+    assert "<td>mathd_3</td><td>failed</td><td>1.0</td><td>search exhausted: 12 nodes, no proof</td>" in html
+    md = (tmp_path / "report.md").read_text()
+    assert "| mathd_3 | failed | 1.0 | search exhausted: 12 nodes, no proof |" in md
+
+
+def _plotted_axes(monkeypatch) -> list:
+    """The axes of every figure the report draws, kept when the report closes them."""
+    import matplotlib.pyplot as plt
+
+    axes: list = []
+    close = plt.close
+    monkeypatch.setattr(plt, "close", lambda fig=None: (axes.extend(fig.axes), close(fig)))
+    return axes
+
+
+def test_the_time_to_proof_plot_counts_in_whole_problems(tmp_path, records, monkeypatch):
+    axes = _plotted_axes(monkeypatch)
+    s = summarize(records, RUN, [_problem(r["name"]) for r in records])
+    write_reports(tmp_path, s, records)
+    time_axis = next(ax for ax in axes if ax.get_ylabel() == "problems proved")
+    ticks = [t for t in time_axis.get_yticks() if time_axis.get_ylim()[0] <= t <= time_axis.get_ylim()[1]]
+    assert ticks and all(float(t).is_integer() for t in ticks), ticks
+    assert max(ticks) == 2  # both proved problems are on the scale
+
+
+def test_with_nothing_proved_the_report_says_so_instead_of_empty_plots(tmp_path, records):
+    unproved = [r | {"verdict": "failed", "successes": 0} if r["usable"] else r for r in records]
+    s = summarize(unproved, RUN, [_problem(r["name"]) for r in records])
+    (tmp_path / "time_to_proof.png").write_bytes(b"left by an earlier report")
+    write_reports(tmp_path, s, unproved)
+    html = (tmp_path / "report.html").read_text()
+    assert "data:image/png" not in html
+    assert html.count("no problem proved (4 usable, 5 of 5 finished)") == 2
+    md = (tmp_path / "report.md").read_text()
+    assert "](time_to_proof.png)" not in md and md.count("no problem proved") == 2
+    assert not (tmp_path / "time_to_proof.png").exists() and not (tmp_path / "pass_rate_by_source.png").exists()

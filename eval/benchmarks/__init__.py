@@ -1,8 +1,9 @@
 """The benchmark registry: which benchmarks exist, their splits, and where their data lies.
 
 Bundled data lives in ``eval/data`` with its licence and provenance
-(``eval/data/README.md``); `--data PATH` points any benchmark at a copy on the
-user's disk instead (required for LeanDojo, which is too large to bundle).
+(``eval/data/PROVENANCE.md``, which also describes each file's fields);
+`--data PATH` points any benchmark at a copy on the user's disk instead
+(required for LeanDojo, which is too large to bundle).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from eval.benchmarks.problem import Benchmark, Problem
 from eval.benchmarks.records import BenchmarkDataError
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+# Where the bundled formats are described; error messages point here.
+FORMATS_DOC = DATA_DIR / "PROVENANCE.md"
 
 
 class BenchmarkSelectionError(ValueError):
@@ -60,7 +63,7 @@ BENCHMARKS: dict[str, BenchmarkSpec] = {
             ("valid", "test"),
             "miniF2F in Coq, 244 valid + 244 test (LLM4Rocq/miniF2F-rocq, MIT)",
             "minif2f_coq.jsonl",
-            "a JSON Lines file in the miniF2F-Coq format (see eval/data/README.md)",
+            f"a JSON Lines file in the miniF2F-Coq format (fields: see {FORMATS_DOC})",
             _coq("minif2f-coq", ("valid", "test")),
         ),
         BenchmarkSpec(
@@ -69,7 +72,7 @@ BENCHMARKS: dict[str, BenchmarkSpec] = {
             ("putnam",),
             "PutnamBench's Coq statements, 412 problems (trishullab/PutnamBench, MIT); found proofs must not be published",
             "putnam_coq.jsonl",
-            "a JSON Lines file in the PutnamBench-Coq format (see eval/data/README.md)",
+            f"a JSON Lines file in the PutnamBench-Coq format (fields: see {FORMATS_DOC})",
             _coq("putnam-coq", ("putnam",)),
         ),
         BenchmarkSpec(
@@ -78,7 +81,7 @@ BENCHMARKS: dict[str, BenchmarkSpec] = {
             ("valid", "test"),
             "miniF2F in Lean 4, 244 valid + 244 test (yangky11/miniF2F-lean4, MIT, Lean/Mathlib v4.24.0)",
             "minif2f_lean4.jsonl",
-            "a JSON Lines file in the miniF2F-lean4 format (see eval/data/README.md)",
+            f"a JSON Lines file in the miniF2F-lean4 format (fields: see {FORMATS_DOC})",
             _lean("minif2f-lean4", ("valid", "test")),
         ),
         BenchmarkSpec(

@@ -1,4 +1,9 @@
-"""Reading benchmark files record by record, naming file, line and field of anything wrong."""
+"""Reading JSON input files record by record, naming file, line, column and field of anything wrong.
+
+Every JSON input a command reads (benchmark data for `eval`, proofs for
+`check`) goes through `read_jsonl` / `read_json`, so a file that is not UTF-8,
+not JSON, or empty gets the same one-line error wherever it is read.
+"""
 
 from __future__ import annotations
 
@@ -7,49 +12,79 @@ from pathlib import Path
 from typing import Any, Iterator
 
 
-class BenchmarkDataError(ValueError):
-    """A benchmark file is missing or malformed; the message names file, line and field."""
+class InputFileError(ValueError):
+    """An input file is missing or malformed; the message names file, line, column and field."""
 
-    def __init__(self, path: Path | str, message: str, line: int | None = None, field: str | None = None):
+    def __init__(
+        self, path: Path | str, message: str, line: int | None = None, field: str | None = None, column: int | None = None
+    ):
         self.path = str(path)
         self.line = line
+        self.column = column
         self.field = field
-        where = self.path if line is None else f"{self.path}:{line}"
+        where = self.path
+        if line is not None:
+            where += f":{line}" + (f":{column}" if column is not None else "")
         if field is not None:
             where += f": field {field!r}"
         super().__init__(f"{where}: {message}")
 
 
+# The name the benchmark loaders use.
+BenchmarkDataError = InputFileError
+
+
 def require_file(path: Path) -> Path:
     if not path.exists():
-        raise BenchmarkDataError(path, "no such file")
+        raise InputFileError(path, "no such file")
     if not path.is_file():
-        raise BenchmarkDataError(path, "not a file")
+        raise InputFileError(path, "not a file")
     return path
 
 
+def _decode(data: bytes, path: Path, line: int | None = None) -> str:
+    """`data` as UTF-8 text; anything else is an error naming the line and column of the first bad byte."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = data[: exc.start]
+        if line is None:  # a whole file: find the line
+            line = before.count(b"\n") + 1
+            before = before[before.rfind(b"\n") + 1 :]
+        column = len(before.decode("utf-8")) + 1
+        raise InputFileError(
+            path, f"not UTF-8 text (byte 0x{data[exc.start]:02x}); save the file as UTF-8", line, column=column
+        ) from None
+
+
 def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield (line number, object) for every non-blank line of a JSON Lines file."""
+    """Yield (line number, object) for every non-blank line of a JSON Lines file; an empty file is an error."""
     require_file(path)
-    with path.open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
+    empty = True
+    with path.open("rb") as f:
+        for lineno, raw in enumerate(f, start=1):
+            line = _decode(raw, path, lineno)
             if not line.strip():
                 continue
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise BenchmarkDataError(path, f"not valid JSON ({exc.msg} at column {exc.colno})", lineno) from None
+                raise InputFileError(path, f"not valid JSON: {exc.msg}", lineno, column=exc.colno) from None
             if not isinstance(record, dict):
-                raise BenchmarkDataError(path, f"expected a JSON object, got {type(record).__name__}", lineno)
+                raise InputFileError(path, f"expected a JSON object, got {type(record).__name__}", lineno)
+            empty = False
             yield lineno, record
+    if empty:
+        raise InputFileError(path, "no records: the file is empty or has only blank lines")
 
 
 def read_json(path: Path) -> Any:
     require_file(path)
+    text = _decode(path.read_bytes(), path)
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise BenchmarkDataError(path, f"not valid JSON ({exc.msg})", exc.lineno) from None
+        raise InputFileError(path, f"not valid JSON: {exc.msg}", exc.lineno, column=exc.colno) from None
 
 
 _TYPE_NAMES = {str: "a string", int: "an integer", list: "a list", dict: "an object", bool: "true or false"}
@@ -69,16 +104,16 @@ def get_field(
     if name not in record:
         if optional:
             return None
-        raise BenchmarkDataError(path, "missing", line, name)
+        raise InputFileError(path, "missing", line, name)
     value = record[name]
     if value is None and optional:
         return None
     # bool is a subclass of int; a JSON true is never a valid integer here
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         got = "null" if value is None else type(value).__name__
-        raise BenchmarkDataError(path, f"expected {_TYPE_NAMES.get(kind, kind.__name__)}, got {got}", line, name)
+        raise InputFileError(path, f"expected {_TYPE_NAMES.get(kind, kind.__name__)}, got {got}", line, name)
     if nonempty and not value:
-        raise BenchmarkDataError(path, "must not be empty", line, name)
+        raise InputFileError(path, "must not be empty", line, name)
     return value
 
 
@@ -88,5 +123,5 @@ def string_list(record: dict[str, Any], name: str, path: Path, line: int | None,
         return []
     for i, item in enumerate(value):
         if not isinstance(item, str):
-            raise BenchmarkDataError(path, f"item {i} is {type(item).__name__}, expected a string", line, name)
+            raise InputFileError(path, f"item {i} is {type(item).__name__}, expected a string", line, name)
     return value

@@ -2,7 +2,10 @@
 
 Input lines: {"name", "header", "statement", "proof"}. Output lines, in input
 order: {"name", "verdict", "reason", "axioms", "time_s"}. Exit 0 when every
-line was judged, whatever the verdicts; exit 2 naming the line on malformed input.
+line was judged, whatever the verdicts; exit 2 with one line naming the file
+(and line and column) on bad input: missing, not UTF-8, not JSON, a field
+missing or not a string, or no proofs at all (an empty file is refused rather
+than judged as "nothing to do"), and on a bad option such as --workers 0.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import json
 import sys
 from pathlib import Path
 
-from eval.cli.errors import UsageError
+from eval.cli.errors import UsageError, checker_settings
 
 FIELDS = ("name", "header", "statement", "proof")
 
@@ -27,30 +30,17 @@ def register(sub) -> None:
 
 
 def read_tasks(path: Path, backend: str):
+    """The proofs of a JSONL file; bad input is a UsageError naming file, line and what is wrong."""
     from checker.types import ProofTask, Theorem
+    from eval.benchmarks.records import InputFileError, get_field, read_jsonl
 
-    if not path.is_file():
-        raise UsageError(f"{path}: no such file")
     tasks = []
-    with path.open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            where = f"{path}:{lineno}"
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise UsageError(f"{where}: not valid JSON ({exc.msg})") from None
-            if not isinstance(record, dict):
-                raise UsageError(f"{where}: expected a JSON object")
-            missing = [k for k in FIELDS if k not in record]
-            if missing:
-                raise UsageError(f"{where}: missing field(s) {', '.join(missing)}")
-            wrong = [k for k in FIELDS if not isinstance(record[k], str)]
-            if wrong:
-                raise UsageError(f"{where}: field(s) {', '.join(wrong)} must be strings")
-            theorem = Theorem(record["name"], record["statement"], record["header"], backend=backend)
-            tasks.append(ProofTask(theorem, record["proof"]))
+    try:
+        for line, record in read_jsonl(path):
+            name, header, statement, proof = (get_field(record, k, str, path, line) for k in FIELDS)
+            tasks.append(ProofTask(Theorem(name, statement, header, backend=backend), proof))
+    except InputFileError as exc:
+        raise UsageError(str(exc)) from None
     return tasks
 
 
@@ -58,16 +48,10 @@ def run(args) -> int:
     from tqdm import tqdm
 
     from checker.registry import open_checker
-    from checker.settings import CheckerSettings
 
     tasks = read_tasks(args.input, args.backend)
-    overrides = {}
-    if args.timeout is not None:
-        overrides["timeout_s"] = args.timeout
-    if args.workers is not None:
-        overrides["workers"] = args.workers
+    settings = checker_settings({"timeout_s": ("--timeout", args.timeout), "workers": ("--workers", args.workers)})
     try:
-        settings = CheckerSettings(**overrides)
         checker = open_checker(args.backend, settings)
     except ValueError as exc:
         raise UsageError(str(exc)) from None

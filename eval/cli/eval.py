@@ -20,6 +20,7 @@ from eval.cli.errors import UsageError
 
 def register(sub) -> None:
     from eval.benchmarks import BENCHMARKS
+    from prover.registry import PROVERS
 
     p = sub.add_parser(
         "eval",
@@ -32,7 +33,9 @@ def register(sub) -> None:
                    help="benchmark data on your disk instead of the bundled copy (required for leandojo: the Benchmark 4 directory)")
     p.add_argument("--backend", default=None,
                    help="checker backend (default: the benchmark's; kimina can check Lean benchmarks on a Kimina server)")
-    p.add_argument("--prover", default="portfolio", help="prover name (default: portfolio)")
+    # Not argparse choices: an unknown name gets the same one-line error as every other bad option.
+    p.add_argument("--prover", default="portfolio", metavar="PROVER",
+                   help=f"which prover: {', '.join(PROVERS)} (default: portfolio)")
     p.add_argument("--model", default=None, help="model for learned provers (directory or hub id cached locally)")
     p.add_argument("--prover-option", action="append", default=[], metavar="KEY=VALUE",
                    help="extra prover option (VALUE parsed as JSON when it can be), repeatable")
