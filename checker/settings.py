@@ -28,6 +28,9 @@ class CheckerSettings(BaseSettings):
     workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
     timeout_s: float = Field(default=60.0, gt=0)
     memory_mb: int = Field(default=4096, ge=256, description="address-space cap per process")
+    coq_stack_mb: int = Field(
+        default=1024, ge=8, description="stack limit per Coq process: long proofs recurse deeply (8 MB allows ~35k sentences)"
+    )
     max_uses: int = Field(default=2000, ge=1, description="checks before a process is recycled")
 
     cache_dir: Path | None = Field(

@@ -137,6 +137,94 @@ HONEST = [
     ("h_abstract", NAT, "Theorem h_abstract : True /\\ 1 = 1.", "split; [exact I | abstract reflexivity]."),
 ]
 
+# Found by trying the checker as a stranger would (issue 12), with their own
+# headers: (name, header, statement, proof, why it must fail).
+ADMITTED_HELPER = "Lemma helper : False. Admitted.\n"
+HEADER_CHEATS = [
+    ("deep", ADMITTED_HELPER, "Theorem deep : False.", "do 60 apply (@id False). exact helper.",
+     "an admitted lemma under more nested applications than Coq prints"),
+    ("deep2", ADMITTED_HELPER, "Theorem deep2 : False.", "do 300 apply (@id False). exact helper.", "deeper still"),
+    ("uni", "Lemma \u03b1helper : False. Admitted.\n", "Theorem uni : False.", "exact \u03b1helper.",
+     "an admitted lemma whose name starts with a non-ASCII letter"),
+    ("uni2", "Lemma h\u03b2 : False. Admitted.\n", "Theorem uni2 : False.", "exact h\u03b2.", "a non-ASCII letter inside the name"),
+    ("short", "Axiom f_spec : True.\nModule M. Lemma f_spec : False. Admitted. End M.\n", "Theorem short : False.",
+     "exact M.f_spec.", "an admitted lemma with the short name of a header axiom"),
+    ("guard", "Unset Guard Checking.\n", "Theorem guard : False.", "exact ((fix f (n : nat) : False := f n) 0).",
+     "the theorem itself is not guarded (guard checking off in the header)"),
+    ("guard2", "#[bypass_check(guard)] Fixpoint loop (n : nat) : False := loop n.\n", "Theorem guard2 : False.",
+     "exact (loop 0).", "a header fixpoint that bypasses the guard"),
+    ("positive", "#[bypass_check(positivity)] Inductive bad := C : (bad -> False) -> bad.\n", "Theorem positive : False.",
+     "exact ((fun nb : bad -> False => nb (C nb)) (fun b => match b with C f => f b end)).",
+     "an inductive that bypasses the positivity check"),
+    ("positive2", "Unset Positivity Checking.\nInductive bad := C : (bad -> False) -> bad.\nSet Positivity Checking.\n",
+     "Theorem positive2 : False.",
+     "exact ((fun nb : bad -> False => nb (C nb)) (fun b => match b with C f => f b end)).",
+     "a non-positive inductive declared with positivity checking off"),
+    ("universes", "Unset Universe Checking.\n", "Theorem universes : Type.", "exact Type.",
+     "universe checking off in the header"),
+]
+# (name, header, statement, proof): honest proofs the old checker rejected.
+HEADER_HONEST = [
+    ("sel_paren", NAT, "Theorem sel_paren : True /\\ True.", "split. 2: (exact I). exact I."),
+    ("sel_dispatch", NAT, "Theorem sel_dispatch : True /\\ True.", "split. all: [> exact I | exact I ]."),
+    ("sel_range", NAT, "Theorem sel_range : True /\\ True /\\ True.", "split; [|split]. 1-3: (exact I)."),
+    ("local_axiom", "Local Axiom la : 1 = 2.\n", "Theorem local_axiom : 1 = 2.", "exact la."),
+    ("attr_axiom", "#[local] Axiom la : 1 = 2.\n", "Theorem attr_axiom : 1 = 2.", "exact la."),
+    ("context", "Context (x : nat) (Hx : x = 1).\n", "Theorem context : x + 1 = 2.", "rewrite Hx. reflexivity."),
+    ("section_var", "Section S.\nVariable n : nat.\nHypothesis Hn : n = 1.\n", "Theorem section_var : n + 1 = 2.",
+     "rewrite Hn. reflexivity."),
+    ("section_ctx", "Section S.\nContext {A : Type} (a : A).\n", "Theorem section_ctx : a = a.", "reflexivity."),
+    ("module_axiom", "Module M.\nAxiom m_spec : 1 = 2.\nEnd M.\n", "Theorem module_axiom : 1 = 2.", "exact M.m_spec."),
+    ("uni_honest", "Lemma \u03b1ok : 1 = 1. Proof. reflexivity. Qed.\n", "Theorem uni_honest : 1 = 1.", "exact \u03b1ok."),
+    ("deep_honest", NAT, "Theorem deep_honest : True.", "do 80 apply (@id True). exact I."),
+]
+
+
+def test_header_cheats_are_rejected(checker):
+    tasks = [ProofTask(Theorem(n, st, hd), proof, 10.0) for n, hd, st, proof, _ in HEADER_CHEATS]
+    results = checker.check_batch(tasks)
+    accepted = [(why, r.axioms) for (*_, why), r in zip(HEADER_CHEATS, results) if r.verdict is Verdict.PROVED]
+    assert not accepted
+    for (*_, why), r in zip(HEADER_CHEATS, results):
+        assert r.verdict is Verdict.FAILED and r.reason, (why, r)
+
+
+def test_header_honest_proofs_are_accepted(checker):
+    tasks = [ProofTask(Theorem(n, st, hd), proof) for n, hd, st, proof in HEADER_HONEST]
+    results = checker.check_batch(tasks)
+    rejected = [(n, r.reason) for (n, *_), r in zip(HEADER_HONEST, results) if r.verdict is not Verdict.PROVED]
+    assert not rejected
+
+
+def test_header_assumptions_are_reported_by_qualified_name(checker):
+    result = checker.check(Theorem("section_var", "Theorem section_var : n + 1 = 2.",
+                                   "Section S.\nVariable n : nat.\nHypothesis Hn : n = 1.\n"), "rewrite Hn. reflexivity.")
+    assert result.proved and set(result.axioms) == {"n", "Hn"}
+    result = checker.check(Theorem("m", "Theorem m : 1 = 2.", "Module M.\nAxiom m_spec : 1 = 2.\nEnd M.\n"), "exact M.m_spec.")
+    assert result.proved and result.axioms == ("Top.M.m_spec",)
+
+
+def test_deep_classical_axiom_is_seen_when_no_axiom_is_allowed():
+    strict = CheckerSettings(workers=1, coq_allowed_axioms=[])
+    theorem = Theorem("em_deep", "Theorem em_deep (P : Prop) : P \\/ ~ P.", "Require Import Classical.\n")
+    with PooledChecker(lambda: _session(strict), strict) as c:
+        result = c.check(theorem, "do 60 apply (@id (P \\/ ~ P)). apply classic.")
+    assert result.verdict is Verdict.FAILED
+    assert "Coq.Logic.Classical_Prop.classic" in result.reason
+
+
+def test_an_earlier_proof_cannot_vouch_for_a_later_one(checker):
+    """Constants a proof creates (`abstract` sub-proofs) are judged afresh each
+    time, never from what an earlier proof with the same names left in a cache."""
+    honest = Theorem("t", "Theorem t : True.", ADMITTED_HELPER)
+    cheat = Theorem("t", "Theorem t : False.", ADMITTED_HELPER)
+    with checker.session() as s:
+        assert s.check(honest, "abstract exact I.").proved
+        later = s.check(cheat, "abstract exact helper.")
+        assert later.verdict is Verdict.FAILED and "Top.helper" in later.reason
+        assert s.check(honest, "abstract exact I.").proved
+
+
 HEADER_AXIOM = "Parameter f : nat -> nat.\nAxiom f_spec : forall n, f n = n.\n"
 
 
@@ -160,7 +248,9 @@ def test_every_cheat_is_rejected_with_a_reason(checker):
     assert not accepted
     for (_, proof, why), r in zip(CHEATS, results):
         assert r.reason, f"no reason given for {why!r}"
-        assert r.verdict in (Verdict.FAILED, Verdict.TIMEOUT), (why, r)
+        # a proof that exhausts Coq's stack or memory is `error`: the process was replaced
+        unsound = r.verdict is Verdict.ERROR and "process failed" in r.reason
+        assert r.verdict in (Verdict.FAILED, Verdict.TIMEOUT) or unsound, (why, r)
 
 
 def test_every_honest_proof_is_accepted(checker):
@@ -171,28 +261,18 @@ def test_every_honest_proof_is_accepted(checker):
 
 
 def test_axioms_are_reported_and_match_print_assumptions(checker):
-    """The per-constant axiom cache gives exactly what Coq's own Print Assumptions says."""
-    from checker.coq import protocol
-
+    """The per-constant fast path gives exactly what Coq's own Print Assumptions says."""
     theorem = Theorem("ax_r", "Theorem ax_r (x : R) : 0 < x -> x / 2 < x.", R)
     result = checker.check(theorem, "intros; lra.")
     assert result.proved
     assert "Coq.Reals.ClassicalDedekindReals.sig_forall_dec" in result.axioms
     with checker.session() as s:
         s.load_header(R)
-        s._add(theorem.statement, 20)
-        s._add("intros; lra.", 20)
-        s._add("Qed.", 20)
+        for sentence in (theorem.statement, "intros; lra.", "Qed."):
+            s._add(sentence, 20)
         s._force(20)
-        direct = guard_names(s, protocol)
-    assert set(result.axioms) == direct
-
-
-def guard_names(session, protocol):
-    from checker.coq import guard
-
-    reply = session._call(protocol.query_call("Print Assumptions ax_r.", session._tip), 20)
-    return {session._locate(e.name, 20)[1] for e in guard.parse_print_assumptions(reply.notices())}
+        direct = s._assumptions.by_print_assumptions("Top.ax_r", s._tip)
+    assert set(result.axioms) == {a.name for a in direct}
 
 
 def test_header_axioms_are_allowed_but_disallowed_library_axioms_are_not():
@@ -230,3 +310,39 @@ def test_bad_statements_are_errors_not_proofs(checker):
     for theorem in (two, not_theorem, broken):
         result = checker.check(theorem, "exact I.")
         assert result.verdict is Verdict.ERROR and result.reason
+
+
+def test_a_process_out_of_memory_costs_only_its_own_proof():
+    """Coq reports "Out of memory." as an ordinary error and carries on in an
+    unknown state: the proof that did it is `error`, the process is replaced."""
+    from checker.coq.session import CoqSession
+
+    settings = CheckerSettings(workers=1, memory_mb=1500)
+    with CoqSession(settings) as s:
+        before = s.pid
+        hog = s.check(Theorem("t", "Theorem t : 1 = 1."), "pose (l := List.repeat 0 50000000). vm_compute in l. reflexivity.", 60)
+        assert hog.verdict is Verdict.ERROR and "Out of memory" in hog.reason
+        assert s.pid != before
+        for i in range(5):
+            assert s.check(Theorem(f"ok{i}", f"Theorem ok{i} : {i} + 1 = S {i}."), "reflexivity.").proved
+
+
+def test_a_stack_overflow_is_an_error_and_the_process_is_replaced():
+    from checker.coq.session import CoqSession
+
+    settings = CheckerSettings(workers=1, coq_stack_mb=8)
+    with CoqSession(settings) as s:
+        before = s.pid
+        deep = s.check(Theorem("t", "Theorem t : 1 = 1."), "idtac.\n" * 40000 + "reflexivity.", 120)
+        assert deep.verdict is Verdict.ERROR and "Stack overflow" in deep.reason
+        assert s.pid != before
+        assert s.check(Theorem("t", "Theorem t : 1 = 1."), "reflexivity.").proved
+
+
+def test_long_proofs_that_coq_accepts_are_accepted():
+    """40,000 sentences: the default stack limit lets coqidetop take what coqc takes."""
+    from checker.coq.session import CoqSession
+
+    with CoqSession(CheckerSettings(workers=1)) as s:
+        result = s.check(Theorem("t", "Theorem t : 1 = 1."), "idtac.\n" * 40000 + "reflexivity.", 300)
+    assert result.proved, result.reason

@@ -52,7 +52,8 @@ class LibraryAxiomCache:
 def library_axiom_cache(cache_dir: Path | None, installation: list[str]) -> LibraryAxiomCache:
     """The cache shared by every session of this process for one Coq installation
     (version, binary, load-path flags); kept on disk under `cache_dir` unless None."""
-    key = hashlib.sha256(json.dumps(installation).encode()).hexdigest()[:16]
+    # v2: answers resolved with About (v1 trusted Locate's first line)
+    key = hashlib.sha256(json.dumps(["v2", *installation]).encode()).hexdigest()[:16]
     with _LOCK:
         if key not in _CACHES:
             path = cache_dir / "coq-axioms" / f"{key}.jsonl" if cache_dir else None

@@ -84,7 +84,7 @@ class CoqDocument:
 
     def __init__(self, settings: CheckerSettings, args: Sequence[str] = ()):
         self.settings = settings
-        self._proc = CoqProcess(coqidetop_argv(settings, args), settings.memory_mb)
+        self._proc = CoqProcess(coqidetop_argv(settings, args), settings.memory_mb, settings.coq_stack_mb)
         try:
             self.root = protocol.init_state(self._call(protocol.init_call(), START_TIMEOUT_S))
             self.version = protocol.coq_version(self._call(protocol.about_call(), START_TIMEOUT_S))

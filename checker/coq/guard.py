@@ -11,11 +11,18 @@ axiom. Every rejection says why.
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from dataclasses import dataclass
 
-from checker.coq.sentences import CoqSyntaxError, Sentence, SentenceKind, leading_word, split_sentences, strip_comments
+from checker.coq.sentences import (
+    CoqSyntaxError,
+    Sentence,
+    SentenceKind,
+    after_selector,
+    leading_word,
+    split_sentences,
+    strip_comments,
+)
 
 
 class GuardRejection(ValueError):
@@ -113,7 +120,7 @@ def check_tactic_sentence(text: str, first: bool = False) -> None:
         return
     if word in VERNACULAR:
         raise GuardRejection(f"vernacular command {word!r} is not allowed in a proof: {_clip(body)}")
-    if not word and not body.startswith(("(", "[", "!", "<")):
+    if not word and not after_selector(body).startswith(("(", "[", "!", "<")):
         raise GuardRejection(f"not a tactic: {_clip(body)}")
     # A tactic expression can still name give-up tactics after `;` or inside tactic combinators.
     for token in re.findall(r"[A-Za-z_][\w']*", _without_strings(body)):
@@ -130,65 +137,85 @@ def _clip(text: str, width: int = 80) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
-# ---------------------------------------------------------------- axioms
+# ---------------------------------------------------------------- header declarations
+
+# Commands that declare assumptions: what a header declares with them is part
+# of the problem (checker.coq.session resolves each name with Coq).
+ASSUMPTION_COMMANDS = frozenset({
+    "Axiom", "Axioms", "Parameter", "Parameters", "Conjecture", "Conjectures",
+    "Hypothesis", "Hypotheses", "Variable", "Variables", "Context",
+})
+_MODIFIERS = frozenset({"Local", "Global", "Polymorphic", "Monomorphic", "Cumulative", "NonCumulative"})
+_ATTRIBUTE = re.compile(r"#\[[^\]]*\]\s*")
+_BINDER_NAME = re.compile(r"[^\W\d][\w']*")
+_CLOSING = {"(": ")", "{": "}", "[": "]"}
 
 
-@dataclass(frozen=True)
-class Assumption:
-    name: str  # as Print Assumptions shows it
-    kind: str  # "axiom" or the section header for anything else
+def declared_assumption_names(sentence: str) -> list[str]:
+    """Names an assumption-declaring sentence (`Axiom a b : T.`, `Context (x : A) {B : Type}.`,
+    `#[local] Parameter p : T.`) declares; [] for any other sentence.
 
-
-_SECTION = re.compile(r"^(\S.*):\s*$")
-
-
-def parse_print_assumptions(text: str) -> list[Assumption]:
-    """Entries of a `Print Assumptions` answer. Anything outside an `Axioms:`
-    section (section variables, type-in-type, unsafe fixpoints, assumed
-    positivity) comes back with that section as its kind, to be rejected."""
-    text = text.strip()
-    if text.startswith("Closed under the global context"):
-        return []
-    entries: list[Assumption] = []
-    section = ""
-    for line in text.splitlines():
-        if not line.strip() or line[0] in " \t":
+    Only the names of top-level binders count: `Axiom (H : forall (y : nat), P y).`
+    declares `H`, never `y`. Anonymous binders (`` `{Eq A} ``) declare nothing nameable.
+    """
+    body = strip_comments(sentence).strip()
+    while True:
+        attribute = _ATTRIBUTE.match(body)
+        if attribute:
+            body = body[attribute.end():]
             continue
-        header = _SECTION.match(line)
-        if header and " : " not in line:
-            section = header.group(1).strip()
-            continue
-        name = line.split(" : ", 1)[0].strip()
-        entries.append(Assumption(name, "axiom" if section == "Axioms" else section or "unknown"))
-    if not entries:
-        raise GuardRejection(f"unrecognised Print Assumptions output: {_clip(text)}")
-    return entries
-
-
-def declared_axioms(header: str) -> frozenset[str]:
-    """Names the header itself declares as axioms/parameters: they belong to the problem."""
-    names: set[str] = set()
-    try:
-        sentences = split_sentences(header)
-    except CoqSyntaxError:
-        return frozenset()
-    keywords = {"Axiom", "Axioms", "Parameter", "Parameters", "Conjecture", "Conjectures",
-                "Hypothesis", "Hypotheses", "Variable", "Variables"}
-    for s in sentences:
-        body = strip_comments(s.text).strip()
         words = body.split(None, 1)
-        if len(words) < 2 or words[0] not in keywords:
+        if len(words) == 2 and words[0] in _MODIFIERS:
+            body = words[1]
             continue
-        rest = words[1]
-        if rest.startswith("("):
-            for group in re.findall(r"\(([^:()]*):", rest):
-                names.update(group.split())
-        else:
-            names.update(rest.split(":", 1)[0].split())
-    return frozenset(names)
+        break
+    words = body.split(None, 1)
+    if len(words) < 2 or words[0] not in ASSUMPTION_COMMANDS:
+        return []
+    rest = words[1].rstrip(".").strip()
+    if rest[:1] not in ("(", "{", "[", "`"):
+        return _BINDER_NAME.findall(_top_level_before_colon(rest))
+    names: list[str] = []
+    for group in _binder_groups(rest):
+        names += _BINDER_NAME.findall(_top_level_before_colon(group))
+    return names
 
 
-def axiom_allowed(qualified_name: str, short_name: str, header_axioms: frozenset[str], patterns: list[str], top_module: str) -> bool:
-    if short_name in header_axioms and qualified_name.startswith(top_module + "."):
-        return True
-    return any(fnmatch.fnmatchcase(qualified_name, p) for p in patterns)
+def _binder_groups(text: str) -> list[str]:
+    """Contents of the top-level bracketed groups of `(a : A) {b : B} `{C}`; generalized ones skipped."""
+    groups, i, n = [], 0, len(text)
+    while i < n:
+        if text[i].isspace():
+            i += 1
+            continue
+        generalized = text[i] == "`"
+        if generalized:
+            i += 1
+        if i >= n or text[i] not in _CLOSING:
+            break
+        depth, j = 0, i
+        while j < n:
+            if text[j] in _CLOSING:
+                depth += 1
+            elif text[j] in _CLOSING.values():
+                depth -= 1
+                if depth == 0:
+                    break
+            j += 1
+        if not generalized:
+            groups.append(text[i + 1:j])
+        i = j + 1
+    return groups
+
+
+def _top_level_before_colon(text: str) -> str:
+    """The part of a binder before its first top-level `:` (or `:=`)."""
+    depth = 0
+    for i, c in enumerate(text):
+        if c in "({[":
+            depth += 1
+        elif c in ")}]":
+            depth -= 1
+        elif c == ":" and depth == 0:
+            return text[:i]
+    return ""

@@ -35,8 +35,8 @@ def coqidetop_argv(settings: CheckerSettings, extra: Sequence[str] = ()) -> list
 
 
 class CoqProcess:
-    def __init__(self, argv: list[str], memory_mb: int):
-        self._proc = child_process.spawn(argv, address_space_mb=memory_mb)
+    def __init__(self, argv: list[str], memory_mb: int, stack_mb: int | None = None):
+        self._proc = child_process.spawn(argv, address_space_mb=memory_mb, stack_mb=stack_mb)
         self._buffer = b""
 
     @property

@@ -150,11 +150,17 @@ def strip_comments(text: str) -> str:
 _IDENT = re.compile(r"[A-Za-z_\u00c0-\uffff][\w'\u00c0-\uffff]*")
 
 
+_SELECTOR = re.compile(r"(?:all|par|!|\d+(?:\s*-\s*\d+)?(?:\s*,\s*\d+(?:\s*-\s*\d+)?)*|\[\s*[\w']+\s*\])\s*:(?!=)")
+
+
+def after_selector(sentence_text: str) -> str:
+    """A sentence without comments and without its goal selector (`all:`, `2:`, `1-3:`, `[x]:`)."""
+    body = strip_comments(sentence_text).strip()
+    selector = _SELECTOR.match(body)
+    return body[selector.end():].lstrip() if selector else body
+
+
 def leading_word(sentence_text: str) -> str:
-    """The first identifier of a sentence, after comments and any goal selector (`all:`, `2:`)."""
-    body = strip_comments(sentence_text).lstrip()
-    selector = re.match(r"(?:all|par|!|\d+(?:\s*-\s*\d+)?(?:\s*,\s*\d+(?:\s*-\s*\d+)?)*|\[\s*[\w']+\s*\])\s*:(?!=)", body)
-    if selector:
-        body = body[selector.end():].lstrip()
-    m = _IDENT.match(body)
+    """The first identifier of a sentence, after comments and any goal selector."""
+    m = _IDENT.match(after_selector(sentence_text))
     return m.group(0) if m else ""

@@ -14,6 +14,7 @@ the rest. Handles stay valid across process restarts for the same reason.
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import re
 import shutil
@@ -22,6 +23,15 @@ from dataclasses import dataclass
 
 from checker.backend import CheckerUnavailable, ProofSession, SessionCrashed
 from checker.coq import guard, protocol
+from checker.coq.assumptions import (
+    PRINTING_SENTENCES,
+    Assumption,
+    AssumptionFinder,
+    AssumptionKind,
+    AssumptionsUnreadable,
+    IMPREDICATIVE_SET,
+    QueryRefused,
+)
 from checker.coq.axiom_cache import library_axiom_cache
 from checker.coq.process import CoqProcess, CoqTimeout, coqidetop_argv
 from checker.coq.sentences import CoqSyntaxError, SentenceKind, split_sentences
@@ -42,11 +52,9 @@ from checker.types import (
 TOP_MODULE = "Top"  # the module coqidetop puts interactive declarations in
 
 MICROMEGA_NO_CACHE = "Unset Lia Cache. Unset Nia Cache. Unset Nra Cache."
-_QUALID = re.compile(r"[A-Za-z_][\w']*(?:\.[A-Za-z_][\w']*)*")
-_LOCATED = re.compile(r"\s*(Constant|Inductive|Constructor)\s+(\S+)")
-_TERM_KEYWORDS = frozenset(
-    "fun forall let in match with end return as fix cofix struct if then else Prop Set Type SProp Arguments".split()
-)
+# Errors after which the process is in an unknown state (Coq reports them as
+# ordinary errors and goes on): the process is replaced before the next proof.
+_UNKNOWN_STATE = re.compile(r"^(?:Out of memory\.|Stack overflow\.|Anomaly\b)")
 
 
 class CoqError(Exception):
@@ -59,6 +67,18 @@ class CoqError(Exception):
 
 class HeaderError(ValueError):
     pass
+
+
+class ProcessUnsound(Exception):
+    """Coq ran out of memory or stack (or hit an anomaly): its state is unknown."""
+
+
+@dataclass(frozen=True)
+class HeaderDeclarations:
+    """The assumptions a header declares, as Coq resolved them: part of the problem."""
+
+    axioms: frozenset[str] = frozenset()  # fully qualified constants
+    section_variables: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -88,11 +108,9 @@ class CoqSession(ProofSession):
         self._prelude_state = 0
         self._header: str | None = None
         self._header_state = 0
-        self._header_axioms: frozenset[str] = frozenset()
+        self._header_declarations = HeaderDeclarations()
         self._tip = 0
-        self._locate_cache: dict[str, tuple[str, str]] = {}
-        # axioms per global constant; header constants are valid while the header is
-        self._header_axiom_cache: dict[str, frozenset[str]] = {}
+        self._deadline: float | None = None  # of the check in progress, for queries
         self._start()
 
     # ------------------------------------------------------------ process
@@ -114,23 +132,27 @@ class CoqSession(ProofSession):
         return self._proc.pid if self._proc else None
 
     def _start(self) -> None:
-        self._proc = CoqProcess(coqidetop_argv(self.settings), self.settings.memory_mb)
+        self._proc = CoqProcess(coqidetop_argv(self.settings), self.settings.memory_mb, self.settings.coq_stack_mb)
         self.restarts += 1
         self._header = None
         self._doc_theorem = None
-        self._locate_cache.clear()
         timeout = max(self.settings.timeout_s, 30.0)
         root = protocol.init_state(self._call(protocol.init_call(), timeout))
         self._version = protocol.coq_version(self._call(protocol.about_call(), timeout))
         installation = [self._version, os.path.realpath(shutil.which(self.settings.coq_binary) or ""),
                         *self.settings.coq_args]
-        self._library_axioms = library_axiom_cache(self.settings.cache_dir, installation)
+        self._assumptions = AssumptionFinder(
+            self._query, library_axiom_cache(self.settings.cache_dir, installation), TOP_MODULE,
+            # Print Assumptions reports "Set is impredicative" for everything; only Coq can say so
+            always_full="-impredicative-set" in self.settings.coq_args,
+        )
         self._tip = root
         try:
             self._add_script(self.settings.coq_prelude, timeout)
             # micromega otherwise writes .lia.cache files into the working directory
-            self._prelude_state = self._add_script(MICROMEGA_NO_CACHE, timeout)
-        except (CoqError, HeaderError) as exc:
+            self._prelude_state = self._add_script(MICROMEGA_NO_CACHE, timeout)[-1][1]
+            self._assumptions.set_default_flags(self._prelude_state)
+        except (CoqError, HeaderError, QueryRefused) as exc:
             self.close()
             raise CheckerUnavailable(f"the Coq tactic prelude does not load: {exc}") from None
 
@@ -149,14 +171,28 @@ class CoqSession(ProofSession):
     def _call(self, xml: str, timeout_s: float | None) -> protocol.Reply:
         return self._proc.call(xml, timeout_s)
 
+    def _query(self, command: str, state: int) -> str:
+        """Coq's answer to a query in `state`, within the current check's deadline."""
+        timeout = self.settings.timeout_s if self._deadline is None else max(self._deadline - time.monotonic(), 0.001)
+        reply = self._call(protocol.query_call(command, state), timeout)
+        if not reply.ok:
+            raise QueryRefused(f"{command} {reply.error}")
+        return reply.notices()
+
     # ------------------------------------------------------------ document
 
     def _add(self, text: str, timeout_s: float | None) -> int:
         reply = self._call(protocol.add_call(text, self._tip), timeout_s)
         if not reply.ok:
-            raise CoqError(reply.error, reply.error_state)
+            self._raise(reply)
         self._tip = protocol.added_state(reply)
         return self._tip
+
+    @staticmethod
+    def _raise(reply: protocol.Reply) -> None:
+        if _UNKNOWN_STATE.match(reply.error.strip()):
+            raise ProcessUnsound(reply.error.strip())
+        raise CoqError(reply.error, reply.error_state)
 
     def _edit_at(self, state: int, timeout_s: float | None = 30.0) -> None:
         if state == self._tip:
@@ -169,29 +205,36 @@ class CoqSession(ProofSession):
     def _goals(self, timeout_s: float | None) -> protocol.CoqGoals | None:
         reply = self._call(protocol.goal_call(), timeout_s)
         if not reply.ok:
-            raise CoqError(reply.error, reply.error_state)
+            self._raise(reply)
         return protocol.parse_goals(reply)
 
     def _force(self, timeout_s: float | None) -> None:
         reply = self._call(protocol.status_call(force=True), timeout_s)
         if not reply.ok:
-            raise CoqError(reply.error, reply.error_state)
+            self._raise(reply)
 
-    def _add_script(self, script: str, timeout_s: float | None) -> int:
-        """Add every sentence of trusted text (prelude, header) and execute it."""
+    def _add_script(self, script: str, timeout_s: float | None) -> list[tuple[str, int]]:
+        """Add every sentence of trusted text (prelude, header) and execute it.
+
+        Returns (sentence, state after it) for each sentence, starting with
+        ("", the state before the script)."""
         try:
             sentences = split_sentences(script)
         except CoqSyntaxError as exc:
             raise HeaderError(str(exc)) from None
         start = self._tip
+        added = [("", start)]
         try:
             for sentence in sentences:
-                self._add(sentence.text, timeout_s)
+                added.append((sentence.text, self._add(sentence.text, timeout_s)))
             self._force(timeout_s)
+        except ProcessUnsound as exc:
+            self.restart()
+            raise HeaderError(str(exc)) from None
         except CoqError as exc:
             self._recover_to(start)
             raise HeaderError(str(exc)) from None
-        return self._tip
+        return added
 
     def _recover_to(self, state: int) -> None:
         try:
@@ -208,11 +251,26 @@ class CoqSession(ProofSession):
             return
         self._edit_at(self._prelude_state)
         self._header = None
-        self._locate_cache.clear()
-        self._header_axiom_cache.clear()
-        self._header_state = self._add_script(header, timeout_s)
+        added = self._add_script(header, timeout_s)
+        self._header_state = added[-1][1]
+        self._assumptions.new_header(self._header_state)
+        self._header_declarations = self._declarations(added)
         self._header = header
-        self._header_axioms = guard.declared_axioms(header)
+
+    def _declarations(self, added: list[tuple[str, int]]) -> HeaderDeclarations:
+        """What the header's Axiom/Parameter/Variable/Context/... sentences declared,
+        each name resolved by Coq right after its sentence (modules qualify it)."""
+        axioms, variables = set(), set()
+        for text, state in added[1:]:
+            for name in guard.declared_assumption_names(text):
+                found = self._assumptions.about(name, state, cached=False)
+                if found is None:
+                    continue
+                if found[0] == "Constant":
+                    axioms.add(found[1])
+                elif found[0] == "Variable":
+                    variables.add(name)
+        return HeaderDeclarations(frozenset(axioms), frozenset(variables))
 
     # ------------------------------------------------------------ interactive API
 
@@ -297,9 +355,9 @@ class CoqSession(ProofSession):
             else:
                 self._start()
             return TacticTimeout(f"tactic did not finish in {timeout_s:g} s")
-        except SessionCrashed as exc:
+        except (SessionCrashed, ProcessUnsound) as exc:
             # e.g. the memory cap: the tactic is at fault, not the search; states replay
-            self._start()
+            self.restart()
             return TacticError(f"Coq crashed running the tactic: {exc}")
         if goals is None or goals.given_up:
             self._back_to(point)
@@ -332,6 +390,7 @@ class CoqSession(ProofSession):
             sentences = guard.tactic_sentences(proof)
         except guard.GuardRejection as exc:
             return result(Verdict.FAILED, f"rejected: {exc}")
+        self._deadline = deadline
         try:
             try:
                 self.load_header(theorem.header, remaining())
@@ -363,13 +422,18 @@ class CoqSession(ProofSession):
             except CoqError as exc:
                 return result(Verdict.FAILED, f"Qed rejected: {exc}")
             try:
-                axioms = self._assumptions(parsed.name, remaining())
-            except (CoqError, guard.GuardRejection) as exc:
-                return result(Verdict.FAILED, f"rejected: {exc}")
-            disallowed = [a for a in axioms if not self._allowed(a)]
+                assumptions = self._assumptions_of(parsed.name, remaining())
+            except (QueryRefused, AssumptionsUnreadable) as exc:
+                return result(Verdict.FAILED, f"rejected: cannot read what the proof assumes: {exc}")
+            names = tuple(a.name for a in sorted(assumptions))
+            disallowed = [a for a in sorted(assumptions) if not self._allowed(a)]
             if disallowed:
-                return result(Verdict.FAILED, "depends on disallowed axioms: " + ", ".join(disallowed), tuple(axioms))
-            return result(Verdict.PROVED, "", tuple(axioms))
+                return result(Verdict.FAILED, "depends on disallowed assumptions: "
+                              + ", ".join(_describe(a) for a in disallowed), names)
+            return result(Verdict.PROVED, "", names)
+        except ProcessUnsound as exc:
+            self.restart()
+            return result(Verdict.ERROR, f"checker process failed ({exc}); it was replaced")
         except CoqTimeout as exc:
             if not exc.recovered:
                 self._start()
@@ -377,6 +441,7 @@ class CoqSession(ProofSession):
         except SessionCrashed as exc:
             return result(Verdict.ERROR, f"checker crashed: {exc}")
         finally:
+            self._deadline = None
             if self.alive and self._header is not None:
                 try:
                     self._recover_to(self._header_state)
@@ -396,59 +461,25 @@ class CoqSession(ProofSession):
             return f"error at sentence {index + 1} ({text[:60]}): {exc}"
         return str(exc)
 
-    def _assumptions(self, name: str, timeout_s: float) -> list[str]:
-        """Fully qualified names of the axioms the new constant `name` depends on.
+    def _assumptions_of(self, name: str, timeout_s: float) -> frozenset[Assumption]:
+        """What the constant just declared depends on (see checker.coq.assumptions)."""
+        for sentence in PRINTING_SENTENCES:
+            self._add(sentence, timeout_s)
+        return self._assumptions.of_new_constant(name, self._tip)
 
-        `Print Assumptions name` re-traverses every library proof behind the
-        term (0.3-0.8 s for a single lia or ring call), so it is asked per
-        global constant instead and cached: the axioms of `name` are the union
-        of the axioms of every constant its body and type mention, and
-        `Print name` under `Set Printing All` names each of them (notations
-        off, shadowed globals qualified, `abstract` sub-proofs inlined).
-        """
-        self._add("Set Printing All.", timeout_s)
-        reply = self._call(protocol.query_call(f"Print {name}.", self._tip), timeout_s)
-        if not reply.ok:
-            raise CoqError(f"Print {name} failed: {reply.error}")
-        own = f"{TOP_MODULE}.{name}"
-        axioms: set[str] = set()
-        for token in sorted(set(_QUALID.findall(reply.notices())) - _TERM_KEYWORDS):
-            kind, qualified = self._locate(token, timeout_s)
-            if kind == "Constant" and qualified != own:
-                axioms |= self._axioms_of(qualified, timeout_s)
-        return sorted(axioms)
+    def _allowed(self, assumption: Assumption) -> bool:
+        declared = self._header_declarations
+        if assumption.kind is AssumptionKind.AXIOM:
+            return assumption.name in declared.axioms or any(
+                fnmatch.fnmatchcase(assumption.name, p) for p in self.settings.coq_allowed_axioms
+            )
+        if assumption.kind is AssumptionKind.SECTION_VARIABLE:
+            return assumption.name in declared.section_variables
+        # the one unsafe theory a user can choose deliberately, for the whole session
+        return assumption.name == IMPREDICATIVE_SET and "-impredicative-set" in self.settings.coq_args
 
-    def _axioms_of(self, qualified: str, timeout_s: float) -> frozenset[str]:
-        in_header = qualified.startswith(TOP_MODULE + ".")
-        known = self._header_axiom_cache.get(qualified) if in_header else self._library_axioms.get(qualified)
-        if known is None:
-            reply = self._call(protocol.query_call(f"Print Assumptions {qualified}.", self._tip), timeout_s)
-            if not reply.ok:
-                raise CoqError(f"Print Assumptions {qualified} failed: {reply.error}")
-            entries = guard.parse_print_assumptions(reply.notices())
-            odd = [e for e in entries if e.kind != "axiom"]
-            if odd:
-                raise guard.GuardRejection(
-                    f"Print Assumptions {qualified} reports "
-                    + "; ".join(f"{e.kind}: {e.name}" for e in odd)
-                )
-            known = frozenset(self._locate(e.name, timeout_s)[1] for e in entries)
-            if in_header:
-                self._header_axiom_cache[qualified] = known
-            else:
-                self._library_axioms.put(qualified, known)
-        return known
 
-    def _locate(self, name: str, timeout_s: float) -> tuple[str, str]:
-        """(kind, fully qualified name) of what `name` refers to here; kind "" if nothing."""
-        if name not in self._locate_cache:
-            reply = self._call(protocol.query_call(f"Locate {name}.", self._tip), timeout_s)
-            m = _LOCATED.match(reply.notices()) if reply.ok else None
-            self._locate_cache[name] = (m.group(1), m.group(2)) if m else ("", name)
-        return self._locate_cache[name]
-
-    def _allowed(self, qualified: str) -> bool:
-        short = qualified.rsplit(".", 1)[-1]
-        return guard.axiom_allowed(
-            qualified, short, self._header_axioms, self.settings.coq_allowed_axioms, TOP_MODULE
-        )
+def _describe(assumption: Assumption) -> str:
+    if assumption.kind is AssumptionKind.AXIOM:
+        return assumption.name
+    return f"{assumption.kind.value} {assumption.name}"

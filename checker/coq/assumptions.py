@@ -1,0 +1,291 @@
+"""What a finished Coq constant depends on: never less than Coq's own `Print Assumptions`.
+
+`Print Assumptions NAME` re-traverses every library proof behind the term
+(0.3-0.8 s for a single `lia` or `ring`). The fast path asks it per global
+instead and caches the answers: the assumptions of NAME are those of every
+global its body and type mention, plus its own unsafe flags. The fast path is
+only used where it is provably the same as Coq's answer, and falls back to
+Coq's `Print Assumptions NAME` everywhere else:
+
+- the globals are read from `Print NAME` under `Set Printing All` (no
+  notations, every global named, shadowed ones qualified) and an unbounded
+  printing depth; if Coq still elided a subterm (`...`), fall back;
+- every maximal run of characters that cannot separate names is a candidate
+  (non-ASCII names included) and Coq itself says what it refers to (`About`);
+  a candidate that is not a global (a bound variable, a number) costs one
+  cached query and adds nothing;
+- a candidate that is new since the header (the theorem, its `abstract`
+  sub-proofs) is read the same way, recursively, and never cached: a later
+  proof may create a different constant under the same name;
+- the theorem's own flags: if guard, positivity or universe checking (or any
+  other typing flag) differ from the session's defaults, fall back, because
+  `Print Assumptions` then reports the theorem itself as "assumed to be
+  guarded" and the per-global answers cannot;
+- inductive types and constructors are asked too (a `bypass_check(positivity)`
+  inductive is "assumed to be positive"), and section variables are reported.
+
+`bench/axiom_differential.py` runs both paths side by side on thousands of
+proofs and counts disagreements.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+from typing import Callable
+
+PRINTING_DEPTH = 1_000_000_000
+# Sentences that make `Print NAME` name every global, at any depth.
+PRINTING_SENTENCES = ("Set Printing All.", f"Set Printing Depth {PRINTING_DEPTH}.")
+
+GLOBAL_KINDS = frozenset({"Constant", "Inductive", "Constructor"})
+
+
+class AssumptionKind(str, Enum):
+    AXIOM = "axiom"  # an Axiom/Parameter, or an Admitted lemma
+    SECTION_VARIABLE = "section variable"
+    UNSAFE = "unsafe"  # assumed guarded / positive, an unsafe universe hierarchy, ...
+
+
+@dataclass(frozen=True, order=True)
+class Assumption:
+    kind: AssumptionKind
+    name: str  # axioms: fully qualified; section variables: their name; unsafe: Coq's sentence
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AssumptionsUnreadable(ValueError):
+    """Coq answered in a shape this module does not know; nothing can be concluded."""
+
+
+class Fallback(Exception):
+    """The fast path cannot decide; Coq's own `Print Assumptions` must."""
+
+
+# ---------------------------------------------------------------- Print Assumptions
+
+
+@dataclass(frozen=True)
+class PrintedAssumption:
+    """One entry of a `Print Assumptions` answer, with the name as Coq printed it."""
+
+    kind: AssumptionKind
+    name: str
+    text: str
+
+
+_SECTIONS = {
+    "Axioms:": AssumptionKind.AXIOM,
+    "Section Variables:": AssumptionKind.SECTION_VARIABLE,
+    "Theory:": AssumptionKind.UNSAFE,  # "Set is impredicative", "Type hierarchy is collapsed (...)"
+}
+_UNSAFE = re.compile(
+    r"^(\S+) (?:is assumed to be (?:guarded|positive)|relies on an unsafe (?:universe )?hierarchy"
+    r"|relies on definitional UIP)\.$"
+)
+IMPREDICATIVE_SET = "Set is impredicative"
+_CLOSED = "Closed under the global context"
+
+
+def parse_print_assumptions(text: str) -> list[PrintedAssumption]:
+    """Entries of Coq 8.16's `Print Assumptions` answer.
+
+    An entry starts at column 0; its type continues on lines that are indented
+    or start with `:` (Coq breaks `name : type` before the colon when the type
+    is long). Anything this parser does not recognise raises
+    AssumptionsUnreadable, so an unknown kind of assumption is never dropped.
+    """
+    stripped = text.strip()
+    if stripped == _CLOSED:
+        return []
+    entries: list[list[str]] = []  # [section title, entry lines...]
+    section = None
+    for line in stripped.splitlines():
+        if not line.strip():
+            continue
+        if line in _SECTIONS:
+            section = line
+            continue
+        if line[0].isspace() or line.startswith(":"):
+            if not entries:
+                raise AssumptionsUnreadable(f"continuation line before any entry: {line!r}")
+            entries[-1].append(line.strip())
+            continue
+        if section is None:
+            raise AssumptionsUnreadable(f"entry outside any section: {line!r}")
+        entries.append([section, line.strip()])
+    if not entries:
+        raise AssumptionsUnreadable(f"no entry in: {stripped[:200]!r}")
+    parsed = []
+    for section, *lines in entries:
+        whole = " ".join(lines)
+        unsafe = _UNSAFE.match(whole)
+        name, _, rest = whole.partition(" ")
+        if unsafe and section == "Axioms:":
+            parsed.append(PrintedAssumption(AssumptionKind.UNSAFE, unsafe.group(1), whole))
+        elif section == "Theory:":
+            parsed.append(PrintedAssumption(AssumptionKind.UNSAFE, whole, whole))
+        elif rest.startswith(":") or (not rest and len(lines) == 1 and section == "Section Variables:"):
+            parsed.append(PrintedAssumption(_SECTIONS[section], name, whole))
+        else:
+            raise AssumptionsUnreadable(f"unrecognised entry under {section} {whole[:200]!r}")
+    return parsed
+
+
+# ---------------------------------------------------------------- reading terms
+
+# Characters that can never be part of a (qualified) name; everything else,
+# non-ASCII letters and symbols included, is kept inside a candidate.
+_NOT_IN_NAME = r"\s()\[\]{}:;,=|@%<>!?*+\-/\\^&~`\"#$"
+_CANDIDATE = re.compile(rf"[^{_NOT_IN_NAME}]+")
+_ELIDED = "..."
+_EXPANDS = re.compile(r"^Expands to: (\w+)\s+(\S+)", re.M)
+
+
+def name_candidates(printed: str) -> set[str]:
+    """Every maximal run of name characters in a printed term, trailing dots removed."""
+    out = set()
+    for token in _CANDIDATE.findall(printed):
+        token = token.strip(".")
+        if token and not token[0].isdigit():
+            out.add(token)
+    return out
+
+
+def parse_about(answer: str) -> tuple[str, str] | None:
+    """(kind, fully qualified name) from an `About` answer; None if it names no object."""
+    m = _EXPANDS.search(answer)
+    return (m.group(1), m.group(2)) if m else None
+
+
+# ---------------------------------------------------------------- the finder
+
+Query = Callable[[str, int], str]  # (command, state) -> notices; raises on Coq's refusal
+
+
+class QueryRefused(Exception):
+    """Coq refused a query (e.g. `About` of something that is not a name)."""
+
+
+class AssumptionFinder:
+    """The assumptions of constants declared after a header, for one session.
+
+    `query(command, state)` asks Coq; `library` maps Coq's own library
+    constants to their assumptions across runs (see axiom_cache). Everything
+    else cached here is valid while the header is loaded: `new_header` resets it.
+    """
+
+    def __init__(self, query: Query, library, top_module: str, always_full: bool = False):
+        self._query = query
+        self._library = library
+        self._local_prefix = top_module + "."
+        self.always_full = always_full
+        self._header_state = 0
+        self._default_flags = ""
+        self._about: dict[str, tuple[str, str] | None] = {}
+        self._of_global: dict[str, frozenset[Assumption]] = {}
+        self.fast = 0
+        self.full = 0
+
+    def set_default_flags(self, state: int) -> None:
+        """Remember the typing flags of a state nothing has changed (the prelude)."""
+        self._default_flags = self._query("Print Typing Flags.", state)
+
+    def new_header(self, state: int) -> None:
+        self._header_state = state
+        self._about.clear()
+        self._of_global.clear()
+
+    # -------------------------------------------------------- public
+
+    def of_new_constant(self, name: str, tip: int) -> frozenset[Assumption]:
+        """Assumptions of `name`, declared after the header; `tip` must have PRINTING_SENTENCES in force."""
+        own = self.about(name, tip, cached=False)
+        if own is None or own[0] != "Constant":
+            raise AssumptionsUnreadable(f"About {name} does not name the new constant: {own}")
+        if not self.always_full:
+            try:
+                found = self._fast(own[1], tip)
+                self.fast += 1
+                return found
+            except Fallback:
+                pass
+        self.full += 1
+        return self.by_print_assumptions(own[1], tip)
+
+    def by_print_assumptions(self, qualified: str, state: int) -> frozenset[Assumption]:
+        """Coq's own answer: `Print Assumptions qualified` in `state`, names resolved there."""
+        printed = parse_print_assumptions(self._query(f"Print Assumptions {qualified}.", state))
+        return frozenset(self._resolve(p, state, cached=state == self._header_state) for p in printed)
+
+    def about(self, name: str, state: int, cached: bool = True) -> tuple[str, str] | None:
+        if cached and state == self._header_state and name in self._about:
+            return self._about[name]
+        try:
+            found = parse_about(self._query(f"About {name}.", state))
+        except QueryRefused:
+            found = None
+        if cached and state == self._header_state:
+            self._about[name] = found
+        return found
+
+    # -------------------------------------------------------- internals
+
+    def _resolve(self, printed: PrintedAssumption, state: int, cached: bool) -> Assumption:
+        if printed.kind is AssumptionKind.AXIOM:
+            found = self.about(printed.name, state, cached)
+            return Assumption(AssumptionKind.AXIOM, found[1] if found else printed.name)
+        if printed.kind is AssumptionKind.UNSAFE:
+            return Assumption(AssumptionKind.UNSAFE, printed.text)
+        return Assumption(printed.kind, printed.name)
+
+    def _fast(self, own: str, tip: int) -> frozenset[Assumption]:
+        if self._query("Print Typing Flags.", tip) != self._default_flags:
+            raise Fallback("typing flags differ from the defaults")
+        found: set[Assumption] = set()
+        seen = {own}
+        todo = [own]
+        while todo:
+            constant = todo.pop()
+            printed = self._query(f"Print {constant}.", tip)
+            if _ELIDED in printed:
+                raise Fallback(f"Coq elided part of {constant}")
+            # The constant's own short name is itself: any other global of that
+            # name is printed qualified, since the short name now means this one.
+            for candidate in name_candidates(printed) - {constant.rsplit(".", 1)[-1]}:
+                known = self.about(candidate, self._header_state)
+                if known is not None:
+                    kind, qualified = known
+                    if kind in GLOBAL_KINDS:
+                        found |= self._global(qualified)
+                    elif kind == "Variable":
+                        found.add(Assumption(AssumptionKind.SECTION_VARIABLE, candidate))
+                    continue
+                new = self.about(candidate, tip, cached=False)
+                if new is None or new[1] in seen:
+                    continue
+                if new[0] != "Constant":
+                    raise Fallback(f"{candidate} is a new {new[0]}")
+                seen.add(new[1])
+                todo.append(new[1])
+        return frozenset(found)
+
+    def _global(self, qualified: str) -> frozenset[Assumption]:
+        """Assumptions of a global that existed at the header state (cached)."""
+        known = self._of_global.get(qualified)
+        if known is not None:
+            return known
+        # The header's own globals (the top module) differ from header to header.
+        library = not qualified.startswith(self._local_prefix)
+        axioms = self._library.get(qualified) if library else None
+        if axioms is not None:
+            known = frozenset(Assumption(AssumptionKind.AXIOM, a) for a in axioms)
+        else:
+            known = self.by_print_assumptions(qualified, self._header_state)
+            if library and all(a.kind is AssumptionKind.AXIOM for a in known):
+                self._library.put(qualified, frozenset(a.name for a in known))
+        self._of_global[qualified] = known
+        return known
