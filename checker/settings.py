@@ -53,6 +53,20 @@ class CheckerSettings(BaseSettings):
     lean_allowed_axioms: list[str] = Field(default_factory=lambda: list(DEFAULT_LEAN_ALLOWED_AXIOMS))
     lean_allow_native_decide: bool = False
 
+    fstar_binary: str = Field(default="fstar.exe", description="the F* executable, started as `fstar.exe --ide FILE`")
+    fstar_args: list[str] = Field(default_factory=list, description="extra arguments, before F*'s own")
+    fstar_include: list[str] = Field(
+        default_factory=list, description="--include directories (a dataset's sources and .checked files)"
+    )
+    fstar_cwd: str | None = None
+    fstar_memory_mb: int = Field(default=8192, ge=256, description="resident-memory cap per F* process, Z3 included")
+    fstar_prefix_timeout_s: float = Field(
+        default=600.0, gt=0, description="time allowed to load a file's checked prefix or a scratch header"
+    )
+    fstar_assume_warnings: list[int] = Field(
+        default_factory=lambda: [335], description="warnings that report an admitted or assumed fact (fail a candidate)"
+    )
+
     kimina_url: str = "http://localhost:8000"
     kimina_api_key: str | None = None
     kimina_batch_size: int = Field(default=32, ge=1, description="snippets per HTTP request")

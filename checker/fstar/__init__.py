@@ -1,0 +1,1 @@
+"""The F* backend: `fstar.exe --ide` program-fragment checking (see checker.fstar.session)."""
