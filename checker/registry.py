@@ -24,6 +24,14 @@ def _lean(settings: CheckerSettings) -> Checker:
     return PooledChecker(lambda: LeanSession(settings), settings)
 
 
+def _fstar(settings: CheckerSettings) -> Checker:
+    from checker.fstar.session import FStarSession
+    from checker.pool import PooledChecker
+
+    FStarSession(settings).close()  # fail fast, with the install hint, when fstar.exe is missing
+    return PooledChecker(lambda: FStarSession(settings), settings)
+
+
 def _kimina(settings: CheckerSettings) -> Checker:
     from checker.kimina import KiminaChecker
 
@@ -34,6 +42,7 @@ BACKENDS: dict[str, Callable[[CheckerSettings], Checker]] = {
     "coq": _coq,
     "lean": _lean,
     "kimina": _kimina,
+    "fstar": _fstar,
 }
 
 

@@ -35,8 +35,8 @@ emacs/Search.cons-snoc.
 Faults, for the recovery tests: --hang-at N never answers request N (0-based);
 --exit-at N exits with status 1 on request N; --kill-at N dies by SIGKILL on
 request N; --bloat-at N allocates --bloat-mb MB and never answers. With
---marker PATH a fault happens once: it creates PATH, and a process started
-while PATH exists (the restarted F*) serves --restart-script instead.
+--marker PATH a fault (or a silent step) happens once: it creates PATH, and a
+process started while PATH exists (the restarted F*) serves --restart-script instead.
 
 It also answers `--version` and checks F*'s own arguments: --expect-file NAME
 fails (status 3) unless started as `--ide NAME`, and --report_assumes must be `warn`.
@@ -157,6 +157,8 @@ def serve(steps: list[dict[str, Any]], faults: argparse.Namespace, marker: Path 
                 reply = {**reply, "query-id": request.get("query-id")}
             write(json.dumps(reply, ensure_ascii=False, separators=(",", ":")))
         if step.get("silent"):
+            if marker is not None:
+                marker.touch()
             silence()
     return 0
 

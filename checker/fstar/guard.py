@@ -30,7 +30,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from checker.fstar.syntax import QUALIFIERS, LexError, Token, normalised, operator_name, parse_val, scan, squeezed, tokens
+from checker.fstar.syntax import QUALIFIERS, LexError, Token, operator_name, parse_val, same_code, scan, squeezed, tokens
 from checker.fstar.target import FStarTarget
 
 
@@ -189,7 +189,7 @@ def check_candidate(target: FStarTarget, candidate: str) -> Candidate:
             raise GuardRejection(f"the candidate declares {declared.name if declared else 'something'!r} with val; "
                                  f"only {short} may be defined")
         if target.statement:
-            if normalised(val_text) != normalised(target.statement):
+            if not same_code(val_text, target.statement):
                 raise GuardRejection("the candidate restates the val differently from the statement asked for")
             restated = True
             code_start = toks[end].start

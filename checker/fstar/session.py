@@ -25,6 +25,7 @@ the opening state.
 
 from __future__ import annotations
 
+import functools
 import shutil
 import subprocess
 import time
@@ -78,6 +79,11 @@ def fstar_command(settings: CheckerSettings) -> list[str]:
 
 def fstar_version(command: list[str], cwd: str | None = None) -> str:
     """The first line of `fstar.exe --version` (e.g. "F* 2023.09.03~dev"), or "unknown"."""
+    return _version(tuple(command), cwd)
+
+
+@functools.lru_cache(maxsize=16)
+def _version(command: tuple[str, ...], cwd: str | None) -> str:
     try:
         done = subprocess.run([*command, "--version"], cwd=cwd, capture_output=True, text=True,
                               timeout=VERSION_TIMEOUT_S, check=False)

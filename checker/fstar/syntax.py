@@ -127,12 +127,13 @@ def squeezed(text: str) -> str:
     return "".join(code.split())
 
 
-def normalised(text: str) -> str:
+def same_code(a: str, b: str) -> bool:
+    """Whether two texts are the same F* code: equal tokens and literals, whatever the spacing and comments."""
     try:
-        code = _strip_comments(text)
+        sa, sb = scan(a), scan(b)
     except LexError:
-        code = text
-    return " ".join(code.split())
+        return False
+    return sa.strings == sb.strings and [t.text for t in tokens(sa.code)] == [t.text for t in tokens(sb.code)]
 
 
 def _strip_comments(text: str) -> str:
