@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from checker.coq.load_path import LoadPath
 
 DEFAULT_COQ_PRELUDE = "From Coq Require Import Lia Lra Psatz Ring Field."
 
@@ -70,3 +74,12 @@ class CheckerSettings(BaseSettings):
     kimina_url: str = "http://localhost:8000"
     kimina_api_key: str | None = None
     kimina_batch_size: int = Field(default=32, ge=1, description="snippets per HTTP request")
+
+    def with_load_path(self, load_path: "LoadPath") -> "CheckerSettings":
+        """A copy whose Coq processes also get `load_path` (after the flags coq_args already holds)."""
+        from checker.coq.load_path import LoadPath
+
+        if not load_path:
+            return self
+        merged = LoadPath.from_coq_args(self.coq_args, where="coq_args").merged(load_path)
+        return self.model_copy(update={"coq_args": merged.coq_args()})

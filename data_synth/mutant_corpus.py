@@ -4,8 +4,10 @@ A record is a Coq problem (``name``, ``split``, ``header``, ``statement``,
 ``proof``, ``source`` as ``owner/repo@commit path``: what `proofsmith check`
 and the Coq statement loader of `proofsmith eval` read) plus its provenance
 (``parent``, ``parent_statement``, ``rule``, ``premise``, ``location``,
-``proof_style``, ``checker``) and its proof traced step by step
-(``traced_tactics``: tactic, state before, state after).
+``proof_style``, ``checker``), its proof traced step by step
+(``traced_tactics``: tactic, state before, state after), and ``load_path``:
+the Coq flags that load the library its header requires (`proofsmith check`
+and `proofsmith eval` use them, so the records need nothing more).
 
 `export_benchmark` turns a corpus into a LeanDojo Benchmark 4 directory
 (``corpus.jsonl`` of the source library and ``random/{train,val,test}.json``)
@@ -23,6 +25,7 @@ import shutil
 from pathlib import Path
 from typing import Any, Iterator
 
+from checker.coq.load_path import LoadPath
 from data_synth.mutation import Mutant
 
 SPLITS = ("train", "val", "test")
@@ -39,7 +42,9 @@ def split_of(parent: str, val_percent: int = 5, test_percent: int = 5) -> str:
     return "val" if bucket < 100 - test_percent else "test"
 
 
-def mutant_record(m: Mutant, source: str, file_path: str, position: tuple[int, int]) -> dict[str, Any]:
+def mutant_record(
+    m: Mutant, source: str, file_path: str, position: tuple[int, int], load_path: LoadPath = LoadPath()
+) -> dict[str, Any]:
     return {
         "name": m.name,
         "split": split_of(m.parent),
@@ -60,6 +65,7 @@ def mutant_record(m: Mutant, source: str, file_path: str, position: tuple[int, i
         "position": list(position),
         "traced_tactics": list(m.traced_tactics),
         "checker": m.checker,
+        "load_path": load_path.to_json(),
     }
 
 

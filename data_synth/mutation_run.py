@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 from checker.backend import Checker
+from checker.coq.load_path import LoadPath, LoadPathError
 from data_synth.funnel import Funnel
 from data_synth.mutant_corpus import keep_parents, mutant_record, read_records
 from data_synth.mutation import LibraryTheorem, MutationSettings, Mutator, open_parent, parent_statement
@@ -66,10 +67,11 @@ class MutationLibrary:
     index: PremiseIndex
 
     sources: dict[str, tuple[str, str]] = field(default_factory=dict)  # root folder -> (repo, commit)
-    coq_args: list[str] = field(default_factory=list)  # load path of libraries Coq does not have installed
+    load_path: LoadPath = LoadPath()  # what Coq needs to load the library (the trace's metadata.json)
 
     @classmethod
-    def load(cls, trace_dir: Path) -> "MutationLibrary":
+    def load(cls, trace_dir: Path, extra_load_path: LoadPath = LoadPath()) -> "MutationLibrary":
+        """The library a trace directory describes; `extra_load_path` adds to the load path its metadata records."""
         corpus_file = trace_dir / "corpus.jsonl"
         if not corpus_file.is_file():
             raise LibraryError(f"{trace_dir}: no corpus.jsonl (expected a trace directory written by `proofsmith trace`)")
@@ -78,19 +80,25 @@ class MutationLibrary:
         except CorpusError as exc:
             raise LibraryError(str(exc)) from None
         roots, sources = {"theories": "Coq"}, {"theories": ("coq/coq", "")}
-        coq_args: list[str] = []
+        load_path = LoadPath()
         library_roots: dict[str, str] = {}  # root folder name -> its folder on disk
         metadata = trace_dir / "metadata.json"
         if metadata.is_file():
             try:
-                libraries = json.loads(metadata.read_text(encoding="utf-8")).get("libraries", [])
+                meta = json.loads(metadata.read_text(encoding="utf-8"))
+                libraries = meta.get("libraries", [])
+                if "load_path" in meta:
+                    load_path = LoadPath.from_json(meta["load_path"], where=f"{metadata}: load_path")
                 for lib in libraries:
                     root = Path(str(lib["root"])).name
                     library_roots[root] = str(lib["root"])
                     roots[root] = str(lib["logical"])
                     repo = str(lib.get("url", "")).removeprefix("https://github.com/").strip("/")
                     sources[root] = (repo or root, str(lib.get("commit", "")))
-                    coq_args += _loadpath(trace_dir, Path(str(lib["root"])), str(lib["logical"]))
+                    if "load_path" not in meta:  # a trace from before load paths were recorded: guess
+                        load_path = load_path.merged(_loadpath(trace_dir, Path(str(lib["root"])), str(lib["logical"])))
+            except LoadPathError as exc:
+                raise LibraryError(str(exc)) from None
             except (json.JSONDecodeError, AttributeError, KeyError, TypeError) as exc:
                 raise LibraryError(f"{metadata}: not a trace metadata file ({exc})") from None
         library_roots = library_roots or {"theories": _coqlib_theories()}
@@ -107,7 +115,8 @@ class MutationLibrary:
         ]
         if not parents:
             raise LibraryError(f"{corpus_file}: no theorem or lemma among {len(corpus)} declarations")
-        return cls(trace_dir, corpus, parents, PremiseIndex.from_premises(corpus.premises), sources, coq_args)
+        index = PremiseIndex.from_premises(corpus.premises)
+        return cls(trace_dir, corpus, parents, index, sources, load_path.merged(extra_load_path))
 
     def source(self, path: str) -> str:
         """`owner/repo@commit path`, as benchmark records cite their source."""
@@ -162,19 +171,19 @@ def _coqlib_theories() -> str:
     return str(coqlib() / "theories")
 
 
-def _loadpath(trace_dir: Path, root: Path, logical: str) -> list[str]:
+def _loadpath(trace_dir: Path, root: Path, logical: str) -> LoadPath:
     """`-R DIR Logical` for a library whose compiled files Coq would not find by itself:
     the copy `proofsmith trace` compiled into TRACE/build/Logical, else the
     library's own folder if it holds .vo files outside Coq's installation."""
     built = trace_dir / "build" / logical
     if built.is_dir():
-        return ["-R", str(built), logical]
+        return LoadPath.of("-R", built, logical)
     from checker.coq.library import coqlib
 
     installed = coqlib() in root.parents or root == coqlib() / "theories"
     if not installed and root.is_dir() and any(root.rglob("*.vo")):
-        return ["-R", str(root), logical]
-    return []
+        return LoadPath.of("-R", root, logical)
+    return LoadPath()
 
 
 def _chunks(parents: list[LibraryTheorem]) -> list[list[LibraryTheorem]]:
@@ -352,7 +361,7 @@ def mutate_library(
                     unique[m.rule] += 1
                     corpus_fh.write(json.dumps(
                         mutant_record(m, library.source(_path_of(library, m.parent)), _path_of(library, m.parent),
-                                      _end_of(library, m.parent)),
+                                      _end_of(library, m.parent), library.load_path),
                         ensure_ascii=False) + "\n")
                 corpus_fh.flush()
                 counts = {}

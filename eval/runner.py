@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
+from checker.coq.load_path import LoadPath
 from checker.settings import CheckerSettings
 from checker.types import CheckerInfo, Verdict
 from eval.benchmarks import Benchmark, Problem, load_benchmark
@@ -62,6 +63,8 @@ class RunConfig:
     workers: int = 1
     # None: run locally; "" : start a local Ray instance; else a Ray address.
     ray: str | None = None
+    # Coq load path (-Q/-R/--project), on top of the one the benchmark records (mutants carry theirs)
+    load_path: LoadPath = LoadPath()
 
     def budget(self) -> Budget:
         return Budget(
@@ -187,11 +190,12 @@ def _require_backend(backend: str, benchmark: str) -> None:
 class ProblemEvaluator:
     """One worker: a checker with one session, and a prover. Also the body of a Ray actor."""
 
-    def __init__(self, backend: str, prover: str, prover_options: dict[str, Any], budget: Budget, context: dict[str, Any]):
+    def __init__(self, backend: str, prover: str, prover_options: dict[str, Any], budget: Budget, context: dict[str, Any],
+                 load_path: LoadPath = LoadPath()):
         from checker.registry import open_checker
         from prover.registry import make_prover
 
-        self.settings = CheckerSettings(workers=1)
+        self.settings = CheckerSettings(workers=1).with_load_path(load_path)
         self.prover = make_prover(prover, **prover_options)
         self.checker = open_checker(backend, self.settings)
         self.budget = budget
@@ -411,7 +415,8 @@ def run_eval(config: RunConfig, out_dir: Path | str, progress: bool = True) -> R
                 "budget": {"wall_s": budget.wall_s, "attempts": budget.attempts, "tactic_timeout_s": budget.tactic_timeout_s},
                 "seed": config.seed,
             }
-            worker_args = (identity["backend"], config.prover, dict(config.prover_options), budget, context)
+            load_path = benchmark.load_path.merged(config.load_path)
+            worker_args = (identity["backend"], config.prover, dict(config.prover_options), budget, context, load_path)
             if config.ray is not None:
                 stream = _run_ray(config.ray, worker_args, pending, config.workers)
             else:

@@ -8,6 +8,11 @@ Premise ids are positions in corpus order, so each file owns one contiguous id
 range. A premise is accessible to a theorem if its file is transitively
 imported by the theorem's file, or it lies in the same file and ends at or
 before the theorem's start (ReProver's rule).
+
+A premise marked ``"admitted": true`` (a lemma closed with ``Admitted``:
+assumed, not proved; the Coq tracer marks them) is left out unless the corpus
+is loaded with ``include_admitted=True``: a prover that uses one does not get
+a proof the checker accepts.
 """
 
 from __future__ import annotations
@@ -48,19 +53,23 @@ class Premise:
     start: Pos
     end: Pos
     kind: str = ""
+    admitted: bool = False
 
     def serialize(self) -> str:
         """The text an encoder or BM25 reads for this premise."""
         return f"{self.full_name}\n{self.code}"
 
     def to_record(self) -> dict[str, Any]:
-        return {
+        record = {
             "full_name": self.full_name,
             "code": self.code,
             "start": list(self.start),
             "end": list(self.end),
             "kind": self.kind,
         }
+        if self.admitted:
+            record["admitted"] = True
+        return record
 
 
 @dataclass(frozen=True)
@@ -84,11 +93,15 @@ def _parse_pos(value: Any, where: str) -> Pos:
 class Corpus:
     """Premises in corpus order, their files, and the transitive import relation."""
 
-    def __init__(self, files: Sequence[dict[str, Any]], source: str = "<memory>") -> None:
+    def __init__(
+        self, files: Sequence[dict[str, Any]], source: str = "<memory>", include_admitted: bool = False
+    ) -> None:
         self.source = source
+        self.include_admitted = include_admitted
         self.premises: list[Premise] = []
         self.files: dict[str, SourceFile] = {}
         self.skipped: int = 0  # ill-formed premises left out, as ReProver does
+        self.admitted_left_out: int = 0  # premises marked admitted, without include_admitted
         self.unknown_imports: dict[str, list[str]] = {}
         for number, record in enumerate(files, 1):
             self._add_file(record, f"{source}:{number}")
@@ -108,7 +121,7 @@ class Corpus:
     # ---------------------------------------------------------------- loading
 
     @classmethod
-    def load(cls, path: str | Path) -> "Corpus":
+    def load(cls, path: str | Path, include_admitted: bool = False) -> "Corpus":
         path = Path(path)
         if path.is_dir():
             path = path / "corpus.jsonl"
@@ -123,7 +136,7 @@ class Corpus:
                     records.append(json.loads(line))
                 except json.JSONDecodeError as exc:
                     raise CorpusError(f"{path}:{number}: not JSON ({exc.msg})") from None
-        return cls(records, source=str(path))
+        return cls(records, source=str(path), include_admitted=include_admitted)
 
     def _add_file(self, record: Any, where: str) -> None:
         if not isinstance(record, dict) or not isinstance(record.get("path"), str):
@@ -151,12 +164,18 @@ class Corpus:
             if name.startswith("[") and name.endswith("]"):
                 self.skipped += 1
                 continue
+            admitted = p.get("admitted", False)
+            if not isinstance(admitted, bool):
+                raise CorpusError(f"{here}: 'admitted' of {name} must be true or false")
             start = _parse_pos(p.get("start"), f"{here} start")
             end = _parse_pos(p.get("end"), f"{here} end")
             if pos_key(end) < pos_key(start):
                 raise CorpusError(f"{here}: {name} ends before it starts")
+            if admitted and not self.include_admitted:
+                self.admitted_left_out += 1
+                continue
             self.premises.append(
-                Premise(len(self.premises), path, name, code, start, end, str(p.get("kind", "")))
+                Premise(len(self.premises), path, name, code, start, end, str(p.get("kind", "")), admitted)
             )
         self.files[path] = SourceFile(path, tuple(imports), first, len(self.premises))
 

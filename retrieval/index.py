@@ -303,7 +303,8 @@ class PremiseIndex:
         if meta.get("format") != FORMAT_VERSION:
             raise PremiseIndexError(f"{meta_path}: index format {meta.get('format')!r}, expected {FORMAT_VERSION}")
         try:
-            corpus = Corpus.load(folder / "corpus.jsonl")
+            # what the index was built on, admitted premises included if they were asked for then
+            corpus = Corpus.load(folder / "corpus.jsonl", include_admitted=True)
         except CorpusError as exc:
             raise PremiseIndexError(str(exc)) from None
         if corpus.content_hash != meta.get("corpus_hash"):

@@ -246,6 +246,57 @@ def test_rerun_resumes_without_tracing_again(traced):
     assert again.stats["tactics"] == first.stats["tactics"]
 
 
+def test_rerun_traces_again_the_files_that_import_a_changed_file(tmp_path):
+    """Top requires Mid, which requires Base: a change to Base changes what Mid and Top see."""
+    import shutil
+
+    from data_synth.trace.libraries import from_folder
+    from data_synth.trace.runner import trace
+
+    lib = tmp_path / "tracelib"
+    shutil.copytree(TRACELIB, lib)
+    out = tmp_path / "out"
+    trace([from_folder(lib, "TraceLib")], out, workers=2, progress=False)
+    with (lib / "Base.v").open("a") as fh:
+        fh.write("\nLemma base_extra : double 2 = 4.\nProof. reflexivity. Qed.\n")
+    again = trace([from_folder(lib, "TraceLib")], out, workers=2, progress=False)
+    assert (again.traced_now, again.reused) == (3, 1)  # Base, Mid and Top again; Other untouched
+    assert "TraceLib.Base.base_extra" in {p["full_name"] for p in corpus(out)["tracelib/Base.v"]["premises"]}
+    (lib / "Other.v").write_text((lib / "Other.v").read_text() + "\n(* edited *)\n")
+    third = trace([from_folder(lib, "TraceLib")], out, workers=2, progress=False)
+    assert (third.traced_now, third.reused) == (1, 3)  # nothing imports Other
+
+
+def test_retry_failed_traces_partial_files_again(tmp_path):
+    from data_synth.trace.libraries import from_folder
+    from data_synth.trace.runner import trace
+
+    broken = [from_folder(FIXTURES / "tracelib_broken", "Broken")]
+    first = trace(broken, tmp_path, workers=1, progress=False)
+    assert first.stats["files_by_status"] == {"partial": 1}
+    assert trace(broken, tmp_path, workers=1, progress=False).traced_now == 0
+    assert trace(broken, tmp_path, workers=1, progress=False, retry_failed=True).traced_now == 1
+
+
+def test_admitted_lemmas_are_marked_and_left_out_of_retrieval(tmp_path):
+    from data_synth.trace.libraries import from_folder
+    from data_synth.trace.runner import trace
+    from retrieval.corpus import Corpus
+
+    trace([from_folder(FIXTURES / "tracelib_broken", "Broken")], tmp_path, workers=1, progress=False)
+    premises = {p["full_name"]: p for p in corpus(tmp_path)["tracelib_broken/Broken.v"]["premises"]}
+    assert premises["Broken.Broken.bad"]["admitted"] is True  # its proof failed; the tracer admitted it
+    assert premises["Broken.Broken.assumed"]["admitted"] is True  # the file says Admitted
+    assert "admitted" not in premises["Broken.Broken.good_first"]
+    retrievable = Corpus.load(tmp_path)
+    assert {p.full_name for p in retrievable.premises} == {
+        "Broken.Broken.good_first", "Broken.Broken.after_bad", "Broken.Broken.good_last"
+    }
+    assert retrievable.admitted_left_out == 2
+    everything = Corpus.load(tmp_path, include_admitted=True)
+    assert {p.full_name for p in everything.premises if p.admitted} == {"Broken.Broken.bad", "Broken.Broken.assumed"}
+
+
 # ---------------------------------------------------------------- failures
 
 
@@ -263,6 +314,17 @@ def test_a_failing_proof_or_sentence_is_recorded_and_skipped(tmp_path):
     assert traced_names == {"Broken.Broken.good_first", "Broken.Broken.after_bad", "Broken.Broken.good_last"}
     assert record["counts"]["failed_proofs"] == 1
     assert run.stats["files_not_compiled"] == ["tracelib_broken/Broken.v"]
+
+
+def test_cli_summary_names_the_files_that_did_not_compile(tmp_path, capsys):
+    from eval.cli import main
+
+    broken = str(FIXTURES / "tracelib_broken")
+    assert main(["trace", "--library", broken, "--logical-path", "Broken", "--out", str(tmp_path), "--workers", "1"]) == 0
+    err = capsys.readouterr().err
+    summary = json.loads(err[err.index("{\n") : err.index("\n}\n") + 2])  # the JSON block, past the progress bar
+    assert summary["files_not_compiled"] == ["tracelib_broken/Broken.v"]
+    assert summary["by_status"] == {"partial": 1}
 
 
 def test_cli_names_bad_input(tmp_path, capsys):

@@ -3,7 +3,7 @@
     corpus.jsonl                      one line per file: {path, imports, premises}
     random/{train,val,test}.json      lists of traced theorems
     novel_premises/{train,val,test}.json
-    metadata.json, stats.json
+    metadata.json, stats.json         metadata.json's `load_path`: the Coq flags that load the traced files
 
 The schema is LeanDojo's (positions `[line, column]`, both counted from 1,
 ends exclusive; a traced tactic's `annotated_tactic` marks each premise use
@@ -16,6 +16,9 @@ def_end_pos}`). Where Coq differs:
   Instance, Inductive, ...), Constructor/Projection/Scheme for what Coq
   generates, and Lemma/Definition (opaque or not) for constants a module got
   from `Include` or a functor application, placed at that sentence;
+- a premise closed with `Admitted` (in the library, or by the tracer after
+  its proof failed) carries `"admitted": true`; retrieval leaves it out
+  unless asked (retrieval.corpus);
 - `imports` are the files a file `Require`s (resolved by Coq), plus
   Coq.Init.Prelude, which every file but Coq's own Init files loads implicitly;
 - full names are Coq's qualified names (`Coq.Arith.PeanoNat.Nat.add_comm`);
@@ -41,6 +44,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Iterable
 
+from checker.coq.load_path import LoadPath
 from data_synth.trace.libraries import CoqLibrary
 from data_synth.trace.splits import SEED, eval_size, split_by_premise, split_randomly
 from data_synth.trace.tactics import NameUse, annotate
@@ -101,8 +105,13 @@ def export(
     eval_fraction: float = 0.05,
     seed: int = SEED,
     extra_stats: dict[str, Any] | None = None,
+    load_path: LoadPath = LoadPath(),
 ) -> dict[str, Any]:
-    """Write the benchmark directory from per-file trace records; returns the statistics."""
+    """Write the benchmark directory from per-file trace records; returns the statistics.
+
+    `load_path` is what Coq needs to load the traced files (and what they
+    require): metadata.json records it, so later commands need nothing more.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     records = _dependency_order(list(records))
     by_library = {lib.name: lib for lib in libraries}
@@ -222,6 +231,7 @@ def export(
                 {"name": lib.name, "logical": lib.logical, "root": str(lib.root), "url": lib.url, "commit": lib.commit}
                 for lib in libraries
             ],
+            "load_path": load_path.to_json(),
             "split_seed": seed,
             "eval_fraction": eval_fraction,
         },

@@ -20,7 +20,9 @@ discharged statement.
 
 A sentence Coq refuses is recorded and skipped; a proof whose tactic fails is
 recorded, skipped and closed with `Admitted` so that the rest of the file still
-replays. The result is one JSON-ready record per file.
+replays. A declaration closed with `Admitted` (by the file or by the tracer)
+is a premise marked `"admitted": true`. The result is one JSON-ready record
+per file.
 """
 
 from __future__ import annotations
@@ -434,6 +436,8 @@ class FileTracer:
         if about is not None and about.kind in PREMISE_KINDS:
             full_name, type_ = about.name, about.type
             self._add_premise(full_name, proof.keyword, type_, start, end)
+            if how == "Admitted":  # assumed, not proved: retrieval leaves it out unless asked
+                self.premises[self._premise_index[full_name]]["admitted"] = True
         else:  # inside a module type: a proof, but no global constant
             full_name, type_ = f"{self._scope_path()}.{proof.name}", ""
         if how in vernacular.SUCCESSFUL_CLOSERS and proof.tactics:

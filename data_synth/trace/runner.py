@@ -2,7 +2,8 @@
 
 Each finished file is appended to `traced_files.jsonl` and flushed, so a run
 that is killed loses only the files in flight; the next run skips files
-already traced (same path, same content) and traces the rest. A file that
+already traced (same path, same content, and the same content of every file
+it imports, transitively) and traces the rest. A file that
 fails is a record like any other (its failures say why), never the end of the
 run. When every file is traced, the benchmark directory is (re)written from
 the records.
@@ -22,7 +23,8 @@ from typing import Any
 
 from tqdm import tqdm
 
-from checker.coq.library import compile_library
+from checker.coq.library import compile_library, coq_version
+from checker.coq.load_path import LoadPath
 from checker.settings import CheckerSettings
 from data_synth.trace import benchmark
 from data_synth.trace.file_tracer import FileTracer, TraceOptions
@@ -63,23 +65,68 @@ def _sha256(file: LibraryFile) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def loadpath_args(libraries: list[CoqLibrary], out_dir: Path) -> tuple[list[str], dict[str, str]]:
-    """Coq flags that make every library loadable, compiling folders that lack their .vo files.
+def library_load_path(
+    libraries: list[CoqLibrary], out_dir: Path, dependencies: LoadPath = LoadPath()
+) -> tuple[LoadPath, dict[str, str]]:
+    """The load path that makes every library loadable, compiling folders that lack their .vo files.
 
-    Returns the flags and, per relative .v path that did not compile, coqc's message.
+    `dependencies` is what the libraries need besides each other (libraries
+    that are not traced). Returns the libraries' own bindings and, per relative
+    .v path that did not compile, coqc's message.
     """
-    args: list[str] = []
+    load_path = LoadPath()
     failures: dict[str, str] = {}
     for lib in libraries:
         if lib.logical == "Coq" and lib.installed:
             continue  # Coq binds its own library with -R already
         if lib.compiled_in_place():  # installed ones too: -R lets files require siblings by short name
-            args += ["-R", str(lib.root), lib.logical]
+            load_path = load_path.merged(LoadPath.of("-R", lib.root, lib.logical))
             continue
-        built = compile_library(lib.root, lib.logical, out_dir / BUILD / lib.logical, extra_args=args)
-        args += built.loadpath
+        built = compile_library(
+            lib.root, lib.logical, out_dir / BUILD / lib.logical, extra_args=dependencies.merged(load_path).coq_args()
+        )
+        load_path = load_path.merged(LoadPath.from_coq_args(built.loadpath))
         failures.update({f"{lib.root.name}/{rel}": msg for rel, msg in built.failures.items()})
-    return args, failures
+    return load_path, failures
+
+
+def files_to_trace(
+    files: list[LibraryFile], records: dict[str, dict], shas: dict[str, str], coq: str, retry_failed: bool = False
+) -> list[LibraryFile]:
+    """The files whose record cannot be reused.
+
+    A record is reused only when its file's text is unchanged, and so is the
+    text of every traced file it imports, transitively (their .vo files are
+    compiled from that text): a record stores the hash of each import it was
+    traced against, and an import whose own record is stale makes its
+    importers stale too. Records from another Coq version, or written before
+    imports were hashed, are not reused. With `retry_failed`, files that
+    failed or were traced only in part are traced again as well.
+    """
+    changed: dict[str, bool] = {}
+
+    def is_changed(path: str, visiting: frozenset[str]) -> bool:
+        if path not in changed:
+            record = records.get(path)
+            if record is None or record.get("sha256") != shas.get(path) or record.get("coq_version") != coq:
+                changed[path] = True
+            elif not isinstance(record.get("import_sha256"), dict):
+                changed[path] = True
+            else:
+                hashes = record["import_sha256"]
+                changed[path] = any(
+                    hashes.get(imp) != shas[imp] or (imp not in visiting and is_changed(imp, visiting | {path}))
+                    for imp in record.get("imports", [])
+                    if imp in shas  # a file not traced in this run is not judged
+                )
+        return changed[path]
+
+    return [
+        f
+        for f in files
+        if is_changed(f.path, frozenset())
+        or (retry_failed and records[f.path].get("status") in ("failed", "partial"))
+    ]
 
 
 def _failed_record(file: LibraryFile, reason: str, message: str) -> dict[str, Any]:
@@ -106,18 +153,17 @@ def trace(
     out_dir.mkdir(parents=True, exist_ok=True)
     files = [f for lib in libraries for f in lib.files()]
     modules = {f.module: f.path for f in files}
-    coq_args, compile_failures = loadpath_args(libraries, out_dir)
+    dependencies = LoadPath.from_coq_args(settings.coq_args, where="coq_args")
+    own_load_path, compile_failures = library_load_path(libraries, out_dir, dependencies)
+    coq_args = own_load_path.coq_args()  # the settings add the dependencies themselves
 
     records_path = out_dir / RECORDS
     previous = read_records(records_path)
     current = {f.path for f in files}
     records = {p: r for p, r in previous.items() if p in current}
-    todo = []
-    for f in files:
-        old = records.get(f.path)
-        if old is not None and old.get("sha256") == _sha256(f) and not (retry_failed and old["status"] == "failed"):
-            continue
-        todo.append(f)
+    shas = {f.path: _sha256(f) for f in files}
+    version = coq_version()
+    todo = files_to_trace(files, records, shas, version, retry_failed)
     reused = len(files) - len(todo)
     todo.sort(key=lambda f: f.source.stat().st_size, reverse=True)  # longest first: fewer stragglers at the end
 
@@ -143,6 +189,8 @@ def trace(
                     record = future.result()
                     if record.get("interrupted"):
                         continue
+                    record["import_sha256"] = {p: shas[p] for p in record["imports"] if p in shas}
+                    record["coq_version"] = version
                     fh.write(json.dumps(record, ensure_ascii=False) + "\n")
                     fh.flush()
                     records[record["path"]] = record
@@ -163,5 +211,6 @@ def trace(
         libraries,
         eval_fraction=eval_fraction,
         extra_stats={"wall_s_this_run": round(wall, 1), "files_not_compiled": sorted(compile_failures)},
+        load_path=dependencies.merged(own_load_path),
     )
     return TraceRun(stats=stats, traced_now=len(todo), reused=reused, wall_s=wall)

@@ -2,9 +2,11 @@
 
 Each line is a Coq problem (``name``, ``split``, ``header``, ``statement``) with
 its provenance (``parent``, ``rule``, ``premise``, ``source`` as
-``owner/repo@commit path``). The split is the parent's, so mutants of one
-library theorem never straddle train and test. Problems are categorised by
-rule (rewrite / apply), which reports break pass rates down by.
+``owner/repo@commit path``) and the Coq load path its library needs
+(``load_path``, Coq flags; older corpora have none). The split is the
+parent's, so mutants of one library theorem never straddle train and test.
+Problems are categorised by rule (rewrite / apply), which reports break pass
+rates down by.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from checker.coq.load_path import LoadPath, LoadPathError
 from checker.types import Source, Theorem
 from eval.benchmarks.problem import Benchmark, Problem
 from eval.benchmarks.records import BenchmarkDataError, get_field, read_jsonl
@@ -24,6 +27,7 @@ def load_mutants(path: Path, split: str, name: str = "coq-mutants") -> Benchmark
     problems: list[Problem] = []
     seen: dict[str, int] = {}
     sources: set[tuple[str, str]] = set()
+    load_path = LoadPath()
     for line, record in read_jsonl(path):
         record_split = get_field(record, "split", str, path, line, nonempty=True)
         if record_split not in SPLITS:
@@ -39,6 +43,11 @@ def load_mutants(path: Path, split: str, name: str = "coq-mutants") -> Benchmark
         if match is None:
             raise BenchmarkDataError(path, "expected 'owner/repo@commit path'", line, "source")
         source = Source(match["repo"], match["commit"], match["path"])
+        if "load_path" in record:
+            try:
+                load_path = load_path.merged(LoadPath.from_json(record["load_path"], where=""))
+            except LoadPathError as exc:
+                raise BenchmarkDataError(path, str(exc), line, "load_path") from None
         sources.add((source.repo, source.commit))
         if theorem_name in seen:
             raise BenchmarkDataError(path, f"duplicate name {theorem_name!r} (first on line {seen[theorem_name]})", line, "name")
@@ -54,4 +63,4 @@ def load_mutants(path: Path, split: str, name: str = "coq-mutants") -> Benchmark
     if not problems:
         raise BenchmarkDataError(path, f"no mutants in split {split!r}")
     repo, commit = sources.pop() if len(sources) == 1 else ("(several repositories)", "(several commits)")
-    return Benchmark(name, split, "coq", repo, commit, str(path), tuple(problems))
+    return Benchmark(name, split, "coq", repo, commit, str(path), tuple(problems), load_path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from checker.coq.load_path import LoadPath
 from checker.types import Theorem
 
 
@@ -43,6 +44,7 @@ class Benchmark:
     source_commit: str
     data_path: str
     problems: tuple[Problem, ...]
+    load_path: LoadPath = LoadPath()  # what Coq needs for the headers (a mutant corpus records it)
 
     def provenance(self) -> dict[str, str]:
         return {

@@ -1,6 +1,8 @@
 """`proofsmith check`: judge a JSONL file of proofs.
 
-Input lines: {"name", "header", "statement", "proof"}. Output lines, in input
+Input lines: {"name", "header", "statement", "proof"}, and optionally
+"load_path" (Coq flags such as ["-R", "/abs/dir", "Lib"], as mutant records
+carry them; -Q/-R/--project add to it). Output lines, in input
 order: {"name", "verdict", "reason", "axioms", "time_s"}. Exit 0 when every
 line was judged, whatever the verdicts; exit 2 with one line naming the file
 (and line and column) on bad input: missing, not UTF-8, not JSON, a field
@@ -14,6 +16,7 @@ import json
 import sys
 from pathlib import Path
 
+from eval.cli import load_path_options
 from eval.cli.errors import UsageError, checker_settings
 
 FIELDS = ("name", "header", "statement", "proof")
@@ -26,6 +29,7 @@ def register(sub) -> None:
     p.add_argument("--timeout", type=float, default=None, help="seconds per proof")
     p.add_argument("--workers", type=int, default=None, help="checker processes (default: cores)")
     p.add_argument("--out", type=Path, default=None, help="output JSONL (default: stdout)")
+    load_path_options.add_arguments(p, what="the libraries the headers require (added to each record's own load_path)")
     p.set_defaults(func=run)
 
 
@@ -38,10 +42,22 @@ def read_tasks(path: Path, backend: str):
     try:
         for line, record in read_jsonl(path):
             name, header, statement, proof = (get_field(record, k, str, path, line) for k in FIELDS)
-            tasks.append(ProofTask(Theorem(name, statement, header, backend=backend), proof))
+            extra = {"load_path": _record_load_path(record, path, line)} if "load_path" in record else {}
+            tasks.append(ProofTask(Theorem(name, statement, header, backend=backend), proof, extra=extra))
     except InputFileError as exc:
         raise UsageError(str(exc)) from None
     return tasks
+
+
+def _record_load_path(record: dict, path: Path, line: int):
+    """A record's own load path (mutant records carry the one their library needs)."""
+    from checker.coq.load_path import LoadPath, LoadPathError
+    from eval.benchmarks.records import InputFileError
+
+    try:
+        return LoadPath.from_json(record["load_path"], where="")
+    except LoadPathError as exc:
+        raise InputFileError(path, str(exc), line, field="load_path") from None
 
 
 def run(args) -> int:
@@ -50,7 +66,11 @@ def run(args) -> int:
     from checker.registry import open_checker
 
     tasks = read_tasks(args.input, args.backend)
+    load_path = load_path_options.load_path_from(args, discover=args.backend == "coq").merged(
+        *(t.extra["load_path"] for t in tasks if "load_path" in t.extra)
+    )
     settings = checker_settings({"timeout_s": ("--timeout", args.timeout), "workers": ("--workers", args.workers)})
+    settings = settings.with_load_path(load_path)
     try:
         checker = open_checker(args.backend, settings)
     except ValueError as exc:

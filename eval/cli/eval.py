@@ -15,6 +15,7 @@ import json
 import os
 from pathlib import Path
 
+from eval.cli import load_path_options
 from eval.cli.errors import UsageError
 
 
@@ -50,6 +51,7 @@ def register(sub) -> None:
                    help="run workers as Ray actors: on a new local Ray instance, or on the cluster at ADDRESS")
     p.add_argument("--out", required=True, type=Path, help="run directory, e.g. runs/minif2f-test-portfolio")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    load_path_options.add_arguments(p, what="the libraries the headers require (coq-mutants records its own)")
     p.set_defaults(func=run)
 
 
@@ -91,6 +93,7 @@ def run(args) -> int:
         problems=problems,
         workers=args.workers,
         ray=args.ray,
+        load_path=load_path_options.load_path_from(args),
     )
     try:
         outcome = run_eval(config, args.out, progress=not args.no_progress)

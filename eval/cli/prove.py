@@ -17,6 +17,7 @@ import re
 import sys
 from pathlib import Path
 
+from eval.cli import load_path_options
 from eval.cli.errors import UsageError
 
 # The declaration each backend expects, and the name it declares.
@@ -53,11 +54,13 @@ def register(sub) -> None:
     p.add_argument("--tree", type=Path, default=None, metavar="PREFIX",
                    help="write the search tree to PREFIX.json, PREFIX.dot and PREFIX.png")
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    load_path_options.add_arguments(p, what="the libraries the header requires (--backend coq)")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     from checker.registry import open_checker
+    from checker.settings import CheckerSettings
     from checker.types import Theorem
     from prover.base import Budget
     from prover.model_store import ModelNotFound
@@ -80,6 +83,9 @@ def run(args) -> int:
         header = args.header_file.read_text(encoding="utf-8")
     else:
         header = args.header
+    load_path = load_path_options.load_path_from(args, discover=args.backend == "coq")
+    if load_path and args.backend != "coq":
+        raise UsageError(f"-Q/-R/--project name a Coq load path; --backend {args.backend} takes none")
     for flag, value in (("--budget-s", args.budget_s), ("--tactics", args.tactics), ("--attempts", args.attempts)):
         if value <= 0:
             raise UsageError(f"{flag} must be positive, got {value:g}")
@@ -103,7 +109,7 @@ def run(args) -> int:
         seed=args.seed,
     )
     try:
-        checker = open_checker(args.backend)
+        checker = open_checker(args.backend, CheckerSettings().with_load_path(load_path))
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     with checker:

@@ -15,6 +15,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from eval.cli import load_path_options
 from eval.cli.errors import UsageError
 
 DEFAULT_TRACE_ROOT = Path(".cache/trace")
@@ -35,6 +36,7 @@ def register(sub) -> None:
     m.add_argument("--tactic-timeout", type=float, default=1.0, help="seconds per interactive step")
     m.add_argument("--check-timeout", type=float, default=20.0, help="seconds per whole-proof check")
     m.add_argument("--out", type=Path, required=True, help="output corpus (JSON Lines)")
+    load_path_options.add_arguments(m, what="libraries beyond those the trace's metadata.json names")
     m.set_defaults(func=run_mutate)
 
 
@@ -62,13 +64,13 @@ def run_mutate(args) -> int:
     if args.out.exists() and args.out.is_dir():
         raise UsageError(f"--out {args.out}: is a directory, expected a .jsonl file path")
     try:
-        library = MutationLibrary.load(trace)
+        library = MutationLibrary.load(trace, load_path_options.load_path_from(args))
     except LibraryError as exc:
         raise UsageError(f"--trace {trace}: {exc}") from None
-    overrides = {"timeout_s": max(args.check_timeout, args.tactic_timeout), "coq_args": library.coq_args}
+    overrides = {"timeout_s": max(args.check_timeout, args.tactic_timeout)}
     if args.workers is not None:
         overrides["workers"] = args.workers
-    settings = CheckerSettings(**overrides)
+    settings = CheckerSettings(**overrides).with_load_path(library.load_path)
     settings_m = MutationSettings(
         max_attempts=args.max_attempts,
         tactic_timeout_s=args.tactic_timeout,

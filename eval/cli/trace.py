@@ -14,6 +14,7 @@ import json
 import sys
 from pathlib import Path
 
+from eval.cli import load_path_options
 from eval.cli.errors import UsageError
 
 
@@ -35,6 +36,7 @@ def register(sub) -> None:
     p.add_argument("--eval-fraction", type=float, default=0.05, help="share of theorems in val and in test each")
     p.add_argument("--retry-failed", action="store_true", help="trace again the files that failed last time")
     p.add_argument("--limit", type=int, default=None, help="trace only the first N files of each library (a sample)")
+    load_path_options.add_arguments(p, discover=False, what="libraries the traced ones require but are not traced")
     p.set_defaults(func=run)
 
 
@@ -59,10 +61,11 @@ def run(args) -> int:
     if args.limit is not None:
         libraries = [lib.sample(args.limit) for lib in libraries]
     overrides = {"memory_mb": args.memory_mb} if args.memory_mb else {}
+    settings = CheckerSettings(**overrides).with_load_path(load_path_options.load_path_from(args))
     result = trace(
         libraries,
         args.out,
-        CheckerSettings(**overrides),
+        settings,
         workers=args.workers,
         options=TraceOptions(sentence_timeout_s=args.sentence_timeout, file_timeout_s=args.file_timeout),
         retry_failed=args.retry_failed,
@@ -77,6 +80,8 @@ def run(args) -> int:
         "tactics": s["tactics"],
         "premises_per_tactic": s["premises_per_tactic"],
         "failures_by_reason": s["failures_by_reason"],
+        "files_not_compiled": s["files_not_compiled"],
+        "files_failed": s["files_failed"],
         "traced_now": result.traced_now,
         "reused": result.reused,
         "wall_s": round(result.wall_s, 1),
