@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Callable
 
 from eval.benchmarks.coq_statements import load_coq_statements
+from eval.benchmarks.fstar_dataset import SPLITS as FSTAR_DATASET_SPLITS
+from eval.benchmarks.fstar_dataset import load_fstar_dataset
 from eval.benchmarks.lean_statements import load_lean_statements
 from eval.benchmarks.leandojo import SPLITS as LEANDOJO_SPLITS
 from eval.benchmarks.leandojo import load_leandojo
@@ -101,6 +103,16 @@ BENCHMARKS: dict[str, BenchmarkSpec] = {
             None,
             "a corpus written by `proofsmith synth mutate --out FILE.jsonl`",
             load_mutants,
+        ),
+        BenchmarkSpec(
+            "fstar-dataset",
+            "fstar",
+            FSTAR_DATASET_SPLITS,
+            "FStarDataSet (microsoft/FStarDataSet, ICSE 2025): F* definitions to write, checked in their file, from your disk",
+            None,
+            "an FStarDataSet directory (test_intra_project.json, test_cross_project.json, valid.json, train.json) or one "
+            "split file; F* needs the dataset's support files: PROOFSMITH_FSTAR_INCLUDE",
+            load_fstar_dataset,
         ),
     ]
 }

@@ -2,12 +2,14 @@
 
     proofsmith prove "Theorem t : forall n : nat, n + 0 = n." [--header TEXT | --header-file F]
     proofsmith prove --backend lean "theorem t (n : Nat) : n + 0 = n" --header "import Mathlib"
+    proofsmith prove --backend fstar "val incr : x:int -> y:int{y > x}" --header "module Demo" --model PATH
         [--model PATH] [--prover search|model-free-search|sample] [--retriever INDEX]
         [--budget-s S] [--expansions N] [--tactics K] [--tree PREFIX] [--json]
 
 Without --model the model-free search runs; with --model, best-first search
-with that model (or the prover --prover names). Exit status 0 when proved, 1
-when not, 2 on bad input.
+with that model (or the prover --prover names). F* checks whole definitions,
+so --backend fstar samples them (--prover sample, the default there). Exit
+status 0 when proved, 1 when not, 2 on bad input, 3 when the checker is not installed.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ _NAMES = {
     "coq": (re.compile(r"^\s*(?:Theorem|Lemma|Fact|Remark|Corollary|Proposition|Property|Example)\s+([A-Za-z_][\w']*)"),
             "'Theorem NAME : ... .' (or Lemma, Example, ...)"),
     "lean": (re.compile(r"^\s*(?:theorem|lemma)\s+([^\s:({\[⦃]+)"), "'theorem NAME ... : TYPE' (':= by sorry' may follow)"),
+    "fstar": (re.compile(r"^\s*(?:(?:inline_for_extraction|noextract|unfold|irreducible|private)\s+)*val\s+([A-Za-z_][\w']*)"),
+              "'val NAME : TYPE' (the header names the module: 'module M', opens)"),
 }
 # A Lean statement may be pasted with its placeholder proof; the checker wants the declaration alone.
 _LEAN_PROOF_TAIL = re.compile(r"\s*:=\s*(?:by\s*)?(?:sorry)?\s*$")
@@ -35,7 +39,8 @@ def register(sub) -> None:
 
     p = sub.add_parser("prove", help="search for a proof of one statement and print it")
     p.add_argument("statement", help='the statement, e.g. "Theorem t : forall n : nat, n + 0 = n." (- reads stdin)')
-    p.add_argument("--backend", default="coq", help="coq (default) or lean (needs lake and a REPL project)")
+    p.add_argument("--backend", default="coq",
+                   help="coq (default), lean (needs lake and a REPL project) or fstar (needs fstar.exe; whole-definition sampling)")
     group = p.add_mutually_exclusive_group()
     group.add_argument("--header", default="", help="text before the statement (imports, scopes)")
     group.add_argument("--header-file", type=Path, default=None, help="file holding the header")
@@ -90,6 +95,13 @@ def run(args) -> int:
         if value <= 0:
             raise UsageError(f"{flag} must be positive, got {value:g}")
     prover_name = args.prover or ("search" if args.model else "model-free-search")
+    if args.backend == "fstar":
+        from checker.fstar.session import fstar_command
+
+        if args.prover not in (None, "sample"):
+            raise UsageError(f"--prover {args.prover}: F* checks whole definitions, with no tactic steps; use --prover sample")
+        prover_name = "sample"
+        fstar_command(CheckerSettings())  # exit 3 with the install instructions before a model is loaded
     options = {"retriever": args.retriever}
     if prover_name in ("search", "sample", "portfolio+search"):
         options.update(model=args.model, device=args.device, threads=args.threads)
