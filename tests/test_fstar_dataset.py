@@ -145,7 +145,8 @@ def no_fstar(tmp_path, monkeypatch):
 
 def test_check_without_fstar_exits_3_with_the_install_hint(tmp_path, capsys, no_fstar):
     proofs = tmp_path / "p.jsonl"
-    proofs.write_text(json.dumps({"name": "Demo.a", "header": "module Demo", "statement": "val a : nat", "proof": "let a = 1"}) + "\n")
+    record = {"name": "Demo.a", "header": "module Demo", "statement": "val a : nat", "proof": "let a = 1"}
+    proofs.write_text(json.dumps(record) + "\n")
     assert main(["check", "--backend", "fstar", str(proofs)]) == 3
     err = capsys.readouterr().err
     assert "was not found" in err and "FStarLang/FStar/releases" in err

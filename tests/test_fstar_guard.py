@@ -116,6 +116,7 @@ CHEATS = [
     ("let a : nat = synth_by_tactic (fun () -> tadmit ())", "admits"),
     ("let a (x:nat) : Lemma (x > 100) = assert (x > 100) by (FStar.Tactics.V2.tadmit_t ())", "admits"),
     ("let a (x:nat) : Lemma (x > 100) = assert (x > 100) by (set_options opts)", "set_options"),
+    ("let a (x:nat) : Lemma (x > 100) = assert (x > 100) by (set_guard_policy Drop; smt ())", "discards proof obligations"),
     ('let a (x:nat) : Lemma (x > 100) = assert (x > 100) by (set_options "--admit_smt_queries true")', "option"),
     ('#set-options "--admit_smt_queries true"\nlet a : nat = -1', "option"),
     ("#push-options\nlet a : nat = -1", "pragma"),

@@ -28,7 +28,8 @@ from checker.types import NextState, ProofFinished, ProofTask, Source, TacticErr
 from tests.fstar_replay import FIXTURES, VERSION_TEXT, recorded_pair, transcripts
 
 REPLAY = str(FIXTURES.parent.parent / "fstar_replay.py")
-FSTAR_REPO = Source("https://github.com/FStarLang/FStar", "61ccb460777edf004920e775a2e2d5825726354a", "tests/ide/emacs/Harness.fst")
+FSTAR_REPO = Source("https://github.com/FStarLang/FStar", "61ccb460777edf004920e775a2e2d5825726354a",
+                    "tests/ide/emacs/Harness.fst")
 
 
 def settings(*args, **overrides) -> CheckerSettings:
@@ -104,7 +105,8 @@ def test_checked_prefix_of_a_file_as_recorded(expected):
 def test_scratch_module_push_and_pop_as_recorded(tmp_path):
     """Backtracking's pushes and pops are exactly the session's: push a candidate, pop it when accepted."""
     b = BACKTRACKING
-    script = write_script(tmp_path / "s.jsonl", backtracking_base() + [b["6"], b["7"], b["18"], b["23"], b["24"], b["26"], b["10"], b["11"]])
+    steps = [b[i] for i in ("6", "7", "18", "23", "24", "26", "10", "11")]
+    script = write_script(tmp_path / "s.jsonl", backtracking_base() + steps)
     candidates = ["\nlet a = 1\n", "\nlet a : a:nat{a > 2} = 1\n", "\nlet a : a:nat{a > 0} = 1\n",
                   "\nlet a : a:nat{a > 0} = -1\n", "\nlet a : nat = 1\n"]
     with FStarSession(settings("--script", script, "--expect-file", "Backtracking.fst")) as session:

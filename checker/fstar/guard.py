@@ -13,9 +13,10 @@ the reason, if it
   the `set_options` tactic, or a string holding a command-line flag
   (`"--admit_smt_queries true"`, `"--lax"`);
 - uses an escape hatch: `admit` in every spelling (`admitP`, `tadmit`,
-  `admit_smt_queries`, ...), `assume`, `magic`, `unsafe_coerce`, or the
-  attributes that make F* accept a failing declaration or skip a check
-  (`expect_failure`, `expect_lax_failure`, `admit_termination`);
+  `admit_smt_queries`, ...), `assume`, `magic`, `unsafe_coerce`, the `Drop`
+  guard policy of tactics, or the attributes that make F* accept a failing
+  declaration or skip a check (`expect_failure`, `expect_lax_failure`,
+  `admit_termination`);
 - opens or names modules at the top level (`module`, `open`, `include`,
   `friend`; a local `let open M in` is fine).
 
@@ -70,6 +71,7 @@ ESCAPE_HATCHES = {
     "expect_lax_failure": "makes F* accept a declaration that fails (and then leave it out)",
     "admit_termination": "skips the termination check",
     "set_options": "changes F*'s options from a tactic",
+    "Drop": "is the guard policy that discards proof obligations (set_guard_policy Drop)",
 }
 
 # `#` pragmas without a hyphen (`#set-options` and the like have one); `#a` is an implicit argument.
@@ -171,7 +173,8 @@ def check_candidate(target: FStarTarget, candidate: str) -> Candidate:
         raise GuardRejection(str(exc)) from None
     for literal in scanned.strings:
         if _OPTION_FLAG.search(literal):
-            raise GuardRejection(f"a string holds a command-line option ({literal.strip()[:60]!r}); options come from the problem")
+            option = literal.strip()[:60]
+            raise GuardRejection(f"a string holds a command-line option ({option!r}); options come from the problem")
     toks = tokens(scanned.code)
     _reject_names(toks)
     short = target.short_name
