@@ -31,7 +31,8 @@ def register(sub) -> None:
     p.add_argument("--benchmark", required=True, choices=list(BENCHMARKS), help="which benchmark")
     p.add_argument("--split", default=None, help="split (default: test, or the benchmark's only split)")
     p.add_argument("--data", default=None, metavar="PATH",
-                   help="benchmark data on your disk instead of the bundled copy (required for leandojo: the Benchmark 4 directory)")
+                   help="benchmark data on your disk instead of the bundled copy (required for leandojo: the Benchmark 4 "
+                        "directory; for fstar-dataset: a copy of FStarDataSet)")
     p.add_argument("--backend", default=None,
                    help="checker backend (default: the benchmark's; kimina can check Lean benchmarks on a Kimina server)")
     # Not argparse choices: an unknown name gets the same one-line error as every other bad option.
