@@ -168,3 +168,24 @@ def test_eval_without_fstar_exits_3(tmp_path, capsys, no_fstar):
     code = main(["eval", "--benchmark", "fstar-dataset", "--data", str(DATA), "--prover", "sample",
                  "--workers", "1", "--limit", "1", "--no-progress", "--out", str(tmp_path / "run")])
     assert code == 3 and "FStarLang/FStar/releases" in capsys.readouterr().err
+
+
+def test_eval_opens_dataset_problems_in_their_file(tmp_path, monkeypatch, capsys):
+    """The runner's statement check (session.open: prefix, then a peek of the val) on the stand-in.
+    The portfolio prover knows only Coq, so the problem is usable but not proved."""
+    always = load_benchmark("fstar-dataset", data=DATA).problems[3].theorem
+    ok = {"kind": "response", "query-id": "?", "response": [], "status": "success"}
+    script = tmp_path / "s.jsonl"
+    script.write_text("".join(json.dumps(s) + "\n" for s in [
+        {"request": {"query": "push-partial-checked-file", "args": {"until-lid": "Harness.always_foo"}}, "replies": [ok]},
+        {"request": {"query": "peek", "args": {"kind": "lax", "code": f"{always.header}\n{always.statement}", "line": 1,
+                                               "column": 0}}, "replies": [ok]},
+    ]))
+    monkeypatch.setenv("PROOFSMITH_FSTAR_BINARY", sys.executable)
+    monkeypatch.setenv("PROOFSMITH_FSTAR_ARGS", json.dumps(["-S", REPLAY, "--script", str(script)]))
+    out = tmp_path / "run"
+    assert main(["eval", "--benchmark", "fstar-dataset", "--data", str(DATA), "--problems", "Harness.always_foo",
+                 "--workers", "1", "--no-progress", "--out", str(out)]) == 0
+    (record,) = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    assert record["usable"] and record["verdict"] == "error" and "Coq tactics only" in record["reason"]
+    assert record["checker"]["backend"] == "fstar"
