@@ -175,7 +175,7 @@ class FStarSession(ProofSession):
             return
         elif self._base is not None:
             popped = self._ide.call(Pop(), POP_TIMEOUT_S)
-            self._base = None
+            self._base = self._header = None
             if not popped.response.ok:
                 self._start(target.file)
         ide = self._live_ide()
