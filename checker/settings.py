@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -46,6 +46,11 @@ class CheckerSettings(BaseSettings):
     coq_args: list[str] = Field(default_factory=list, description="extra flags, e.g. -Q dir Lib")
     coq_prelude: str = DEFAULT_COQ_PRELUDE
     coq_allowed_axioms: list[str] = Field(default_factory=lambda: list(DEFAULT_COQ_ALLOWED_AXIOMS))
+    coq_assumptions: Literal["fast", "coq"] = Field(
+        default="fast",
+        description="fast: per-global cached Print Assumptions, falling back to Coq's where it cannot decide; "
+        "coq: Coq's own Print Assumptions of every proof (slower; bench/axiom_differential.py compares them)",
+    )
 
     lean_repl: str = Field(default="repl", description="the REPL executable (leanprover-community/repl, .lake/build/bin/repl)")
     lean_repl_args: list[str] = Field(default_factory=list)

@@ -31,6 +31,7 @@ proofs and counts disagreements.
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from dataclasses import dataclass
 from enum import Enum
 from typing import Callable
@@ -40,6 +41,7 @@ PRINTING_DEPTH = 1_000_000_000
 PRINTING_SENTENCES = ("Set Printing All.", f"Set Printing Depth {PRINTING_DEPTH}.")
 
 GLOBAL_KINDS = frozenset({"Constant", "Inductive", "Constructor"})
+HEADER_CACHES = 16
 
 
 class AssumptionKind(str, Enum):
@@ -142,7 +144,23 @@ def parse_print_assumptions(text: str) -> list[PrintedAssumption]:
 _NOT_IN_NAME = r"\s()\[\]{}:;,=|@%<>!?*+\-/\\^&~`\"#$"
 _CANDIDATE = re.compile(rf"[^{_NOT_IN_NAME}]+")
 _ELIDED = "..."
+# Coq's reserved words: never names, so never asked about.
+_KEYWORDS = frozenset(
+    "fun forall let in match with end return as fix cofix struct if then else Prop Set Type SProp".split()
+)
 _EXPANDS = re.compile(r"^Expands to: (\w+)\s+(\S+)", re.M)
+
+
+# Paragraphs `Print` adds after the term and its type (argument scopes, ...).
+_METADATA_LINE = re.compile(r"^(?:Arguments |\S+ is (?:not )?universe polymorphic$)")
+
+
+def term_part(printed: str) -> str:
+    """`Print NAME`'s answer without its trailing metadata paragraphs (`Arguments NAME x%nat_scope`)."""
+    paragraphs = printed.rstrip().split("\n\n")
+    while len(paragraphs) > 1 and all(_METADATA_LINE.match(line) for line in paragraphs[-1].splitlines()):
+        paragraphs.pop()
+    return "\n\n".join(paragraphs)
 
 
 def name_candidates(printed: str) -> set[str]:
@@ -150,7 +168,7 @@ def name_candidates(printed: str) -> set[str]:
     out = set()
     for token in _CANDIDATE.findall(printed):
         token = token.strip(".")
-        if token and not token[0].isdigit():
+        if token and not token[0].isdigit() and token not in _KEYWORDS:
             out.add(token)
     return out
 
@@ -185,6 +203,8 @@ class AssumptionFinder:
         self.always_full = always_full
         self._header_state = 0
         self._default_flags = ""
+        # per header text (the same text always declares the same globals), a few kept
+        self._caches: OrderedDict[str, tuple[dict, dict]] = OrderedDict()
         self._about: dict[str, tuple[str, str] | None] = {}
         self._of_global: dict[str, frozenset[Assumption]] = {}
         self.fast = 0
@@ -194,10 +214,15 @@ class AssumptionFinder:
         """Remember the typing flags of a state nothing has changed (the prelude)."""
         self._default_flags = self._query("Print Typing Flags.", state)
 
-    def new_header(self, state: int) -> None:
+    def new_header(self, state: int, header: str) -> None:
+        """`header` (after the prelude) is loaded at `state`; answers about it are kept per header text."""
         self._header_state = state
-        self._about.clear()
-        self._of_global.clear()
+        if header not in self._caches:
+            self._caches[header] = ({}, {})
+            if len(self._caches) > HEADER_CACHES:
+                self._caches.popitem(last=False)
+        self._caches.move_to_end(header)
+        self._about, self._of_global = self._caches[header]
 
     # -------------------------------------------------------- public
 
@@ -250,7 +275,7 @@ class AssumptionFinder:
         todo = [own]
         while todo:
             constant = todo.pop()
-            printed = self._query(f"Print {constant}.", tip)
+            printed = term_part(self._query(f"Print {constant}.", tip))
             if _ELIDED in printed:
                 raise Fallback(f"Coq elided part of {constant}")
             # The constant's own short name is itself: any other global of that

@@ -131,6 +131,11 @@ class CoqSession(ProofSession):
     def pid(self) -> int | None:
         return self._proc.pid if self._proc else None
 
+    @property
+    def assumption_paths(self) -> dict[str, int]:
+        """How many proofs' assumptions this process read on the fast path, and by Coq's own."""
+        return {"fast": self._assumptions.fast, "coq": self._assumptions.full}
+
     def _start(self) -> None:
         self._proc = CoqProcess(coqidetop_argv(self.settings), self.settings.memory_mb, self.settings.coq_stack_mb)
         self.restarts += 1
@@ -144,7 +149,7 @@ class CoqSession(ProofSession):
         self._assumptions = AssumptionFinder(
             self._query, library_axiom_cache(self.settings.cache_dir, installation), TOP_MODULE,
             # Print Assumptions reports "Set is impredicative" for everything; only Coq can say so
-            always_full="-impredicative-set" in self.settings.coq_args,
+            always_full=self.settings.coq_assumptions == "coq" or "-impredicative-set" in self.settings.coq_args,
         )
         self._tip = root
         try:
@@ -253,7 +258,7 @@ class CoqSession(ProofSession):
         self._header = None
         added = self._add_script(header, timeout_s)
         self._header_state = added[-1][1]
-        self._assumptions.new_header(self._header_state)
+        self._assumptions.new_header(self._header_state, header)
         self._header_declarations = self._declarations(added)
         self._header = header
 
