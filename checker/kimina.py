@@ -263,7 +263,7 @@ class KiminaChecker(Checker):
             raise ValueError("an `example` has no name for #print axioms; use `theorem NAME`")
         command = guard.proof_command(parsed, task.theorem.header, task.proof, self.settings.lean_allow_native_decide)
         header = task.theorem.header.strip()
-        code = f"{header}\n\n{command}\n\n#print axioms {parsed.name}\n" if header else f"{command}\n\n#print axioms {parsed.name}\n"
+        code = f"{header}\n\n{command}\n\n{parsed.print_axioms}\n" if header else f"{command}\n\n{parsed.print_axioms}\n"
         return parsed.name, code
 
     def judge(self, task: ProofTask, name: str, result: KiminaResult, elapsed: float) -> CheckResult:

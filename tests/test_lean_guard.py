@@ -183,6 +183,14 @@ def test_statements_parse(statement, keyword, name):
     assert ":=" not in parsed.text.splitlines()[-1][-4:]
 
 
+def test_escaped_names_keep_their_escapes_where_lean_reads_them():
+    parsed = parse_statement("theorem Foo.«my thm» (n : ℕ) : n = n")
+    assert parsed.name == "Foo.my thm" and parsed.written_name == "Foo.«my thm»"
+    assert parsed.print_axioms == "#print axioms Foo.«my thm»"
+    assert parse_statement("lemma «a b» : True").print_axioms == "#print axioms «a b»"
+    assert parse_statement("theorem t : True").print_axioms == "#print axioms t"
+
+
 @pytest.mark.parametrize(
     "statement,reason",
     [

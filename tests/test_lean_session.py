@@ -188,6 +188,20 @@ def test_checks_pay_the_header_once_and_judge_axioms(tmp_path, version):
     assert clean.verdict is Verdict.PROVED and clean.axioms == ()
 
 
+def test_an_escaped_theorem_name_is_asked_about_with_its_escapes(tmp_path):
+    version = "v4.19.0"
+    header_step, (request, response) = recorded_pair(transcript(version, "H20231020"), version)[:2]
+    name = request["cmd"].split()[1]
+    escaped = {**request, "cmd": request["cmd"].replace(f"theorem {name} ", "theorem «my thm» ", 1)}
+    asked = {"cmd": "#print axioms «my thm»", "env": json.loads(response)["env"]}
+    script = write_script(tmp_path / "script.jsonl",
+                          [header_step, (escaped, response), (asked, axioms_answer("«my thm»", ["propext"], 10))])
+    statement, proof = escaped["cmd"].split(" := ", 1)
+    with LeanSession(settings(version, "--script", script)) as session:
+        result = session.check(Theorem("my thm", statement, header_step[0]["cmd"], backend="lean"), proof)
+    assert result.verdict is Verdict.PROVED and result.axioms == ("propext",)
+
+
 def test_disallowed_and_header_axioms(tmp_path):
     version = "v4.33.0-rc2"
     script = numbertheory_script(tmp_path, version, [["Lean.ofReduceBool", "propext"], ["Nat.magic"], ["Classical.choice"]])

@@ -166,8 +166,14 @@ def code_tokens(text: str) -> list[Token]:
 @dataclass(frozen=True)
 class ParsedStatement:
     keyword: str
-    name: str | None  # None for `example`
+    name: str | None  # None for `example`; «escapes» removed, as the guard writes names everywhere else
     text: str  # the declaration without `:= ...`
+    written_name: str | None = None  # the name as written, «escapes» kept: what Lean reads
+
+    @property
+    def print_axioms(self) -> str:
+        """The command that asks Lean which axioms the theorem depends on."""
+        return f"#print axioms {self.written_name}"
 
 
 _TRAILING_ASSIGN = re.compile(r"\s*:=\s*(?:by\s*)?$")
@@ -191,17 +197,17 @@ def parse_statement(statement: str) -> ParsedStatement:
     if not tokens or tokens[0] not in THEOREM_KEYWORDS:
         raise GuardRejection(f"statement must start with one of {', '.join(THEOREM_KEYWORDS)}")
     keyword, rest = tokens[0], tokens[1:]
-    name = None
+    written = None
     if keyword != "example":
         if not rest:
             raise GuardRejection(f"statement has no name after {keyword!r}")
-        name = rest[0].strip("«»")
+        written = rest[0]
     if _top_level(code, ":=") is not None:
         raise GuardRejection("statement must stop before ':=' (the proof is given separately)")
     for token in rest:
         if token in COMMANDS or token.startswith("#"):
             raise GuardRejection(f"statement holds a second command {token!r}")
-    return ParsedStatement(keyword, name, statement)
+    return ParsedStatement(keyword, plain_name(written) if written else None, statement, written)
 
 
 def _skip_attributes(code: str) -> str:

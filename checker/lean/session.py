@@ -321,11 +321,11 @@ class LeanSession(ProofSession):
             if failure is not None:
                 return result(Verdict.FAILED, failure, messages=messages)
             remaining = max(deadline - time.monotonic(), 0.001)
-            printed = self._repl.command(f"#print axioms {parsed.name}", response.env, remaining)
+            printed = self._repl.command(parsed.print_axioms, response.env, remaining)
             if isinstance(printed, ReplError):
                 return result(Verdict.ERROR, f"REPL error: {printed.message}", messages=messages)
             if printed.errors():
-                return result(Verdict.FAILED, f"#print axioms {parsed.name}: {guard.first_error(printed)}", messages=messages)
+                return result(Verdict.FAILED, f"{parsed.print_axioms}: {guard.first_error(printed)}", messages=messages)
             verdict, reason, axioms = guard.axiom_verdict(
                 printed.messages, parsed.name, self.settings.lean_allowed_axioms, self._header_axioms, allow_native
             )
