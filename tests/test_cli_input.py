@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from eval.cli import main
+from cli import main
 from tests.conftest import requires_coq
 
 PROOF = {"name": "t", "header": "", "statement": "Theorem t : 1 = 1.", "proof": "reflexivity."}

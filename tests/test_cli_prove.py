@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from eval.cli import main
+from cli import main
 from tests.conftest import requires_coq
 
 

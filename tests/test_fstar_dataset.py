@@ -17,7 +17,7 @@ from checker.types import Verdict
 from eval.benchmarks import BenchmarkSelectionError, get_spec, load_benchmark
 from eval.benchmarks.fstar_dataset import scaffolding, solver_options
 from eval.benchmarks.records import BenchmarkDataError
-from eval.cli import main
+from cli import main
 from tests.fstar_replay import FIXTURES as IDE_FIXTURES
 
 DATA = IDE_FIXTURES.parent / "fstar_dataset"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from eval.cli import main
+from cli import main
 from tests.conftest import requires_coq
 
 FIXTURES = Path(__file__).parent / "fixtures"

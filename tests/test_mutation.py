@@ -169,7 +169,7 @@ def test_killed_run_resumes_to_the_same_corpus(run, tmp_path):
 
 def test_outputs_feed_training_eval_and_check(run):
     from eval.benchmarks import load_benchmark
-    from eval.cli.check import read_tasks
+    from cli.check import read_tasks
     from retrieval.benchmark import Benchmark
 
     out, _ = run

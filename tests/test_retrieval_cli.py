@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from eval.cli import main
+from cli import main
 
 FIXTURE = Path(__file__).parent / "fixtures" / "retrieval"
 

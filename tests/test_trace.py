@@ -317,7 +317,7 @@ def test_a_failing_proof_or_sentence_is_recorded_and_skipped(tmp_path):
 
 
 def test_cli_summary_names_the_files_that_did_not_compile(tmp_path, capsys):
-    from eval.cli import main
+    from cli import main
 
     broken = str(FIXTURES / "tracelib_broken")
     assert main(["trace", "--library", broken, "--logical-path", "Broken", "--out", str(tmp_path), "--workers", "1"]) == 0
@@ -328,7 +328,7 @@ def test_cli_summary_names_the_files_that_did_not_compile(tmp_path, capsys):
 
 
 def test_cli_names_bad_input(tmp_path, capsys):
-    from eval.cli import main
+    from cli import main
 
     assert main(["trace", "--library", str(tmp_path / "nowhere"), "--out", str(tmp_path / "o")]) == 2
     assert "nowhere: no such folder" in capsys.readouterr().err

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from eval.cli.errors import UsageError
+from cli.errors import UsageError
 
 
 def register(sub) -> None:
@@ -32,7 +32,7 @@ def register(sub) -> None:
     r.add_argument("--checkpoint-every", type=int, default=50, help="steps between checkpoints")
     r.add_argument("--seed", type=int, default=0)
     r.set_defaults(func=run_retriever)
-    from eval.cli.train_generator import register_target
+    from cli.train_generator import register_target
 
     register_target(targets)
 

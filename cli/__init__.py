@@ -12,18 +12,18 @@ import importlib
 import sys
 
 from checker.backend import CheckerUnavailable
-from eval.cli.errors import UsageError
+from cli.errors import UsageError
 
 COMMAND_MODULES = [
-    "eval.cli.check",
-    "eval.cli.eval",
-    "eval.cli.prove",
-    "eval.cli.index",
-    "eval.cli.retrieve",
-    "eval.cli.train",
-    "eval.cli.eval_retrieval",
-    "eval.cli.synth",
-    "eval.cli.trace",
+    "cli.check",
+    "cli.eval",
+    "cli.prove",
+    "cli.index",
+    "cli.retrieve",
+    "cli.train",
+    "cli.eval_retrieval",
+    "cli.synth",
+    "cli.trace",
 ]
 
 

@@ -15,8 +15,8 @@ import json
 import os
 from pathlib import Path
 
-from eval.cli import load_path_options
-from eval.cli.errors import UsageError
+from cli import load_path_options
+from cli.errors import UsageError
 
 
 def register(sub) -> None:

@@ -19,8 +19,8 @@ import re
 import sys
 from pathlib import Path
 
-from eval.cli import load_path_options
-from eval.cli.errors import UsageError
+from cli import load_path_options
+from cli.errors import UsageError
 
 # The declaration each backend expects, and the name it declares.
 _NAMES = {

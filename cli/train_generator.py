@@ -1,6 +1,6 @@
 """`proofsmith train generator DATA --out DIR`: supervised fine-tuning of the tactic generator.
 
-Registered as a target of `proofsmith train` (eval/cli/train.py). Reruns of
+Registered as a target of `proofsmith train` (cli/train.py). Reruns of
 the same command resume from the last checkpoint in DIR; the model lands in
 DIR/final, ready for `--model DIR/final`.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from eval.cli.errors import UsageError
+from cli.errors import UsageError
 
 
 def register_target(targets) -> None:

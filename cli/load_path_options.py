@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from eval.cli.errors import UsageError
+from cli.errors import UsageError
 
 
 class _Bind(argparse.Action):

@@ -16,8 +16,8 @@ import json
 import sys
 from pathlib import Path
 
-from eval.cli import load_path_options
-from eval.cli.errors import UsageError, checker_settings
+from cli import load_path_options
+from cli.errors import UsageError, checker_settings
 
 FIELDS = ("name", "header", "statement", "proof")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from eval.cli.errors import UsageError
+from cli.errors import UsageError
 
 
 def register(sub) -> None:

@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from eval.cli.errors import UsageError
+from cli.errors import UsageError
 
 
 def register(sub) -> None:
