@@ -40,6 +40,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from checker.coq.guard import THEOREM_KEYWORDS  # noqa: E402
 from retrieval.benchmark import SPLITS, SUBSETS, Benchmark, load_theorems  # noqa: E402
 from retrieval.corpus import Corpus  # noqa: E402
 from retrieval.embedding_cache import corpus_embeddings  # noqa: E402
@@ -47,8 +48,6 @@ from retrieval.encoder import TextEncoder  # noqa: E402
 from retrieval.index import PremiseIndex  # noqa: E402
 from retrieval.retriever import encoder_meta  # noqa: E402
 from retrieval.settings import RetrievalSettings  # noqa: E402
-
-THEOREM_KINDS = {"Theorem", "Lemma", "Fact", "Remark", "Corollary", "Proposition", "Property", "Example"}
 
 
 def load_queries(data: Path, corpus: Corpus, n: int, seed: int) -> tuple[list[tuple[str, str, tuple]], str]:
@@ -65,7 +64,7 @@ def load_queries(data: Path, corpus: Corpus, n: int, seed: int) -> tuple[list[tu
             break
     if states:
         return rng.sample(states, min(n, len(states))), "goal states before traced tactics"
-    theorems = [p for p in corpus.premises if p.kind in THEOREM_KINDS] or corpus.premises
+    theorems = [p for p in corpus.premises if p.kind in THEOREM_KEYWORDS] or corpus.premises
     picked = rng.sample(theorems, min(n, len(theorems)))
     return [(p.code, p.path, p.start) for p in picked], "theorem statements asked from the theorem's own place"
 

@@ -10,7 +10,7 @@ scan misses declarations made by commands it does not parse and may
 mis-delimit odd sentences, which does not matter for timing or for the shape
 of the accessibility sets, but it carries no proofs, so it has no split files.
 
-    python bench/standin_corpus.py --out .cache/standin-stdlib
+    .venv/bin/python bench/standin_corpus.py --out .cache/standin-stdlib
 """
 
 from __future__ import annotations
@@ -21,11 +21,12 @@ import re
 import subprocess
 from pathlib import Path
 
-DECL_KEYWORDS = (
-    "Theorem|Lemma|Fact|Remark|Corollary|Proposition|Property|Example|Definition|Fixpoint|"
-    "CoFixpoint|Inductive|CoInductive|Variant|Record|Structure|Class|Instance|Let|Axiom|"
-    "Parameter|Conjecture"
-)
+from checker.coq.guard import THEOREM_KEYWORDS
+
+DECL_KEYWORDS = "|".join([
+    *sorted(THEOREM_KEYWORDS), "Definition", "Fixpoint", "CoFixpoint", "Inductive", "CoInductive", "Variant",
+    "Record", "Structure", "Class", "Instance", "Let", "Axiom", "Parameter", "Conjecture",
+])
 DECL = re.compile(
     rf"(?m)^[ \t]*(?:#\[[^\]]*\][ \t]*)?(?:(?:Local|Global|Polymorphic|Program)[ \t]+)*"
     rf"(?P<kind>{DECL_KEYWORDS})[ \t]+(?P<name>[A-Za-z_][A-Za-z0-9_']*)"

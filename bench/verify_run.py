@@ -21,10 +21,10 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from checker.coq.guard import GuardRejection, parse_statement
 from eval.benchmarks import load_benchmark
 from eval.results import read_results
 
-DECLARED_NAME = re.compile(r"\s*(?:Theorem|Lemma|Fact|Remark|Corollary|Proposition|Example)\s+([A-Za-z_][\w']*)")
 HEADER_AXIOMS = re.compile(
     r"\b(?:Axiom|Axioms|Parameter|Parameters|Conjecture|Hypothesis|Hypotheses|Variable|Variables)\s+([^:.]+):"
 )
@@ -73,10 +73,10 @@ def located_names(output: str) -> list[str]:
 
 
 def verify(prelude: str, header: str, statement: str, proof: str, timeout_s: float = 300.0) -> tuple[bool, str]:
-    match = DECLARED_NAME.match(statement)
-    if match is None:
+    try:
+        name = parse_statement(statement).name
+    except GuardRejection:
         return False, "cannot find the declared theorem name"
-    name = match.group(1)
     body = proof.strip()
     if not body.startswith("Proof"):
         body = f"Proof.\n{body}\nQed."

@@ -1,4 +1,5 @@
-"""Build a Checker by backend name; backends are imported only when asked for."""
+"""Build a Checker by backend name, or say before that when its tool is missing; backends are
+imported only when asked for."""
 
 from __future__ import annotations
 
@@ -44,6 +45,34 @@ BACKENDS: dict[str, Callable[[CheckerSettings], Checker]] = {
     "kimina": _kimina,
     "fstar": _fstar,
 }
+
+
+def _lean_installed(settings: CheckerSettings) -> None:
+    from checker.lean.session import repl_command
+
+    repl_command(settings)
+
+
+def _fstar_installed(settings: CheckerSettings) -> None:
+    from checker.fstar.session import fstar_command
+
+    fstar_command(settings)
+
+
+# Backends whose tool can be looked for without starting it.
+_INSTALLED: dict[str, Callable[[CheckerSettings], None]] = {
+    "lean": _lean_installed,
+    "fstar": _fstar_installed,
+}
+
+
+def ensure_installed(backend: str, settings: CheckerSettings | None = None) -> None:
+    """CheckerUnavailable, with the install instructions, when the backend's tool is missing, found
+    without starting it (so a command can say so before it loads a model); the other backends
+    say so when `open_checker` starts them."""
+    probe = _INSTALLED.get(backend)
+    if probe is not None:
+        probe(settings or CheckerSettings())
 
 
 def open_checker(backend: str = "coq", settings: CheckerSettings | None = None) -> Checker:

@@ -15,23 +15,11 @@ status 0 when proved, 1 when not, 2 on bad input, 3 when the checker is not inst
 from __future__ import annotations
 
 import json
-import re
 import sys
 from pathlib import Path
 
 from cli import load_path_options
 from cli.errors import UsageError
-
-# The declaration each backend expects, and the name it declares.
-_NAMES = {
-    "coq": (re.compile(r"^\s*(?:Theorem|Lemma|Fact|Remark|Corollary|Proposition|Property|Example)\s+([A-Za-z_][\w']*)"),
-            "'Theorem NAME : ... .' (or Lemma, Example, ...)"),
-    "lean": (re.compile(r"^\s*(?:theorem|lemma)\s+([^\s:({\[⦃]+)"), "'theorem NAME ... : TYPE' (':= by sorry' may follow)"),
-    "fstar": (re.compile(r"^\s*(?:(?:inline_for_extraction|noextract|unfold|irreducible|private)\s+)*val\s+([A-Za-z_][\w']*)"),
-              "'val NAME : TYPE' (the header names the module: 'module M', opens)"),
-}
-# A Lean statement may be pasted with its placeholder proof; the checker wants the declaration alone.
-_LEAN_PROOF_TAIL = re.compile(r"\s*:=\s*(?:by\s*)?(?:sorry)?\s*$")
 
 
 def register(sub) -> None:
@@ -64,24 +52,23 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from checker.registry import open_checker
+    from checker.registry import ensure_installed, open_checker
     from checker.settings import CheckerSettings
+    from checker.statements import STATEMENT_BACKENDS, StatementError, parse_statement
     from checker.types import Theorem
     from prover.base import Budget
     from prover.model_store import ModelNotFound
-    from prover.registry import ProverOptionError, make_prover
+    from prover.registry import ProverOptionError, default_prover, make_prover, takes_model, unsuitable
     from prover.search import BestFirstSearchProver
     from prover.tree_drawing import save_tree
 
-    statement = sys.stdin.read() if args.statement == "-" else args.statement
-    if args.backend not in _NAMES:
-        raise UsageError(f"--backend {args.backend}: proofsmith prove supports {', '.join(_NAMES)}")
-    pattern, expected = _NAMES[args.backend]
-    if args.backend == "lean":
-        statement = _LEAN_PROOF_TAIL.sub("", statement)
-    match = pattern.match(statement)
-    if not match:
-        raise UsageError(f"statement {statement[:60]!r}: expected {expected} for --backend {args.backend}")
+    text = sys.stdin.read() if args.statement == "-" else args.statement
+    if args.backend not in STATEMENT_BACKENDS:
+        raise UsageError(f"--backend {args.backend}: proofsmith prove supports {', '.join(STATEMENT_BACKENDS)}")
+    try:
+        statement = parse_statement(args.backend, text)
+    except StatementError as exc:
+        raise UsageError(f"{exc} for --backend {args.backend}") from None
     if args.header_file is not None:
         if not args.header_file.is_file():
             raise UsageError(f"--header-file {args.header_file}: no such file")
@@ -94,24 +81,21 @@ def run(args) -> int:
     for flag, value in (("--budget-s", args.budget_s), ("--tactics", args.tactics), ("--attempts", args.attempts)):
         if value <= 0:
             raise UsageError(f"{flag} must be positive, got {value:g}")
-    prover_name = args.prover or ("search" if args.model else "model-free-search")
-    if args.backend == "fstar":
-        from checker.fstar.session import fstar_command
-
-        if args.prover not in (None, "sample"):
-            raise UsageError(f"--prover {args.prover}: F* checks whole definitions, with no tactic steps; use --prover sample")
-        prover_name = "sample"
-        fstar_command(CheckerSettings())  # exit 3 with the install instructions before a model is loaded
+    prover_name = args.prover or default_prover(args.backend, args.model)
+    reason = unsuitable(prover_name, args.backend)
+    if reason is not None:
+        raise UsageError(f"--prover {args.prover}: {reason}; use --prover sample")
     options = {"retriever": args.retriever}
-    if prover_name in ("search", "sample", "portfolio+search"):
+    if takes_model(prover_name):
         options.update(model=args.model, device=args.device, threads=args.threads)
     elif args.model is not None:
         raise UsageError(f"--model: the prover {prover_name} takes no model")
+    ensure_installed(args.backend)  # exit 3 with the install instructions before a model is loaded
     try:
         prover = make_prover(prover_name, **options)
     except (ProverOptionError, ModelNotFound) as exc:
         raise UsageError(str(exc)) from None
-    theorem = Theorem(match.group(1), statement.strip(), header, backend=args.backend)
+    theorem = Theorem(statement.name, statement.text, header, backend=args.backend)
     budget = Budget(
         wall_s=args.budget_s,
         attempts=args.attempts,

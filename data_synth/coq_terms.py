@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from checker.coq.guard import THEOREM_KEYWORDS
+
 _TOKEN = re.compile(
     r"""\s*(?:
         (?P<string>"(?:[^"]|"")*")
@@ -31,9 +33,6 @@ _TOKEN = re.compile(
 BINDING_KEYWORDS = frozenset({"forall", "exists", "exists2", "fun", "let", "fix", "cofix"})
 TERM_KEYWORDS = BINDING_KEYWORDS | frozenset(
     {"match", "with", "end", "in", "if", "then", "else", "as", "return", "Prop", "Set", "Type", "SProp", "_"}
-)
-THEOREM_KEYWORDS = frozenset(
-    {"Theorem", "Lemma", "Fact", "Remark", "Corollary", "Proposition", "Property", "Example"}
 )
 _OPEN = {"(": ")", "[": "]", "{": "}"}
 _NOT_CONSTANTS = frozenset({":", ":=", "=>", "|", ";", ".", "@", "'", "&", "!", "`", "->", "<->", "=", ","})

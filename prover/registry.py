@@ -6,6 +6,8 @@
                                                          # the model-free generator (automation_share)
     make_prover("sample", model="runs/sft/final", temperature=0.8)
     make_prover("portfolio+search", model="runs/sft/final", portfolio_share=0.25)
+    default_prover("coq", model=None)                    # "model-free-search"; see also
+                                                         # takes_model, unsuitable
 
 `retriever` is a `prover.premises.PremiseRetriever` or an index folder.
 
@@ -54,8 +56,33 @@ MODEL_FREE_TACTICS = 32
 DEFAULT_PORTFOLIO_SHARE = 0.25
 
 
+# Backends whose checker takes whole proofs only, with no tactic steps to search over, and
+# why: whole-proof sampling is the one prover for them.
+WHOLE_PROOF_BACKENDS = {"fstar": "F* checks whole definitions, with no tactic steps"}
+
+
 class ProverOptionError(ValueError):
     pass
+
+
+def takes_model(name: str) -> bool:
+    """Whether the prover runs a language model (and so takes `model`, `device`, `threads`)."""
+    return "model" in PROVER_OPTIONS[name]
+
+
+def default_prover(backend: str, model: str | None) -> str:
+    """The prover for a theorem of `backend` when none is named: best-first search with a model,
+    the model-free search without one; whole-proof sampling where the backend has no tactic steps."""
+    if backend in WHOLE_PROOF_BACKENDS:
+        return "sample"
+    return "search" if model else "model-free-search"
+
+
+def unsuitable(name: str, backend: str) -> str | None:
+    """Why the prover `name` cannot prove theorems of `backend`, or None when it can."""
+    if backend in WHOLE_PROOF_BACKENDS and name != "sample":
+        return WHOLE_PROOF_BACKENDS[backend]
+    return None
 
 
 def _take(options: dict[str, Any], allowed: tuple[str, ...], prover: str) -> dict[str, Any]:

@@ -216,6 +216,16 @@ def test_registry_refuses_unknown_provers_and_options():
         make_prover("search", automation_share=1.0)
 
 
+def test_registry_routes_models_and_whole_proof_backends():
+    from prover.registry import PROVERS, default_prover, takes_model, unsuitable
+
+    assert default_prover("coq", None) == "model-free-search" and default_prover("lean", "m") == "search"
+    assert default_prover("fstar", None) == default_prover("fstar", "m") == "sample"
+    assert [p for p in PROVERS if takes_model(p)] == ["search", "sample", "portfolio+search"]
+    assert unsuitable("search", "fstar") == "F* checks whole definitions, with no tactic steps"
+    assert unsuitable("sample", "fstar") is None and unsuitable("search", "coq") is None
+
+
 @requires_coq
 def test_portfolio_then_search_gives_the_search_what_the_portfolio_left(checker):
     from prover.sequence import ProverSequence

@@ -11,13 +11,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from checker.coq.guard import PROOF_STRUCTURE, VERNACULAR
+from checker.coq.guard import PROOF_STRUCTURE, THEOREM_KEYWORDS, VERNACULAR
 from checker.coq.sentences import SentenceKind, leading_word, strip_comments
 
-THEOREM_KEYWORDS = ("Theorem", "Lemma", "Fact", "Remark", "Corollary", "Proposition", "Property", "Example")
-DECLARATION_KEYWORDS = frozenset(
-    THEOREM_KEYWORDS
-    + (
+DECLARATION_KEYWORDS = THEOREM_KEYWORDS | frozenset(
+    (
         "Definition", "Fixpoint", "CoFixpoint", "Function", "Instance", "Let", "Class", "Record", "Structure",
         "Inductive", "CoInductive", "Variant", "Scheme", "Axiom", "Axioms", "Parameter", "Parameters",
         "Conjecture", "Conjectures", "Hypothesis", "Hypotheses", "Variable", "Variables", "Coercion",

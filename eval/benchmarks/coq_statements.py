@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from checker.coq.guard import THEOREM_KEYWORDS
+from checker.coq.sentences import leading_word
 from checker.types import Source, Theorem
 from eval.benchmarks.problem import Benchmark, Problem, competition_family
 from eval.benchmarks.records import BenchmarkDataError, get_field, read_jsonl, string_list
@@ -42,7 +44,7 @@ def load_coq_statements(path: Path, benchmark: str, split: str, splits: tuple[st
             )
         header = get_field(record, "header", str, path, line)
         statement = get_field(record, "statement", str, path, line, nonempty=True)
-        if not re.match(r"\s*(Theorem|Lemma|Fact|Remark|Corollary|Proposition|Example)\b", statement):
+        if leading_word(statement) not in THEOREM_KEYWORDS:
             raise BenchmarkDataError(path, f"expected 'Theorem NAME ...', got {statement[:60]!r}", line, "statement")
         compiles = get_field(record, "compiles_coq816", bool, path, line, optional=True)
         error = get_field(record, "error", str, path, line, optional=True)
