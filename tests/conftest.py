@@ -1,3 +1,4 @@
+import functools
 import os
 import shutil
 
@@ -11,15 +12,28 @@ def pytest_addoption(parser):
     parser.addoption("--runslow", action="store_true", default=False, help="run tests marked slow")
 
 
+@functools.cache
+def _missing_tool(marker: str) -> str | None:
+    """Why a test marked `marker` (coq, lean, fstar: pyproject.toml registers them) cannot run here, or None."""
+    from checker.settings import CheckerSettings
+
+    settings = CheckerSettings()
+    if marker == "coq" and shutil.which(settings.coq_binary) is None:
+        return "Coq is not installed (make setup installs it)"
+    if marker == "lean" and shutil.which("lake") is None:
+        return ("no Lean toolchain here (lake not on PATH): install elan, build leanprover-community/repl, "
+                "set PROOFSMITH_LEAN_REPL (README, 'Lean 4')")
+    if marker == "fstar" and shutil.which(settings.fstar_binary) is None:
+        return (f"no F* here ({settings.fstar_binary} not on PATH): install a release from "
+                "github.com/FStarLang/FStar/releases or `opam install fstar` (README, 'F*')")
+    return None
+
+
 def pytest_collection_modifyitems(config, items):
-    if config.getoption("--runslow"):
-        return
     skip_slow = pytest.mark.skip(reason="slow: run with --runslow (make test-all)")
     for item in items:
-        if "slow" in item.keywords:
+        if "slow" in item.keywords and not config.getoption("--runslow"):
             item.add_marker(skip_slow)
-
-
-requires_coq = pytest.mark.skipif(
-    shutil.which("coqidetop.opt") is None, reason="Coq is not installed (make setup installs it)"
-)
+        for marker in ("coq", "lean", "fstar"):
+            if marker in item.keywords and (reason := _missing_tool(marker)) is not None:
+                item.add_marker(pytest.mark.skip(reason=reason))

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from cli import main
-from tests.conftest import requires_coq
 
 PROOF = {"name": "t", "header": "", "statement": "Theorem t : 1 = 1.", "proof": "reflexivity."}
 BUNDLED_LINE = (Path(__file__).resolve().parent.parent / "eval" / "data" / "minif2f_coq.jsonl").read_bytes().split(b"\n")[0]
@@ -113,7 +112,7 @@ def test_a_refused_eval_writes_nothing(tmp_path, capsys, args, message):
     assert not out.exists()
 
 
-@requires_coq
+@pytest.mark.coq
 def test_the_folder_of_a_refused_eval_takes_the_corrected_run_whose_report_lists_the_failures(tmp_path, capsys):
     out = tmp_path / "run"
     common = ["eval", "--benchmark", "minif2f-coq", "--problems", "mathd_algebra_304,aime_1984_p7",

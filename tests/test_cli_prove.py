@@ -8,10 +8,9 @@ import shutil
 import pytest
 
 from cli import main
-from tests.conftest import requires_coq
 
 
-@requires_coq
+@pytest.mark.coq
 def test_prove_prints_a_proof_coq_accepts(capsys):
     from checker.registry import open_checker
     from checker.types import Theorem
@@ -24,7 +23,7 @@ def test_prove_prints_a_proof_coq_accepts(capsys):
         assert checker.check(Theorem("t_comm", statement), out["proof"]).proved
 
 
-@requires_coq
+@pytest.mark.coq
 def test_prove_reports_a_false_statement_as_not_proved(capsys):
     code = main(["prove", "Theorem t_false : forall n : nat, n + 1 = n.", "--budget-s", "5", "--expansions", "3"])
     assert code == 1

@@ -11,9 +11,8 @@ from checker.coq.session import CoqSession
 from checker.pool import PooledChecker
 from checker.settings import CheckerSettings
 from checker.types import NextState, ProofFinished, ProofTask, TacticError, TacticTimeout, Theorem, Verdict
-from tests.conftest import requires_coq
 
-pytestmark = requires_coq
+pytestmark = pytest.mark.coq
 
 LT = Theorem("lt", "Theorem lt (n m : nat) (H : n < m) : n + 0 < m + 1 /\\ True.")
 

@@ -9,9 +9,8 @@ import pytest
 from checker.pool import PooledChecker
 from checker.settings import CheckerSettings
 from checker.types import ProofTask, Theorem, Verdict
-from tests.conftest import requires_coq
 
-pytestmark = requires_coq
+pytestmark = pytest.mark.coq
 
 R = "Require Import Reals.\nOpen Scope R_scope.\n"
 

@@ -6,10 +6,9 @@ from checker.registry import open_checker
 from checker.settings import CheckerSettings
 from eval.benchmarks import load_benchmark
 from eval.benchmarks.system_packages import missing_packages
-from tests.conftest import requires_coq
 
 
-@requires_coq
+@pytest.mark.coq
 @pytest.mark.slow
 @pytest.mark.parametrize("split,usable", [("valid", 236), ("test", 239)])
 def test_statements_open_with_the_prelude_exactly_where_the_dataset_says_they_compile(split, usable):

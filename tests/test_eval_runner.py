@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import requires_coq
 from eval.runner import RunConfig, RunConfigError, run_eval
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,7 +38,7 @@ def _eval_cmd(out: Path, problems: list[str], *extra: str) -> list[str]:
     ]
 
 
-@requires_coq
+@pytest.mark.coq
 def test_run_records_verdicts_unusable_statements_and_a_report(tmp_path):
     problems = ("mathd_algebra_160", "mathd_algebra_209", "mathd_algebra_304", "imo_1959_p1", "amc12a_2020_p15")
     config = RunConfig(benchmark="minif2f-coq", split="test", budget_s=10, workers=2, problems=problems)
@@ -78,7 +77,7 @@ def test_run_records_verdicts_unusable_statements_and_a_report(tmp_path):
     assert again.newly_finished == 0 and len(_lines(tmp_path / "run" / "results.jsonl")) == len(problems)
 
 
-@requires_coq
+@pytest.mark.coq
 def test_verify_script_rejects_a_tampered_proof(tmp_path):
     config = RunConfig(benchmark="minif2f-coq", split="test", budget_s=10, problems=("mathd_algebra_304",))
     run_eval(config, tmp_path / "run", progress=False)
@@ -92,7 +91,7 @@ def test_verify_script_rejects_a_tampered_proof(tmp_path):
     assert done.returncode == 1 and "FAIL mathd_algebra_304" in done.stdout
 
 
-@requires_coq
+@pytest.mark.coq
 def test_sigkill_mid_run_then_resume_equals_an_uninterrupted_run(tmp_path):
     reference = tmp_path / "reference"
     subprocess.run(_eval_cmd(reference, QUICK, "--no-progress"), check=True, capture_output=True, timeout=300)
@@ -127,7 +126,7 @@ def test_sigkill_mid_run_then_resume_equals_an_uninterrupted_run(tmp_path):
     assert _outcomes(records) == expected
 
 
-@requires_coq
+@pytest.mark.coq
 @pytest.mark.slow
 def test_ray_run_gives_the_local_results(tmp_path):
     problems = QUICK[:3] + QUICK[4:6]
@@ -206,7 +205,7 @@ def test_lean_benchmarks_fail_clearly_without_the_lean_backend(tmp_path):
     assert len(done.stderr.strip().splitlines()) == 1
 
 
-@requires_coq
+@pytest.mark.coq
 def test_a_proved_claim_is_counted_only_after_the_soundness_guard_accepts_it():
     from checker.types import Verdict
     from eval.benchmarks import load_benchmark

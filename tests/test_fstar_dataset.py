@@ -18,7 +18,7 @@ from eval.benchmarks import BenchmarkSelectionError, get_spec, load_benchmark
 from eval.benchmarks.fstar_dataset import scaffolding, solver_options
 from eval.benchmarks.records import BenchmarkDataError
 from cli import main
-from tests.fstar_replay import FIXTURES as IDE_FIXTURES
+from .fstar_replay import FIXTURES as IDE_FIXTURES
 
 DATA = IDE_FIXTURES.parent / "fstar_dataset"
 REPLAY = str(IDE_FIXTURES.parent.parent / "fstar_replay.py")

@@ -13,7 +13,7 @@ from checker.fstar.guard import GuardRejection, check_candidate
 from checker.fstar.syntax import parse_val
 from checker.fstar.target import target_of
 from checker.types import Source, Theorem
-from tests.fstar_replay import FIXTURES, recorded_pair, transcripts
+from .fstar_replay import FIXTURES, recorded_pair, transcripts
 
 
 def scratch(name: str, statement: str = "", header: str = "module Backtracking\n"):

@@ -34,7 +34,7 @@ from checker.fstar.protocol import (
     parse_incoming,
     parse_request,
 )
-from tests.fstar_replay import FIXTURES, RESPONSES_ONLY, expected_lines, transcripts
+from .fstar_replay import FIXTURES, RESPONSES_ONLY, expected_lines, transcripts
 
 PAIRS = transcripts()
 

@@ -7,7 +7,6 @@ the interactive API, and the warning number `--report_assumes warn` gives an
 assumption (the verdict rules depend on it).
 """
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -21,17 +20,10 @@ from checker.fstar.session import FStarSession, fstar_command
 from checker.settings import CheckerSettings
 from checker.types import ProofFinished, Source, TacticError, Theorem, Verdict
 
-BINARY = os.environ.get("PROOFSMITH_FSTAR_BINARY", "fstar.exe")
+BINARY = CheckerSettings().fstar_binary
 EMACS = Path(__file__).parent / "fixtures" / "fstar_ide" / "emacs"
 
-pytestmark = [
-    pytest.mark.fstar,
-    pytest.mark.skipif(
-        shutil.which(BINARY) is None,
-        reason=f"no F* here ({BINARY} not on PATH): install a release from github.com/FStarLang/FStar/releases "
-        "or `opam install fstar` (README, 'F*')",
-    ),
-]
+pytestmark = pytest.mark.fstar  # skipped, with the reason, where F* is not on PATH
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ import pytest
 from checker.backend import SessionCrashed
 from checker.fstar.process import FStarIde, FStarMemoryExceeded, FStarTimeout
 from checker.fstar.protocol import FullBuffer, IssuesResponse, Push, Search, TextMessage, parse_request
-from tests.fstar_replay import FIXTURES, expected_lines, transcripts
+from .fstar_replay import FIXTURES, expected_lines, transcripts
 
 REPLAY = str(FIXTURES.parent.parent / "fstar_replay.py")
 PAIRS = transcripts()

@@ -25,7 +25,7 @@ from checker.pool import PooledChecker
 from checker.registry import open_checker
 from checker.settings import CheckerSettings
 from checker.types import NextState, ProofFinished, ProofTask, Source, TacticError, TacticTimeout, Theorem, Verdict
-from tests.fstar_replay import FIXTURES, VERSION_TEXT, recorded_pair, transcripts
+from .fstar_replay import FIXTURES, VERSION_TEXT, recorded_pair, transcripts
 
 REPLAY = str(FIXTURES.parent.parent / "fstar_replay.py")
 FSTAR_REPO = Source("https://github.com/FStarLang/FStar", "61ccb460777edf004920e775a2e2d5825726354a",

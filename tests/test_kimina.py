@@ -16,7 +16,7 @@ from checker.kimina import KiminaChecker, KiminaClient, KiminaError, Outcome
 from checker.registry import open_checker
 from checker.settings import CheckerSettings
 from checker.types import ProofTask, Theorem, Verdict
-from tests.kimina_replay import MATCH, KiminaReplay
+from .kimina_replay import MATCH, KiminaReplay
 
 FILES = sorted((MATCH / "input").glob("*.lean"))
 
@@ -144,7 +144,7 @@ def test_no_interactive_sessions(server):
 def test_outcomes_of_recorded_repl_answers():
     """Kimina forwards the REPL's answer; the REPL's own recorded answers give every other outcome."""
     from checker.kimina import KiminaResult, SnippetResult
-    from tests.lean_replay import recorded_pair
+    from .lean_replay import recorded_pair
 
     repl = Path(__file__).parent / "fixtures" / "lean_repl" / "v4.15.0" / "test"
     answers = {name: [json.loads(r) for _, r in recorded_pair(repl / f"{name}.in", "v4.15.0")]

@@ -30,7 +30,7 @@ from checker.lean.protocol import (
     parse_request,
     parse_response,
 )
-from tests.lean_replay import recorded_pair, request_blocks
+from .lean_replay import recorded_pair, request_blocks
 
 FIXTURES = Path(__file__).parent / "fixtures" / "lean_repl"
 REPLAY = Path(__file__).parent / "lean_replay.py"

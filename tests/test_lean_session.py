@@ -22,7 +22,7 @@ from checker.pool import PooledChecker
 from checker.registry import open_checker
 from checker.settings import CheckerSettings
 from checker.types import NextState, ProofFinished, ProofTask, TacticError, TacticTimeout, Theorem, Verdict
-from tests.lean_replay import recorded_pair
+from .lean_replay import recorded_pair
 
 FIXTURES = Path(__file__).parent / "fixtures" / "lean_repl"
 REPLAY = Path(__file__).parent / "lean_replay.py"

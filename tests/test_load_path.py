@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from cli import main
-from tests.conftest import requires_coq
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TRACELIB = FIXTURES / "tracelib"
@@ -93,13 +92,13 @@ def traced(tmp_path_factory):
     return out
 
 
-@requires_coq
+@pytest.mark.coq
 def test_trace_records_its_load_path_in_the_metadata(traced):
     metadata = json.loads((traced / "metadata.json").read_text())
     assert metadata["load_path"] == ["-R", str((traced / "build" / "TraceLib").resolve()), "TraceLib"]
 
 
-@requires_coq
+@pytest.mark.coq
 def test_check_and_prove_take_Q_R_and_a_project(traced, tmp_path, monkeypatch, capsys):
     build = str(traced / "build" / "TraceLib")
     proofs = tmp_path / "proofs.jsonl"
@@ -157,7 +156,7 @@ def _dependency(root: Path) -> Path:
     return dep
 
 
-@requires_coq
+@pytest.mark.coq
 def test_what_trace_was_told_is_all_mutate_check_and_eval_need(tmp_path, monkeypatch, capsys):
     dep = _dependency(tmp_path)
     out = tmp_path / "trace"

@@ -15,7 +15,6 @@ import pytest
 from checker.types import Theorem, Verdict
 from prover.base import Budget
 from prover.premises import RetrievedPremise
-from tests.conftest import requires_coq
 
 FIXTURE = Path(__file__).parent / "fixtures" / "prover_sft"
 
@@ -144,7 +143,7 @@ def checker():
         yield c
 
 
-@requires_coq
+@pytest.mark.coq
 def test_trained_model_search_finds_proofs_coq_accepts(trained, checker):
     from prover.registry import make_prover
 
@@ -161,7 +160,7 @@ def test_trained_model_search_finds_proofs_coq_accepts(trained, checker):
         assert result.timings["model"] > 0 and result.timings["checker"] > 0
 
 
-@requires_coq
+@pytest.mark.coq
 def test_trained_model_search_ends_failed_on_a_false_statement(trained, checker):
     from prover.registry import make_prover
 
@@ -172,7 +171,7 @@ def test_trained_model_search_ends_failed_on_a_false_statement(trained, checker)
     assert result.verdict in (Verdict.FAILED, Verdict.TIMEOUT) and result.proof is None
 
 
-@requires_coq
+@pytest.mark.coq
 def test_mixed_search_asks_the_model_only_where_automation_left_the_node_open(trained, checker):
     from prover.generators import make_generator
     from prover.generators.mixture import MixtureGenerator
@@ -198,7 +197,7 @@ def test_mixed_search_asks_the_model_only_where_automation_left_the_node_open(tr
     assert 1 <= tactics <= 1 + 2  # reflexivity, then the model's tactics not tried yet (at most 2)
 
 
-@requires_coq
+@pytest.mark.coq
 def test_whole_proof_sampling_checks_every_sample(trained, checker):
     from prover.registry import make_prover
 

@@ -13,7 +13,6 @@ from prover.registry import ProverOptionError, make_prover
 from prover.search import BestFirstSearchProver
 from prover.search_tree import Edge, SearchTree, Status
 from prover.tree_drawing import save_tree, to_dot
-from tests.conftest import requires_coq
 
 REALS = "Require Import Reals.\nOpen Scope R_scope.\n"
 
@@ -145,7 +144,7 @@ PROVABLE = [
 ]
 
 
-@requires_coq
+@pytest.mark.coq
 @pytest.mark.parametrize("theorem", PROVABLE, ids=lambda t: t.name)
 def test_every_proof_search_returns_is_accepted_by_the_checker(checker, theorem):
     result = BestFirstSearchProver(ModelFreeGenerator()).prove(theorem, checker, Budget(wall_s=30))
@@ -156,7 +155,7 @@ def test_every_proof_search_returns_is_accepted_by_the_checker(checker, theorem)
     assert result.timings["checker"] > 0 and result.extra["tree"]["nodes"] >= 2
 
 
-@requires_coq
+@pytest.mark.coq
 def test_no_proof_within_budget_is_failed_not_an_exception(checker):
     false = Theorem("t_false", "Theorem t_false : forall n : nat, n * n = n + 1.")
     result = make_prover("model-free-search").prove(false, checker, Budget(wall_s=5, expansions=3))
@@ -166,7 +165,7 @@ def test_no_proof_within_budget_is_failed_not_an_exception(checker):
     assert not wall.proved and wall.time_s < 1.5 + 10  # the last tactic may overrun by its timeout
 
 
-@requires_coq
+@pytest.mark.coq
 def test_a_proof_found_when_the_expansion_limit_fires_is_kept(checker):
     # one expansion allowed; the proving tactic is the last candidate of that expansion
     gen = ModelFreeGenerator(automation={"simpl.": 3.0, "auto.": 2.0, "lia.": 0.5})
@@ -176,7 +175,7 @@ def test_a_proof_found_when_the_expansion_limit_fires_is_kept(checker):
     assert outcome.result.extra["expansions"] == 1
 
 
-@requires_coq
+@pytest.mark.coq
 def test_retrieved_premises_reach_the_generator_and_prove(checker):
     retriever = FixedRetriever([RetrievedPremise("Nat.add_comm", "forall n m : nat, n + m = m + n", 1.0)])
     # automation restricted so that only the premise can close the goal
@@ -187,7 +186,7 @@ def test_retrieved_premises_reach_the_generator_and_prove(checker):
     assert retriever.calls >= 1 and result.timings["retrieval"] >= 0
 
 
-@requires_coq
+@pytest.mark.coq
 def test_tree_exports_to_json_dot_and_png(checker, tmp_path):
     outcome = BestFirstSearchProver(ModelFreeGenerator()).search(PROVABLE[1], checker, Budget(wall_s=30))
     tree = outcome.tree.to_json()
@@ -199,7 +198,7 @@ def test_tree_exports_to_json_dot_and_png(checker, tmp_path):
     assert paths[2].read_bytes()[:4] == b"\x89PNG"
 
 
-@requires_coq
+@pytest.mark.coq
 def test_a_statement_that_does_not_compile_is_an_error_result(checker):
     bad = Theorem("t_bad", "Theorem t_bad : undefined_thing = 1.")
     result = make_prover("model-free-search").prove(bad, checker, Budget(wall_s=5))
@@ -226,7 +225,7 @@ def test_registry_routes_models_and_whole_proof_backends():
     assert unsuitable("sample", "fstar") is None and unsuitable("search", "coq") is None
 
 
-@requires_coq
+@pytest.mark.coq
 def test_portfolio_then_search_gives_the_search_what_the_portfolio_left(checker):
     from prover.sequence import ProverSequence
 

@@ -10,12 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import requires_coq
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TRACELIB = FIXTURES / "tracelib"
 
-pytestmark = requires_coq
+pytestmark = pytest.mark.coq
 
 
 @pytest.fixture(scope="module")

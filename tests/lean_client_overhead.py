@@ -1,11 +1,13 @@
 """What the Lean and Kimina clients themselves cost, measured against the recorded-answer stand-ins.
 
-    .venv/bin/python bench/lean_client_overhead.py
+    .venv/bin/python -m tests.lean_client_overhead
 
 No Lean runs here: the REPL is tests/lean_replay.py and the Kimina server
 tests/kimina_replay.py, so the figures are client overhead (framing, typed
 parsing, IPC or HTTP) plus the stand-in's own cost, an upper bound on what
-proofsmith adds to a real Lean check.
+proofsmith adds to a real Lean check. It lives beside the stand-ins and their
+recordings, which are test material: the benchmark scripts in bench/ use the
+library only.
 """
 
 from __future__ import annotations
@@ -14,16 +16,15 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from checker.kimina import KiminaClient
+from checker.lean.process import LeanRepl
+from checker.lean.protocol import parse_request, parse_response
 
-from checker.kimina import KiminaClient  # noqa: E402
-from checker.lean.process import LeanRepl  # noqa: E402
-from checker.lean.protocol import parse_request, parse_response  # noqa: E402
-from tests.kimina_replay import KiminaReplay, recordings  # noqa: E402
-from tests.lean_replay import recorded_pair  # noqa: E402
+from .kimina_replay import KiminaReplay, recordings
+from .lean_replay import recorded_pair
 
-FIXTURES = ROOT / "tests" / "fixtures" / "lean_repl"
+HERE = Path(__file__).resolve().parent
+FIXTURES = HERE / "fixtures" / "lean_repl"
 
 
 def repl_round_trips(version: str) -> None:
@@ -31,7 +32,7 @@ def repl_round_trips(version: str) -> None:
              if p.with_name(p.name[:-3] + ".expected.out").exists()]
     steps = [step for p in pairs for step in recorded_pair(p, version)]
     requests = [parse_request(q) for q, _ in steps]
-    argv = [sys.executable, "-S", str(ROOT / "tests" / "lean_replay.py"), version,
+    argv = [sys.executable, "-S", str(HERE / "lean_replay.py"), version,
             *[arg for p in pairs for arg in ("--pair", str(p))]]
     repl = LeanRepl(argv)
     repl.request(requests[0], 30)  # process start-up is not part of a round trip
