@@ -34,7 +34,7 @@ from checker.types import (
     Verdict,
 )
 from prover.base import AttemptOutcome, Budget, Prover, ProverResult
-from prover.generators.base import TacticGenerator
+from prover.generators.base import TacticGenerator, TacticRequest
 from prover.premises import PremiseRetriever
 from prover.search_tree import Edge, InternalNode, SearchTree, Status
 from prover.stopwatch import Stopwatch
@@ -175,13 +175,13 @@ class BestFirstSearchProver(Prover):
                 if not todo:
                     break
                 with clock.timing("model"):
-                    suggestions = stage.generate(
+                    suggestions = stage.propose(TacticRequest(
                         [n.state for n in todo],
                         budget.tactics_per_expansion,
                         [premises[id(n)] for n in todo] if premises else None,
                         seed=seed,
                         time_limit_s=max(deadline - time.perf_counter(), 0.01),
-                    )
+                    ))
                 for node, candidates in zip(todo, suggestions):
                     tried = {edge.tactic for edge in node.out_edges or ()}
                     for tactic, logprob in candidates:

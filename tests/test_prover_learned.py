@@ -181,7 +181,7 @@ def test_mixed_search_asks_the_model_only_where_automation_left_the_node_open(tr
     model = make_generator("transformers", trained[1]["model"], device="cpu")
     calls = []
     real_complete = model.complete
-    model.complete = lambda prompts, *a, **kw: calls.append(len(prompts)) or real_complete(prompts, *a, **kw)
+    model.complete = lambda request: calls.append(len(request.prompts)) or real_complete(request)
     mixture = MixtureGenerator([(model, 0.5, 2), (ModelFreeGenerator(automation={"reflexivity.": 1.0}), 0.5, 4)])
     assert [stage.costly for stage in mixture.stages()] == [False, True]
     prover = BestFirstSearchProver(mixture)

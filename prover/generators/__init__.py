@@ -12,9 +12,11 @@ from typing import Any
 
 from prover.generators.base import (
     Completion,
+    DecodeRequest,
     LanguageModelGenerator,
     TacticCandidate,
     TacticGenerator,
+    TacticRequest,
 )
 
 GENERATOR_KINDS = ("auto", "transformers", "vllm", "model-free")
@@ -54,8 +56,10 @@ def make_generator(kind: str = "auto", model: str | None = None, **options: Any)
 __all__ = [
     "GENERATOR_KINDS",
     "Completion",
+    "DecodeRequest",
     "LanguageModelGenerator",
     "TacticCandidate",
     "TacticGenerator",
+    "TacticRequest",
     "make_generator",
 ]

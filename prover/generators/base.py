@@ -4,16 +4,20 @@
 goal, each a `(tactic, logprob)` pair, best first, without duplicates. The
 log-probabilities are what best-first search adds up along a path, so each
 generator must return proper log-probabilities (<= 0), not arbitrary scores.
+What is asked travels as one `TacticRequest`; a generator implements
+`propose(request)`.
 
 Language-model generators share `LanguageModelGenerator`: prompts come from
-`PromptFormat`, the backend only turns prompt strings into completions. The
-same object also samples whole proofs for pass@k (prover.sampling).
+`PromptFormat`, the backend only turns a `DecodeRequest` (prompt strings and
+how to decode them) into completions. The same object also samples whole
+proofs for pass@k (prover.sampling).
 """
 
 from __future__ import annotations
 
 import abc
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import NamedTuple
 
 from checker.types import GoalState
@@ -32,6 +36,52 @@ class Completion(NamedTuple):
 
 
 PremiseLists = Sequence[Sequence[RetrievedPremise]]
+
+
+@dataclass(frozen=True)
+class TacticRequest:
+    """Up to k candidate tactics for each goal, best first.
+
+    `premises` has one list per goal (None: none retrieved). `seed` makes
+    sampling reproducible; deterministic generators ignore it. `time_limit_s`
+    bounds decoding (what is unfinished then is cut short); generators that
+    cannot stop early ignore it.
+    """
+
+    goals: Sequence[GoalState | str]
+    k: int
+    premises: PremiseLists | None = None
+    seed: int | None = None
+    time_limit_s: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.premises is not None and len(self.premises) != len(self.goals):
+            raise ValueError(f"{len(self.goals)} goals but {len(self.premises)} premise lists")
+
+    def goal_premises(self) -> list[tuple[str, Sequence[RetrievedPremise]]]:
+        """(goal text, its premises) for each goal."""
+        premises = self.premises if self.premises is not None else [()] * len(self.goals)
+        return [(goal_text(g), p) for g, p in zip(self.goals, premises)]
+
+
+@dataclass(frozen=True)
+class DecodeRequest:
+    """k completions for each prompt, with their total log-probabilities.
+
+    `decoding` "beam" gives the k likeliest, "sample" k draws at
+    `temperature`. `single_line` ends a completion at its first line break (a
+    tactic is one line; a whole proof is not). `time_limit_s` as in
+    TacticRequest.
+    """
+
+    prompts: Sequence[str]
+    k: int
+    max_new_tokens: int
+    decoding: str
+    temperature: float = 1.0
+    seed: int | None = None
+    single_line: bool = False
+    time_limit_s: float | None = None
 
 
 def goal_text(goal: GoalState | str) -> str:
@@ -58,7 +108,6 @@ class TacticGenerator(abc.ABC):
     # Whether proposing costs real time (a model call); see `stages`.
     costly: bool = False
 
-    @abc.abstractmethod
     def generate(
         self,
         goals: Sequence[GoalState | str],
@@ -67,12 +116,12 @@ class TacticGenerator(abc.ABC):
         seed: int | None = None,
         time_limit_s: float | None = None,
     ) -> list[list[TacticCandidate]]:
-        """Up to k candidate tactics for each goal, best first.
+        """`propose` for a TacticRequest of these fields."""
+        return self.propose(TacticRequest(goals, k, premises, seed, time_limit_s))
 
-        `seed` makes sampling reproducible; deterministic generators ignore it.
-        `time_limit_s` bounds decoding (what is unfinished then is cut short);
-        generators that cannot stop early ignore it.
-        """
+    @abc.abstractmethod
+    def propose(self, request: TacticRequest) -> list[list[TacticCandidate]]:
+        """Up to `request.k` candidate tactics for each goal, best first."""
 
     def stages(self) -> list[TacticGenerator]:
         """The generators search asks in turn at each node, cheapest first.
@@ -95,43 +144,19 @@ class LanguageModelGenerator(TacticGenerator):
     temperature: float = 1.0
 
     @abc.abstractmethod
-    def complete(
-        self,
-        prompts: Sequence[str],
-        k: int,
-        max_new_tokens: int,
-        decoding: str,
-        temperature: float,
-        seed: int | None = None,
-        single_line: bool = False,
-        time_limit_s: float | None = None,
-    ) -> list[list[Completion]]:
-        """k completions per prompt with their total log-probabilities.
+    def complete(self, request: DecodeRequest) -> list[list[Completion]]:
+        """`request.k` completions per prompt with their total log-probabilities."""
 
-        `single_line` ends a completion at its first line break (a tactic is
-        one line; a whole proof is not).
-        """
-
-    def generate(
-        self,
-        goals: Sequence[GoalState | str],
-        k: int,
-        premises: PremiseLists | None = None,
-        seed: int | None = None,
-        time_limit_s: float | None = None,
-    ) -> list[list[TacticCandidate]]:
-        if not goals:
+    def propose(self, request: TacticRequest) -> list[list[TacticCandidate]]:
+        if not request.goals:
             return []
-        premises = premises if premises is not None else [()] * len(goals)
-        if len(premises) != len(goals):
-            raise ValueError(f"{len(goals)} goals but {len(premises)} premise lists")
-        prompts = [self.prompt_format.tactic_prompt(goal_text(g), p) for g, p in zip(goals, premises)]
-        outputs = self.complete(
-            prompts, k, self.max_tactic_tokens, self.decoding, self.temperature, seed,
-            single_line=True, time_limit_s=time_limit_s,
-        )
+        prompts = [self.prompt_format.tactic_prompt(goal, premises) for goal, premises in request.goal_premises()]
+        outputs = self.complete(DecodeRequest(
+            prompts, request.k, self.max_tactic_tokens, self.decoding, self.temperature, request.seed,
+            single_line=True, time_limit_s=request.time_limit_s,
+        ))
         return [
-            best_unique([TacticCandidate(self.prompt_format.parse_tactic(c.text), c.logprob) for c in outs], k)
+            best_unique([TacticCandidate(self.prompt_format.parse_tactic(c.text), c.logprob) for c in outs], request.k)
             for outs in outputs
         ]
 
@@ -147,7 +172,6 @@ class LanguageModelGenerator(TacticGenerator):
         """k whole proof scripts from a theorem's initial goals (duplicates kept: pass@k counts samples)."""
         prompt = self.prompt_format.proof_prompt(goal_text(goal), premises)
         outputs = self.complete(
-            [prompt], k, self.max_proof_tokens, "sample", temperature, seed, time_limit_s=time_limit_s
+            DecodeRequest([prompt], k, self.max_proof_tokens, "sample", temperature, seed, time_limit_s=time_limit_s)
         )[0]
         return [Completion(self.prompt_format.parse_proof(c.text), c.logprob) for c in outputs]
-

@@ -20,14 +20,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 
-from checker.types import GoalState
-from prover.generators.base import (
-    PremiseLists,
-    TacticCandidate,
-    TacticGenerator,
-    best_unique,
-)
+from prover.generators.base import TacticCandidate, TacticGenerator, TacticRequest, best_unique
 
 
 class MixtureGenerator(TacticGenerator):
@@ -50,22 +45,15 @@ class MixtureGenerator(TacticGenerator):
         self.model = "+".join(gen.model for gen, _, _ in self.parts if gen.model != "none") or "none"
         self.name = "mixture(" + ",".join(f"{gen.name}:{weight:.2f}" for gen, weight, _ in self.parts) + ")"
 
-    def generate(
-        self,
-        goals: Sequence[GoalState | str],
-        k: int,
-        premises: PremiseLists | None = None,
-        seed: int | None = None,
-        time_limit_s: float | None = None,
-    ) -> list[list[TacticCandidate]]:
-        mass: list[dict[str, float]] = [{} for _ in goals]
+    def propose(self, request: TacticRequest) -> list[list[TacticCandidate]]:
+        mass: list[dict[str, float]] = [{} for _ in request.goals]
         for gen, weight, part_k in self.parts:
-            proposals = gen.generate(goals, part_k or k, premises, seed=seed, time_limit_s=time_limit_s)
+            proposals = gen.propose(replace(request, k=part_k or request.k))
             for per_goal, candidates in zip(mass, proposals):
                 for tactic, logprob in candidates:
                     per_goal[tactic] = per_goal.get(tactic, 0.0) + weight * math.exp(logprob)
         return [
-            best_unique([TacticCandidate(t, math.log(p)) for t, p in per_goal.items() if p > 0], k)
+            best_unique([TacticCandidate(t, math.log(p)) for t, p in per_goal.items() if p > 0], request.k)
             for per_goal in mass
         ]
 

@@ -15,14 +15,7 @@ import math
 import re
 from collections.abc import Sequence
 
-from checker.types import GoalState
-from prover.generators.base import (
-    PremiseLists,
-    TacticCandidate,
-    TacticGenerator,
-    best_unique,
-    goal_text,
-)
+from prover.generators.base import TacticCandidate, TacticGenerator, TacticRequest, best_unique
 from prover.premises import RetrievedPremise
 
 # Prior weights of Coq automation (relative, normalised per goal).
@@ -141,18 +134,8 @@ class ModelFreeGenerator(TacticGenerator):
         self.premise_temperature = premise_temperature
         self.premises_used = premises_used
 
-    def generate(
-        self,
-        goals: Sequence[GoalState | str],
-        k: int,
-        premises: PremiseLists | None = None,
-        seed: int | None = None,
-        time_limit_s: float | None = None,
-    ) -> list[list[TacticCandidate]]:
-        premises = premises if premises is not None else [()] * len(goals)
-        if len(premises) != len(goals):
-            raise ValueError(f"{len(goals)} goals but {len(premises)} premise lists")
-        return [self._for_goal(goal_text(g), p, k) for g, p in zip(goals, premises)]
+    def propose(self, request: TacticRequest) -> list[list[TacticCandidate]]:
+        return [self._for_goal(goal, premises, request.k) for goal, premises in request.goal_premises()]
 
     def _for_goal(self, goal: str, premises: Sequence[RetrievedPremise], k: int) -> list[TacticCandidate]:
         lean = is_lean_goal(goal)

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
-from prover.generators.base import Completion, LanguageModelGenerator
+from prover.generators.base import Completion, DecodeRequest, LanguageModelGenerator
 from prover.model_store import resolve_model
 from prover.prompt import PromptFormat
 
@@ -89,65 +89,42 @@ class TransformersGenerator(LanguageModelGenerator):
             self._eos_ids.append(self.tokenizer.eos_token_id)
         self._line_end_ids = newline_token_ids(self.tokenizer)
 
-    def complete(
-        self,
-        prompts: Sequence[str],
-        k: int,
-        max_new_tokens: int,
-        decoding: str,
-        temperature: float,
-        seed: int | None = None,
-        single_line: bool = False,
-        time_limit_s: float | None = None,
-    ) -> list[list[Completion]]:
+    def complete(self, request: DecodeRequest) -> list[list[Completion]]:
         out: list[list[Completion]] = []
-        deadline = None if time_limit_s is None else time.perf_counter() + time_limit_s
-        for start in range(0, len(prompts), self.batch_size):
+        deadline = None if request.time_limit_s is None else time.perf_counter() + request.time_limit_s
+        for start in range(0, len(request.prompts), self.batch_size):
             remaining = None if deadline is None else max(deadline - time.perf_counter(), 0.01)
-            out.extend(
-                self._complete_batch(
-                    prompts[start : start + self.batch_size], k, max_new_tokens, decoding, temperature, seed,
-                    single_line, remaining,
-                )
-            )
+            batch = replace(request, prompts=request.prompts[start : start + self.batch_size], time_limit_s=remaining)
+            out.extend(self._complete_batch(batch))
         return out
 
-    def _complete_batch(
-        self,
-        prompts: Sequence[str],
-        k: int,
-        max_new_tokens: int,
-        decoding: str,
-        temperature: float,
-        seed: int | None,
-        single_line: bool,
-        max_time: float | None,
-    ) -> list[list[Completion]]:
+    def _complete_batch(self, request: DecodeRequest) -> list[list[Completion]]:
         import torch
 
-        stop_ids = self._eos_ids + (self._line_end_ids if single_line else [])
-        inputs = self.tokenizer(list(prompts), return_tensors="pt", padding=True, add_special_tokens=False)
+        k = request.k
+        stop_ids = self._eos_ids + (self._line_end_ids if request.single_line else [])
+        inputs = self.tokenizer(list(request.prompts), return_tensors="pt", padding=True, add_special_tokens=False)
         inputs = {name: tensor.to(self.device) for name, tensor in inputs.items()}
         common = {
-            "max_new_tokens": max_new_tokens,
+            "max_new_tokens": request.max_new_tokens,
             "num_return_sequences": k,
             "eos_token_id": stop_ids,
             "pad_token_id": self.tokenizer.pad_token_id,
             "return_dict_in_generate": True,
             "output_scores": True,
-            "max_time": max_time,  # transformers stops decoding (not the prompt's prefill) after this
+            "max_time": request.time_limit_s,  # transformers stops decoding (not the prompt's prefill) after this
         }
         with torch.inference_mode():
-            if decoding == "beam":
+            if request.decoding == "beam":
                 generated = self.lm.generate(
                     **inputs, num_beams=k, do_sample=False, length_penalty=0.0, early_stopping=True, **common
                 )
                 logprobs = generated.sequences_scores.tolist()
             else:
-                if seed is not None:
-                    torch.manual_seed(seed)
+                if request.seed is not None:
+                    torch.manual_seed(request.seed)
                 generated = self.lm.generate(
-                    **inputs, do_sample=True, temperature=temperature, top_k=0, top_p=1.0, **common
+                    **inputs, do_sample=True, temperature=request.temperature, top_k=0, top_p=1.0, **common
                 )
                 steps = self.lm.compute_transition_scores(generated.sequences, generated.scores, normalize_logits=True)
                 new_tokens = generated.sequences[:, -steps.shape[1] :]
@@ -159,7 +136,7 @@ class TransformersGenerator(LanguageModelGenerator):
         texts = self.tokenizer.batch_decode(sequences, skip_special_tokens=True)
         return [
             [Completion(texts[i * k + j], float(logprobs[i * k + j])) for j in range(k)]
-            for i in range(len(prompts))
+            for i in range(len(request.prompts))
         ]
 
 

@@ -9,9 +9,8 @@ token ids, so the completion is exactly what follows the prompt.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 
-from prover.generators.base import Completion, LanguageModelGenerator
+from prover.generators.base import Completion, DecodeRequest, LanguageModelGenerator
 from prover.model_store import resolve_model
 from prover.prompt import PromptFormat
 
@@ -62,30 +61,24 @@ class VLLMGenerator(LanguageModelGenerator):
         self.max_tactic_tokens = max_tactic_tokens
         self.max_proof_tokens = max_proof_tokens
 
-    def complete(
-        self,
-        prompts: Sequence[str],
-        k: int,
-        max_new_tokens: int,
-        decoding: str,
-        temperature: float,
-        seed: int | None = None,
-        single_line: bool = False,
-        time_limit_s: float | None = None,  # vLLM offers no per-call time limit; batches are fast on a GPU
-    ) -> list[list[Completion]]:
+    def complete(self, request: DecodeRequest) -> list[list[Completion]]:
+        """vLLM offers no per-call time limit (`request.time_limit_s` is not used); batches are fast on a GPU."""
         from vllm.inputs import TokensPrompt
 
         token_prompts = [
-            TokensPrompt(prompt_token_ids=self.tokenizer(p, add_special_tokens=False)["input_ids"]) for p in prompts
+            TokensPrompt(prompt_token_ids=self.tokenizer(p, add_special_tokens=False)["input_ids"])
+            for p in request.prompts
         ]
-        if decoding == "beam":
-            return self._beam(token_prompts, k, max_new_tokens, single_line)
-        return self._sample(token_prompts, k, max_new_tokens, temperature, seed, single_line)
+        if request.decoding == "beam":
+            return self._beam(token_prompts, request)
+        return self._sample(token_prompts, request)
 
-    def _beam(self, prompts, k: int, max_new_tokens: int, single_line: bool) -> list[list[Completion]]:
+    def _beam(self, prompts, request: DecodeRequest) -> list[list[Completion]]:
         from vllm.sampling_params import BeamSearchParams
 
-        params = BeamSearchParams(beam_width=k, max_tokens=max_new_tokens, temperature=0.0, length_penalty=0.0)
+        params = BeamSearchParams(
+            beam_width=request.k, max_tokens=request.max_new_tokens, temperature=0.0, length_penalty=0.0
+        )
         outputs = self.llm.beam_search(prompts, params)
         results = []
         for prompt, output in zip(prompts, outputs):
@@ -94,25 +87,23 @@ class VLLMGenerator(LanguageModelGenerator):
             results.append(
                 [
                     Completion(
-                        self._cut(self.tokenizer.decode(seq.tokens[n:], skip_special_tokens=True), single_line),
+                        self._cut(self.tokenizer.decode(seq.tokens[n:], skip_special_tokens=True), request.single_line),
                         seq.cum_logprob,
                     )
-                    for seq in output.sequences[:k]
+                    for seq in output.sequences[: request.k]
                 ]
             )
         return results
 
-    def _sample(
-        self, prompts, k: int, max_new_tokens: int, temperature: float, seed: int | None, single_line: bool
-    ) -> list[list[Completion]]:
+    def _sample(self, prompts, request: DecodeRequest) -> list[list[Completion]]:
         from vllm import SamplingParams
 
         params = SamplingParams(
-            n=k,
-            temperature=temperature,  # top-k / top-p stay off: draws from the model itself
-            max_tokens=max_new_tokens,
-            seed=seed,
-            stop=["\n"] if single_line else None,
+            n=request.k,
+            temperature=request.temperature,  # top-k / top-p stay off: draws from the model itself
+            max_tokens=request.max_new_tokens,
+            seed=request.seed,
+            stop=["\n"] if request.single_line else None,
             logprobs=0,  # the sampled token's own log-probability, summed into cumulative_logprob
         )
         outputs = self.llm.generate(prompts, params, use_tqdm=False)
