@@ -23,7 +23,6 @@ and the time of each path.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import statistics
 import sys
@@ -36,6 +35,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from checker.coq.session import CoqSession
+from checker.json_files import InputFileError, get_field, read_jsonl, write_jsonl
 from checker.settings import CheckerSettings
 from checker.types import CheckResult, Theorem, Verdict
 
@@ -53,15 +53,13 @@ class Case:
 
 def read_cases(path: Path, source: str) -> list[Case]:
     cases = []
-    with path.open(encoding="utf-8") as f:
-        for number, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-                cases.append(Case(source, record["name"], record.get("header", ""), record["statement"], record["proof"]))
-            except (json.JSONDecodeError, KeyError, TypeError) as exc:
-                sys.exit(f"{path}:{number}: not a proof record ({exc})")
+    try:
+        for line, record in read_jsonl(path):
+            name, statement, proof = (get_field(record, k, str, path, line) for k in ("name", "statement", "proof"))
+            header = get_field(record, "header", str, path, line, optional=True) or ""
+            cases.append(Case(source, name, header, statement, proof))
+    except InputFileError as exc:
+        sys.exit(str(exc))
     return cases
 
 
@@ -203,13 +201,12 @@ def main() -> None:
     disagreements = [o for o in compared if not o.agree]
     fewer = [o for o in disagreements if o.fewer]
     if args.out:
-        with args.out.open("w", encoding="utf-8") as f:
-            for o in disagreements:
-                f.write(json.dumps({"source": o.case.source, "name": o.case.name, "header": o.case.header,
-                                    "statement": o.case.statement, "proof": o.case.proof,
-                                    "fast": [o.fast.verdict.value, o.fast.reason, list(o.fast.axioms)],
-                                    "coq": [o.coq.verdict.value, o.coq.reason, list(o.coq.axioms)]},
-                                   ensure_ascii=False) + "\n")
+        write_jsonl(args.out, (
+            {"source": o.case.source, "name": o.case.name, "header": o.case.header, "statement": o.case.statement,
+             "proof": o.case.proof, "fast": [o.fast.verdict.value, o.fast.reason, list(o.fast.axioms)],
+             "coq": [o.coq.verdict.value, o.coq.reason, list(o.coq.axioms)]}
+            for o in disagreements
+        ))
 
     def times(path: str) -> list[float]:
         return [getattr(o, path).time_s for o in compared]

@@ -4,7 +4,7 @@
 
 Each sampled mutant becomes its own file: the checker's tactic prelude (as
 recorded with the mutant) + header + statement + `Proof.` + proof + `Qed.` +
-`Print Assumptions`, compiled by `coqc` (no session, no proofsmith code). It
+`Print Assumptions`, compiled by `coqc` (no session, no proofsmith checking code). It
 passes if coqc accepts it, every assumption it prints is located (`Locate`)
 in Coq's own library, and its statement differs from its parent's.
 Prints the pass count, the failures, and the axioms seen.
@@ -13,7 +13,6 @@ Prints the pass count, the failures, and the axioms seen.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import re
 import subprocess
@@ -21,6 +20,8 @@ import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
+
+from checker.json_files import InputFileError, read_jsonl
 
 
 def body(statement: str) -> str:
@@ -70,7 +71,10 @@ def main() -> int:
     ap.add_argument("--sample", type=int, default=100)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
-    records = [json.loads(line) for line in args.corpus.open(encoding="utf-8") if line.strip()]
+    try:
+        records = [record for _, record in read_jsonl(args.corpus)]
+    except InputFileError as exc:
+        sys.exit(str(exc))
     sample = random.Random(args.seed).sample(records, min(args.sample, len(records)))
     failures, axioms, rules = [], Counter(), Counter()
     with tempfile.TemporaryDirectory() as tmp:

@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from checker.coq.guard import THEOREM_KEYWORDS  # noqa: E402
-from retrieval.benchmark import SPLITS, SUBSETS, Benchmark, load_theorems  # noqa: E402
+from retrieval.benchmark import PARTS, STRATEGIES, Benchmark, load_theorems  # noqa: E402
 from retrieval.corpus import Corpus  # noqa: E402
 from retrieval.embedding_cache import corpus_embeddings  # noqa: E402
 from retrieval.encoder import TextEncoder  # noqa: E402
@@ -54,8 +54,8 @@ def load_queries(data: Path, corpus: Corpus, n: int, seed: int) -> tuple[list[tu
     """(text, file, position) triples: traced goal states if the folder has splits, else statements."""
     rng = random.Random(seed)
     states = []
-    for split in SPLITS:
-        for subset in SUBSETS:
+    for split in STRATEGIES:
+        for subset in PARTS:
             path = data / split / f"{subset}.json"
             if path.is_file():
                 for thm in load_theorems(path):

@@ -16,12 +16,13 @@ of the accessibility sets, but it carries no proofs, so it has no split files.
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import subprocess
 from pathlib import Path
 
 from checker.coq.guard import THEOREM_KEYWORDS
+from checker.json_files import write_jsonl
+from retrieval.corpus import file_record
 
 DECL_KEYWORDS = "|".join([
     *sorted(THEOREM_KEYWORDS), "Definition", "Fixpoint", "CoFixpoint", "Inductive", "CoInductive", "Variant",
@@ -139,10 +140,8 @@ def build(out: Path) -> Path:
         if not path.startswith("Init/"):
             deps_of.add(prelude)
         logical = "Coq." + path[:-2].replace("/", ".")
-        records.append({"path": path, "imports": sorted(deps_of), "premises": scan_file(f, logical)})
-    with (out / "corpus.jsonl").open("w") as fh:
-        for r in records:
-            fh.write(json.dumps(r) + "\n")
+        records.append(file_record(path, sorted(deps_of), scan_file(f, logical)))
+    write_jsonl(out / "corpus.jsonl", records)
     return out / "corpus.jsonl"
 
 

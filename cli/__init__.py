@@ -12,6 +12,7 @@ import importlib
 import sys
 
 from checker.backend import CheckerUnavailable
+from checker.json_files import InputFileError
 from cli.errors import UsageError
 
 COMMAND_MODULES = [
@@ -41,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except UsageError as exc:
+    except (UsageError, InputFileError) as exc:  # InputFileError: a damaged input or log file, named by line
         print(f"proofsmith {args.command}: {exc}", file=sys.stderr)
         return 2
     except CheckerUnavailable as exc:

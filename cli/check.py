@@ -36,7 +36,7 @@ def register(sub) -> None:
 def read_tasks(path: Path, backend: str):
     """The proofs of a JSONL file; bad input is a UsageError naming file, line and what is wrong."""
     from checker.types import ProofTask, Theorem
-    from eval.benchmarks.records import InputFileError, get_field, read_jsonl
+    from checker.json_files import InputFileError, get_field, read_jsonl
 
     tasks = []
     try:
@@ -52,7 +52,7 @@ def read_tasks(path: Path, backend: str):
 def _record_load_path(record: dict, path: Path, line: int):
     """A record's own load path (mutant records carry the one their library needs)."""
     from checker.coq.load_path import LoadPath, LoadPathError
-    from eval.benchmarks.records import InputFileError
+    from checker.json_files import InputFileError
 
     try:
         return LoadPath.from_json(record["load_path"], where="")

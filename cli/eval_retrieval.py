@@ -25,7 +25,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from retrieval.benchmark import SPLITS, SUBSETS, Benchmark
+    from retrieval.benchmark import PARTS, STRATEGIES, Benchmark
     from retrieval.bm25 import BM25Retriever
     from retrieval.encoder import TextEncoder
     from retrieval.errors import RetrievalInputError
@@ -34,11 +34,11 @@ def run(args) -> int:
     from retrieval.settings import RetrievalSettings
 
     for s in args.splits:
-        if s not in SPLITS:
-            raise UsageError(f"--splits {s}: expected one of {', '.join(SPLITS)}")
+        if s not in STRATEGIES:
+            raise UsageError(f"--splits {s}: expected one of {', '.join(STRATEGIES)}")
     for s in args.subsets:
-        if s not in SUBSETS:
-            raise UsageError(f"--subsets {s}: expected one of {', '.join(SUBSETS)}")
+        if s not in PARTS:
+            raise UsageError(f"--subsets {s}: expected one of {', '.join(PARTS)}")
     encoders: dict[str, str | None] = {}
     if not args.no_untrained:
         encoders["minilm-untrained"] = None

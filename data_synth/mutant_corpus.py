@@ -1,13 +1,15 @@
 """The augmented corpus on disk: one verified, de-duplicated mutant per JSON line.
 
-A record is a Coq problem (``name``, ``split``, ``header``, ``statement``,
-``proof``, ``source`` as ``owner/repo@commit path``: what `proofsmith check`
-and the Coq statement loader of `proofsmith eval` read) plus its provenance
-(``parent``, ``parent_statement``, ``rule``, ``premise``, ``location``,
-``proof_style``, ``checker``), its proof traced step by step
-(``traced_tactics``: tactic, state before, state after), and ``load_path``:
-the Coq flags that load the library its header requires (`proofsmith check`
-and `proofsmith eval` use them, so the records need nothing more).
+A record (`MutantRecord`: written by `proofsmith synth mutate`, read back on
+resume, by `proofsmith eval` and by the export below) is a Coq problem
+(``name``, ``split``, ``header``, ``statement``, ``proof``, ``source`` as
+``owner/repo@commit path``: what `proofsmith check` and the Coq statement
+loader of `proofsmith eval` read) plus its provenance (``parent``,
+``parent_statement``, ``rule``, ``premise``, ``location``, ``proof_style``,
+``checker``), its proof traced step by step (``traced_tactics``: tactic, state
+before, state after), and ``load_path``: the Coq flags that load the library
+its header requires (`proofsmith check` and `proofsmith eval` use them, so the
+records need nothing more).
 
 `export_benchmark` turns a corpus into a LeanDojo Benchmark 4 directory
 (``corpus.jsonl`` of the source library and ``random/{train,val,test}.json``)
@@ -19,20 +21,20 @@ one theorem land in the same split.
 from __future__ import annotations
 
 import hashlib
-import json
-import os
+import re
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from checker.coq.load_path import LoadPath
+from checker.coq.load_path import LoadPath, LoadPathError
+from checker.json_files import InputFileError, get_field, read_jsonl, replacing, write_jsonl
 from data_synth.mutation import Mutant
+from retrieval.benchmark import PARTS, Provenance, TracedTactic, TracedTheorem, write_split
 
-SPLITS = ("train", "val", "test")
-
-
-class MutantCorpusError(ValueError):
-    """A corpus file that is not what `proofsmith synth mutate` writes; the message names the line."""
+# A mutant's split is the part of the exported benchmark's random/ split it lands in.
+SPLITS = PARTS
+_SOURCE = re.compile(r"^(?P<repo>[^@\s]+)@(?P<commit>\S+) (?P<path>\S.*)$")
 
 
 def split_of(parent: str, val_percent: int = 5, test_percent: int = 5) -> str:
@@ -42,72 +44,123 @@ def split_of(parent: str, val_percent: int = 5, test_percent: int = 5) -> str:
     return "val" if bucket < 100 - test_percent else "test"
 
 
-def mutant_record(
-    m: Mutant, source: str, file_path: str, position: tuple[int, int], load_path: LoadPath = LoadPath()
-) -> dict[str, Any]:
-    return {
-        "name": m.name,
-        "split": split_of(m.parent),
-        "header": m.header,
-        "statement": m.statement,
-        "proof": m.proof,
-        "source": source,
-        "parent": m.parent,
-        "parent_statement": m.parent_statement,
-        "rule": m.rule,
-        "use": m.use,
-        "premise": m.premise,
-        "location": m.location,
-        "proof_style": m.proof_style,
-        "discovery_tactic": m.discovery_tactic,
-        "key": m.key,
-        "file_path": file_path,
-        "position": list(position),
-        "traced_tactics": list(m.traced_tactics),
-        "checker": m.checker,
-        "load_path": load_path.to_json(),
-    }
+@dataclass(frozen=True)
+class MutantRecord:
+    """One line of a mutant corpus; the fields in the order they are written."""
 
+    name: str
+    split: str
+    header: str
+    statement: str
+    proof: str
+    source: str  # owner/repo@commit path (of the parent's file)
+    parent: str
+    parent_statement: str
+    rule: str
+    use: str
+    premise: str
+    location: str
+    proof_style: str
+    discovery_tactic: str
+    key: str  # the statement up to bound names: mutants are unique by key
+    file_path: str
+    position: tuple[int, int]  # the parent's end
+    traced_tactics: tuple[dict[str, str], ...]  # tactic, state_before, state_after
+    checker: dict[str, Any]
+    load_path: LoadPath | None  # None in corpora written before load paths were recorded
 
-def read_records(path: Path) -> Iterator[dict[str, Any]]:
-    with path.open(encoding="utf-8") as fh:
-        for number, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
+    @classmethod
+    def of(cls, m: Mutant, source: str, file_path: str, position: tuple[int, int],
+           load_path: LoadPath = LoadPath()) -> "MutantRecord":
+        return cls(
+            m.name, split_of(m.parent), m.header, m.statement, m.proof, source, m.parent, m.parent_statement,
+            m.rule, m.use, m.premise, m.location, m.proof_style, m.discovery_tactic, m.key, file_path,
+            tuple(position), tuple(m.traced_tactics), m.checker, load_path,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        record = {
+            "name": self.name,
+            "split": self.split,
+            "header": self.header,
+            "statement": self.statement,
+            "proof": self.proof,
+            "source": self.source,
+            "parent": self.parent,
+            "parent_statement": self.parent_statement,
+            "rule": self.rule,
+            "use": self.use,
+            "premise": self.premise,
+            "location": self.location,
+            "proof_style": self.proof_style,
+            "discovery_tactic": self.discovery_tactic,
+            "key": self.key,
+            "file_path": self.file_path,
+            "position": list(self.position),
+            "traced_tactics": list(self.traced_tactics),
+            "checker": self.checker,
+        }
+        if self.load_path is not None:
+            record["load_path"] = self.load_path.to_json()
+        return record
+
+    @classmethod
+    def from_json(cls, record: dict[str, Any], path: Path, line: int) -> "MutantRecord":
+        """A record as read; InputFileError names file, line and field of anything wrong."""
+
+        def text(name: str, nonempty: bool = False) -> str:
+            return get_field(record, name, str, path, line, nonempty=nonempty)
+
+        split = text("split", nonempty=True)
+        if split not in SPLITS:
+            raise InputFileError(path, f"{split!r} is not one of {', '.join(SPLITS)}", line, "split")
+        name, header, statement = text("name", nonempty=True), text("header"), text("statement", nonempty=True)
+        rule, parent, source = text("rule", nonempty=True), text("parent", nonempty=True), text("source", nonempty=True)
+        if _SOURCE.match(source) is None:
+            raise InputFileError(path, "expected 'owner/repo@commit path'", line, "source")
+        position = get_field(record, "position", list, path, line)
+        if len(position) != 2 or not all(type(v) is int for v in position):  # bool is no int here
+            raise InputFileError(path, f"expected [line, column], got {position!r}", line, "position")
+        tactics = get_field(record, "traced_tactics", list, path, line)
+        for j, step in enumerate(tactics):
+            if not (isinstance(step, dict) and all(isinstance(step.get(k), str) for k in _STEP_KEYS)):
+                raise InputFileError(path, f"step {j}: expected {{{', '.join(_STEP_KEYS)}}} strings", line,
+                                     "traced_tactics")
+        load_path = None
+        if "load_path" in record:
             try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise MutantCorpusError(f"{path}:{number}: not JSON ({exc.msg})") from None
-            if not isinstance(record, dict) or not all(
-                isinstance(record.get(k), str) for k in ("name", "statement", "proof", "parent")
-            ):
-                raise MutantCorpusError(f"{path}:{number}: not a mutant record (needs name, statement, proof, parent)")
-            yield record
+                load_path = LoadPath.from_json(record["load_path"], where="")
+            except LoadPathError as exc:
+                raise InputFileError(path, str(exc), line, "load_path") from None
+        return cls(
+            name, split, header, statement, text("proof"), source, parent, text("parent_statement"), rule,
+            text("use"), text("premise"), text("location"), text("proof_style"), text("discovery_tactic"),
+            text("key"), text("file_path"), (position[0], position[1]), tuple(tactics),
+            get_field(record, "checker", dict, path, line), load_path,
+        )
+
+    def source_parts(self) -> tuple[str, str, str]:
+        """(owner/repo, commit, path) of `source`."""
+        match = _SOURCE.match(self.source)
+        return match["repo"], match["commit"], match["path"]
+
+
+_STEP_KEYS = ("tactic", "state_before", "state_after")
+
+
+def read_records(path: Path, *, missing_ok: bool = False) -> Iterator[tuple[int, MutantRecord]]:
+    """(line number, record) for every mutant of a corpus file (checker.json_files' torn-tail policy)."""
+    for line, record in read_jsonl(path, missing_ok=missing_ok):
+        yield line, MutantRecord.from_json(record, path, line)
 
 
 def keep_parents(path: Path, done: set[str]) -> int:
     """Drop records whose parent is not in `done` (a run killed mid-parent); returns how many."""
-    if not path.exists():
-        return 0
-    kept, dropped = [], 0
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            if not line.strip():
-                continue
-            try:
-                parent = json.loads(line).get("parent")
-            except json.JSONDecodeError:
-                dropped += 1  # a line cut short by the kill
-                continue
-            if parent in done:
-                kept.append(line if line.endswith("\n") else line + "\n")
-            else:
-                dropped += 1
-    if dropped:
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text("".join(kept), encoding="utf-8")
-        os.replace(tmp, path)
-    return dropped
+    records = [record for _, record in read_jsonl(path, missing_ok=True)]
+    kept = [r for r in records if r.get("parent") in done]
+    if len(kept) < len(records):
+        write_jsonl(path, kept)
+    return len(records) - len(kept)
 
 
 def _annotate(tactic: str, names: list[str]) -> str:
@@ -124,55 +177,29 @@ def export_benchmark(corpus_path: Path, out_dir: Path, source_corpus: Path, prem
     proof uses. Mutants sit at their parent's end, so the parent itself and
     everything before it is accessible to them.
     """
-    theorems: dict[str, list[dict[str, Any]]] = {s: [] for s in SPLITS}
-    for r in read_records(corpus_path):
-        url, _, rest = r.get("source", "").partition("@")
-        commit = rest.split(" ", 1)[0]
-        used = [n for n in (r["premise"], r["parent"]) if n in premise_positions]
-        provenance = [
-            {
-                "full_name": n,
-                "def_path": premise_positions[n][0],
-                "def_pos": list(premise_positions[n][1]),
-                "def_end_pos": list(premise_positions[n][2]),
-            }
+    theorems: dict[str, list[TracedTheorem]] = {s: [] for s in SPLITS}
+    for _, r in read_records(corpus_path):
+        repo, commit, _ = r.source_parts()
+        used = [n for n in (r.premise, r.parent) if n in premise_positions]
+        provenance = {
+            n: Provenance(n, premise_positions[n][0], tuple(premise_positions[n][1]), tuple(premise_positions[n][2]))
             for n in used
-        ]
+        }
         tactics = []
-        for step in r.get("traced_tactics", []):
+        for step in r.traced_tactics:
             mentioned = [n for n in used if n in step["tactic"]]
-            tactics.append(
-                {
-                    "tactic": step["tactic"],
-                    "annotated_tactic": [
-                        _annotate(step["tactic"], mentioned),
-                        [p for p in provenance if p["full_name"] in mentioned],
-                    ],
-                    "state_before": step["state_before"],
-                    "state_after": step["state_after"],
-                }
-            )
-        position = r.get("position", [0, 0])
-        theorems[r.get("split") or split_of(r["parent"])].append(
-            {
-                "url": f"https://github.com/{url}" if url else "",
-                "commit": commit,
-                "file_path": r.get("file_path", ""),
-                "full_name": r["name"],
-                "start": position,
-                "end": position,
-                "header": r["header"],
-                "statement": r["statement"],
-                "parent": r["parent"],
-                "rule": r["rule"],
-                "traced_tactics": tactics,
-            }
-        )
+            tactics.append(TracedTactic(
+                step["tactic"], _annotate(step["tactic"], mentioned), tuple(provenance[n] for n in mentioned),
+                step["state_before"], step["state_after"],
+            ))
+        theorems[r.split].append(TracedTheorem(
+            f"https://github.com/{repo}", commit, r.file_path, r.name, r.position, r.position, tuple(tactics),
+            {"header": r.header, "statement": r.statement, "parent": r.parent, "rule": r.rule},
+        ))
     split_dir = out_dir / "random"
     split_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(source_corpus, out_dir / "corpus.jsonl")
+    with replacing(out_dir / "corpus.jsonl") as tmp:
+        shutil.copyfile(source_corpus, tmp)
     for subset, items in theorems.items():
-        tmp = split_dir / f"{subset}.json.tmp"
-        tmp.write_text(json.dumps(items, ensure_ascii=False), encoding="utf-8")
-        os.replace(tmp, split_dir / f"{subset}.json")
+        write_split(split_dir / f"{subset}.json", items)
     return {s: len(v) for s, v in theorems.items()}

@@ -20,7 +20,6 @@ what they already hold, and drops mutants of a parent the kill cut short.
 
 from __future__ import annotations
 
-import json
 import queue
 import re
 from collections import Counter
@@ -32,8 +31,9 @@ from typing import Any, Callable, Iterator, Sequence
 
 from checker.backend import Checker
 from checker.coq.load_path import LoadPath, LoadPathError
+from checker.json_files import InputFileError, JsonlAppender, read_json, read_jsonl
 from data_synth.funnel import Funnel
-from data_synth.mutant_corpus import keep_parents, mutant_record, read_records
+from data_synth.mutant_corpus import MutantRecord, keep_parents, read_records
 from data_synth.mutation import LibraryTheorem, MutationSettings, Mutator, open_parent, parent_statement
 from data_synth.premise_index import PremiseIndex, is_theorem_kind
 from retrieval.corpus import Corpus, CorpusError
@@ -85,7 +85,7 @@ class MutationLibrary:
         metadata = trace_dir / "metadata.json"
         if metadata.is_file():
             try:
-                meta = json.loads(metadata.read_text(encoding="utf-8"))
+                meta = read_json(metadata)
                 libraries = meta.get("libraries", [])
                 if "load_path" in meta:
                     load_path = LoadPath.from_json(meta["load_path"], where=f"{metadata}: load_path")
@@ -97,9 +97,9 @@ class MutationLibrary:
                     sources[root] = (repo or root, str(lib.get("commit", "")))
                     if "load_path" not in meta:  # a trace from before load paths were recorded: guess
                         load_path = load_path.merged(_loadpath(trace_dir, Path(str(lib["root"])), str(lib["logical"])))
-            except LoadPathError as exc:
+            except (LoadPathError, InputFileError) as exc:
                 raise LibraryError(str(exc)) from None
-            except (json.JSONDecodeError, AttributeError, KeyError, TypeError) as exc:
+            except (AttributeError, KeyError, TypeError) as exc:
                 raise LibraryError(f"{metadata}: not a trace metadata file ({exc})") from None
         library_roots = library_roots or {"theories": _coqlib_theories()}
         headers = {}
@@ -245,18 +245,6 @@ def _parallel(checker: Checker, workers: int, chunks: list, work: Callable[[Any,
             t.join(timeout=60)
 
 
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    out = []
-    if path.exists():
-        with path.open(encoding="utf-8") as fh:
-            for line in fh:
-                try:
-                    out.append(json.loads(line))
-                except json.JSONDecodeError:
-                    continue  # a line cut short by a kill
-    return out
-
-
 def _progress(total: int, initial: int, desc: str):
     from tqdm import tqdm
 
@@ -266,7 +254,7 @@ def _progress(total: int, initial: int, desc: str):
 def source_statements(library: MutationLibrary, checker: Checker, workers: int, log_path: Path,
                       settings: MutationSettings) -> dict[str, str]:
     """Key -> theorem name for every library theorem Coq can open (pass 1)."""
-    records = _read_jsonl(log_path)
+    records = [record for _, record in read_jsonl(log_path, missing_ok=True)]
     done = {r["name"] for r in records if "name" in r}
     todo = [p for p in library.parents if p.full_name not in done]
 
@@ -281,11 +269,10 @@ def source_statements(library: MutationLibrary, checker: Checker, workers: int, 
 
     if todo:
         bar = _progress(len(library.parents), len(done), "source statements")
-        with log_path.open("a", encoding="utf-8") as log:
+        with JsonlAppender(log_path) as log:
             for kind, value in _parallel(checker, workers, _chunks(todo), work):
                 record = value if kind == "ok" else {"name": value[0].full_name, "error": value[1]}
-                log.write(json.dumps(record, ensure_ascii=False) + "\n")
-                log.flush()
+                log.append(record)
                 records.append(record)
                 bar.update(1)
         bar.close()
@@ -310,14 +297,13 @@ def mutate_library(
 
     funnel = Funnel(settings.rules)
     done: set[str] = set()
-    for record in _read_jsonl(parents_log):
+    for _, record in read_jsonl(parents_log, missing_ok=True):
         done.add(record["parent"])
         funnel.add_parent(record)
     dropped = keep_parents(out, done)
     kept: dict[str, str] = {}
-    if out.exists():
-        for r in read_records(out):
-            kept[r["key"]] = r["name"]
+    for _, r in read_records(out, missing_ok=True):
+        kept[r.key] = r.name
     selected = library.parents[:limit] if limit else library.parents
     todo = [p for p in selected if p.full_name not in done]
 
@@ -346,7 +332,7 @@ def mutate_library(
         funnel.write(out.with_name(out.name + ".funnel.json"), out.with_name(out.name + ".funnel.md"), command)
 
     bar = _progress(len(selected), len(selected) - len(todo), "mutate")
-    with out.open("a", encoding="utf-8") as corpus_fh, parents_log.open("a", encoding="utf-8") as log:
+    with JsonlAppender(out) as corpus_fh, JsonlAppender(parents_log) as log:
         for kind, value in _parallel(checker, workers, _chunks(todo), work):
             if kind == "error":
                 parent, error = value
@@ -359,11 +345,10 @@ def mutate_library(
                         continue
                     kept[m.key] = m.name
                     unique[m.rule] += 1
-                    corpus_fh.write(json.dumps(
-                        mutant_record(m, library.source(_path_of(library, m.parent)), _path_of(library, m.parent),
-                                      _end_of(library, m.parent), library.load_path),
-                        ensure_ascii=False) + "\n")
-                corpus_fh.flush()
+                    corpus_fh.append(MutantRecord.of(
+                        m, library.source(_path_of(library, m.parent)), _path_of(library, m.parent),
+                        _end_of(library, m.parent), library.load_path,
+                    ).to_json())
                 counts = {}
                 for rule, c in outcome.counts.items():
                     counts[rule] = dict(asdict(c), unique=unique.get(rule, 0))
@@ -376,8 +361,7 @@ def mutate_library(
                 }
                 new_verified += sum(c.verified for c in outcome.counts.values())
                 new_unique += sum(unique.values())
-            log.write(json.dumps(record, ensure_ascii=False) + "\n")
-            log.flush()
+            log.append(record)
             funnel.add_parent(record)
             bar.update(1)
             bar.set_postfix(verified=funnel.total()["verified"], unique=funnel.total()["unique"])

@@ -1,84 +1,94 @@
 """The results file of a run: one JSON line per finished theorem, appended and flushed.
 
 A run killed at any point (even with SIGKILL in the middle of a write) leaves
-a file whose complete lines are complete results; `load` drops a torn last
-line, so a resumed run redoes exactly that theorem and nothing else. An
-exclusive lock on the file keeps two runs from writing into it at once.
+a file whose complete lines are complete results; opening it drops a torn last
+line (checker.json_files), so a resumed run redoes exactly that theorem and
+nothing else. An exclusive lock on the file keeps two runs from writing into
+it at once.
 """
 
 from __future__ import annotations
 
-import fcntl
-import json
-import os
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
+
+from checker.json_files import FileInUseError, InputFileError, JsonlAppender, read_jsonl
 
 
 class ResultsFileError(ValueError):
     """The results file is corrupt beyond a torn last line, or already in use."""
 
 
+class RunRecord(TypedDict, total=False):
+    """One line of results.jsonl, as `eval.runner.ProblemEvaluator.evaluate` writes it."""
+
+    name: str  # the problem; unique in the file
+    split: str
+    category: str
+    benchmark: str
+    benchmark_source: dict[str, str]  # repo, commit
+    budget: dict[str, float]  # wall_s, attempts, tactic_timeout_s
+    seed: int
+    prover: str
+    model: str | None
+    usable: bool  # False: the statement could not be opened (the reason says why)
+    verdict: str  # a checker.types.Verdict value
+    reason: str
+    proof: str | None
+    axioms: list[str]
+    time_s: float
+    attempts: int
+    successes: int
+    attempt_verdicts: list[str]
+    timings: dict[str, float]
+    prover_extra: dict[str, Any]
+    checker: dict[str, Any] | None  # which checker judged it (checker.types.CheckerInfo)
+    finished_at: float  # Unix time
+
+
+def _read(path: Path) -> list[RunRecord]:
+    records: list[RunRecord] = []
+    seen: dict[str, int] = {}
+    try:
+        for lineno, record in read_jsonl(path, missing_ok=True):
+            name = record.get("name")
+            if not isinstance(name, str):
+                raise ResultsFileError(f"{path}:{lineno}: not a result record (no 'name')")
+            if name in seen:
+                raise ResultsFileError(f"{path}:{lineno}: duplicate result for {name!r} (first on line {seen[name]})")
+            seen[name] = lineno
+            records.append(record)
+    except InputFileError as exc:
+        raise ResultsFileError(f"{exc}; fix or remove that line") from None
+    return records
+
+
 class ResultsFile:
     def __init__(self, path: Path):
         self.path = path
-        self._handle = None
+        self._appender: JsonlAppender | None = None
 
-    def open(self) -> list[dict[str, Any]]:
+    def open(self) -> list[RunRecord]:
         """Lock the file, repair a torn last line, return the records already in it."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = self.path.open("a+b")
+        appender = JsonlAppender(self.path, exclusive=True)
         try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.close()
+            appender.open()
+        except FileInUseError:
             raise ResultsFileError(f"{self.path}: another proofsmith eval is writing to this run") from None
-        self._handle = handle
+        self._appender = appender
         try:
-            return self._load_and_repair()
+            return _read(self.path)
         except BaseException:
             self.close()
             raise
 
-    def _load_and_repair(self) -> list[dict[str, Any]]:
-        handle = self._handle
-        handle.seek(0)
-        data = handle.read()
-        complete = data.rfind(b"\n") + 1
-        if complete < len(data):
-            # A write cut short by a kill: the theorem it belonged to is not finished.
-            handle.truncate(complete)
-            handle.flush()
-            os.fsync(handle.fileno())
-        records: list[dict[str, Any]] = []
-        seen: dict[str, int] = {}
-        for lineno, line in enumerate(data[:complete].splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ResultsFileError(f"{self.path}:{lineno}: not valid JSON ({exc.msg}); fix or remove that line") from None
-            name = record.get("name") if isinstance(record, dict) else None
-            if not isinstance(name, str):
-                raise ResultsFileError(f"{self.path}:{lineno}: not a result record (no 'name')")
-            if name in seen:
-                raise ResultsFileError(f"{self.path}:{lineno}: duplicate result for {name!r} (first on line {seen[name]})")
-            seen[name] = lineno
-            records.append(record)
-        handle.seek(0, os.SEEK_END)
-        return records
-
-    def append(self, record: dict[str, Any]) -> None:
-        line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
-        # One write call per record: a kill leaves at most this line torn.
-        self._handle.write(line)
-        self._handle.flush()
+    def append(self, record: RunRecord) -> None:
+        self._appender.append(record)
 
     def close(self) -> None:
-        if self._handle is not None:
-            self._handle.close()  # closing releases the lock
-            self._handle = None
+        if self._appender is not None:
+            self._appender.close()
+            self._appender = None
 
     def __enter__(self) -> "ResultsFile":
         return self
@@ -87,15 +97,8 @@ class ResultsFile:
         self.close()
 
 
-def read_results(path: Path) -> list[dict[str, Any]]:
+def read_results(path: Path) -> list[RunRecord]:
     """The complete records of a results file, read-only (a torn last line is ignored)."""
-    records = []
-    with path.open("rb") as f:
-        data = f.read()
-    for lineno, line in enumerate(data[: data.rfind(b"\n") + 1].splitlines(), start=1):
-        if line.strip():
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise ResultsFileError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from None
-    return records
+    if not path.is_file():
+        raise ResultsFileError(f"{path}: no such results file")
+    return _read(path)

@@ -1,37 +1,57 @@
-"""Traced theorems (LeanDojo Benchmark 4 split files) and the retrieval queries they give.
+"""LeanDojo Benchmark 4 split files: the layout, the traced theorems (read and written here),
+and the retrieval queries they give.
 
-A benchmark directory holds ``corpus.jsonl`` and ``{random,novel_premises}/
-{train,val,test}.json``. Each split file is a JSON list of theorems::
+A benchmark directory (what LeanDojo exports, and what `proofsmith trace` and
+`proofsmith synth mutate` write) holds::
+
+    metadata.json                         LeanDojo: {"from_repo": {"url", "commit"}, ...}
+    corpus.jsonl                          the premise corpus (retrieval.corpus)
+    random/{train,val,test}.json          a JSON list of theorems each
+    novel_premises/{train,val,test}.json
+
+A theorem is::
 
     {"url", "commit", "file_path", "full_name", "start": [l, c], "end": [l, c],
      "traced_tactics": [{"tactic", "annotated_tactic": [text, [provenance...]],
                          "state_before", "state_after"}]}
 
 where a provenance is ``{"full_name", "def_path", "def_pos", "def_end_pos"}``
-for every premise the tactic names. One retrieval query is one tactic: the goal
-state before it, asked from the theorem's position, answered by the premises
-the tactic used (as in ReProver).
+(only ``full_name`` required) for every premise the tactic names. Writers may
+add keys of their own (the Coq tracer: ``kind``, ``module``, ``statement``,
+``type``, ``proof``; mutants: ``header``, ``statement``, ``parent``, ``rule``):
+they are kept in `TracedTheorem.extra` and written back after the others.
+
+One retrieval query is one tactic: the goal state before it, asked from the
+theorem's position, answered by the premises the tactic used (as in ReProver).
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from checker.json_files import InputFileError, get_field, read_json, write_json
 from retrieval.corpus import Corpus, CorpusError, Pos
 from retrieval.errors import RetrievalInputError
 
 log = logging.getLogger(__name__)
 
-SPLITS = ("random", "novel_premises")
-SUBSETS = ("train", "val", "test")
+STRATEGIES = ("random", "novel_premises")  # how the theorems were divided
+PARTS = ("train", "val", "test")
+# A split is one file of the benchmark: "random/test" is random/test.json.
+SPLITS = tuple(f"{strategy}/{part}" for strategy in STRATEGIES for part in PARTS)
 
 
 class BenchmarkError(RetrievalInputError):
     """A benchmark directory or split file that does not follow the schema."""
+
+
+def _position(value: Any, path: Path, field_name: str) -> Pos:
+    if isinstance(value, list) and len(value) == 2 and all(type(v) is int for v in value):  # bool is no int here
+        return (value[0], value[1])
+    raise InputFileError(path, f"expected [line, column], got {value!r}", None, field_name)
 
 
 @dataclass(frozen=True)
@@ -39,26 +59,112 @@ class Provenance:
     full_name: str
     def_path: str | None = None
     def_pos: Pos | None = None
+    def_end_pos: Pos | None = None
+
+    @classmethod
+    def from_json(cls, raw: Any, path: Path, where: str) -> "Provenance":
+        if not (isinstance(raw, dict) and isinstance(raw.get("full_name"), str)):
+            raise InputFileError(path, "expected an object with a string full_name", None, where)
+        def_path = get_field(raw, "def_path", str, path, None, optional=True, where=where)
+        def_pos, def_end_pos = (
+            _position(raw[key], path, f"{where}.{key}") if raw.get(key) is not None else None
+            for key in ("def_pos", "def_end_pos")
+        )
+        return cls(raw["full_name"], def_path, def_pos, def_end_pos)
+
+    def to_json(self) -> dict[str, Any]:
+        record: dict[str, Any] = {"full_name": self.full_name}
+        if self.def_path is not None:
+            record["def_path"] = self.def_path
+        if self.def_pos is not None:
+            record["def_pos"] = list(self.def_pos)
+        if self.def_end_pos is not None:
+            record["def_end_pos"] = list(self.def_end_pos)
+        return record
 
 
 @dataclass(frozen=True)
 class TracedTactic:
     tactic: str
-    annotated: str
+    annotated: str  # the tactic with each premise use marked <a>name</a>
     provenances: tuple[Provenance, ...]
     state_before: str
     state_after: str
 
+    @classmethod
+    def from_json(cls, raw: Any, path: Path, where: str) -> "TracedTactic":
+        if not isinstance(raw, dict):
+            raise InputFileError(path, "expected an object", None, where)
+        for key in ("tactic", "state_before", "state_after"):
+            if not isinstance(raw.get(key), str):
+                raise InputFileError(path, "missing or not a string", None, f"{where}.{key}")
+        annotated = raw.get("annotated_tactic")
+        if not (isinstance(annotated, list) and len(annotated) == 2 and isinstance(annotated[0], str)
+                and isinstance(annotated[1], list)):
+            raise InputFileError(
+                path, "expected [annotated text, [premise provenance, ...]]", None, f"{where}.annotated_tactic"
+            )
+        provenances = tuple(
+            Provenance.from_json(p, path, f"{where}.annotated_tactic[1][{j}]") for j, p in enumerate(annotated[1])
+        )
+        return cls(raw["tactic"], annotated[0], provenances, raw["state_before"], raw["state_after"])
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "tactic": self.tactic,
+            "annotated_tactic": [self.annotated, [p.to_json() for p in self.provenances]],
+            "state_before": self.state_before,
+            "state_after": self.state_after,
+        }
+
+
+_THEOREM_KEYS = ("url", "commit", "file_path", "full_name", "start", "end", "traced_tactics")
+
 
 @dataclass(frozen=True)
 class TracedTheorem:
+    url: str
+    commit: str
     file_path: str
     full_name: str
     start: Pos
     end: Pos
     traced_tactics: tuple[TracedTactic, ...]
-    url: str = ""
-    commit: str = ""
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)  # a writer's own keys, in order
+
+    @classmethod
+    def from_json(cls, raw: Any, path: Path, where: str) -> "TracedTheorem":
+        if not isinstance(raw, dict):
+            raise InputFileError(path, f"expected an object, got {type(raw).__name__}", None, where)
+        full_name = get_field(raw, "full_name", str, path, None, nonempty=True, where=where)
+        url = get_field(raw, "url", str, path, None, where=where)
+        commit = get_field(raw, "commit", str, path, None, where=where)
+        file_path = get_field(raw, "file_path", str, path, None, nonempty=True, where=where)
+        start = _position(get_field(raw, "start", list, path, None, where=where), path, f"{where}.start")
+        end = _position(get_field(raw, "end", list, path, None, where=where), path, f"{where}.end")
+        tactics = get_field(raw, "traced_tactics", list, path, None, where=where)
+        return cls(
+            url,
+            commit,
+            file_path,
+            full_name,
+            start,
+            end,
+            tuple(TracedTactic.from_json(t, path, f"{where}.traced_tactics[{j}]") for j, t in enumerate(tactics)),
+            {k: v for k, v in raw.items() if k not in _THEOREM_KEYS},
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "commit": self.commit,
+            "file_path": self.file_path,
+            "full_name": self.full_name,
+            "start": list(self.start),
+            "end": list(self.end),
+            "traced_tactics": [t.to_json() for t in self.traced_tactics],
+            **self.extra,
+        }
 
 
 @dataclass(frozen=True)
@@ -73,41 +179,28 @@ class Query:
     positives: frozenset[int] = frozenset()
 
 
-def _pos(value: Any, where: str) -> Pos:
-    if isinstance(value, (list, tuple)) and len(value) == 2 and all(isinstance(v, int) for v in value):
-        return (value[0], value[1])
-    raise BenchmarkError(f"{where}: position must be [line, column], got {value!r}")
+def read_split(path: Path) -> list[TracedTheorem]:
+    """The theorems of one split file; InputFileError names file and field of anything wrong."""
+    data = read_json(path)
+    if not isinstance(data, list):
+        raise InputFileError(path, f"expected a JSON list of theorems, got {type(data).__name__}")
+    return [TracedTheorem.from_json(raw, path, f"[{i}]") for i, raw in enumerate(data)]
 
 
-def _provenance(raw: Any, where: str) -> Provenance:
-    if not isinstance(raw, dict) or not isinstance(raw.get("full_name"), str):
-        raise BenchmarkError(f"{where}: a provenance needs a string 'full_name'")
-    def_pos = raw.get("def_pos")
-    return Provenance(
-        raw["full_name"],
-        raw.get("def_path"),
-        _pos(def_pos, f"{where} def_pos") if def_pos is not None else None,
-    )
+def write_split(path: Path, theorems: list[TracedTheorem]) -> None:
+    write_json(path, [t.to_json() for t in theorems])
 
 
-def _tactic(raw: Any, where: str) -> TracedTactic:
-    if not isinstance(raw, dict):
-        raise BenchmarkError(f"{where}: a traced tactic must be an object")
-    annotated = raw.get("annotated_tactic") or [raw.get("tactic", ""), []]
-    if not (isinstance(annotated, list) and len(annotated) == 2 and isinstance(annotated[1], list)):
-        raise BenchmarkError(f"{where}: 'annotated_tactic' must be [text, [provenances]]")
-    state_before = raw.get("state_before")
-    if not isinstance(state_before, str):
-        raise BenchmarkError(f"{where}: 'state_before' must be a string")
-    return TracedTactic(
-        tactic=str(raw.get("tactic", "")),
-        annotated=str(annotated[0]),
-        provenances=tuple(
-            _provenance(p, f"{where} provenance {i}") for i, p in enumerate(annotated[1])
-        ),
-        state_before=state_before,
-        state_after=str(raw.get("state_after", "")),
-    )
+def read_from_repo(root: Path) -> tuple[str, str]:
+    """The traced repository's url and commit, from LeanDojo's metadata.json."""
+    path = root / "metadata.json"
+    metadata = read_json(path)
+    if not isinstance(metadata, dict):
+        raise InputFileError(path, "expected a JSON object")
+    from_repo = get_field(metadata, "from_repo", dict, path, None)
+    url = get_field(from_repo, "url", str, path, None, nonempty=True, where="from_repo")
+    commit = get_field(from_repo, "commit", str, path, None, nonempty=True, where="from_repo")
+    return url, commit
 
 
 def load_theorems(path: str | Path) -> list[TracedTheorem]:
@@ -115,33 +208,9 @@ def load_theorems(path: str | Path) -> list[TracedTheorem]:
     if not path.is_file():
         raise BenchmarkError(f"{path}: no such split file")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise BenchmarkError(f"{path}: not JSON ({exc.msg} at line {exc.lineno})") from None
-    if not isinstance(data, list):
-        raise BenchmarkError(f"{path}: a split file must be a JSON list of theorems")
-    theorems = []
-    for i, raw in enumerate(data):
-        where = f"{path} theorem {i}"
-        if not isinstance(raw, dict) or not isinstance(raw.get("file_path"), str):
-            raise BenchmarkError(f"{where}: needs a string 'file_path'")
-        tactics = raw.get("traced_tactics", [])
-        if not isinstance(tactics, list):
-            raise BenchmarkError(f"{where}: 'traced_tactics' must be a list")
-        theorems.append(
-            TracedTheorem(
-                file_path=raw["file_path"],
-                full_name=str(raw.get("full_name", "")),
-                start=_pos(raw.get("start"), f"{where} start"),
-                end=_pos(raw.get("end", raw.get("start")), f"{where} end"),
-                traced_tactics=tuple(
-                    _tactic(t, f"{where} tactic {j}") for j, t in enumerate(tactics)
-                ),
-                url=str(raw.get("url", "")),
-                commit=str(raw.get("commit", "")),
-            )
-        )
-    return theorems
+        return read_split(path)
+    except InputFileError as exc:
+        raise BenchmarkError(str(exc)) from None
 
 
 def queries_from(corpus: Corpus, theorems: list[TracedTheorem]) -> list[Query]:
@@ -197,10 +266,11 @@ class Benchmark:
             raise BenchmarkError(str(exc)) from None
 
     def split_path(self, split: str, subset: str) -> Path:
-        if split not in SPLITS:
-            raise BenchmarkError(f"unknown split {split!r}: expected one of {', '.join(SPLITS)}")
-        if subset not in SUBSETS:
-            raise BenchmarkError(f"unknown subset {subset!r}: expected one of {', '.join(SUBSETS)}")
+        """random/test.json for ("random", "test")."""
+        if split not in STRATEGIES:
+            raise BenchmarkError(f"unknown split {split!r}: expected one of {', '.join(STRATEGIES)}")
+        if subset not in PARTS:
+            raise BenchmarkError(f"unknown subset {subset!r}: expected one of {', '.join(PARTS)}")
         return self.root / split / f"{subset}.json"
 
     def theorems(self, split: str, subset: str) -> list[TracedTheorem]:

@@ -26,6 +26,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from checker.json_files import InputFileError, read_jsonl, write_jsonl
 from retrieval.errors import RetrievalInputError
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,11 @@ class SourceFile:
     stop_id: int  # one past the last premise id of this file
 
 
+def file_record(path: str, imports: Sequence[str], premises: list[dict[str, Any]]) -> dict[str, Any]:
+    """One line of ``corpus.jsonl``: a file, what it imports, and its premises (`Premise.to_record` form)."""
+    return {"path": path, "imports": list(imports), "premises": premises}
+
+
 def _parse_pos(value: Any, where: str) -> Pos:
     if (
         not isinstance(value, (list, tuple))
@@ -127,15 +133,10 @@ class Corpus:
             path = path / "corpus.jsonl"
         if not path.is_file():
             raise CorpusError(f"{path}: no such corpus file")
-        records = []
-        with path.open(encoding="utf-8") as fh:
-            for number, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    records.append(json.loads(line))
-                except json.JSONDecodeError as exc:
-                    raise CorpusError(f"{path}:{number}: not JSON ({exc.msg})") from None
+        try:
+            records = [record for _, record in read_jsonl(path)]
+        except InputFileError as exc:
+            raise CorpusError(str(exc)) from None
         return cls(records, source=str(path), include_admitted=include_admitted)
 
     def _add_file(self, record: Any, where: str) -> None:
@@ -230,15 +231,10 @@ class Corpus:
 
     def save(self, path: str | Path) -> None:
         """Write the corpus back as ``corpus.jsonl`` (premises kept, skipped ones gone)."""
-        path = Path(path)
-        with path.open("w", encoding="utf-8") as fh:
-            for f in self.files.values():
-                record = {
-                    "path": f.path,
-                    "imports": list(f.imports),
-                    "premises": [p.to_record() for p in self.premises[f.first_id : f.stop_id]],
-                }
-                fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+        write_jsonl(Path(path), (
+            file_record(f.path, f.imports, [p.to_record() for p in self.premises[f.first_id : f.stop_id]])
+            for f in self.files.values()
+        ))
 
     # -------------------------------------------------------------- queries
 

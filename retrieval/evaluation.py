@@ -7,12 +7,13 @@ resumes. Retrievers are built lazily, only if one of their rows is missing.
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Sequence
 
+from checker.json_files import InputFileError, JsonlAppender, get_field, read_jsonl
 from retrieval.benchmark import Benchmark, Query
+from retrieval.errors import RetrievalInputError
 from retrieval.metrics import RetrievalMetrics, score_rankings
 from retrieval.retriever import Retriever
 
@@ -38,14 +39,8 @@ def evaluation_table(
     progress: bool = True,
 ) -> list[dict]:
     """One row per retriever, split and subset; earlier rows in ``results_path`` are reused."""
-    done: dict[tuple[str, str, str], dict] = {}
     path = Path(results_path) if results_path else None
-    if path is not None and path.is_file():
-        for line in path.read_text().splitlines():
-            if line.strip():
-                row = json.loads(line)
-                if row.get("corpus_hash") == benchmark.corpus.content_hash:
-                    done[(row["retriever"], row["split"], row["subset"])] = row
+    done = finished_rows(path, benchmark.corpus.content_hash) if path is not None else {}
     rows = []
     for name, make in retrievers.items():
         retriever = None
@@ -71,10 +66,22 @@ def evaluation_table(
                 }
                 rows.append(row)
                 if path is not None:
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    with path.open("a") as fh:
-                        fh.write(json.dumps(row) + "\n")
+                    with JsonlAppender(path) as out:
+                        out.append(row)
     return rows
+
+
+def finished_rows(path: Path, corpus_hash: str) -> dict[tuple[str, str, str], dict]:
+    """The rows an earlier run appended to `path` for this corpus, by (retriever, split, subset)."""
+    done = {}
+    try:
+        for line, row in read_jsonl(path, missing_ok=True):
+            key = tuple(get_field(row, k, str, path, line) for k in ("retriever", "split", "subset"))
+            if row.get("corpus_hash") == corpus_hash:
+                done[key] = row
+    except InputFileError as exc:
+        raise RetrievalInputError(str(exc)) from None
+    return done
 
 
 def markdown_table(rows: Sequence[dict]) -> str:

@@ -18,7 +18,6 @@ transformers folder, ``OUT/model``, usable anywhere an encoder path is.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import shutil
@@ -29,6 +28,7 @@ from typing import Sequence
 
 import numpy as np
 
+from checker.json_files import InputFileError, JsonlAppender, get_field, read_json, read_jsonl, write_json, write_jsonl
 from retrieval.benchmark import Query
 from retrieval.corpus import Corpus, Pos
 from retrieval.encoder import TextEncoder
@@ -195,7 +195,10 @@ def train_retriever(
     model_dir, ckpt_dir = out / "model", out / "checkpoint"
     summary_path, log_path = out / "training.json", out / "train_log.jsonl"
     if summary_path.is_file():
-        summary = json.loads(summary_path.read_text())
+        try:
+            summary = read_json(summary_path)
+        except InputFileError as exc:
+            raise TrainingError(str(exc)) from None
         if summary.get("run") == run_id and (model_dir / "config.json").is_file():
             return TrainResult(model_dir, summary["steps"], summary.get("losses", []), summary["steps"])
         raise TrainingError(f"{out}: holds a finished run with other settings; choose another --out")
@@ -225,7 +228,7 @@ def train_retriever(
 
     sampler = NegativeSampler(corpus)
     bar = tqdm(total=len(batches), initial=start, desc="training retriever", unit="step", disable=not progress)
-    with log_path.open("a") as log:
+    with JsonlAppender(log_path) as log:
         for step in range(start, len(batches)):
             rng = np.random.default_rng([config.seed, step])
             batch = [examples[i] for i in batches[step]]
@@ -242,8 +245,7 @@ def train_retriever(
             if not math.isfinite(value):
                 raise TrainingError(f"loss became {value} at step {step}; lower the learning rate")
             losses.append(value)
-            log.write(json.dumps({"step": step + 1, "loss": value, "lr": scheduler.get_last_lr()[0], "time": time.time()}) + "\n")
-            log.flush()
+            log.append({"step": step + 1, "loss": value, "lr": scheduler.get_last_lr()[0], "time": time.time()})
             bar.update(1)
             bar.set_postfix(loss=f"{value:.3f}")
             done = step + 1
@@ -254,7 +256,7 @@ def train_retriever(
     encoder.model.eval()
     encoder.save(model_dir)
     summary = {"run": run_id, "steps": len(batches), "losses": losses, "final_loss": losses[-1] if losses else None}
-    summary_path.write_text(json.dumps(summary, indent=1) + "\n")
+    write_json(summary_path, summary, indent=1)
     shutil.rmtree(ckpt_dir, ignore_errors=True)
     return TrainResult(model_dir, len(batches), losses, start)
 
@@ -281,5 +283,10 @@ def _truncate_log(log_path: Path, step: int) -> None:
     """Drop log lines past the checkpoint a resumed run restarts from."""
     if not log_path.is_file():
         return
-    keep = [line for line in log_path.read_text().splitlines() if line and json.loads(line)["step"] <= step]
-    log_path.write_text("".join(line + "\n" for line in keep))
+    try:
+        keep = [
+            r for line, r in read_jsonl(log_path, missing_ok=True) if get_field(r, "step", int, log_path, line) <= step
+        ]
+    except InputFileError as exc:
+        raise TrainingError(str(exc)) from None
+    write_jsonl(log_path, keep)

@@ -43,7 +43,7 @@ def test_a_second_writer_is_refused(tmp_path):
 @pytest.mark.parametrize(
     "content,message",
     [
-        (b'{"name": "a"}\nnot json\n{"name": "c"}\n', r"results.jsonl:2: not valid JSON"),
+        (b'{"name": "a"}\nnot json\n{"name": "c"}\n', r"results.jsonl:2:1: not valid JSON"),
         (b'{"name": "a"}\n{"name": "a"}\n', r"results.jsonl:2: duplicate result for 'a' \(first on line 1\)"),
         (b'{"verdict": "proved"}\n', r"results.jsonl:1: not a result record"),
     ],

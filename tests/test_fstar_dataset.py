@@ -16,7 +16,7 @@ from checker.settings import CheckerSettings
 from checker.types import Verdict
 from eval.benchmarks import BenchmarkSelectionError, get_spec, load_benchmark
 from eval.benchmarks.fstar_dataset import scaffolding, solver_options
-from eval.benchmarks.records import BenchmarkDataError
+from eval.benchmarks import BenchmarkDataError
 from cli import main
 from .fstar_replay import FIXTURES as IDE_FIXTURES
 

@@ -69,7 +69,7 @@ def test_import_cycle_is_an_error_naming_a_file(tmp_path):
 def test_bad_lines_are_named(tmp_path):
     path = tmp_path / "c.jsonl"
     path.write_text(json.dumps({"path": "A.v", "imports": [], "premises": [premise("a", 1)]}) + "\n{oops\n")
-    with pytest.raises(CorpusError, match=r"c\.jsonl:2: not JSON"):
+    with pytest.raises(CorpusError, match=r"c\.jsonl:2:2: not valid JSON"):
         Corpus.load(path)
     write_corpus(path, [{"path": "A.v", "imports": [], "premises": [{**premise("a", 1), "start": [1]}]}])
     with pytest.raises(CorpusError, match=r"A\.v, premise 0\) start: position must be \[line, column\]"):
@@ -122,8 +122,10 @@ def test_benchmark_errors_name_the_input(tmp_path):
     bench = Benchmark(FIXTURE)
     with pytest.raises(BenchmarkError, match="unknown split 'odd'"):
         bench.theorems("odd", "test")
-    (tmp_path / "bad.json").write_text(json.dumps([{"file_path": "A.v", "start": [1, 1], "traced_tactics": [{}]}]))
-    with pytest.raises(BenchmarkError, match=r"bad\.json theorem 0 tactic 0: 'state_before' must be a string"):
+    theorem = {"url": "", "commit": "", "file_path": "A.v", "full_name": "t", "start": [1, 1], "end": [1, 9],
+               "traced_tactics": [{"tactic": "auto.", "annotated_tactic": ["auto.", []], "state_after": ""}]}
+    (tmp_path / "bad.json").write_text(json.dumps([theorem]))
+    with pytest.raises(BenchmarkError, match=r"bad\.json: field '\[0\]\.traced_tactics\[0\]\.state_before': missing or not a string"):
         load_theorems(tmp_path / "bad.json")
 
 

@@ -17,6 +17,8 @@ import json
 import threading
 from pathlib import Path
 
+from checker.json_files import JsonlAppender, get_field, read_jsonl, string_list
+
 _LOCK = threading.Lock()
 _CACHES: dict[str, "LibraryAxiomCache"] = {}
 
@@ -25,14 +27,10 @@ class LibraryAxiomCache:
     def __init__(self, path: Path | None):
         self.path = path
         self._axioms: dict[str, frozenset[str]] = {}
-        if path is not None and path.is_file():
-            with path.open(encoding="utf-8") as f:
-                for line in f:
-                    try:
-                        record = json.loads(line)
-                        self._axioms[record["constant"]] = frozenset(record["axioms"])
-                    except (json.JSONDecodeError, KeyError, TypeError):
-                        continue  # a torn last line from a killed run
+        if path is not None:
+            for line, record in read_jsonl(path, missing_ok=True):
+                constant = get_field(record, "constant", str, path, line)
+                self._axioms[constant] = frozenset(string_list(record, "axioms", path, line))
 
     def get(self, constant: str) -> frozenset[str] | None:
         return self._axioms.get(constant)
@@ -44,9 +42,8 @@ class LibraryAxiomCache:
             self._axioms[constant] = axioms
             if self.path is None or not constant.startswith("Coq."):
                 return
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("a", encoding="utf-8") as f:
-                f.write(json.dumps({"constant": constant, "axioms": sorted(axioms)}) + "\n")
+            with JsonlAppender(self.path) as out:
+                out.append({"constant": constant, "axioms": sorted(axioms)})
 
 
 def library_axiom_cache(cache_dir: Path | None, installation: list[str]) -> LibraryAxiomCache:

@@ -37,25 +37,24 @@ premise is in the corpus (a constant of an untraced library is not).
 
 from __future__ import annotations
 
-import json
 import statistics
 import time
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
 from checker.coq.load_path import LoadPath
+from checker.json_files import write_json, write_jsonl
 from data_synth.trace.libraries import CoqLibrary
 from data_synth.trace.splits import SEED, eval_size, split_by_premise, split_randomly
 from data_synth.trace.tactics import NameUse, annotate
+from retrieval.benchmark import Provenance, TracedTactic, TracedTheorem, write_split
+from retrieval.corpus import file_record
 
 NO_GOALS = "no goals"
 
-
-def _write_json(path: Path, data: Any) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-    tmp.replace(path)
+Definitions = dict[str, tuple[str, list[int], list[int]]]  # full name -> (file, start, end), first definition wins
 
 
 def _dependency_order(records: list[dict]) -> list[dict]:
@@ -114,116 +113,12 @@ def export(
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     records = _dependency_order(list(records))
-    by_library = {lib.name: lib for lib in libraries}
-
-    definitions: dict[str, tuple[str, list[int], list[int]]] = {}
-    with (out_dir / "corpus.jsonl.tmp").open("w", encoding="utf-8") as fh:
-        for r in records:
-            premises = [p for p in r["premises"] if p["full_name"] not in definitions]
-            for p in premises:
-                definitions[p["full_name"]] = (r["path"], p["start"], p["end"])
-            fh.write(json.dumps({"path": r["path"], "imports": r["imports"], "premises": premises}, ensure_ascii=False) + "\n")
-    (out_dir / "corpus.jsonl.tmp").replace(out_dir / "corpus.jsonl")
-
-    access = _Accessibility(records)
-    theorems: list[dict] = []
-    used: dict[int, list[str]] = {}
-    provenance_counts = Counter()
-    tactic_premises: list[int] = []
-    for r in records:
-        library = by_library.get(r["library"])
-        for t in r["theorems"]:
-            tactics = []
-            for step in t["traced_tactics"]:
-                if step["state_before"] == NO_GOALS:
-                    continue
-                uses, provenances = [], []
-                for use in step["premises"]:
-                    provenance_counts["found"] += 1
-                    where = definitions.get(use["full_name"])
-                    if where is None:
-                        provenance_counts["not_in_corpus"] += 1
-                        continue
-                    def_path, def_pos, def_end = where
-                    if not (def_path in access.sees(r["path"]) or (def_path == r["path"] and def_end <= t["start"])):
-                        provenance_counts["inaccessible"] += 1
-                    uses.append(NameUse(use["full_name"], use["start"], use["end"]))
-                    provenances.append(
-                        {"full_name": use["full_name"], "def_path": def_path, "def_pos": def_pos, "def_end_pos": def_end}
-                    )
-                tactic_premises.append(len(provenances))
-                tactics.append(
-                    {
-                        "tactic": step["tactic"],
-                        "annotated_tactic": [annotate(step["tactic"], uses), provenances],
-                        "state_before": step["state_before"],
-                        "state_after": step["state_after"],
-                    }
-                )
-            if not tactics:
-                continue
-            used[len(theorems)] = [p["full_name"] for tac in tactics for p in tac["annotated_tactic"][1]]
-            theorems.append(
-                {
-                    "url": library.url if library else "",
-                    "commit": library.commit if library else "",
-                    "file_path": r["path"],
-                    "full_name": t["full_name"],
-                    "start": t["start"],
-                    "end": t["end"],
-                    "traced_tactics": tactics,
-                    "kind": t["kind"],
-                    "module": r["module"],
-                    "statement": t["statement"],
-                    "type": t.get("type", ""),
-                    "proof": t["proof"],
-                }
-            )
-
-    n = eval_size(len(theorems), eval_fraction)
-    indices = list(range(len(theorems)))
-    splits = {
-        "random": split_randomly(indices, n, n, seed),
-        "novel_premises": split_by_premise(indices, lambda i: used[i], n, n, seed),
-    }
-    split_sizes = {}
-    for strategy, parts in splits.items():
-        (out_dir / strategy).mkdir(exist_ok=True)
-        split_sizes[strategy] = {}
-        for part, chosen in parts.items():
-            _write_json(out_dir / strategy / f"{part}.json", [theorems[i] for i in chosen])
-            split_sizes[strategy][part] = len(chosen)
-
-    failures = Counter(f["reason"] for r in records for f in r["failures"])
-    statuses = Counter(r["status"] for r in records)
-    counts = Counter()
-    for r in records:
-        counts.update(r.get("counts", {}))
-    stats = {
-        "files": len(records),
-        "files_by_status": dict(statuses),
-        "sentences": counts["sentences"],
-        "declarations": len(definitions),
-        "declarations_by_kind": dict(Counter(p["kind"] for r in records for p in r["premises"]).most_common()),
-        "proofs": counts["proofs"],
-        "theorems_traced": len(theorems),
-        "tactics": len(tactic_premises),
-        "premises_per_tactic": round(statistics.fmean(tactic_premises), 4) if tactic_premises else 0.0,
-        "tactics_with_premises": round(sum(1 for k in tactic_premises if k) / len(tactic_premises), 4)
-        if tactic_premises
-        else 0.0,
-        "premise_uses": dict(provenance_counts),
-        "admitted_proofs": counts["admitted"],
-        "failed_proofs": counts["failed_proofs"],
-        "failures_by_reason": dict(failures.most_common()),
-        "files_failed": sorted(r["path"] for r in records if r["status"] == "failed"),
-        "splits": split_sizes,
-        "trace_wall_s_per_file_sum": round(sum(r.get("time_s", 0.0) for r in records), 1),
-        "trace_cpu_s": round(sum(r.get("cpu_s", 0.0) for r in records), 1),
-    }
-    stats.update(extra_stats or {})
-    _write_json(out_dir / "stats.json", stats)
-    _write_json(
+    definitions = _write_corpus(out_dir / "corpus.jsonl", records)
+    traced = _traced_theorems(records, definitions, {lib.name: lib for lib in libraries})
+    split_sizes = _write_splits(out_dir, traced.theorems, eval_fraction, seed)
+    stats = _stats(records, definitions, traced, split_sizes) | (extra_stats or {})
+    write_json(out_dir / "stats.json", stats)
+    write_json(
         out_dir / "metadata.json",
         {
             "creation_time": time.strftime("%Y-%m-%dT%H:%M:%S"),
@@ -237,3 +132,119 @@ def export(
         },
     )
     return stats
+
+
+def _write_corpus(path: Path, records: list[dict]) -> Definitions:
+    """corpus.jsonl, a premise defined twice (an Include) listed where it is first defined."""
+    definitions: Definitions = {}
+    files = []
+    for r in records:
+        premises = [p for p in r["premises"] if p["full_name"] not in definitions]
+        for p in premises:
+            definitions[p["full_name"]] = (r["path"], p["start"], p["end"])
+        files.append(file_record(r["path"], r["imports"], premises))
+    write_jsonl(path, files)
+    return definitions
+
+
+@dataclass
+class _Traced:
+    theorems: list[TracedTheorem] = field(default_factory=list)
+    provenance_counts: Counter = field(default_factory=Counter)  # found, not_in_corpus, inaccessible
+    tactic_premises: list[int] = field(default_factory=list)  # premises named, per tactic
+
+
+def _traced_theorems(records: list[dict], definitions: Definitions, libraries: dict[str, CoqLibrary]) -> _Traced:
+    """The theorems with at least one traced tactic, each premise use resolved to its definition."""
+    access = _Accessibility(records)
+    traced = _Traced()
+    for r in records:
+        library = libraries.get(r["library"])
+        for t in r["theorems"]:
+            tactics = []
+            for step in t["traced_tactics"]:
+                if step["state_before"] == NO_GOALS:
+                    continue
+                uses, provenances = [], []
+                for use in step["premises"]:
+                    traced.provenance_counts["found"] += 1
+                    where = definitions.get(use["full_name"])
+                    if where is None:
+                        traced.provenance_counts["not_in_corpus"] += 1
+                        continue
+                    def_path, def_pos, def_end = where
+                    if not (def_path in access.sees(r["path"]) or (def_path == r["path"] and def_end <= t["start"])):
+                        traced.provenance_counts["inaccessible"] += 1
+                    uses.append(NameUse(use["full_name"], use["start"], use["end"]))
+                    provenances.append(Provenance(use["full_name"], def_path, tuple(def_pos), tuple(def_end)))
+                traced.tactic_premises.append(len(provenances))
+                tactics.append(TracedTactic(
+                    step["tactic"], annotate(step["tactic"], uses), tuple(provenances), step["state_before"],
+                    step["state_after"],
+                ))
+            if not tactics:
+                continue
+            traced.theorems.append(TracedTheorem(
+                library.url if library else "",
+                library.commit if library else "",
+                r["path"],
+                t["full_name"],
+                tuple(t["start"]),
+                tuple(t["end"]),
+                tuple(tactics),
+                {"kind": t["kind"], "module": r["module"], "statement": t["statement"], "type": t.get("type", ""),
+                 "proof": t["proof"]},
+            ))
+    return traced
+
+
+def _write_splits(
+    out_dir: Path, theorems: list[TracedTheorem], eval_fraction: float, seed: int
+) -> dict[str, dict[str, int]]:
+    """random/ and novel_premises/ {train,val,test}.json; returns their sizes."""
+    n = eval_size(len(theorems), eval_fraction)
+    indices = list(range(len(theorems)))
+    used = [[p.full_name for tac in t.traced_tactics for p in tac.provenances] for t in theorems]
+    splits = {
+        "random": split_randomly(indices, n, n, seed),
+        "novel_premises": split_by_premise(indices, lambda i: used[i], n, n, seed),
+    }
+    sizes: dict[str, dict[str, int]] = {}
+    for strategy, parts in splits.items():
+        (out_dir / strategy).mkdir(exist_ok=True)
+        sizes[strategy] = {}
+        for part, chosen in parts.items():
+            write_split(out_dir / strategy / f"{part}.json", [theorems[i] for i in chosen])
+            sizes[strategy][part] = len(chosen)
+    return sizes
+
+
+def _stats(records: list[dict], definitions: Definitions, traced: _Traced, split_sizes: dict) -> dict[str, Any]:
+    failures = Counter(f["reason"] for r in records for f in r["failures"])
+    statuses = Counter(r["status"] for r in records)
+    counts = Counter()
+    for r in records:
+        counts.update(r.get("counts", {}))
+    tactic_premises = traced.tactic_premises
+    return {
+        "files": len(records),
+        "files_by_status": dict(statuses),
+        "sentences": counts["sentences"],
+        "declarations": len(definitions),
+        "declarations_by_kind": dict(Counter(p["kind"] for r in records for p in r["premises"]).most_common()),
+        "proofs": counts["proofs"],
+        "theorems_traced": len(traced.theorems),
+        "tactics": len(tactic_premises),
+        "premises_per_tactic": round(statistics.fmean(tactic_premises), 4) if tactic_premises else 0.0,
+        "tactics_with_premises": round(sum(1 for k in tactic_premises if k) / len(tactic_premises), 4)
+        if tactic_premises
+        else 0.0,
+        "premise_uses": dict(traced.provenance_counts),
+        "admitted_proofs": counts["admitted"],
+        "failed_proofs": counts["failed_proofs"],
+        "failures_by_reason": dict(failures.most_common()),
+        "files_failed": sorted(r["path"] for r in records if r["status"] == "failed"),
+        "splits": split_sizes,
+        "trace_wall_s_per_file_sum": round(sum(r.get("time_s", 0.0) for r in records), 1),
+        "trace_cpu_s": round(sum(r.get("cpu_s", 0.0) for r in records), 1),
+    }

@@ -12,7 +12,6 @@ the records.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import threading
 import time
@@ -24,6 +23,7 @@ from typing import Any
 from tqdm import tqdm
 
 from checker.coq.library import compile_library, coq_version
+from checker.json_files import JsonlAppender, get_field, read_jsonl
 from checker.coq.load_path import LoadPath
 from checker.settings import CheckerSettings
 from data_synth.trace import benchmark
@@ -45,18 +45,13 @@ class TraceRun:
 
 
 def read_records(path: Path) -> dict[str, dict]:
-    """Per-file records already written, the last one per path winning; a torn last line is ignored."""
+    """Per-file records already written, the last one per path winning.
+
+    A torn last line (a kill mid-write) is dropped; any other bad line is an InputFileError naming it.
+    """
     records: dict[str, dict] = {}
-    if not path.is_file():
-        return records
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(record, dict) and "path" in record:
-                records[record["path"]] = record
+    for line, record in read_jsonl(path, missing_ok=True):
+        records[get_field(record, "path", str, path, line)] = record
     return records
 
 
@@ -181,7 +176,7 @@ def trace(
     tactics = sum(len(t["traced_tactics"]) for r in records.values() for t in r["theorems"])
     executor = ThreadPoolExecutor(max_workers=max(1, workers))
     try:
-        with records_path.open("a", encoding="utf-8") as fh:
+        with JsonlAppender(records_path) as fh:
             pending = {executor.submit(trace_one, f) for f in todo}
             while pending:
                 finished, pending = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
@@ -191,8 +186,7 @@ def trace(
                         continue
                     record["import_sha256"] = {p: shas[p] for p in record["imports"] if p in shas}
                     record["coq_version"] = version
-                    fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-                    fh.flush()
+                    fh.append(record)
                     records[record["path"]] = record
                     tactics += sum(len(t["traced_tactics"]) for t in record["theorems"])
                     bar.set_postfix(tactics=tactics, last=record["path"][-40:], refresh=False)

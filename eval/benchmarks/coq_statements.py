@@ -17,7 +17,7 @@ from checker.coq.guard import THEOREM_KEYWORDS
 from checker.coq.sentences import leading_word
 from checker.types import Source, Theorem
 from eval.benchmarks.problem import Benchmark, Problem, competition_family
-from eval.benchmarks.records import BenchmarkDataError, get_field, read_jsonl, string_list
+from checker.json_files import InputFileError, get_field, read_jsonl, string_list
 
 _SOURCE = re.compile(r"^(?P<repo>[\w.-]+/[\w.-]+)@(?P<commit>[0-9a-f]{7,40}) (?P<path>\S.*)$")
 
@@ -25,7 +25,7 @@ _SOURCE = re.compile(r"^(?P<repo>[\w.-]+/[\w.-]+)@(?P<commit>[0-9a-f]{7,40}) (?P
 def parse_source(text: str, path: Path, line: int) -> Source:
     match = _SOURCE.match(text)
     if match is None:
-        raise BenchmarkDataError(path, f"expected 'owner/repo@commit path', got {text[:80]!r}", line, "source")
+        raise InputFileError(path, f"expected 'owner/repo@commit path', got {text[:80]!r}", line, "source")
     return Source(match["repo"], match["commit"], match["path"])
 
 
@@ -39,13 +39,13 @@ def load_coq_statements(path: Path, benchmark: str, split: str, splits: tuple[st
         record_split = get_field(record, "split", str, path, line, nonempty=True)
         splits_found.add(record_split)
         if record_split not in splits:
-            raise BenchmarkDataError(
+            raise InputFileError(
                 path, f"{record_split!r} is not a split of {benchmark} ({', '.join(splits)})", line, "split"
             )
         header = get_field(record, "header", str, path, line)
         statement = get_field(record, "statement", str, path, line, nonempty=True)
         if leading_word(statement) not in THEOREM_KEYWORDS:
-            raise BenchmarkDataError(path, f"expected 'Theorem NAME ...', got {statement[:60]!r}", line, "statement")
+            raise InputFileError(path, f"expected 'Theorem NAME ...', got {statement[:60]!r}", line, "statement")
         compiles = get_field(record, "compiles_coq816", bool, path, line, optional=True)
         error = get_field(record, "error", str, path, line, optional=True)
         packages = string_list(record, "debian_packages", path, line, optional=True)
@@ -54,7 +54,7 @@ def load_coq_statements(path: Path, benchmark: str, split: str, splits: tuple[st
         if record_split != split:
             continue
         if name in seen:
-            raise BenchmarkDataError(path, f"duplicate name {name!r} in split {split} (first on line {seen[name]})", line, "name")
+            raise InputFileError(path, f"duplicate name {name!r} in split {split} (first on line {seen[name]})", line, "name")
         seen[name] = line
         note = None
         if compiles is False:
@@ -69,7 +69,7 @@ def load_coq_statements(path: Path, benchmark: str, split: str, splits: tuple[st
             )
         )
     if not problems:
-        raise BenchmarkDataError(
+        raise InputFileError(
             path, f"no problems in split {split!r} (splits in this file: {', '.join(sorted(splits_found)) or 'none'})"
         )
     repo, commit = sources.pop() if len(sources) == 1 else ("(several repositories)", "(several commits)")

@@ -38,7 +38,7 @@ from typing import Any, Iterator
 
 from checker.types import Source, Theorem
 from eval.benchmarks.problem import Benchmark, Problem
-from eval.benchmarks.records import BenchmarkDataError, get_field, read_json, read_jsonl, require_file, string_list
+from checker.json_files import InputFileError, get_field, read_json, read_jsonl, require_file, string_list
 
 SPLITS = ("test_intra_project", "test_cross_project", "valid", "train")
 SOURCE_REPO = "huggingface.co/datasets/microsoft/FStarDataSet"
@@ -90,27 +90,19 @@ Where = int | str  # a JSON Lines line number, or "[i]" in a JSON list
 def _field(record: dict[str, Any], name: str, kind: type, path: Path, where: Where, **options: Any) -> Any:
     if isinstance(where, int):
         return get_field(record, name, kind, path, where, **options)
-    try:
-        return get_field(record, name, kind, path, None, **options)
-    except BenchmarkDataError as exc:
-        message = str(exc).rsplit(f"field {exc.field!r}: ", 1)[-1]
-        raise BenchmarkDataError(path, message, None, f"{where}.{name}") from None
+    return get_field(record, name, kind, path, None, where=where, **options)
 
 
 def _strings(record: dict[str, Any], name: str, path: Path, where: Where) -> list[str]:
     if isinstance(where, int):
         return string_list(record, name, path, where, optional=True)
-    try:
-        return string_list(record, name, path, None, optional=True)
-    except BenchmarkDataError as exc:
-        message = str(exc).rsplit(f"field {exc.field!r}: ", 1)[-1]
-        raise BenchmarkDataError(path, message, None, f"{where}.{name}") from None
+    return string_list(record, name, path, None, optional=True, where=where)
 
 
-def _error(path: Path, message: str, where: Where, field: str) -> BenchmarkDataError:
+def _error(path: Path, message: str, where: Where, field: str) -> InputFileError:
     if isinstance(where, int):
-        return BenchmarkDataError(path, message, where, field)
-    return BenchmarkDataError(path, message, None, f"{where}.{field}")
+        return InputFileError(path, message, where, field)
+    return InputFileError(path, message, None, f"{where}.{field}")
 
 
 def _opens(record: dict[str, Any], path: Path, where: Where) -> list[tuple[str, str | None]]:
@@ -158,7 +150,7 @@ def _records(path: Path) -> Iterator[tuple[Where, dict[str, Any]]]:
         return
     for i, record in enumerate(read_json(path)):
         if not isinstance(record, dict):
-            raise BenchmarkDataError(path, f"expected an object, got {type(record).__name__}", None, f"[{i}]")
+            raise InputFileError(path, f"expected an object, got {type(record).__name__}", None, f"[{i}]")
         yield f"[{i}]", record
 
 
@@ -167,7 +159,7 @@ def _locate(root: Path, split: str) -> tuple[Path, bool | None]:
     if root.is_file():
         return root, None
     if not root.is_dir():
-        raise BenchmarkDataError(root, "no such file or directory")
+        raise InputFileError(root, "no such file or directory")
     for suffix in (".json", ".jsonl"):
         if (root / f"{split}{suffix}").is_file():
             return root / f"{split}{suffix}", None
@@ -175,7 +167,7 @@ def _locate(root: Path, split: str) -> tuple[Path, bool | None]:
         for suffix in (".json", ".jsonl"):
             if (root / f"test{suffix}").is_file():
                 return root / f"test{suffix}", split == "test_cross_project"
-    raise BenchmarkDataError(root / f"{split}.json", f"no file for split {split!r} ({split}.json or {split}.jsonl)")
+    raise InputFileError(root / f"{split}.json", f"no file for split {split!r} ({split}.json or {split}.jsonl)")
 
 
 def _problem(record: dict[str, Any], path: Path, where: Where, split: str) -> Problem | None:
@@ -231,7 +223,7 @@ def _problem(record: dict[str, Any], path: Path, where: Where, split: str) -> Pr
 
 def load_fstar_dataset(root: Path, split: str) -> Benchmark:
     if split not in SPLITS:
-        raise BenchmarkDataError(root, f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
+        raise InputFileError(root, f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
     path, cross_project = _locate(root, split)
     problems: list[Problem] = []
     seen: dict[str, Where] = {}
@@ -250,5 +242,5 @@ def load_fstar_dataset(root: Path, split: str) -> Benchmark:
         seen[problem.name] = where
         problems.append(problem)
     if not problems:
-        raise BenchmarkDataError(path, f"no checkable definitions in split {split!r} ({skipped} left out)")
+        raise InputFileError(path, f"no checkable definitions in split {split!r} ({skipped} left out)")
     return Benchmark("fstar-dataset", split, "fstar", SOURCE_REPO, "local copy", str(path), tuple(problems))

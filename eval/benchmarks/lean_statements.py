@@ -13,7 +13,7 @@ from pathlib import Path
 
 from checker.types import Source, Theorem
 from eval.benchmarks.problem import Benchmark, Problem, competition_family
-from eval.benchmarks.records import BenchmarkDataError, get_field, read_jsonl
+from checker.json_files import InputFileError, get_field, read_jsonl
 
 _SORRY_TAIL = re.compile(r"\s*:=\s*by\s+sorry\s*$")
 
@@ -26,14 +26,14 @@ def load_lean_statements(path: Path, benchmark: str, split: str, splits: tuple[s
         name = get_field(record, "name", str, path, line, nonempty=True)
         record_split = get_field(record, "split", str, path, line, nonempty=True)
         if record_split not in splits:
-            raise BenchmarkDataError(
+            raise InputFileError(
                 path, f"{record_split!r} is not a split of {benchmark} ({', '.join(splits)})", line, "split"
             )
         header = get_field(record, "header", str, path, line)
         formal = get_field(record, "formal_statement", str, path, line, nonempty=True)
         tail = _SORRY_TAIL.search(formal)
         if tail is None:
-            raise BenchmarkDataError(path, "expected the statement to end in ':= by sorry'", line, "formal_statement")
+            raise InputFileError(path, "expected the statement to end in ':= by sorry'", line, "formal_statement")
         repo = get_field(record, "source_repo", str, path, line, nonempty=True)
         commit = get_field(record, "source_commit", str, path, line, nonempty=True)
         file_path = get_field(record, "path", str, path, line, nonempty=True)
@@ -43,7 +43,7 @@ def load_lean_statements(path: Path, benchmark: str, split: str, splits: tuple[s
         if record_split != split:
             continue
         if name in seen:
-            raise BenchmarkDataError(path, f"duplicate name {name!r} in split {split} (first on line {seen[name]})", line, "name")
+            raise InputFileError(path, f"duplicate name {name!r} in split {split} (first on line {seen[name]})", line, "name")
         seen[name] = line
         problems.append(
             Problem(
@@ -60,6 +60,6 @@ def load_lean_statements(path: Path, benchmark: str, split: str, splits: tuple[s
             )
         )
     if not problems:
-        raise BenchmarkDataError(path, f"no problems in split {split!r}")
+        raise InputFileError(path, f"no problems in split {split!r}")
     repo, commit = sources.pop() if len(sources) == 1 else ("(several repositories)", "(several commits)")
     return Benchmark(benchmark, split, "lean", repo, commit, str(path), tuple(problems))
