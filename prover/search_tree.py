@@ -12,6 +12,9 @@ Status propagation:
 - a node is FAILED once it has been expanded and every outgoing edge reaches a
   FAILED node (a node whose only way out is a cycle stays OPEN);
 - changes travel up the incoming edges.
+
+`SearchTree.check_invariants()` checks these rules, the links and the sizes
+(the search tests run it on every tree they grow).
 """
 
 from __future__ import annotations
@@ -72,6 +75,8 @@ class InternalNode:
     out_edges: list[Edge] | None = None
     status: Status = Status.OPEN
     distance_to_proof: float = math.inf
+    # Every candidate has been tried (a search that stops in the middle of an expansion leaves it False).
+    expansion_done: bool = False
 
     @property
     def expanded(self) -> bool:
@@ -93,6 +98,7 @@ class InternalNode:
         """Called once every candidate tactic has been tried from this node."""
         if self.out_edges is None:
             self.out_edges = []
+        self.expansion_done = True
         _propagate_failure(self)
 
 
@@ -122,6 +128,10 @@ def _propagate_failure(start: InternalNode) -> None:
         if all(e.dst.status is Status.FAILED for e in node.out_edges):
             node.status = Status.FAILED
             stack.extend(e.src for e in node.in_edges)
+
+
+class TreeInvariantError(AssertionError):
+    """The search tree contradicts what it promises (SearchTree.check_invariants)."""
 
 
 class SearchTree:
@@ -174,6 +184,80 @@ class SearchTree:
             tactics.append(edge.tactic)
             node = edge.dst
         return tactics
+
+    def check_invariants(self) -> None:
+        """Raise TreeInvariantError naming the first node that breaks what the tree promises.
+
+        Links: ids are positions in `nodes`; every edge is in its source's
+        `out_edges` and its target's `in_edges`, and both ends are nodes of
+        this tree; every node but the root is reached by an edge; goal texts
+        name one internal node each. Status: a node is PROVED exactly when an
+        edge leads to a PROVED node, its distance being one more than the
+        shortest such; a node is FAILED when (and, once its expansion is
+        done, exactly when) it is expanded and all its edges lead to FAILED
+        nodes; finished nodes are PROVED at distance 0, error nodes
+        FAILED. A node reached first through an edge is one deeper than that
+        edge's source. Sizes: `size()` adds up.
+        """
+        for index, node in enumerate(self.nodes):
+            if node.id != index:
+                raise TreeInvariantError(f"node {node.id} is at position {index}")
+        if not self.nodes or self.nodes[0] is not self.root or not isinstance(self.root, InternalNode):
+            raise TreeInvariantError("the root is not the first, internal node")
+        for node in self.nodes:
+            self._check_links(node)
+            self._check_status(node)
+        for text, node in self._by_text.items():
+            if not self._owns(node) or node.state.text != text:
+                raise TreeInvariantError(f"goal text {text[:40]!r} indexes a node that does not hold it")
+        internal = [node for node in self.nodes if isinstance(node, InternalNode)]
+        if len(self._by_text) != len(internal):
+            raise TreeInvariantError(f"{len(internal)} internal nodes but {len(self._by_text)} distinct goal texts")
+        counts = self.size()
+        kinds = counts["internal"] + counts["errors"] + counts["finished"]
+        if kinds != counts["nodes"] or counts["expanded"] > counts["internal"]:
+            raise TreeInvariantError(f"node counts do not add up: {counts}")
+        arriving = sum(len(node.in_edges) for node in self.nodes)
+        if counts["edges"] != arriving:
+            raise TreeInvariantError(f"{counts['edges']} edges leave nodes but {arriving} arrive")
+
+    def _owns(self, node: Node) -> bool:
+        return 0 <= node.id < len(self.nodes) and self.nodes[node.id] is node
+
+    def _check_links(self, node: Node) -> None:
+        for edge in getattr(node, "out_edges", None) or ():
+            if edge.src is not node or not self._owns(edge.dst) or not any(e is edge for e in edge.dst.in_edges):
+                raise TreeInvariantError(f"edge {edge.tactic!r} from node {node.id} is not linked at both ends")
+        for edge in node.in_edges:
+            if edge.dst is not node or not self._owns(edge.src) or not any(e is edge for e in edge.src.out_edges or ()):
+                raise TreeInvariantError(f"edge {edge.tactic!r} into node {node.id} is not linked at both ends")
+        if node is not self.root and not node.in_edges:
+            raise TreeInvariantError(f"node {node.id} is reached by no edge")
+        if isinstance(node, InternalNode) and node is not self.root and node.depth != node.in_edges[0].src.depth + 1:
+            first = node.in_edges[0].src
+            raise TreeInvariantError(f"node {node.id} is at depth {node.depth}, reached first from depth {first.depth}")
+
+    def _check_status(self, node: Node) -> None:
+        if isinstance(node, ProofFinishedNode):
+            if node.status is not Status.PROVED or node.distance_to_proof != 0:
+                raise TreeInvariantError(f"finished node {node.id} is not proved at distance 0")
+            return
+        if isinstance(node, ErrorNode):
+            if node.status is not Status.FAILED or node.distance_to_proof != math.inf:
+                raise TreeInvariantError(f"error node {node.id} is not failed")
+            return
+        edges = node.out_edges or ()
+        shortest = min((1 + e.dst.distance_to_proof for e in edges if e.dst.status is Status.PROVED), default=math.inf)
+        if (node.status is Status.PROVED) != (shortest < math.inf) or node.distance_to_proof != shortest:
+            raise TreeInvariantError(
+                f"node {node.id} is {node.status.value} at distance {node.distance_to_proof}, "
+                f"its proved children give {shortest}"
+            )
+        every_way_failed = node.expanded and all(e.dst.status is Status.FAILED for e in edges)
+        if node.status is Status.FAILED and not every_way_failed:
+            raise TreeInvariantError(f"node {node.id} is failed but not every way out of it failed")
+        if node.expansion_done and every_way_failed and node.status is not Status.FAILED:
+            raise TreeInvariantError(f"node {node.id} is {node.status.value} but every way out of it failed")
 
     def size(self) -> dict[str, int]:
         counts = {"nodes": len(self.nodes), "internal": 0, "expanded": 0, "errors": 0, "finished": 0}

@@ -2,6 +2,8 @@
 
 import json
 import math
+import random
+import time
 
 import pytest
 
@@ -11,7 +13,7 @@ from prover.generators.model_free import ModelFreeGenerator
 from prover.premises import RetrievedPremise
 from prover.registry import ProverOptionError, make_prover
 from prover.search import BestFirstSearchProver
-from prover.search_tree import Edge, SearchTree, Status
+from prover.search_tree import Edge, SearchTree, Status, TreeInvariantError
 from prover.tree_drawing import save_tree, to_dot
 
 REALS = "Require Import Reals.\nOpen Scope R_scope.\n"
@@ -22,14 +24,16 @@ def state(text: str) -> GoalState:
 
 
 class FixedRetriever:
-    """A retriever over a fixed premise list (the protocol the prover depends on)."""
+    """A retriever over a fixed premise list (the protocol the prover depends on), taking `delay_s` per call."""
 
-    def __init__(self, premises):
+    def __init__(self, premises, delay_s=0.0):
         self.premises = premises
+        self.delay_s = delay_s
         self.calls = 0
 
     def retrieve(self, goal, theorem, k):
         self.calls += 1
+        time.sleep(self.delay_s)
         return self.premises[:k]
 
 
@@ -48,9 +52,11 @@ def test_proof_status_propagates_to_the_root_and_picks_the_shortest_proof():
     a.finish_expansion()
     c.add_edge(Edge("qed_long.", -0.1, c, tree.finished(None)))
     assert tree.root.status is Status.PROVED and tree.proof() == ["ta.", "tc.", "qed_long."]
+    tree.check_invariants()
     b.add_edge(Edge("qed_short.", -0.1, b, tree.finished(None)))
     assert tree.proof() == ["tb.", "qed_short."]
     assert tree.root.distance_to_proof == 2
+    tree.check_invariants()
 
 
 def test_failure_propagates_only_when_every_child_failed():
@@ -64,6 +70,7 @@ def test_failure_propagates_only_when_every_child_failed():
     a.finish_expansion()
     assert a.status is Status.FAILED and tree.root.status is Status.FAILED
     assert tree.proof() is None
+    tree.check_invariants()
 
 
 def test_a_cycle_never_proves_or_fails_a_node():
@@ -72,6 +79,68 @@ def test_a_cycle_never_proves_or_fails_a_node():
     tree.root.finish_expansion()
     assert tree.root.status is Status.OPEN
     assert tree.lookup(state("root")) is tree.root
+    tree.check_invariants()
+
+
+def random_search(seed: int) -> SearchTree:
+    """A tree grown the way search grows one: nodes expanded once, in batches, each edge to a known
+    state (cycles too), a new one, a finished proof or an error; the invariants hold after every step."""
+    rng = random.Random(seed)
+    tree = SearchTree(state("s0"))
+    frontier = [tree.root]
+    while frontier:
+        batch = [frontier.pop(rng.randrange(len(frontier))) for _ in range(min(len(frontier), rng.randint(1, 3)))]
+        for node in batch:
+            for _ in range(rng.randint(0, 4)):
+                roll = rng.random()
+                if roll < 0.3 and len(tree.nodes) < 40:
+                    dst = tree.internal(state(f"s{len(tree.nodes)}"), node.cumulative_logprob - 1.0, node.depth + 1)
+                    frontier.append(dst)
+                elif roll < 0.5:
+                    dst = rng.choice([n for n in tree.nodes if n.__class__ is tree.root.__class__])
+                elif roll < 0.6:
+                    dst = tree.finished(None)
+                else:
+                    dst = tree.error("no")
+                node.add_edge(Edge(f"t{len(tree.nodes)}.", -1.0, node, dst))
+                tree.check_invariants()
+        for node in batch:
+            node.finish_expansion()
+            tree.check_invariants()
+    return tree
+
+
+def test_search_trees_keep_their_invariants():
+    statuses = {random_search(seed).root.status for seed in range(200)}
+    assert statuses == {Status.PROVED, Status.FAILED, Status.OPEN}
+
+
+@pytest.mark.parametrize(
+    "corrupt,message",
+    [
+        (lambda t, a, b: setattr(a, "status", Status.PROVED), "its proved children give inf"),
+        (lambda t, a, b: setattr(t.root, "distance_to_proof", 5), "distance 5"),
+        (lambda t, a, b: setattr(a, "status", Status.FAILED), "not every way out of it failed"),
+        (lambda t, a, b: (a.add_edge(Edge("no.", -1.0, a, t.error("no"))), setattr(a, "expansion_done", True)),
+         "open but every way out of it failed"),
+        (lambda t, a, b: a.in_edges.clear(), "not linked at both ends"),
+        (lambda t, a, b: setattr(a, "depth", 3), "depth 3"),
+        (lambda t, a, b: b.add_edge(Edge("again.", -1.0, b, t.internal(state("a"), -2.0, 2))), "distinct goal texts"),
+        (lambda t, a, b: t.nodes.reverse(), "position"),
+    ],
+)
+def test_a_broken_tree_is_named(corrupt, message):
+    tree = SearchTree(state("root"))
+    a = tree.internal(state("a"), -1.0, 1)
+    b = tree.internal(state("b"), -1.0, 1)
+    tree.root.add_edge(Edge("ta.", -1.0, tree.root, a))
+    tree.root.add_edge(Edge("tb.", -1.0, tree.root, b))
+    b.add_edge(Edge("done.", -1.0, b, tree.finished(None)))
+    b.add_edge(Edge("open.", -1.0, b, a))
+    tree.check_invariants()
+    corrupt(tree, a, b)
+    with pytest.raises(TreeInvariantError, match=message):
+        tree.check_invariants()
 
 
 # ---------------------------------------------------------------- model-free generator
@@ -147,7 +216,9 @@ PROVABLE = [
 @pytest.mark.coq
 @pytest.mark.parametrize("theorem", PROVABLE, ids=lambda t: t.name)
 def test_every_proof_search_returns_is_accepted_by_the_checker(checker, theorem):
-    result = BestFirstSearchProver(ModelFreeGenerator()).prove(theorem, checker, Budget(wall_s=30))
+    outcome = BestFirstSearchProver(ModelFreeGenerator()).search(theorem, checker, Budget(wall_s=30))
+    outcome.tree.check_invariants()
+    result = outcome.result
     assert result.verdict is Verdict.PROVED, result.reason
     assert result.check is not None and result.check.proved
     assert checker.check(theorem, result.proof).proved  # independently, once more
@@ -158,10 +229,14 @@ def test_every_proof_search_returns_is_accepted_by_the_checker(checker, theorem)
 @pytest.mark.coq
 def test_no_proof_within_budget_is_failed_not_an_exception(checker):
     false = Theorem("t_false", "Theorem t_false : forall n : nat, n * n = n + 1.")
-    result = make_prover("model-free-search").prove(false, checker, Budget(wall_s=5, expansions=3))
+    outcome = make_prover("model-free-search").search(false, checker, Budget(wall_s=5, expansions=3))
+    outcome.tree.check_invariants()
+    result = outcome.result
     assert result.verdict in (Verdict.FAILED, Verdict.TIMEOUT) and result.proof is None
     assert result.extra["expansions"] <= 3 and result.reason
-    wall = make_prover("model-free-search").prove(false, checker, Budget(wall_s=1.5))
+    outcome = make_prover("model-free-search").search(false, checker, Budget(wall_s=1.5))
+    outcome.tree.check_invariants()  # stopped in the middle of an expansion
+    wall = outcome.result
     assert not wall.proved and wall.time_s < 1.5 + 10  # the last tactic may overrun by its timeout
 
 
@@ -173,22 +248,25 @@ def test_a_proof_found_when_the_expansion_limit_fires_is_kept(checker):
     outcome = BestFirstSearchProver(gen).search(theorem, checker, Budget(wall_s=30, expansions=1, tactics_per_expansion=3))
     assert outcome.result.proved and outcome.result.proof == "lia."
     assert outcome.result.extra["expansions"] == 1
+    outcome.tree.check_invariants()
 
 
 @pytest.mark.coq
 def test_retrieved_premises_reach_the_generator_and_prove(checker):
-    retriever = FixedRetriever([RetrievedPremise("Nat.add_comm", "forall n m : nat, n + m = m + n", 1.0)])
+    premise = RetrievedPremise("Nat.add_comm", "forall n m : nat, n + m = m + n", 1.0)
+    retriever = FixedRetriever([premise], delay_s=0.01)
     # automation restricted so that only the premise can close the goal
     prover = BestFirstSearchProver(ModelFreeGenerator(automation={"simpl.": 1.0}), retriever=retriever)
     theorem = Theorem("t_prem", "Theorem t_prem : forall a b : nat, a + b = b + a.", "Require Import Arith.\n")
     result = prover.prove(theorem, checker, Budget(wall_s=30, tactics_per_expansion=6))
     assert result.proved and "Nat.add_comm" in result.proof
-    assert retriever.calls >= 1 and result.timings["retrieval"] >= 0
+    assert retriever.calls >= 1 and result.timings["retrieval"] >= 0.009 * retriever.calls  # every call is timed
 
 
 @pytest.mark.coq
 def test_tree_exports_to_json_dot_and_png(checker, tmp_path):
     outcome = BestFirstSearchProver(ModelFreeGenerator()).search(PROVABLE[1], checker, Budget(wall_s=30))
+    outcome.tree.check_invariants()
     tree = outcome.tree.to_json()
     assert tree["proof"] == outcome.result.proof.splitlines()
     assert {n["kind"] for n in tree["nodes"]} >= {"internal", "finished", "error"}
