@@ -1,1 +1,1 @@
-"""Data synthesis: proof extraction (tracing), symbolic mutation, conjecturing, augmented corpora."""
+"""Data synthesis: proof extraction (tracing), symbolic mutation, the augmented (mutant) corpus and its benchmark."""

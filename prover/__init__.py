@@ -1,1 +1,1 @@
-"""Tactic generators, best-first search, whole-proof sampling, training, expert iteration."""
+"""Tactic generators, best-first search, whole-proof sampling, provers by name, generator training (SFT)."""
