@@ -13,7 +13,7 @@ import pytest
 from eval.runner import RunConfig, RunConfigError, run_eval
 
 ROOT = Path(__file__).resolve().parent.parent
-PROOFSMITH = [sys.executable, "-m", "eval"]
+PROOFSMITH = [sys.executable, "-m", "cli"]
 
 # Quick to prove or to fail with the portfolio, and no Reals (whose first axiom check costs seconds).
 QUICK = [

@@ -20,7 +20,7 @@ LIMIT = 60
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "eval", *args], capture_output=True, text=True, timeout=600
+        [sys.executable, "-m", "cli", *args], capture_output=True, text=True, timeout=600
     )
 
 
@@ -143,7 +143,7 @@ def test_killed_run_resumes_to_the_same_corpus(run, tmp_path):
     reference, _ = run
     out = tmp_path / "resumed.jsonl"
     parents_log = out.with_name(out.name + ".parents.jsonl")
-    cmd = [sys.executable, "-m", "eval", "synth", "mutate", "--trace", str(FIXTURE), "--limit", str(LIMIT),
+    cmd = [sys.executable, "-m", "cli", "synth", "mutate", "--trace", str(FIXTURE), "--limit", str(LIMIT),
            "--workers", "2", "--out", str(out)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
