@@ -132,13 +132,18 @@ class PooledChecker(Checker):
         # Tasks that share a header run back to back, so each session loads a
         # header once per run of them instead of once per switch.
         order = sorted(range(len(tasks)), key=lambda i: tasks[i].theorem.header)
-        with ThreadPoolExecutor(max_workers=min(self.pool.size, len(tasks))) as executor:
+        executor = ThreadPoolExecutor(max_workers=min(self.pool.size, len(tasks)))
+        try:
             futures = {executor.submit(self._check_one, tasks[i]): i for i in order}
             for future in as_completed(futures):
                 index = futures[future]
                 results[index] = future.result()
                 if on_result is not None:
                     on_result(index, results[index])
+        finally:
+            # Interrupted (Ctrl-C, a failing callback): the tasks not started are dropped; the
+            # running ones end with their processes (proofsmith's signal handler kills them all).
+            executor.shutdown(wait=True, cancel_futures=True)
         return results  # type: ignore[return-value]
 
     @contextmanager

@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import signal
 import sys
+import threading
 
+from checker import child_process
 from checker.backend import CheckerUnavailable
 from checker.json_files import InputFileError
 from cli.errors import UsageError
@@ -38,8 +42,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_stop_signal: int | None = None
+
+
+def _on_exit_signal(signum: int, frame) -> None:
+    """SIGINT/SIGTERM: kill every child now (that unblocks every thread waiting on one) and unwind
+    the main thread, so finished results are flushed; a second signal exits at once."""
+    global _stop_signal
+    child_process.shutdown()
+    if _stop_signal is not None:
+        os._exit(128 + signum)
+    _stop_signal = signum
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if threading.current_thread() is not threading.main_thread():  # signals go to the main thread only
+        return _run(args)
+    previous = {s: signal.signal(s, _on_exit_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return _run(args)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _run(args) -> int:
     try:
         return int(args.func(args) or 0)
     except (UsageError, InputFileError) as exc:  # InputFileError: a damaged input or log file, named by line
@@ -49,8 +78,31 @@ def main(argv: list[str] | None = None) -> int:
         print(f"proofsmith {args.command}: {exc}", file=sys.stderr)
         return 3
     except KeyboardInterrupt:
-        print(f"proofsmith {args.command}: interrupted", file=sys.stderr)
-        return 130
+        signum = _stop_signal or signal.SIGINT
+        print(f"proofsmith {args.command}: interrupted ({signal.Signals(signum).name}); "
+              "every process it started is stopped", file=sys.stderr)
+        _exit_soon(128 + signum)
+        return 128 + signum
+
+
+EXIT_GRACE_S = 3.0
+
+
+def _exit_soon(code: int) -> None:
+    """Finished results are on disk by now; a thread still busy (one not waiting on a child) must not
+    hold the exit up: after EXIT_GRACE_S the process ends whatever is still running."""
+
+    def force() -> None:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:
+                pass
+        os._exit(code)
+
+    timer = threading.Timer(EXIT_GRACE_S, force)
+    timer.daemon = True
+    timer.start()
 
 
 if __name__ == "__main__":

@@ -14,12 +14,13 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from checker import child_process
 from checker.backend import CheckerUnavailable
 
 
 def _run(argv: list[str], timeout_s: float | None = 60.0, cwd: Path | None = None) -> subprocess.CompletedProcess:
     try:
-        return subprocess.run(argv, capture_output=True, text=True, timeout=timeout_s, cwd=cwd)
+        return child_process.run(argv, text=True, timeout_s=timeout_s, cwd=cwd)
     except FileNotFoundError:
         raise CheckerUnavailable(f"{argv[0]} not found on PATH: install Coq 8.16 (Debian: apt-get install coq)") from None
 
