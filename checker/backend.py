@@ -2,9 +2,11 @@
 
 A `ProofSession` is one live proof-assistant process (or connection) with the
 interactive API; a `Checker` judges whole proofs in batches, usually over a
-pool of sessions. Backends implement `ProofSession`; `PooledChecker`
-(checker.pool) turns any session type into a batched checker, so the Coq and
-Lean backends share one pool, one timeout policy and one crash-recovery path.
+pool of sessions. Backends implement `ProofSession` (those that drive a
+child process on `checker.process_session.ProcessSession`); `PooledChecker`
+(checker.pool) turns any session type into a batched checker, so the Coq,
+Lean and F* backends share one pool, one timeout policy and one
+crash-recovery path.
 """
 
 from __future__ import annotations
@@ -24,8 +26,13 @@ class SessionCrashed(RuntimeError):
     """The proof-assistant process died or stopped answering; the session must be restarted."""
 
 
+class HeaderError(ValueError):
+    """A problem's header (imports, opens; for F*, the file's checked prefix) does not load: it cannot be checked."""
+
+
 class ProofSession(abc.ABC):
     info: CheckerInfo
+    uses: int  # whole proofs judged so far; the pool recycles a session after `max_uses`
 
     @abc.abstractmethod
     def open(self, theorem: Theorem, timeout_s: float | None = None) -> GoalState:
@@ -38,6 +45,11 @@ class ProofSession(abc.ABC):
     @abc.abstractmethod
     def check(self, theorem: Theorem, proof: str, timeout_s: float | None = None) -> CheckResult:
         """Judge a whole proof script, through the backend's soundness guard."""
+
+    @property
+    @abc.abstractmethod
+    def header(self) -> str | None:
+        """The header every proof currently starts from (None: none loaded); the pool routes tasks by it."""
 
     @property
     @abc.abstractmethod

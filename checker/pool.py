@@ -60,12 +60,12 @@ class SessionPool:
 
     def _pick(self, header: str | None) -> ProofSession:
         for i, session in enumerate(self._free):
-            if getattr(session, "header", None) == header:
+            if session.header == header:
                 return self._free.pop(i)
         return self._free.pop()
 
     def release(self, session: ProofSession) -> None:
-        retire = not session.alive or getattr(session, "uses", 0) >= self.max_uses
+        retire = not session.alive or session.uses >= self.max_uses
         with self._cond:
             self._busy.discard(session)
             if not retire and not self._closed:

@@ -99,10 +99,11 @@ def test_axioms_are_reported_and_match_print_assumptions(checker):
     assert "Coq.Reals.ClassicalDedekindReals.sig_forall_dec" in result.axioms
     with checker.session() as s:
         s.load_header(R)
+        doc = s._process
         for sentence in (theorem.statement, "intros; lra.", "Qed."):
-            s._add(sentence, 20)
-        s._force(20)
-        direct = s._assumptions.by_print_assumptions("Top.ax_r", s._tip)
+            doc.append(sentence, 20)
+        doc.force(20)
+        direct = s._assumptions.by_print_assumptions("Top.ax_r", doc.tip)
     assert set(result.axioms) == {a.name for a in direct}
 
 

@@ -148,7 +148,6 @@ _ELIDED = "..."
 _KEYWORDS = frozenset(
     "fun forall let in match with end return as fix cofix struct if then else Prop Set Type SProp".split()
 )
-_EXPANDS = re.compile(r"^Expands to: (\w+)\s+(\S+)", re.M)
 
 
 # Paragraphs `Print` adds after the term and its type (argument scopes, ...).
@@ -173,31 +172,24 @@ def name_candidates(printed: str) -> set[str]:
     return out
 
 
-def parse_about(answer: str) -> tuple[str, str] | None:
-    """(kind, fully qualified name) from an `About` answer; None if it names no object."""
-    m = _EXPANDS.search(answer)
-    return (m.group(1), m.group(2)) if m else None
-
-
 # ---------------------------------------------------------------- the finder
 
 Query = Callable[[str, int], str]  # (command, state) -> notices; raises on Coq's refusal
-
-
-class QueryRefused(Exception):
-    """Coq refused a query (e.g. `About` of something that is not a name)."""
+Locate = Callable[[str, int], tuple[str, str] | None]  # (name, state) -> (kind, qualified name)
 
 
 class AssumptionFinder:
     """The assumptions of constants declared after a header, for one session.
 
-    `query(command, state)` asks Coq; `library` maps Coq's own library
-    constants to their assumptions across runs (see axiom_cache). Everything
-    else cached here is valid while the header is loaded: `new_header` resets it.
+    `query(command, state)` asks Coq and `locate(name, state)` resolves a name
+    (CoqDocument's); `library` maps Coq's own library constants to their
+    assumptions across runs (see axiom_cache). Everything else cached here is
+    valid while the header is loaded: `new_header` resets it.
     """
 
-    def __init__(self, query: Query, library, top_module: str, always_full: bool = False):
+    def __init__(self, query: Query, locate: Locate, library, top_module: str, always_full: bool = False):
         self._query = query
+        self._locate = locate
         self._library = library
         self._local_prefix = top_module + "."
         self.always_full = always_full
@@ -249,10 +241,7 @@ class AssumptionFinder:
     def about(self, name: str, state: int, cached: bool = True) -> tuple[str, str] | None:
         if cached and state == self._header_state and name in self._about:
             return self._about[name]
-        try:
-            found = parse_about(self._query(f"About {name}.", state))
-        except QueryRefused:
-            found = None
+        found = self._locate(name, state)
         if cached and state == self._header_state:
             self._about[name] = found
         return found

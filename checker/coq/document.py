@@ -1,15 +1,19 @@
-"""Trusted replay of a Coq document: a library file added sentence by sentence.
+"""A Coq document: one coqidetop process and the line of states its sentences made.
 
-`CoqSession` guards untrusted proofs; a `CoqDocument` does the opposite job.
-Its input is a library the user chose to trace, so it accepts any sentence,
-vernacular included, and reports after each one what Coq says: the open goals
-(or none outside a proof) and the info messages of a verbose `Add`, which name
-what the sentence declared ("x is defined"). Queries (`About`, `Locate`,
-`Search`, ...) can be asked at the tip or at any earlier state of the document,
-which Coq keeps, so "was this name visible yet?" costs one query.
+The primitives are coqidetop's calls: `append` a sentence after the tip
+(unobserved), read the `goals` (which runs what was appended), `force` it
+(a `Qed` is checked then), `edit_at` an earlier state (the later ones
+expire) and `query` any state Coq still keeps. `locate` and `about` resolve
+a name the way a term would, so "was this name visible yet?" costs one query.
 
-A sentence that fails is taken back out of the document (`Edit_at` the state
-before it), so the caller can record the error and go on with the next one.
+Two users build on them. `CoqSession` guards untrusted proofs and decides
+itself what a refusal means. `add` is trusted replay for the tracer: its
+input is a library the user chose to trace, so it accepts any sentence,
+vernacular included, and reports after each one what Coq says: the open
+goals (or none outside a proof) and the info messages of a verbose `Add`,
+which name what the sentence declared ("x is defined"). A sentence that
+fails is taken back out of the document, so the caller can record the error
+and go on with the next one.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from checker.settings import CheckerSettings
 
 START_TIMEOUT_S = 60.0
 QUERY_TIMEOUT_S = 60.0
+EDIT_TIMEOUT_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -61,10 +66,24 @@ class QueryError(RuntimeError):
     """Coq refused a query (syntax error, unknown reference where one is required)."""
 
 
+class CoqError(Exception):
+    """Coq refused a sentence; `state` is the last good state it reports."""
+
+    def __init__(self, message: str, state: int | None = None):
+        super().__init__(message)
+        self.state = state
+
+
+class ProcessUnsound(Exception):
+    """Coq ran out of memory or stack (or hit an anomaly): its state is unknown."""
+
+
+# Errors after which the process is in an unknown state (Coq reports them as
+# ordinary errors and goes on): whoever owns it must replace it.
+_UNKNOWN_STATE = re.compile(r"^(?:Out of memory\.|Stack overflow\.|Anomaly\b)")
 _DEFINED = re.compile(r"^(\S+) is (?:defined|declared)$")
 _EXPANDS = re.compile(r"^Expands to: (\w+)\s+(\S+)", re.M)  # long names wrap to the next line
 _OPAQUE = re.compile(r"^\S+ is opaque$", re.M)
-_LOCATED = re.compile(r"^(\w+)\s+(\S+)")
 _MATCH_BRANCH = re.compile(r"^\s*\| (\S+)", re.M)
 
 
@@ -79,33 +98,47 @@ def declared_names(step: Step) -> list[str]:
     return names
 
 
+def parse_about(answer: str) -> tuple[str, str] | None:
+    """(kind, fully qualified name) from an `About` answer; None when it names no object."""
+    m = _EXPANDS.search(answer)
+    return (m.group(1), m.group(2)) if m else None
+
+
+def _refusal(reply: protocol.Reply) -> Exception:
+    if _UNKNOWN_STATE.match(reply.error):
+        return ProcessUnsound(reply.error)
+    return CoqError(reply.error, reply.error_state)
+
+
 class CoqDocument:
-    """One coqidetop process replaying one document."""
+    """One coqidetop process and its document: a line of states from `root` to `tip`.
+
+    Every call raises CoqTimeout when Coq does not answer in time (it was
+    interrupted, or killed: see `recovered`) and SessionCrashed when the
+    process is gone.
+    """
 
     def __init__(self, settings: CheckerSettings, args: Sequence[str] = ()):
         self.settings = settings
         self._proc = CoqProcess(coqidetop_argv(settings, args), settings.memory_mb, settings.coq_stack_mb)
         try:
-            self.root = protocol.init_state(self._call(protocol.init_call(), START_TIMEOUT_S))
-            self.version = protocol.coq_version(self._call(protocol.about_call(), START_TIMEOUT_S))
+            self.root = protocol.init_state(self._proc.call(protocol.init_call(), START_TIMEOUT_S))
+            self.version = protocol.coq_version(self._proc.call(protocol.about_call(), START_TIMEOUT_S))
         except (SessionCrashed, CoqTimeout, ValueError) as exc:
-            self.close()
-            raise SessionCrashed(f"coqidetop did not start ({' '.join(args)}): {exc}") from None
+            self.kill()
+            started_as = f" ({' '.join(args)})" if args else ""
+            raise SessionCrashed(f"coqidetop did not start{started_as}: {exc}") from None
         self.tip = self.root
 
-    def _call(self, xml: str, timeout_s: float | None) -> protocol.Reply:
-        try:
-            return self._proc.call(xml, timeout_s)
-        except CoqTimeout as exc:
-            if not exc.recovered:
-                raise SessionCrashed(f"no answer in {timeout_s:g} s; coqidetop was killed") from None
-            raise
+    @property
+    def pid(self) -> int:
+        return self._proc.pid
 
     @property
     def alive(self) -> bool:
         return self._proc.alive
 
-    def close(self) -> None:
+    def kill(self) -> None:
         self._proc.kill()
 
     def cpu_seconds(self) -> float:
@@ -120,9 +153,67 @@ class CoqDocument:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.close()
+        self.kill()
 
-    # ------------------------------------------------------------ document
+    # ------------------------------------------------------------ primitives
+
+    def append(
+        self, sentence: str, timeout_s: float | None, messages: list[protocol.Message] | None = None
+    ) -> int:
+        """Add one sentence after the tip, unobserved: Coq runs it when asked for goals or forced.
+
+        Returns its state, the new tip. Raises CoqError (ProcessUnsound) when
+        Coq refuses it; the tip is then unchanged. Given `messages`, the
+        sentence is added verbosely and Coq's feedback is appended to the list.
+        """
+        reply = self._proc.call(protocol.add_call(sentence, self.tip, verbose=messages is not None), timeout_s)
+        if messages is not None:
+            messages += reply.messages
+        if not reply.ok:
+            raise _refusal(reply)
+        self.tip = protocol.added_state(reply)
+        return self.tip
+
+    def goals(
+        self, timeout_s: float | None, messages: list[protocol.Message] | None = None
+    ) -> protocol.CoqGoals | None:
+        """Run the document up to the tip and read the open goals (None outside proof mode).
+
+        A sentence that fails is often reported only here: CoqError (ProcessUnsound).
+        """
+        reply = self._proc.call(protocol.goal_call(), timeout_s)
+        if messages is not None:
+            messages += reply.messages
+        if not reply.ok:
+            raise _refusal(reply)
+        return protocol.parse_goals(reply)
+
+    def force(self, timeout_s: float | None) -> None:
+        """Run the document up to the tip, proofs included (a `Qed` is checked here)."""
+        reply = self._proc.call(protocol.status_call(force=True), timeout_s)
+        if not reply.ok:
+            raise _refusal(reply)
+
+    def edit_at(self, state: int, timeout_s: float | None = EDIT_TIMEOUT_S) -> None:
+        """Make `state` the tip; the states after it expire. CoqError when Coq cannot go back."""
+        if state == self.tip:
+            return
+        reply = self._proc.call(protocol.edit_at_call(state), timeout_s)
+        if not reply.ok:
+            raise CoqError(f"cannot go back to state {state}: {reply.error}")
+        self.tip = state
+
+    def query(self, command: str, at: int | None = None, timeout_s: float | None = QUERY_TIMEOUT_S) -> str:
+        """Coq's answer to a query (`About x.`, `Print x.`, ...) in state `at` (default: the tip).
+
+        QueryError when Coq refuses it.
+        """
+        reply = self._proc.call(protocol.query_call(command, self.tip if at is None else at), timeout_s)
+        if not reply.ok:
+            raise QueryError(f"{command} {reply.error}")
+        return reply.notices()
+
+    # ------------------------------------------------------------ trusted replay
 
     def add(self, sentence: str, timeout_s: float | None = None) -> Step:
         """Add and run one sentence; on failure the document is back where it was.
@@ -133,68 +224,58 @@ class CoqDocument:
         before = self.tip
         messages: list[protocol.Message] = []
         try:
-            reply = self._call(protocol.add_call(sentence, before, verbose=True), timeout_s)
-            messages += reply.messages
-            if not reply.ok:
-                self._back_to(before)
-                return Step(None, None, tuple(messages), reply.error)
-            state = protocol.added_state(reply)
+            state = self.append(sentence, timeout_s, messages)
             # Coq runs the sentence when something observes it: errors and
             # declarations are reported in the answer to Goal.
-            reply = self._call(protocol.goal_call(), timeout_s)
-            messages += reply.messages
-            if not reply.ok:
-                self._back_to(before)
-                return Step(None, None, tuple(messages), reply.error)
-        except CoqTimeout:
+            goals = self.goals(timeout_s, messages)
+        except (CoqError, ProcessUnsound) as exc:
+            self._back_to(before)
+            return Step(None, None, tuple(messages), str(exc))
+        except CoqTimeout as exc:
+            if not exc.recovered:
+                raise SessionCrashed(f"no answer in {timeout_s:g} s; coqidetop was killed") from None
             self._back_to(before)
             return Step(None, None, tuple(messages), f"did not finish in {timeout_s:g} s", timed_out=True)
-        self.tip = state
-        return Step(state, protocol.parse_goals(reply), tuple(messages))
+        return Step(state, goals, tuple(messages))
 
     def _back_to(self, state: int) -> None:
-        reply = self._call(protocol.edit_at_call(state), QUERY_TIMEOUT_S)
-        if not reply.ok:
-            raise SessionCrashed(f"cannot go back to state {state}: {reply.error}")
-        self.tip = state
-
-    # ------------------------------------------------------------ queries
-
-    def query(self, command: str, at: int | None = None, timeout_s: float = QUERY_TIMEOUT_S) -> str:
-        """Coq's answer to a query (`Locate x.`, `About x.`, ...) in state `at` (default: the tip)."""
         try:
-            reply = self._call(protocol.query_call(command, self.tip if at is None else at), timeout_s)
+            self.edit_at(state, QUERY_TIMEOUT_S)
+        except CoqError as exc:
+            raise SessionCrashed(str(exc)) from None
         except CoqTimeout:
-            raise QueryError(f"{command} did not finish in {timeout_s:g} s") from None
-        if not reply.ok:
-            raise QueryError(f"{command} {reply.error}")
-        return reply.notices()
+            raise SessionCrashed(f"cannot go back to state {state} in {QUERY_TIMEOUT_S:g} s") from None
 
-    def locate(self, name: str, at: int | None = None) -> tuple[str, str] | None:
-        """(kind, fully qualified name) of the object `name` refers to, or None."""
+    # ------------------------------------------------------------ names
+
+    def _about(self, name: str, at: int | None, timeout_s: float | None) -> str | None:
         try:
-            answer = self.query(f"Locate {name}.", at)
+            return self.query(f"About {name}.", at, timeout_s)
         except QueryError:
             return None
-        m = _LOCATED.match(answer)
-        if m is None or m.group(1) == "No":
-            return None
-        return m.group(1), m.group(2)
 
-    def about(self, name: str, at: int | None = None) -> About | None:
-        """What `About name` says of a global object; None for anything else (notations, variables)."""
-        try:
-            answer = self.query(f"About {name}.", at)
-        except QueryError:
-            return None
-        m = _EXPANDS.search(answer)
-        if m is None:
+    def locate(
+        self, name: str, at: int | None = None, timeout_s: float | None = QUERY_TIMEOUT_S
+    ) -> tuple[str, str] | None:
+        """(kind, fully qualified name) of the object `name` refers to in state `at`; None if none.
+
+        Asked with `About`, which resolves the name as a term would; `Locate`
+        also lists objects that merely end with it, visible or not.
+        """
+        answer = self._about(name, at, timeout_s)
+        return parse_about(answer) if answer is not None else None
+
+    def about(self, name: str, at: int | None = None, timeout_s: float | None = QUERY_TIMEOUT_S) -> About | None:
+        """What `About name` says of the object `name` refers to; None for a notation, a module, or nothing."""
+        answer = self._about(name, at, timeout_s)
+        found = parse_about(answer) if answer is not None else None
+        if found is None:
             return None
         head = answer.split("\n\n", 1)[0]
         _, colon, typ = head.partition(":")
         if not colon:
             return None
-        return About(m.group(2), m.group(1), typ.strip(), _OPAQUE.search(answer) is not None)
+        return About(found[1], found[0], typ.strip(), _OPAQUE.search(answer) is not None)
 
     def sort_of(self, name: str, at: int | None = None) -> str | None:
         """The sort of the type of global `name` (Prop for a lemma): Prop, Set, SProp or Type."""

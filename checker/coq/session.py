@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import fnmatch
 import os
-import re
 import shutil
 import time
 from dataclasses import dataclass
 
-from checker.backend import CheckerUnavailable, ProofSession, SessionCrashed
+from checker.backend import CheckerUnavailable, HeaderError, SessionCrashed
 from checker.coq import guard, protocol
 from checker.coq.assumptions import (
     PRINTING_SENTENCES,
@@ -30,14 +29,14 @@ from checker.coq.assumptions import (
     AssumptionKind,
     AssumptionsUnreadable,
     IMPREDICATIVE_SET,
-    QueryRefused,
 )
 from checker.coq.axiom_cache import library_axiom_cache
-from checker.coq.process import CoqProcess, CoqTimeout, coqidetop_argv
+from checker.coq.document import CoqDocument, CoqError, ProcessUnsound, QueryError
+from checker.coq.process import CoqTimeout
 from checker.coq.sentences import CoqSyntaxError, SentenceKind, split_sentences
+from checker.process_session import ProcessSession
 from checker.settings import CheckerSettings
 from checker.types import (
-    CheckerInfo,
     CheckResult,
     GoalState,
     NextState,
@@ -52,25 +51,6 @@ from checker.types import (
 TOP_MODULE = "Top"  # the module coqidetop puts interactive declarations in
 
 MICROMEGA_NO_CACHE = "Unset Lia Cache. Unset Nia Cache. Unset Nra Cache."
-# Errors after which the process is in an unknown state (Coq reports them as
-# ordinary errors and goes on): the process is replaced before the next proof.
-_UNKNOWN_STATE = re.compile(r"^(?:Out of memory\.|Stack overflow\.|Anomaly\b)")
-
-
-class CoqError(Exception):
-    """Coq refused a sentence; `state` is the last good state it reports."""
-
-    def __init__(self, message: str, state: int | None = None):
-        super().__init__(message)
-        self.state = state
-
-
-class HeaderError(ValueError):
-    pass
-
-
-class ProcessUnsound(Exception):
-    """Coq ran out of memory or stack (or hit an anomaly): its state is unknown."""
 
 
 @dataclass(frozen=True)
@@ -88,135 +68,69 @@ class ProofPoint:
     path: tuple[str, ...]  # tactic sentences from the start of the proof
 
 
-class CoqSession(ProofSession):
+class CoqSession(ProcessSession[CoqDocument]):
+    backend = "coq"
+
     def __init__(self, settings: CheckerSettings | None = None):
-        self.settings = settings or CheckerSettings()
+        super().__init__(settings or CheckerSettings())
         if shutil.which(self.settings.coq_binary) is None:
             raise CheckerUnavailable(
                 f"{self.settings.coq_binary} not found on PATH: install Coq 8.16 "
                 "(Debian: apt-get install coq) or set PROOFSMITH_COQ_BINARY"
             )
-        self._proc: CoqProcess | None = None
-        self.restarts = -1
+        self._prelude = self.settings.coq_prelude
         # the proof currently in Coq's document: (header, statement), the
         # statement's state, and the (sentence, state) line after it
         self._doc_theorem: tuple[str, str] | None = None
         self._doc_start = 0
         self._doc_line: list[tuple[str, int]] = []
-        self.uses = 0
-        self._version = ""
         self._prelude_state = 0
-        self._header: str | None = None
         self._header_state = 0
         self._header_declarations = HeaderDeclarations()
-        self._tip = 0
         self._deadline: float | None = None  # of the check in progress, for queries
         self._start()
 
     # ------------------------------------------------------------ process
 
     @property
-    def info(self) -> CheckerInfo:
-        return CheckerInfo("coq", self._version, self.settings.coq_prelude)
-
-    @property
-    def alive(self) -> bool:
-        return self._proc is not None and self._proc.alive
-
-    @property
-    def header(self) -> str | None:
-        return self._header
-
-    @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self._proc else None
-
-    @property
     def assumption_paths(self) -> dict[str, int]:
         """How many proofs' assumptions this process read on the fast path, and by Coq's own."""
         return {"fast": self._assumptions.fast, "coq": self._assumptions.full}
 
-    def _start(self) -> None:
-        self._proc = CoqProcess(coqidetop_argv(self.settings), self.settings.memory_mb, self.settings.coq_stack_mb)
-        self.restarts += 1
-        self._header = None
+    def _spawn(self) -> CoqDocument:
+        return CoqDocument(self.settings)
+
+    def _started(self) -> None:
         self._doc_theorem = None
-        timeout = max(self.settings.timeout_s, 30.0)
-        root = protocol.init_state(self._call(protocol.init_call(), timeout))
-        self._version = protocol.coq_version(self._call(protocol.about_call(), timeout))
+        self._version = self._process.version
         installation = [self._version, os.path.realpath(shutil.which(self.settings.coq_binary) or ""),
                         *self.settings.coq_args]
         self._assumptions = AssumptionFinder(
-            self._query, library_axiom_cache(self.settings.cache_dir, installation), TOP_MODULE,
+            self._query, self._locate, library_axiom_cache(self.settings.cache_dir, installation), TOP_MODULE,
             # Print Assumptions reports "Set is impredicative" for everything; only Coq can say so
             always_full=self.settings.coq_assumptions == "coq" or "-impredicative-set" in self.settings.coq_args,
         )
-        self._tip = root
+        timeout = max(self.settings.timeout_s, 30.0)
         try:
             self._add_script(self.settings.coq_prelude, timeout)
             # micromega otherwise writes .lia.cache files into the working directory
             self._prelude_state = self._add_script(MICROMEGA_NO_CACHE, timeout)[-1][1]
             self._assumptions.set_default_flags(self._prelude_state)
-        except (CoqError, HeaderError, QueryRefused) as exc:
+        except (CoqError, HeaderError, QueryError) as exc:
             self.close()
             raise CheckerUnavailable(f"the Coq tactic prelude does not load: {exc}") from None
 
-    def restart(self) -> None:
-        self.close()
-        self._start()
-
-    def close(self) -> None:
-        if self._proc is not None:
-            self._proc.kill()
-
-    def _ensure_alive(self) -> None:
-        if not self.alive:
-            self._start()
-
-    def _call(self, xml: str, timeout_s: float | None) -> protocol.Reply:
-        return self._proc.call(xml, timeout_s)
+    def _query_timeout(self) -> float:
+        """Within the current check's deadline."""
+        return self.settings.timeout_s if self._deadline is None else max(self._deadline - time.monotonic(), 0.001)
 
     def _query(self, command: str, state: int) -> str:
-        """Coq's answer to a query in `state`, within the current check's deadline."""
-        timeout = self.settings.timeout_s if self._deadline is None else max(self._deadline - time.monotonic(), 0.001)
-        reply = self._call(protocol.query_call(command, state), timeout)
-        if not reply.ok:
-            raise QueryRefused(f"{command} {reply.error}")
-        return reply.notices()
+        return self._process.query(command, state, self._query_timeout())
+
+    def _locate(self, name: str, state: int) -> tuple[str, str] | None:
+        return self._process.locate(name, state, self._query_timeout())
 
     # ------------------------------------------------------------ document
-
-    def _add(self, text: str, timeout_s: float | None) -> int:
-        reply = self._call(protocol.add_call(text, self._tip), timeout_s)
-        if not reply.ok:
-            self._raise(reply)
-        self._tip = protocol.added_state(reply)
-        return self._tip
-
-    @staticmethod
-    def _raise(reply: protocol.Reply) -> None:
-        if _UNKNOWN_STATE.match(reply.error.strip()):
-            raise ProcessUnsound(reply.error.strip())
-        raise CoqError(reply.error, reply.error_state)
-
-    def _edit_at(self, state: int, timeout_s: float | None = 30.0) -> None:
-        if state == self._tip:
-            return
-        reply = self._call(protocol.edit_at_call(state), timeout_s)
-        if not reply.ok:
-            raise CoqError(f"cannot go back to state {state}: {reply.error}")
-        self._tip = state
-
-    def _goals(self, timeout_s: float | None) -> protocol.CoqGoals | None:
-        reply = self._call(protocol.goal_call(), timeout_s)
-        if not reply.ok:
-            self._raise(reply)
-        return protocol.parse_goals(reply)
-
-    def _force(self, timeout_s: float | None) -> None:
-        reply = self._call(protocol.status_call(force=True), timeout_s)
-        if not reply.ok:
-            self._raise(reply)
 
     def _add_script(self, script: str, timeout_s: float | None) -> list[tuple[str, int]]:
         """Add every sentence of trusted text (prelude, header) and execute it.
@@ -227,12 +141,13 @@ class CoqSession(ProofSession):
             sentences = split_sentences(script)
         except CoqSyntaxError as exc:
             raise HeaderError(str(exc)) from None
-        start = self._tip
+        doc = self._process
+        start = doc.tip
         added = [("", start)]
         try:
             for sentence in sentences:
-                added.append((sentence.text, self._add(sentence.text, timeout_s)))
-            self._force(timeout_s)
+                added.append((sentence.text, doc.append(sentence.text, timeout_s)))
+            doc.force(timeout_s)
         except ProcessUnsound as exc:
             self.restart()
             raise HeaderError(str(exc)) from None
@@ -243,18 +158,18 @@ class CoqSession(ProofSession):
 
     def _recover_to(self, state: int) -> None:
         try:
-            self._edit_at(state)
+            self._process.edit_at(state)
         except (CoqError, CoqTimeout):
             self.restart()
 
     def load_header(self, header: str, timeout_s: float | None = None) -> None:
         """Make `header` the base state; cheap when it is already loaded."""
-        self._ensure_alive()
+        doc = self._live_process()
         self._doc_theorem = None
         if header == self._header:
-            self._edit_at(self._header_state)
+            doc.edit_at(self._header_state)
             return
-        self._edit_at(self._prelude_state)
+        doc.edit_at(self._prelude_state)
         self._header = None
         added = self._add_script(header, timeout_s)
         self._header_state = added[-1][1]
@@ -268,7 +183,7 @@ class CoqSession(ProofSession):
         axioms, variables = set(), set()
         for text, state in added[1:]:
             for name in guard.declared_assumption_names(text):
-                found = self._assumptions.about(name, state, cached=False)
+                found = self._locate(name, state)
                 if found is None:
                     continue
                 if found[0] == "Constant":
@@ -289,7 +204,7 @@ class CoqSession(ProofSession):
         theorem = (point.header, point.statement)
         if self._doc_theorem != theorem or not self.alive:
             self.load_header(point.header, timeout_s)
-            self._doc_start = self._add(point.statement, timeout_s)
+            self._doc_start = self._process.append(point.statement, timeout_s)
             self._doc_theorem = theorem
             self._doc_line = []
         common = 0
@@ -297,20 +212,18 @@ class CoqSession(ProofSession):
             if text != wanted:
                 break
             common += 1
-        self._edit_at(self._doc_line[common - 1][1] if common else self._doc_start)
+        doc = self._process
+        doc.edit_at(self._doc_line[common - 1][1] if common else self._doc_start)
         del self._doc_line[common:]
         for text in point.path[common:]:
-            self._doc_line.append((text, self._add(text, timeout_s)))
+            self._doc_line.append((text, doc.append(text, timeout_s)))
 
     def _back_to(self, point: ProofPoint) -> None:
         """After a failed step from `point`: drop what was added beyond it."""
         keep = len(point.path)
         target = self._doc_line[keep - 1][1] if keep else self._doc_start
         del self._doc_line[keep:]
-        try:
-            self._edit_at(target)
-        except (CoqError, CoqTimeout):
-            self.restart()
+        self._recover_to(target)
 
     def open(self, theorem: Theorem, timeout_s: float | None = None) -> GoalState:
         timeout_s = timeout_s or self.settings.timeout_s
@@ -322,7 +235,7 @@ class CoqSession(ProofSession):
             raise ValueError(f"{theorem.name}: header does not compile: {exc}") from None
         try:
             self._goto(point, timeout_s)
-            goals = self._goals(timeout_s)
+            goals = self._process.goals(timeout_s)
         except CoqError as exc:
             self._recover_to(self._header_state)
             self._doc_theorem = None
@@ -348,9 +261,10 @@ class CoqSession(ProofSession):
         texts = tuple(s.text for s in sentences)
         try:
             self._goto(point, timeout_s)
+            doc = self._process
             for text in texts:
-                self._doc_line.append((text, self._add(text, timeout_s)))
-            goals = self._goals(timeout_s)
+                self._doc_line.append((text, doc.append(text, timeout_s)))
+            goals = doc.goals(timeout_s)
         except CoqError as exc:
             self._back_to(point)
             return TacticError(str(exc))
@@ -374,9 +288,8 @@ class CoqSession(ProofSession):
 
     # ------------------------------------------------------------ whole proofs
 
-    def check(self, theorem: Theorem, proof: str, timeout_s: float | None = None) -> CheckResult:
+    def _check(self, theorem: Theorem, proof: str, timeout_s: float) -> CheckResult:
         t0 = time.monotonic()
-        timeout_s = timeout_s or self.settings.timeout_s
         deadline = t0 + timeout_s
 
         def result(verdict: Verdict, reason: str = "", axioms: tuple[str, ...] = ()) -> CheckResult:
@@ -385,7 +298,6 @@ class CoqSession(ProofSession):
         def remaining() -> float:
             return max(deadline - time.monotonic(), 0.001)
 
-        self.uses += 1
         self._doc_theorem = None
         try:
             parsed = guard.parse_statement(theorem.statement)
@@ -401,17 +313,18 @@ class CoqSession(ProofSession):
                 self.load_header(theorem.header, remaining())
             except HeaderError as exc:
                 return result(Verdict.ERROR, f"header does not compile: {exc}")
+            doc = self._process
             try:
-                self._add(parsed.text, remaining())
-                if self._goals(remaining()) is None:
+                doc.append(parsed.text, remaining())
+                if doc.goals(remaining()) is None:
                     return result(Verdict.ERROR, "statement opened no proof")
             except CoqError as exc:
                 return result(Verdict.ERROR, f"statement does not compile: {exc}")
             states = []
             try:
                 for s in sentences:
-                    states.append(self._add(s.text, remaining()))
-                goals = self._goals(remaining())
+                    states.append(doc.append(s.text, remaining()))
+                goals = doc.goals(remaining())
             except CoqError as exc:
                 return result(Verdict.FAILED, self._locate_failure(exc, sentences, states))
             if goals is None:
@@ -422,13 +335,13 @@ class CoqSession(ProofSession):
             if open_goals:
                 return result(Verdict.FAILED, f"incomplete proof: {open_goals} goal(s) remain")
             try:
-                self._add("Qed.", remaining())
-                self._force(remaining())
+                doc.append("Qed.", remaining())
+                doc.force(remaining())
             except CoqError as exc:
                 return result(Verdict.FAILED, f"Qed rejected: {exc}")
             try:
                 assumptions = self._assumptions_of(parsed.name, remaining())
-            except (QueryRefused, AssumptionsUnreadable) as exc:
+            except (QueryError, AssumptionsUnreadable) as exc:
                 return result(Verdict.FAILED, f"rejected: cannot read what the proof assumes: {exc}")
             names = tuple(a.name for a in sorted(assumptions))
             disallowed = [a for a in sorted(assumptions) if not self._allowed(a)]
@@ -468,9 +381,10 @@ class CoqSession(ProofSession):
 
     def _assumptions_of(self, name: str, timeout_s: float) -> frozenset[Assumption]:
         """What the constant just declared depends on (see checker.coq.assumptions)."""
+        doc = self._process
         for sentence in PRINTING_SENTENCES:
-            self._add(sentence, timeout_s)
-        return self._assumptions.of_new_constant(name, self._tip)
+            doc.append(sentence, timeout_s)
+        return self._assumptions.of_new_constant(name, doc.tip)
 
     def _allowed(self, assumption: Assumption) -> bool:
         declared = self._header_declarations

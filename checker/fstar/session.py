@@ -32,16 +32,16 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from checker.backend import CheckerUnavailable, ProofSession, SessionCrashed
+from checker.backend import CheckerUnavailable, HeaderError, SessionCrashed
 from checker.fstar import guard
 from checker.fstar.goals import definition_goal
 from checker.fstar.process import FStarIde, FStarMemoryExceeded, FStarTimeout
 from checker.fstar.protocol import IssuesResponse, Peek, Pop, Push, PushPartialCheckedFile, VfsAdd
 from checker.fstar.target import FStarTarget, target_of
 from checker.fstar.verdict import Judgement, judge_push
+from checker.process_session import ProcessSession
 from checker.settings import CheckerSettings
 from checker.types import (
-    CheckerInfo,
     CheckResult,
     GoalState,
     ProofFinished,
@@ -62,10 +62,6 @@ INSTALL_HINT = (
 )
 POP_TIMEOUT_S = 60.0
 VERSION_TIMEOUT_S = 60.0
-
-
-class BaseError(ValueError):
-    """The checked prefix or the scratch header did not load: the problem cannot be checked."""
 
 
 def fstar_command(settings: CheckerSettings) -> list[str]:
@@ -101,110 +97,92 @@ class FStarPoint:
     candidate: str | None = None
 
 
-class FStarSession(ProofSession):
+class FStarSession(ProcessSession[FStarIde]):
+    backend = "fstar"
+
     def __init__(self, settings: CheckerSettings | None = None):
-        self.settings = settings or CheckerSettings()
+        super().__init__(settings or CheckerSettings())
         self._command = fstar_command(self.settings)
         self._version = fstar_version(self._command, self.settings.fstar_cwd)
-        self._ide: FStarIde | None = None
         self._file: str | None = None
         self._base: tuple[str, str, str] | None = None
-        self._header: str | None = None
-        self.generation = -1  # bumped by every process start: pushed fragments die with their process
-        self.uses = 0
 
     # ------------------------------------------------------------ process
 
     @property
-    def info(self) -> CheckerInfo:
-        return CheckerInfo("fstar", self._version)
-
-    @property
     def alive(self) -> bool:
         """False once the process died or was killed (a fresh session has none yet and can start one)."""
-        return self._ide is None or self._ide.alive
-
-    @property
-    def header(self) -> str | None:
-        return self._header
-
-    @property
-    def pid(self) -> int | None:
-        return self._ide.pid if self._ide else None
+        return self._process is None or self._process.alive
 
     @property
     def protocol_version(self) -> int | None:
-        return self._ide.protocol.version if self._ide else None
+        return self._process.protocol.version if self._process else None
 
     def argv(self, file: str) -> list[str]:
         includes = [arg for directory in self.settings.fstar_include for arg in ("--include", directory)]
         return [*self._command, "--ide", file, "--report_assumes", "warn", *includes]
 
-    def _start(self, file: str) -> None:
-        self.close()
-        self._ide = FStarIde(self.argv(file), self.settings.fstar_cwd, self.settings.fstar_memory_mb,
-                             handshake_timeout_s=self.settings.fstar_prefix_timeout_s)
-        self.generation += 1
-        self._file = file
+    def _spawn(self) -> FStarIde:
+        return FStarIde(self.argv(self._file), self.settings.fstar_cwd, self.settings.fstar_memory_mb,
+                        handshake_timeout_s=self.settings.fstar_prefix_timeout_s)
+
+    def _started(self) -> None:
         self._base = None
-        self._header = None
+
+    def _start_on(self, file: str) -> None:
+        self._file = file
+        self._start()
 
     def restart(self) -> None:
         """A fresh process on the same file (nothing loaded); the next check loads its base again."""
         if self._file is None:
             self.close()
-            return
-        self._start(self._file)
-
-    def close(self) -> None:
-        if self._ide is not None:
-            self._ide.kill()
-        self._base = None
+        else:
+            super().restart()
 
     def _live_ide(self) -> FStarIde:
-        if self._ide is None or not self._ide.alive:
+        if self._process is None or not self._process.alive:
             raise SessionCrashed("F* is not running")
-        return self._ide
+        return self._process
 
     def load_base(self, target: FStarTarget) -> None:
         """Make `target`'s base the bottom of F*'s stack; cheap when it already is."""
         timeout = self.settings.fstar_prefix_timeout_s
-        if self._ide is None or not self._ide.alive or self._file != target.file:
-            self._start(target.file)
+        if self._process is None or not self._process.alive or self._file != target.file:
+            self._start_on(target.file)
         elif self._base == target.base_key:
             return
         elif self._base is not None:
-            popped = self._ide.call(Pop(), POP_TIMEOUT_S)
+            popped = self._process.call(Pop(), POP_TIMEOUT_S)
             self._base = self._header = None
             if not popped.response.ok:
-                self._start(target.file)
+                self._start_on(target.file)
         ide = self._live_ide()
         if target.checked:
             answer = ide.call(PushPartialCheckedFile(until_lid=target.name), timeout)
             failure = _load_failure(answer.response)
             if failure is not None:
-                raise BaseError(f"cannot load the checked prefix of {target.file} up to {target.name}: {failure}")
+                raise HeaderError(f"cannot load the checked prefix of {target.file} up to {target.name}: {failure}")
         else:
             added = ide.call(VfsAdd(filename=None, contents=target.scratch_prefix), timeout)
             if not added.response.ok:
-                raise BaseError(f"F* refused the header as {target.file}: {added.response.failure_text()}")
+                raise HeaderError(f"F* refused the header as {target.file}: {added.response.failure_text()}")
             answer = ide.call(Push(kind="full", code=target.scratch_prefix, line=1, column=0), timeout)
             failure = _load_failure(answer.response)
             if failure is not None:
-                raise BaseError(f"the header does not check: {failure}")
+                raise HeaderError(f"the header does not check: {failure}")
         self._base = target.base_key
         self._header = target.header
 
     # ------------------------------------------------------------ checking
 
-    def check(self, theorem: Theorem, proof: str, timeout_s: float | None = None) -> CheckResult:
+    def _check(self, theorem: Theorem, proof: str, timeout_s: float) -> CheckResult:
         t0 = time.monotonic()
-        self.uses += 1
         try:
             target = target_of(theorem)
         except ValueError as exc:
             return CheckResult(Verdict.ERROR, f"bad problem: {exc}", time_s=time.monotonic() - t0, checker=self.info)
-        judgement = self._check_target(target, proof, timeout_s or self.settings.timeout_s)
+        judgement = self._check_target(target, proof, timeout_s)
         return CheckResult(judgement.verdict, judgement.reason, (), time.monotonic() - t0, judgement.messages, self.info)
 
     def _check_target(self, target: FStarTarget, proof: str, timeout_s: float) -> Judgement:
@@ -215,7 +193,7 @@ class FStarSession(ProofSession):
         try:
             try:
                 self.load_base(target)
-            except BaseError as exc:
+            except HeaderError as exc:
                 return Judgement(Verdict.ERROR, str(exc), ())
             except FStarTimeout:
                 limit = self.settings.fstar_prefix_timeout_s

@@ -24,14 +24,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from checker.backend import CheckerUnavailable, ProofSession, SessionCrashed
+from checker.backend import CheckerUnavailable, HeaderError, SessionCrashed
 from checker.lean import guard
 from checker.lean.goals import parse_goal
 from checker.lean.process import LeanMemoryExceeded, LeanRepl, LeanTimeout
 from checker.lean.protocol import ProofStatus, ProofStepResponse, ReplError
+from checker.process_session import ProcessSession
 from checker.settings import CheckerSettings
 from checker.types import (
-    CheckerInfo,
     CheckResult,
     GoalState,
     NextState,
@@ -52,10 +52,6 @@ INSTALL_HINT = (
     "PROOFSMITH_LEAN_REPL=/path/to/repl/.lake/build/bin/repl and PROOFSMITH_LEAN_PROJECT_DIR=/path/to/proj. "
     "Or check on a Kimina Lean Server: --backend kimina with PROOFSMITH_KIMINA_URL."
 )
-
-
-class HeaderError(ValueError):
-    pass
 
 
 def repl_command(settings: CheckerSettings) -> tuple[list[str], str | None]:
@@ -122,15 +118,13 @@ def step_error(response: ProofStepResponse | ReplError) -> str | None:
     return None
 
 
-class LeanSession(ProofSession):
+class LeanSession(ProcessSession[LeanRepl]):
+    backend = "lean"
+
     def __init__(self, settings: CheckerSettings | None = None):
-        self.settings = settings or CheckerSettings()
+        super().__init__(settings or CheckerSettings())
         self._argv, self._cwd = repl_command(self.settings)
         self._version = toolchain_version(self.settings)
-        self._repl: LeanRepl | None = None
-        self.generation = -1  # bumped by every (re)start: REPL numbers die with their process
-        self.uses = 0
-        self._header: str | None = None
         self._header_env: int | None = None
         self._header_axioms: frozenset[str] = frozenset()
         self._states: dict[LeanProofPoint, tuple[int, tuple[str, ...]]] = {}
@@ -138,44 +132,15 @@ class LeanSession(ProofSession):
 
     # ------------------------------------------------------------ process
 
-    @property
-    def info(self) -> CheckerInfo:
-        return CheckerInfo("lean", self._version)
-
-    @property
-    def alive(self) -> bool:
-        return self._repl is not None and self._repl.alive
-
-    @property
-    def header(self) -> str | None:
-        return self._header
-
-    @property
-    def pid(self) -> int | None:
-        return self._repl.pid if self._repl else None
-
-    def _start(self) -> None:
+    def _spawn(self) -> LeanRepl:
         try:
-            self._repl = LeanRepl(self._argv, self._cwd, self.settings.lean_memory_mb)
+            return LeanRepl(self._argv, self._cwd, self.settings.lean_memory_mb)
         except SessionCrashed as exc:
             raise CheckerUnavailable(f"{exc}. {INSTALL_HINT}") from None
-        self.generation += 1
-        self._header = None
+
+    def _started(self) -> None:
         self._header_env = None
         self._states.clear()
-
-    def restart(self) -> None:
-        self.close()
-        self._start()
-
-    def close(self) -> None:
-        if self._repl is not None:
-            self._repl.kill()
-
-    def _live_repl(self) -> LeanRepl:
-        if not self.alive:
-            self.restart()
-        return self._repl
 
     def load_header(self, header: str) -> int | None:
         """The environment every proof starts from (None: a fresh one per command, for an empty header)."""
@@ -183,7 +148,7 @@ class LeanSession(ProofSession):
             return self._header_env
         if self._header is not None or not self.alive:
             self.restart()
-        repl = self._live_repl()
+        repl = self._process
         env = None
         if header.strip():
             response = repl.command(header, timeout_s=self.settings.lean_header_timeout_s)
@@ -207,7 +172,7 @@ class LeanSession(ProofSession):
 
     def _open_point(self, point: LeanProofPoint, timeout_s: float) -> tuple[int, tuple[str, ...]]:
         env = self.load_header(point.header)
-        response = self._live_repl().command(f"{point.statement} := by sorry", env, timeout_s)
+        response = self._live_process().command(f"{point.statement} := by sorry", env, timeout_s)
         if isinstance(response, ReplError):
             raise ValueError(f"statement does not compile: {_repl_error_text(response)}")
         if response.errors():
@@ -227,7 +192,7 @@ class LeanSession(ProofSession):
         else:
             parent = LeanProofPoint(point.header, point.statement, point.name, point.tactics[:-1])
             parent_state, _ = self._resolve(parent, timeout_s)
-            response = self._live_repl().tactic(point.tactics[-1], parent_state, timeout_s)
+            response = self._live_process().tactic(point.tactics[-1], parent_state, timeout_s)
             if step_error(response) is not None:
                 raise ValueError(f"replaying {point.tactics[-1]!r} failed: {step_error(response)}")
             found = (response.proof_state, tuple(response.goals))
@@ -267,7 +232,7 @@ class LeanSession(ProofSession):
         timeout_s = timeout_s or self.settings.timeout_s
         try:
             proof_state, _ = self._resolve(point, timeout_s)
-            response = self._repl.tactic(tactic, proof_state, timeout_s)
+            response = self._process.tactic(tactic, proof_state, timeout_s)
         except LeanTimeout:
             return TacticTimeout(f"tactic did not finish in {timeout_s:g} s")
         except SessionCrashed as exc:
@@ -285,15 +250,13 @@ class LeanSession(ProofSession):
 
     # ------------------------------------------------------------ whole proofs
 
-    def check(self, theorem: Theorem, proof: str, timeout_s: float | None = None) -> CheckResult:
+    def _check(self, theorem: Theorem, proof: str, timeout_s: float) -> CheckResult:
         t0 = time.monotonic()
-        timeout_s = timeout_s or self.settings.timeout_s
         allow_native = self.settings.lean_allow_native_decide
 
         def result(verdict: Verdict, reason: str = "", axioms: tuple[str, ...] = (), messages=()) -> CheckResult:
             return CheckResult(verdict, reason, axioms, time.monotonic() - t0, tuple(messages), self.info)
 
-        self.uses += 1
         try:
             parsed = guard.parse_statement(theorem.statement)
         except guard.GuardRejection as exc:
@@ -313,7 +276,7 @@ class LeanSession(ProofSession):
                 limit = self.settings.lean_header_timeout_s
                 return result(Verdict.TIMEOUT, f"the header did not load within {limit:g} s; REPL killed")
             deadline = time.monotonic() + timeout_s  # the header's imports do not count against the proof
-            response = self._repl.command(command, env, timeout_s)
+            response = self._process.command(command, env, timeout_s)
             if isinstance(response, ReplError):
                 return result(Verdict.ERROR, f"REPL error: {response.message}")
             messages = [m.located() for m in response.messages]
@@ -321,7 +284,7 @@ class LeanSession(ProofSession):
             if failure is not None:
                 return result(Verdict.FAILED, failure, messages=messages)
             remaining = max(deadline - time.monotonic(), 0.001)
-            printed = self._repl.command(parsed.print_axioms, response.env, remaining)
+            printed = self._process.command(parsed.print_axioms, response.env, remaining)
             if isinstance(printed, ReplError):
                 return result(Verdict.ERROR, f"REPL error: {printed.message}", messages=messages)
             if printed.errors():

@@ -9,12 +9,13 @@ names come out qualified exactly as in the compiled library). After each one:
   named by its opening sentence and qualified once the proof is closed;
 - inside a proof, every tactic sentence is recorded with the goals before and
   after it as Coq prints them (the same text `CoqSession` gives a prover) and
-  the global constants it names, resolved with `Locate` in that state;
+  the global constants it names, resolved in that state as a term would
+  resolve them (`CoqDocument.locate`);
 - a `Require` is resolved against `Print Libraries` to the files it loads.
 
 At the end, constants that no sentence announced but a module received
 (`Include`, functor application) are listed with `Search _ inside M` and
-placed at the sentence after which Coq could first see them (`Locate` asked at
+placed at the sentence after which Coq could first see them (asked at
 earlier states); declarations made inside sections get their final,
 discharged statement.
 
@@ -37,6 +38,7 @@ from typing import Any
 
 from checker.backend import SessionCrashed
 from checker.coq.document import CoqDocument, Step, declared_names
+from checker.coq.process import CoqTimeout
 from checker.coq.protocol import CoqGoals, goals_text
 from checker.coq.sentences import CoqSyntaxError, Sentence, leading_word, split_sentences
 from checker.settings import CheckerSettings
@@ -150,7 +152,7 @@ class FileTracer:
                         status = self._replay(sentences, t0)
                     finally:
                         coq_cpu = doc.cpu_seconds()
-            except SessionCrashed as exc:
+            except (SessionCrashed, CoqTimeout) as exc:  # a query Coq did not answer in time included
                 self._fail(None, "crash", str(exc))
                 status = "failed"
         if status == "interrupted":
