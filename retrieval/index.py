@@ -22,13 +22,13 @@ over), ``exact.faiss``, ``approx.faiss`` (if any) and ``meta.json``.
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from checker.json_files import InputFileError, read_json, write_json
 from retrieval.corpus import Corpus, CorpusError
 from retrieval.errors import RetrievalInputError
 from retrieval.settings import RetrievalSettings
@@ -286,7 +286,7 @@ class PremiseIndex:
             faiss.write_index(self.approx, str(approx_path))
         else:
             approx_path.unlink(missing_ok=True)
-        (out / "meta.json").write_text(json.dumps(self.meta, indent=2) + "\n")
+        write_json(out / "meta.json", self.meta, indent=2)
         return out
 
     @classmethod
@@ -297,9 +297,9 @@ class PremiseIndex:
         if not meta_path.is_file():
             raise PremiseIndexError(f"{folder}: not a premise index (no meta.json; build one with `proofsmith index build`)")
         try:
-            meta = json.loads(meta_path.read_text())
-        except json.JSONDecodeError as exc:
-            raise PremiseIndexError(f"{meta_path}: not JSON ({exc.msg})") from None
+            meta = read_json(meta_path)
+        except InputFileError as exc:
+            raise PremiseIndexError(str(exc)) from None
         if meta.get("format") != FORMAT_VERSION:
             raise PremiseIndexError(f"{meta_path}: index format {meta.get('format')!r}, expected {FORMAT_VERSION}")
         try:
