@@ -286,6 +286,16 @@ def get_field(
     return value
 
 
+def get_position(
+    record: dict[str, Any], name: str, path: Path, line: int | None, *, where: str | None = None
+) -> tuple[int, int]:
+    """`record[name]` as a position: [line, column], two integers."""
+    value = get_field(record, name, list, path, line, where=where)
+    if len(value) != 2 or not all(type(v) is int for v in value):  # bool is no int here
+        raise InputFileError(path, f"expected [line, column], got {value!r}", line, f"{where}.{name}" if where else name)
+    return value[0], value[1]
+
+
 def string_list(
     record: dict[str, Any], name: str, path: Path, line: int | None, *, optional: bool = False, where: str | None = None
 ) -> list[str]:

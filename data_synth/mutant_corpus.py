@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from checker.coq.load_path import LoadPath, LoadPathError
-from checker.json_files import InputFileError, get_field, read_jsonl, replacing, write_jsonl
+from checker.json_files import InputFileError, get_field, get_position, read_jsonl, replacing, write_jsonl
 from data_synth.mutation import Mutant
 from retrieval.benchmark import PARTS, Provenance, TracedTactic, TracedTheorem, write_split
 
@@ -118,9 +118,6 @@ class MutantRecord:
         rule, parent, source = text("rule", nonempty=True), text("parent", nonempty=True), text("source", nonempty=True)
         if _SOURCE.match(source) is None:
             raise InputFileError(path, "expected 'owner/repo@commit path'", line, "source")
-        position = get_field(record, "position", list, path, line)
-        if len(position) != 2 or not all(type(v) is int for v in position):  # bool is no int here
-            raise InputFileError(path, f"expected [line, column], got {position!r}", line, "position")
         tactics = get_field(record, "traced_tactics", list, path, line)
         for j, step in enumerate(tactics):
             if not (isinstance(step, dict) and all(isinstance(step.get(k), str) for k in _STEP_KEYS)):
@@ -135,7 +132,7 @@ class MutantRecord:
         return cls(
             name, split, header, statement, text("proof"), source, parent, text("parent_statement"), rule,
             text("use"), text("premise"), text("location"), text("proof_style"), text("discovery_tactic"),
-            text("key"), text("file_path"), (position[0], position[1]), tuple(tactics),
+            text("key"), text("file_path"), get_position(record, "position", path, line), tuple(tactics),
             get_field(record, "checker", dict, path, line), load_path,
         )
 

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from checker.json_files import InputFileError, get_field, read_json, write_json
+from checker.json_files import InputFileError, get_field, get_position, read_json, write_json
 from retrieval.corpus import Corpus, CorpusError, Pos
 from retrieval.errors import RetrievalInputError
 
@@ -48,12 +48,6 @@ class BenchmarkError(RetrievalInputError):
     """A benchmark directory or split file that does not follow the schema."""
 
 
-def _position(value: Any, path: Path, field_name: str) -> Pos:
-    if isinstance(value, list) and len(value) == 2 and all(type(v) is int for v in value):  # bool is no int here
-        return (value[0], value[1])
-    raise InputFileError(path, f"expected [line, column], got {value!r}", None, field_name)
-
-
 @dataclass(frozen=True)
 class Provenance:
     full_name: str
@@ -67,7 +61,7 @@ class Provenance:
             raise InputFileError(path, "expected an object with a string full_name", None, where)
         def_path = get_field(raw, "def_path", str, path, None, optional=True, where=where)
         def_pos, def_end_pos = (
-            _position(raw[key], path, f"{where}.{key}") if raw.get(key) is not None else None
+            get_position(raw, key, path, None, where=where) if raw.get(key) is not None else None
             for key in ("def_pos", "def_end_pos")
         )
         return cls(raw["full_name"], def_path, def_pos, def_end_pos)
@@ -140,8 +134,8 @@ class TracedTheorem:
         url = get_field(raw, "url", str, path, None, where=where)
         commit = get_field(raw, "commit", str, path, None, where=where)
         file_path = get_field(raw, "file_path", str, path, None, nonempty=True, where=where)
-        start = _position(get_field(raw, "start", list, path, None, where=where), path, f"{where}.start")
-        end = _position(get_field(raw, "end", list, path, None, where=where), path, f"{where}.end")
+        start = get_position(raw, "start", path, None, where=where)
+        end = get_position(raw, "end", path, None, where=where)
         tactics = get_field(raw, "traced_tactics", list, path, None, where=where)
         return cls(
             url,
