@@ -3,7 +3,9 @@
 Input lines: {"name", "header", "statement", "proof"}, and optionally
 "load_path" (Coq flags such as ["-R", "/abs/dir", "Lib"], as mutant records
 carry them; -Q/-R/--project add to it). Output lines, in input
-order: {"name", "verdict", "reason", "axioms", "time_s"}. Exit 0 when every
+order: {"name", "verdict", "reason", "axioms", "time_s"}. With --out, lines
+are appended as they are judged (in input order) and a rerun with the same
+input and --out resumes after the last line written. Exit 0 when every
 line was judged, whatever the verdicts; exit 2 with one line naming the file
 (and line and column) on bad input: missing, not UTF-8, not JSON, a field
 missing or not a string, or no proofs at all (an empty file is refused rather
@@ -16,6 +18,7 @@ import json
 import sys
 from pathlib import Path
 
+from checker.json_files import JsonlAppender
 from cli import load_path_options
 from cli.errors import UsageError, checker_settings
 
@@ -75,25 +78,47 @@ def run(args) -> int:
         checker = open_checker(args.backend, settings)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    out = args.out.open("w", encoding="utf-8") if args.out else sys.stdout
+    done = _already_judged(args.out, tasks) if args.out else 0
+    if done:
+        print(f"proofsmith check: {args.out} already judges the first {done} of {len(tasks)} proofs; "
+              "resuming after them", file=sys.stderr)
+    todo = tasks[done:]
+    out = JsonlAppender(args.out).open() if args.out else None
     pending: dict[int, dict] = {}
     next_index = 0
-    bar = tqdm(total=len(tasks), unit="proof", desc="check", file=sys.stderr, disable=None)
+    bar = tqdm(total=len(tasks), initial=done, unit="proof", desc="check", file=sys.stderr, disable=None)
 
     def emit(index: int, result) -> None:
         nonlocal next_index
-        pending[index] = result.to_record(tasks[index].theorem.name)
+        pending[index] = result.to_record(todo[index].theorem.name)
         bar.update(1)
         while next_index in pending:
-            out.write(json.dumps(pending.pop(next_index)) + "\n")
+            record = pending.pop(next_index)
+            if out is not None:
+                out.append(record)
+            else:
+                print(json.dumps(record), flush=True)
             next_index += 1
-        out.flush()
 
     try:
         with checker:
-            checker.check_batch(tasks, on_result=emit)
+            checker.check_batch(todo, on_result=emit)
     finally:
         bar.close()
-        if args.out:
+        if out is not None:
             out.close()
     return 0
+
+
+def _already_judged(out: Path, tasks) -> int:
+    """How many proofs, from the first, an earlier run wrote to `out`; refuses a file of other proofs."""
+    from checker.json_files import InputFileError, read_jsonl
+
+    try:
+        names = [record.get("name") for _, record in read_jsonl(out, missing_ok=True)]
+    except InputFileError as exc:
+        raise UsageError(f"--out {exc}") from None
+    if len(names) > len(tasks) or any(name != task.theorem.name for name, task in zip(names, tasks)):
+        raise UsageError(f"--out {out}: holds results of other proofs than {len(tasks)} proofs of this input "
+                         "(a rerun resumes only the same input); give another --out or delete it")
+    return len(names)

@@ -178,3 +178,15 @@ def test_long_proofs_that_coq_accepts_are_accepted():
     with CoqSession(CheckerSettings(workers=1)) as s:
         result = s.check(Theorem("t", "Theorem t : 1 = 1."), "idtac.\n" * 40000 + "reflexivity.", 300)
     assert result.proved, result.reason
+
+
+def test_a_damaged_axiom_cache_is_set_aside_not_trusted(tmp_path):
+    from checker.coq.axiom_cache import LibraryAxiomCache
+
+    path = tmp_path / "cache.jsonl"
+    path.write_text('{"constant": "Coq.A.a", "axioms": []}\nnot json\n{"constant": "Coq.B.b", "axioms": []}\n')
+    cache = LibraryAxiomCache(path)
+    assert cache.get("Coq.A.a") is None and cache.get("Coq.B.b") is None
+    assert not path.exists() and path.with_suffix(".damaged").exists()
+    cache.put("Coq.C.c", frozenset({"Coq.X.ax"}))
+    assert LibraryAxiomCache(path).get("Coq.C.c") == frozenset({"Coq.X.ax"})

@@ -171,6 +171,35 @@ def test_an_interrupted_eval_resumes(tmp_path):
     assert [r["name"] for r in _lines(results)] == ["quick"], "a finished problem was redone or lost"
 
 
+@pytest.mark.coq
+def test_an_interrupted_check_resumes(tmp_path):
+    """SIGINT keeps the judged prefix of --out; a rerun judges only the rest, and refuses other input."""
+    cmd, out = _check_cmd(tmp_path)
+    proc, descendants = _start_busy(cmd, out)
+    try:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=GRACE_S) == 130
+    finally:
+        _kill_all(proc, descendants)
+    assert [r["name"] for r in _lines(out)] == ["quick"]
+
+    # the same input with the slow proofs replaced by quick ones: only those two are judged now
+    quick = [CHECK_DATA[0]] + [dict(r, header="", statement=f"Theorem {r['name']} : True.", proof="exact I.")
+                               for r in CHECK_DATA[1:]]
+    _write_jsonl(tmp_path / "proofs.jsonl", quick)
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "already judges the first 1 of 3" in done.stderr
+    lines = _lines(out)
+    assert [r["name"] for r in lines] == ["quick", "spin_a", "spin_b"]
+    assert all(r["verdict"] == "proved" for r in lines)
+
+    _write_jsonl(tmp_path / "proofs.jsonl", [dict(quick[0], name="other")])
+    refused = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 2 and "holds results of other proofs" in refused.stderr
+    assert len(_lines(out)) == 3
+
+
 def test_a_child_outlives_the_thread_that_asked_for_it():
     """The parent-death signal fires when the forking *thread* ends: children are forked by one long-lived thread."""
     from checker import child_process

@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import threading
 from pathlib import Path
 
-from checker.json_files import JsonlAppender, get_field, read_jsonl, string_list
+from checker.json_files import InputFileError, JsonlAppender, get_field, read_jsonl, string_list
+
+log = logging.getLogger(__name__)
 
 _LOCK = threading.Lock()
 _CACHES: dict[str, "LibraryAxiomCache"] = {}
@@ -28,9 +31,16 @@ class LibraryAxiomCache:
         self.path = path
         self._axioms: dict[str, frozenset[str]] = {}
         if path is not None:
-            for line, record in read_jsonl(path, missing_ok=True):
-                constant = get_field(record, "constant", str, path, line)
-                self._axioms[constant] = frozenset(string_list(record, "axioms", path, line))
+            try:
+                for line, record in read_jsonl(path, missing_ok=True):
+                    constant = get_field(record, "constant", str, path, line)
+                    self._axioms[constant] = frozenset(string_list(record, "axioms", path, line))
+            except InputFileError as exc:
+                # derived data: a damaged cache is set aside and relearned, never trusted in part
+                aside = path.with_suffix(".damaged")
+                path.replace(aside)
+                log.warning("%s; moved to %s, starting an empty cache", exc, aside)
+                self._axioms.clear()
 
     def get(self, constant: str) -> frozenset[str] | None:
         return self._axioms.get(constant)
