@@ -156,7 +156,11 @@ def test_a_torn_last_line_is_dropped(tmp_path, reader):
     assert read(path) == 2
 
 
-@pytest.mark.parametrize("reader", READERS)
+# Derived data is relearned instead (test_coq_soundness: a damaged axiom cache is set aside).
+CACHES = {"coq axiom cache"}
+
+
+@pytest.mark.parametrize("reader", sorted(set(READERS) - CACHES))
 def test_a_bad_line_elsewhere_is_an_error_naming_file_and_line(tmp_path, reader):
     read, record = READERS[reader]
     path = tmp_path / "data.jsonl"
