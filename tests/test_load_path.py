@@ -106,9 +106,10 @@ def test_check_and_prove_take_Q_R_and_a_project(traced, tmp_path, monkeypatch, c
         "name": "t", "header": "From TraceLib Require Import Base.", "statement": "Lemma t : double 2 = 4.",
         "proof": "rewrite double_S. reflexivity.",
     }) + "\n")
-    out = tmp_path / "out.jsonl"
+    runs = iter(range(100))
 
     def check(*options: str) -> dict:
+        out = tmp_path / f"out{next(runs)}.jsonl"  # a fresh output each time: the same one would resume
         assert main(["check", str(proofs), "--workers", "1", "--out", str(out), *options]) == 0
         return json.loads(out.read_text())
 
