@@ -34,10 +34,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from checker.coq.session import CoqSession
-from checker.json_files import InputFileError, get_field, read_jsonl, write_jsonl
-from checker.settings import CheckerSettings
-from checker.types import CheckResult, Theorem, Verdict
+from proofsmith.checker.coq.session import CoqSession
+from proofsmith.checker.json_files import InputFileError, get_field, read_jsonl, write_jsonl
+from proofsmith.checker.settings import CheckerSettings
+from proofsmith.checker.types import CheckResult, Theorem, Verdict
 
 SUITE = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "coq_soundness" / "cases.jsonl"
 

@@ -21,10 +21,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from checker.coq.session import CoqSession
-from checker.registry import open_checker
-from checker.settings import CheckerSettings
-from checker.types import NextState, ProofTask, Theorem
+from proofsmith.checker.coq.session import CoqSession
+from proofsmith.checker.registry import open_checker
+from proofsmith.checker.settings import CheckerSettings
+from proofsmith.checker.types import NextState, ProofTask, Theorem
 
 NAT = ""
 Z = "Require Import ZArith.\nOpen Scope Z_scope.\n"

@@ -21,7 +21,7 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-from checker.json_files import InputFileError, read_jsonl
+from proofsmith.checker.json_files import InputFileError, read_jsonl
 
 
 def body(statement: str) -> str:

@@ -20,14 +20,14 @@ import time
 
 from tqdm import tqdm
 
-from checker.registry import open_checker
-from checker.settings import CheckerSettings
-from checker.types import Verdict
-from eval.benchmarks import load_benchmark
-from prover.base import Budget
-from prover.generators import make_generator
-from prover.registry import load_retriever
-from prover.search import BestFirstSearchProver
+from proofsmith.checker.registry import open_checker
+from proofsmith.checker.settings import CheckerSettings
+from proofsmith.checker.types import Verdict
+from proofsmith.eval.benchmarks import load_benchmark
+from proofsmith.prover.base import Budget
+from proofsmith.prover.generators import make_generator
+from proofsmith.prover.registry import load_retriever
+from proofsmith.prover.search import BestFirstSearchProver
 
 
 def main() -> int:

@@ -40,14 +40,14 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from checker.coq.guard import THEOREM_KEYWORDS  # noqa: E402
-from retrieval.benchmark import PARTS, STRATEGIES, Benchmark, load_theorems  # noqa: E402
-from retrieval.corpus import Corpus  # noqa: E402
-from retrieval.embedding_cache import corpus_embeddings  # noqa: E402
-from retrieval.encoder import TextEncoder  # noqa: E402
-from retrieval.index import PremiseIndex  # noqa: E402
-from retrieval.retriever import encoder_meta  # noqa: E402
-from retrieval.settings import RetrievalSettings  # noqa: E402
+from proofsmith.checker.coq.guard import THEOREM_KEYWORDS  # noqa: E402
+from proofsmith.retrieval.benchmark import PARTS, STRATEGIES, Benchmark, load_theorems  # noqa: E402
+from proofsmith.retrieval.corpus import Corpus  # noqa: E402
+from proofsmith.retrieval.embedding_cache import corpus_embeddings  # noqa: E402
+from proofsmith.retrieval.encoder import TextEncoder  # noqa: E402
+from proofsmith.retrieval.index import PremiseIndex  # noqa: E402
+from proofsmith.retrieval.retriever import encoder_meta  # noqa: E402
+from proofsmith.retrieval.settings import RetrievalSettings  # noqa: E402
 
 
 def load_queries(data: Path, corpus: Corpus, n: int, seed: int) -> tuple[list[tuple[str, str, tuple]], str]:

@@ -20,9 +20,9 @@ import re
 import subprocess
 from pathlib import Path
 
-from checker.coq.guard import THEOREM_KEYWORDS
-from checker.json_files import write_jsonl
-from retrieval.corpus import file_record
+from proofsmith.checker.coq.guard import THEOREM_KEYWORDS
+from proofsmith.checker.json_files import write_jsonl
+from proofsmith.retrieval.corpus import file_record
 
 DECL_KEYWORDS = "|".join([
     *sorted(THEOREM_KEYWORDS), "Definition", "Fixpoint", "CoFixpoint", "Inductive", "CoInductive", "Variant",

@@ -21,9 +21,9 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from checker.coq.guard import GuardRejection, parse_statement
-from eval.benchmarks import load_benchmark
-from eval.results import read_results
+from proofsmith.checker.coq.guard import GuardRejection, parse_statement
+from proofsmith.eval.benchmarks import load_benchmark
+from proofsmith.eval.results import read_results
 
 HEADER_AXIOMS = re.compile(
     r"\b(?:Axiom|Axioms|Parameter|Parameters|Conjecture|Hypothesis|Hypotheses|Variable|Variables)\s+([^:.]+):"

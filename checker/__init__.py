@@ -1,6 +1,6 @@
 """The only code that starts or talks to a proof assistant."""
 
-from checker.types import (
+from proofsmith.checker.types import (
     CheckerInfo,
     CheckResult,
     Goal,

@@ -15,7 +15,7 @@ import abc
 from contextlib import AbstractContextManager
 from typing import Callable, Sequence
 
-from checker.types import CheckerInfo, CheckResult, GoalState, ProofTask, TacticResult, Theorem
+from proofsmith.checker.types import CheckerInfo, CheckResult, GoalState, ProofTask, TacticResult, Theorem
 
 
 class CheckerUnavailable(RuntimeError):

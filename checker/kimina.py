@@ -25,11 +25,11 @@ from typing import Annotated, Any, Sequence, Union
 import httpx
 from pydantic import Discriminator, Tag, ValidationError
 
-from checker.backend import Checker, CheckerUnavailable, ProofSession, ResultCallback
-from checker.lean import guard
-from checker.lean.protocol import CommandResponse, ReplError, ReplModel
-from checker.settings import CheckerSettings
-from checker.types import CheckerInfo, CheckResult, ProofTask, Verdict
+from proofsmith.checker.backend import Checker, CheckerUnavailable, ProofSession, ResultCallback
+from proofsmith.checker.lean import guard
+from proofsmith.checker.lean.protocol import CommandResponse, ReplError, ReplModel
+from proofsmith.checker.settings import CheckerSettings
+from proofsmith.checker.types import CheckerInfo, CheckResult, ProofTask, Verdict
 
 HTTP_MARGIN_S = 30.0  # beyond the Lean timeout, for queueing on the server
 

@@ -17,9 +17,9 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from typing import Callable, Iterator, Sequence
 
-from checker.backend import Checker, ProofSession, ResultCallback
-from checker.settings import CheckerSettings
-from checker.types import CheckerInfo, CheckResult, ProofTask, Verdict
+from proofsmith.checker.backend import Checker, ProofSession, ResultCallback
+from proofsmith.checker.settings import CheckerSettings
+from proofsmith.checker.types import CheckerInfo, CheckResult, ProofTask, Verdict
 
 
 class SessionPool:

@@ -18,9 +18,9 @@ from __future__ import annotations
 import abc
 from typing import ClassVar, Generic, Protocol, TypeVar
 
-from checker.backend import ProofSession
-from checker.settings import CheckerSettings
-from checker.types import CheckerInfo, CheckResult, Theorem
+from proofsmith.checker.backend import ProofSession
+from proofsmith.checker.settings import CheckerSettings
+from proofsmith.checker.types import CheckerInfo, CheckResult, Theorem
 
 
 class ChildProcess(Protocol):

@@ -5,36 +5,36 @@ from __future__ import annotations
 
 from typing import Callable
 
-from checker.backend import Checker
-from checker.settings import CheckerSettings
+from proofsmith.checker.backend import Checker
+from proofsmith.checker.settings import CheckerSettings
 
 
 def _coq(settings: CheckerSettings) -> Checker:
-    from checker.coq.session import CoqSession
-    from checker.pool import PooledChecker
+    from proofsmith.checker.coq.session import CoqSession
+    from proofsmith.checker.pool import PooledChecker
 
     CoqSession(settings).close()  # fail fast, with the install hint, when Coq is missing
     return PooledChecker(lambda: CoqSession(settings), settings)
 
 
 def _lean(settings: CheckerSettings) -> Checker:
-    from checker.lean.session import LeanSession
-    from checker.pool import PooledChecker
+    from proofsmith.checker.lean.session import LeanSession
+    from proofsmith.checker.pool import PooledChecker
 
     LeanSession(settings).close()  # fail fast, with the install hint, when the REPL is missing
     return PooledChecker(lambda: LeanSession(settings), settings)
 
 
 def _fstar(settings: CheckerSettings) -> Checker:
-    from checker.fstar.session import FStarSession
-    from checker.pool import PooledChecker
+    from proofsmith.checker.fstar.session import FStarSession
+    from proofsmith.checker.pool import PooledChecker
 
     FStarSession(settings).close()  # fail fast, with the install hint, when fstar.exe is missing
     return PooledChecker(lambda: FStarSession(settings), settings)
 
 
 def _kimina(settings: CheckerSettings) -> Checker:
-    from checker.kimina import KiminaChecker
+    from proofsmith.checker.kimina import KiminaChecker
 
     return KiminaChecker(settings)
 
@@ -48,13 +48,13 @@ BACKENDS: dict[str, Callable[[CheckerSettings], Checker]] = {
 
 
 def _lean_installed(settings: CheckerSettings) -> None:
-    from checker.lean.session import repl_command
+    from proofsmith.checker.lean.session import repl_command
 
     repl_command(settings)
 
 
 def _fstar_installed(settings: CheckerSettings) -> None:
-    from checker.fstar.session import fstar_command
+    from proofsmith.checker.fstar.session import fstar_command
 
     fstar_command(settings)
 

@@ -10,7 +10,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
-    from checker.coq.load_path import LoadPath
+    from proofsmith.checker.coq.load_path import LoadPath
 
 DEFAULT_COQ_PRELUDE = "From Coq Require Import Lia Lra Psatz Ring Field."
 
@@ -82,7 +82,7 @@ class CheckerSettings(BaseSettings):
 
     def with_load_path(self, load_path: "LoadPath") -> "CheckerSettings":
         """A copy whose Coq processes also get `load_path` (after the flags coq_args already holds)."""
-        from checker.coq.load_path import LoadPath
+        from proofsmith.checker.coq.load_path import LoadPath
 
         if not load_path:
             return self

@@ -34,7 +34,7 @@ class StatementError(ValueError):
 
 
 def _coq(text: str) -> str | None:
-    from checker.coq.guard import GuardRejection, parse_statement
+    from proofsmith.checker.coq.guard import GuardRejection, parse_statement
 
     try:
         return parse_statement(text).name
@@ -47,7 +47,7 @@ _LEAN_PROOF_TAIL = re.compile(r"\s*:=\s*(?:by\s*)?(?:sorry)?\s*$")
 
 
 def _lean(text: str) -> str | None:
-    from checker.lean.guard import GuardRejection, parse_statement
+    from proofsmith.checker.lean.guard import GuardRejection, parse_statement
 
     try:
         return parse_statement(text).written_name  # None for `example`: a statement to prove has a name
@@ -56,7 +56,7 @@ def _lean(text: str) -> str | None:
 
 
 def _fstar(text: str) -> str | None:
-    from checker.fstar.syntax import parse_val
+    from proofsmith.checker.fstar.syntax import parse_val
 
     declared = parse_val(text)
     return declared.name if declared is not None else None

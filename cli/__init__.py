@@ -14,21 +14,21 @@ import signal
 import sys
 import threading
 
-from checker import child_process
-from checker.backend import CheckerUnavailable
-from checker.json_files import InputFileError
-from cli.errors import UsageError
+from proofsmith.checker import child_process
+from proofsmith.checker.backend import CheckerUnavailable
+from proofsmith.checker.json_files import InputFileError
+from proofsmith.cli.errors import UsageError
 
 COMMAND_MODULES = [
-    "cli.check",
-    "cli.eval",
-    "cli.prove",
-    "cli.index",
-    "cli.retrieve",
-    "cli.train",
-    "cli.eval_retrieval",
-    "cli.synth",
-    "cli.trace",
+    "proofsmith.cli.check",
+    "proofsmith.cli.eval",
+    "proofsmith.cli.prove",
+    "proofsmith.cli.index",
+    "proofsmith.cli.retrieve",
+    "proofsmith.cli.train",
+    "proofsmith.cli.eval_retrieval",
+    "proofsmith.cli.synth",
+    "proofsmith.cli.trace",
 ]
 
 

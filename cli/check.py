@@ -18,9 +18,9 @@ import json
 import sys
 from pathlib import Path
 
-from checker.json_files import JsonlAppender
-from cli import load_path_options
-from cli.errors import UsageError, checker_settings
+from proofsmith.checker.json_files import JsonlAppender
+from proofsmith.cli import load_path_options
+from proofsmith.cli.errors import UsageError, checker_settings
 
 FIELDS = ("name", "header", "statement", "proof")
 
@@ -38,8 +38,8 @@ def register(sub) -> None:
 
 def read_tasks(path: Path, backend: str):
     """The proofs of a JSONL file; bad input is a UsageError naming file, line and what is wrong."""
-    from checker.types import ProofTask, Theorem
-    from checker.json_files import InputFileError, get_field, read_jsonl
+    from proofsmith.checker.types import ProofTask, Theorem
+    from proofsmith.checker.json_files import InputFileError, get_field, read_jsonl
 
     tasks = []
     try:
@@ -54,8 +54,8 @@ def read_tasks(path: Path, backend: str):
 
 def _record_load_path(record: dict, path: Path, line: int):
     """A record's own load path (mutant records carry the one their library needs)."""
-    from checker.coq.load_path import LoadPath, LoadPathError
-    from checker.json_files import InputFileError
+    from proofsmith.checker.coq.load_path import LoadPath, LoadPathError
+    from proofsmith.checker.json_files import InputFileError
 
     try:
         return LoadPath.from_json(record["load_path"], where="")
@@ -66,7 +66,7 @@ def _record_load_path(record: dict, path: Path, line: int):
 def run(args) -> int:
     from tqdm import tqdm
 
-    from checker.registry import open_checker
+    from proofsmith.checker.registry import open_checker
 
     tasks = read_tasks(args.input, args.backend)
     load_path = load_path_options.load_path_from(args, discover=args.backend == "coq").merged(
@@ -112,7 +112,7 @@ def run(args) -> int:
 
 def _already_judged(out: Path, tasks) -> int:
     """How many proofs, from the first, an earlier run wrote to `out`; refuses a file of other proofs."""
-    from checker.json_files import InputFileError, read_jsonl
+    from proofsmith.checker.json_files import InputFileError, read_jsonl
 
     try:
         names = [record.get("name") for _, record in read_jsonl(out, missing_ok=True)]

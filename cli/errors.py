@@ -11,7 +11,7 @@ def checker_settings(options: dict[str, tuple[str, object]]):
     """
     from pydantic import ValidationError
 
-    from checker.settings import CheckerSettings
+    from proofsmith.checker.settings import CheckerSettings
 
     given = {field: value for field, (_, value) in options.items() if value is not None}
     try:

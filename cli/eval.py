@@ -15,13 +15,13 @@ import json
 import os
 from pathlib import Path
 
-from cli import load_path_options
-from cli.errors import UsageError
+from proofsmith.cli import load_path_options
+from proofsmith.cli.errors import UsageError
 
 
 def register(sub) -> None:
-    from eval.benchmarks import BENCHMARKS
-    from prover.registry import PROVERS
+    from proofsmith.eval.benchmarks import BENCHMARKS
+    from proofsmith.prover.registry import PROVERS
 
     p = sub.add_parser(
         "eval",
@@ -72,11 +72,11 @@ def _prover_options(args) -> tuple[tuple[str, object], ...]:
 
 
 def run(args) -> int:
-    from eval.benchmarks import BenchmarkDataError, BenchmarkSelectionError
-    from eval.report import headline
-    from eval.results import ResultsFileError
-    from eval.runner import RunConfig, RunConfigError, run_eval
-    from prover.registry import ProverOptionError
+    from proofsmith.eval.benchmarks import BenchmarkDataError, BenchmarkSelectionError
+    from proofsmith.eval.report import headline
+    from proofsmith.eval.results import ResultsFileError
+    from proofsmith.eval.runner import RunConfig, RunConfigError, run_eval
+    from proofsmith.prover.registry import ProverOptionError
 
     problems = tuple(n.strip() for n in args.problems.split(",") if n.strip()) if args.problems else None
     config = RunConfig(

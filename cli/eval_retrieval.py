@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from cli.errors import UsageError
+from proofsmith.cli.errors import UsageError
 
 
 def register(sub) -> None:
@@ -25,13 +25,13 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from retrieval.benchmark import PARTS, STRATEGIES, Benchmark
-    from retrieval.bm25 import BM25Retriever
-    from retrieval.encoder import TextEncoder
-    from retrieval.errors import RetrievalInputError
-    from retrieval.evaluation import evaluation_table, markdown_table
-    from retrieval.retriever import DenseRetriever
-    from retrieval.settings import RetrievalSettings
+    from proofsmith.retrieval.benchmark import PARTS, STRATEGIES, Benchmark
+    from proofsmith.retrieval.bm25 import BM25Retriever
+    from proofsmith.retrieval.encoder import TextEncoder
+    from proofsmith.retrieval.errors import RetrievalInputError
+    from proofsmith.retrieval.evaluation import evaluation_table, markdown_table
+    from proofsmith.retrieval.retriever import DenseRetriever
+    from proofsmith.retrieval.settings import RetrievalSettings
 
     for s in args.splits:
         if s not in STRATEGIES:
@@ -63,13 +63,13 @@ def run(args) -> int:
             raise UsageError("nothing to evaluate: every retriever was left out")
         rows = evaluation_table(
             bench, retrievers, args.splits, args.subsets,
-            results_path=args.out / "retrieval.jsonl" if args.out else None,
+            results_path=args.out / "proofsmith.retrieval.jsonl" if args.out else None,
         )
     except RetrievalInputError as exc:
         raise UsageError(str(exc)) from None
     table = markdown_table(rows)
     print(table)
     if args.out:
-        (args.out / "retrieval.md").write_text(table + "\n")
-        (args.out / "retrieval.json").write_text(json.dumps(rows, indent=1) + "\n")
+        (args.out / "proofsmith.retrieval.md").write_text(table + "\n")
+        (args.out / "proofsmith.retrieval.json").write_text(json.dumps(rows, indent=1) + "\n")
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cli.errors import UsageError
+from proofsmith.cli.errors import UsageError
 
 
 def register(sub) -> None:
@@ -24,11 +24,11 @@ def register(sub) -> None:
 
 
 def run_build(args) -> int:
-    from retrieval.corpus import Corpus
-    from retrieval.encoder import TextEncoder
-    from retrieval.errors import RetrievalInputError
-    from retrieval.retriever import DenseRetriever
-    from retrieval.settings import RetrievalSettings
+    from proofsmith.retrieval.corpus import Corpus
+    from proofsmith.retrieval.encoder import TextEncoder
+    from proofsmith.retrieval.errors import RetrievalInputError
+    from proofsmith.retrieval.retriever import DenseRetriever
+    from proofsmith.retrieval.settings import RetrievalSettings
 
     if args.batch_size is not None and args.batch_size < 1:
         raise UsageError(f"--batch-size must be at least 1, got {args.batch_size}")

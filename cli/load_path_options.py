@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from cli.errors import UsageError
+from proofsmith.cli.errors import UsageError
 
 
 class _Bind(argparse.Action):
@@ -43,7 +43,7 @@ def load_path_from(args: argparse.Namespace, discover: bool = True):
 
     `discover=False` skips looking for a _CoqProject (a command that is not about Coq this time).
     """
-    from checker.coq.load_path import LoadPath, LoadPathError, find_project
+    from proofsmith.checker.coq.load_path import LoadPath, LoadPathError, find_project
 
     try:
         project = args.project

@@ -18,12 +18,12 @@ import json
 import sys
 from pathlib import Path
 
-from cli import load_path_options
-from cli.errors import UsageError
+from proofsmith.cli import load_path_options
+from proofsmith.cli.errors import UsageError
 
 
 def register(sub) -> None:
-    from prover.registry import PROVERS
+    from proofsmith.prover.registry import PROVERS
 
     p = sub.add_parser("prove", help="search for a proof of one statement and print it")
     p.add_argument("statement", help='the statement, e.g. "Theorem t : forall n : nat, n + 0 = n." (- reads stdin)')
@@ -52,15 +52,15 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from checker.registry import ensure_installed, open_checker
-    from checker.settings import CheckerSettings
-    from checker.statements import STATEMENT_BACKENDS, StatementError, parse_statement
-    from checker.types import Theorem
-    from prover.base import Budget
-    from prover.model_store import ModelNotFound
-    from prover.registry import ProverOptionError, default_prover, make_prover, takes_model, unsuitable
-    from prover.search import BestFirstSearchProver
-    from prover.tree_drawing import save_tree
+    from proofsmith.checker.registry import ensure_installed, open_checker
+    from proofsmith.checker.settings import CheckerSettings
+    from proofsmith.checker.statements import STATEMENT_BACKENDS, StatementError, parse_statement
+    from proofsmith.checker.types import Theorem
+    from proofsmith.prover.base import Budget
+    from proofsmith.prover.model_store import ModelNotFound
+    from proofsmith.prover.registry import ProverOptionError, default_prover, make_prover, takes_model, unsuitable
+    from proofsmith.prover.search import BestFirstSearchProver
+    from proofsmith.prover.tree_drawing import save_tree
 
     text = sys.stdin.read() if args.statement == "-" else args.statement
     if args.backend not in STATEMENT_BACKENDS:

@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from cli.errors import UsageError
+from proofsmith.cli.errors import UsageError
 
 
 def register(sub) -> None:
@@ -25,10 +25,10 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from retrieval.benchmark import Query
-    from retrieval.errors import RetrievalInputError
-    from retrieval.index import PremiseIndex
-    from retrieval.retriever import DenseRetriever
+    from proofsmith.retrieval.benchmark import Query
+    from proofsmith.retrieval.errors import RetrievalInputError
+    from proofsmith.retrieval.index import PremiseIndex
+    from proofsmith.retrieval.retriever import DenseRetriever
 
     goal = sys.stdin.read() if args.goal == "-" else args.goal
     if not goal.strip():

@@ -15,8 +15,8 @@ import shlex
 import sys
 from pathlib import Path
 
-from cli import load_path_options
-from cli.errors import UsageError
+from proofsmith.cli import load_path_options
+from proofsmith.cli.errors import UsageError
 
 DEFAULT_TRACE_ROOT = Path(".cache/trace")
 
@@ -41,11 +41,11 @@ def register(sub) -> None:
 
 
 def run_mutate(args) -> int:
-    from checker.registry import open_checker
-    from checker.settings import CheckerSettings
-    from data_synth.mutant_corpus import export_benchmark
-    from data_synth.mutation import RULES, MutationSettings
-    from data_synth.mutation_run import LibraryError, MutationLibrary, mutate_library
+    from proofsmith.checker.registry import open_checker
+    from proofsmith.checker.settings import CheckerSettings
+    from proofsmith.data_synth.mutant_corpus import export_benchmark
+    from proofsmith.data_synth.mutation import RULES, MutationSettings
+    from proofsmith.data_synth.mutation_run import LibraryError, MutationLibrary, mutate_library
 
     trace = args.trace or DEFAULT_TRACE_ROOT / args.library
     if not trace.is_dir():

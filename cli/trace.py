@@ -14,8 +14,8 @@ import json
 import sys
 from pathlib import Path
 
-from cli import load_path_options
-from cli.errors import UsageError
+from proofsmith.cli import load_path_options
+from proofsmith.cli.errors import UsageError
 
 
 def register(sub) -> None:
@@ -41,10 +41,10 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from checker.settings import CheckerSettings
-    from data_synth.trace.file_tracer import TraceOptions
-    from data_synth.trace.libraries import LibraryError, resolve
-    from data_synth.trace.runner import trace
+    from proofsmith.checker.settings import CheckerSettings
+    from proofsmith.data_synth.trace.file_tracer import TraceOptions
+    from proofsmith.data_synth.trace.libraries import LibraryError, resolve
+    from proofsmith.data_synth.trace.runner import trace
 
     if args.out.exists() and not args.out.is_dir():
         raise UsageError(f"--out {args.out}: exists and is not a directory")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cli.errors import UsageError
+from proofsmith.cli.errors import UsageError
 
 
 def register(sub) -> None:
@@ -32,15 +32,15 @@ def register(sub) -> None:
     r.add_argument("--checkpoint-every", type=int, default=50, help="steps between checkpoints")
     r.add_argument("--seed", type=int, default=0)
     r.set_defaults(func=run_retriever)
-    from cli.train_generator import register_target
+    from proofsmith.cli.train_generator import register_target
 
     register_target(targets)
 
 
 def run_retriever(args) -> int:
-    from retrieval.benchmark import Benchmark
-    from retrieval.errors import RetrievalInputError
-    from retrieval.training import TrainConfig, train_retriever
+    from proofsmith.retrieval.benchmark import Benchmark
+    from proofsmith.retrieval.errors import RetrievalInputError
+    from proofsmith.retrieval.training import TrainConfig, train_retriever
 
     if args.checkpoint_every < 1:
         raise UsageError(f"--checkpoint-every must be at least 1, got {args.checkpoint_every}")
@@ -62,7 +62,7 @@ def run_retriever(args) -> int:
         result = train_retriever(bench.corpus, queries, args.out, args.encoder, config)
     except RetrievalInputError as exc:
         raise UsageError(str(exc)) from None
-    from eval.training_curve import save_loss_curve
+    from proofsmith.eval.training_curve import save_loss_curve
 
     first = result.losses[0] if result.losses else float("nan")
     last = result.losses[-1] if result.losses else float("nan")

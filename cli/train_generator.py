@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cli.errors import UsageError
+from proofsmith.cli.errors import UsageError
 
 
 def register_target(targets) -> None:
@@ -40,9 +40,9 @@ def register_target(targets) -> None:
 
 
 def run_generator(args) -> int:
-    from prover.model_store import ModelNotFound
-    from prover.registry import ProverOptionError, load_retriever
-    from prover.sft import SFTConfig, TrainingDataError, train_generator
+    from proofsmith.prover.model_store import ModelNotFound
+    from proofsmith.prover.registry import ProverOptionError, load_retriever
+    from proofsmith.prover.sft import SFTConfig, TrainingDataError, train_generator
 
     for flag, value in (("--batch-size", args.batch_size), ("--save-steps", args.save_steps), ("--lr", args.lr)):
         if value <= 0:

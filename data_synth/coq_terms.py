@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from checker.coq.guard import THEOREM_KEYWORDS
+from proofsmith.checker.coq.guard import THEOREM_KEYWORDS
 
 _TOKEN = re.compile(
     r"""\s*(?:

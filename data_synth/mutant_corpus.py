@@ -27,10 +27,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from checker.coq.load_path import LoadPath, LoadPathError
-from checker.json_files import InputFileError, get_field, get_position, read_jsonl, replacing, write_jsonl
-from data_synth.mutation import Mutant
-from retrieval.benchmark import PARTS, Provenance, TracedTactic, TracedTheorem, write_split
+from proofsmith.checker.coq.load_path import LoadPath, LoadPathError
+from proofsmith.checker.json_files import InputFileError, get_field, get_position, read_jsonl, replacing, write_jsonl
+from proofsmith.data_synth.mutation import Mutant
+from proofsmith.retrieval.benchmark import PARTS, Provenance, TracedTactic, TracedTheorem, write_split
 
 # A mutant's split is the part of the exported benchmark's random/ split it lands in.
 SPLITS = PARTS

@@ -31,10 +31,10 @@ from typing import Sequence
 
 import numpy as np
 
-from checker.backend import ProofSession
-from checker.types import Goal, GoalState, NextState, TacticTimeout, Theorem, Verdict
-from data_synth.coq_terms import alpha_key, constants, sides, tokenize
-from data_synth.premise_index import Pattern, PremiseIndex
+from proofsmith.checker.backend import ProofSession
+from proofsmith.checker.types import Goal, GoalState, NextState, TacticTimeout, Theorem, Verdict
+from proofsmith.data_synth.coq_terms import alpha_key, constants, sides, tokenize
+from proofsmith.data_synth.premise_index import Pattern, PremiseIndex
 
 RULES = ("rewrite", "apply")
 

@@ -29,14 +29,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
-from checker.backend import Checker
-from checker.coq.load_path import LoadPath, LoadPathError
-from checker.json_files import InputFileError, JsonlAppender, read_json, read_jsonl
-from data_synth.funnel import Funnel
-from data_synth.mutant_corpus import MutantRecord, keep_parents, read_records
-from data_synth.mutation import LibraryTheorem, MutationSettings, Mutator, open_parent, parent_statement
-from data_synth.premise_index import PremiseIndex, is_theorem_kind
-from retrieval.corpus import Corpus, CorpusError
+from proofsmith.checker.backend import Checker
+from proofsmith.checker.coq.load_path import LoadPath, LoadPathError
+from proofsmith.checker.json_files import InputFileError, JsonlAppender, read_json, read_jsonl
+from proofsmith.data_synth.funnel import Funnel
+from proofsmith.data_synth.mutant_corpus import MutantRecord, keep_parents, read_records
+from proofsmith.data_synth.mutation import LibraryTheorem, MutationSettings, Mutator, open_parent, parent_statement
+from proofsmith.data_synth.premise_index import PremiseIndex, is_theorem_kind
+from proofsmith.retrieval.corpus import Corpus, CorpusError
 
 CHUNK = 16  # parents per work item (all from one file)
 FUNNEL_EVERY = 250  # parents between rewrites of the funnel files
@@ -166,7 +166,7 @@ def _strip_comments(text: str) -> str:
 
 
 def _coqlib_theories() -> str:
-    from checker.coq.library import coqlib
+    from proofsmith.checker.coq.library import coqlib
 
     return str(coqlib() / "theories")
 
@@ -178,7 +178,7 @@ def _loadpath(trace_dir: Path, root: Path, logical: str) -> LoadPath:
     built = trace_dir / "build" / logical
     if built.is_dir():
         return LoadPath.of("-R", built, logical)
-    from checker.coq.library import coqlib
+    from proofsmith.checker.coq.library import coqlib
 
     installed = coqlib() in root.parents or root == coqlib() / "theories"
     if not installed and root.is_dir() and any(root.rglob("*.vo")):

@@ -21,7 +21,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from data_synth.coq_terms import constants, declaration_type, sides, telescope
+from proofsmith.data_synth.coq_terms import constants, declaration_type, sides, telescope
 
 THEOREM_KINDS = frozenset(
     {"theorem", "lemma", "fact", "remark", "corollary", "proposition", "property", "example"}

@@ -15,8 +15,8 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any, Sequence
 
-from eval.benchmarks import Problem
-from eval.passk import mean_pass_at_k, reported_ks
+from proofsmith.eval.benchmarks import Problem
+from proofsmith.eval.passk import mean_pass_at_k, reported_ks
 
 SUMMARY = "summary.json"
 REPORT_MD = "report.md"

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, TypedDict
 
-from checker.json_files import FileInUseError, InputFileError, JsonlAppender, read_jsonl
+from proofsmith.checker.json_files import FileInUseError, InputFileError, JsonlAppender, read_jsonl
 
 
 class ResultsFileError(ValueError):

@@ -28,13 +28,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from checker.coq.load_path import LoadPath
-from checker.settings import CheckerSettings
-from checker.types import CheckerInfo, Verdict
-from eval.benchmarks import Benchmark, Problem, load_benchmark
-from eval.benchmarks.system_packages import missing_packages
-from eval.results import ResultsFile
-from prover.base import Budget
+from proofsmith.checker.coq.load_path import LoadPath
+from proofsmith.checker.settings import CheckerSettings
+from proofsmith.checker.types import CheckerInfo, Verdict
+from proofsmith.eval.benchmarks import Benchmark, Problem, load_benchmark
+from proofsmith.eval.benchmarks.system_packages import missing_packages
+from proofsmith.eval.results import ResultsFile
+from proofsmith.prover.base import Budget
 
 log = logging.getLogger(__name__)
 
@@ -179,7 +179,7 @@ def _choose_backend(requested: str | None, benchmark: Benchmark) -> str:
 
 
 def _require_backend(backend: str, benchmark: str) -> None:
-    from checker.registry import BACKENDS
+    from proofsmith.checker.registry import BACKENDS
 
     if backend not in BACKENDS:
         raise RunConfigError(
@@ -193,8 +193,8 @@ class ProblemEvaluator:
 
     def __init__(self, backend: str, prover: str, prover_options: dict[str, Any], budget: Budget, context: dict[str, Any],
                  load_path: LoadPath = LoadPath()):
-        from checker.registry import open_checker
-        from prover.registry import make_prover
+        from proofsmith.checker.registry import open_checker
+        from proofsmith.prover.registry import make_prover
 
         self.settings = CheckerSettings(workers=1).with_load_path(load_path)
         self.prover = make_prover(prover, **prover_options)
@@ -456,8 +456,8 @@ def run_eval(config: RunConfig, out_dir: Path | str, progress: bool = True) -> R
     for a results file in use or corrupt. Nothing is written before the
     options, the benchmark and the selection are known to be good.
     """
-    from eval.report import summarize, write_reports
-    from prover.registry import check_prover
+    from proofsmith.eval.report import summarize, write_reports
+    from proofsmith.prover.registry import check_prover
 
     # A refused run must leave no run.json behind, which would then refuse the
     # corrected command: validate everything first.

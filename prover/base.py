@@ -12,8 +12,8 @@ import abc
 from dataclasses import dataclass, field
 from typing import Any
 
-from checker.backend import Checker
-from checker.types import CheckResult, Theorem, Verdict
+from proofsmith.checker.backend import Checker
+from proofsmith.checker.types import CheckResult, Theorem, Verdict
 
 
 @dataclass(frozen=True)

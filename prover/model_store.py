@@ -26,7 +26,7 @@ class ModelNotFound(ValueError):
 
 def cache_dir() -> Path:
     """proofsmith's cache folder: the one setting `PROOFSMITH_CACHE_DIR` moves for every cache."""
-    from checker.settings import CheckerSettings
+    from proofsmith.checker.settings import CheckerSettings
 
     root = CheckerSettings().cache_dir
     return root if root is not None else Path.home() / ".cache" / "proofsmith"

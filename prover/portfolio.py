@@ -12,9 +12,9 @@ from __future__ import annotations
 import random
 import time
 
-from checker.backend import Checker, SessionCrashed
-from checker.types import ProofFinished, TacticTimeout, Theorem, Verdict
-from prover.base import AttemptOutcome, Budget, Prover, ProverResult
+from proofsmith.checker.backend import Checker, SessionCrashed
+from proofsmith.checker.types import ProofFinished, TacticTimeout, Theorem, Verdict
+from proofsmith.prover.base import AttemptOutcome, Budget, Prover, ProverResult
 
 # Decision procedures and general automation, cheapest and most often useful first.
 CLOSERS = (

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import NamedTuple, Protocol, runtime_checkable
 
-from checker.types import Theorem
+from proofsmith.checker.types import Theorem
 
 
 class RetrievedPremise(NamedTuple):

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from prover.premises import RetrievedPremise
+from proofsmith.prover.premises import RetrievedPremise
 
 TACTIC_INSTRUCTION = "You are a Coq prover. Reply with the next tactic for the first goal, nothing else."
 PROOF_INSTRUCTION = "You are a Coq prover. Reply with a complete proof script (the tactics between Proof. and Qed.), nothing else."

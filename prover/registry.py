@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from prover.base import Prover
+from proofsmith.prover.base import Prover
 
 PROVERS = ("portfolio", "search", "model-free-search", "sample", "portfolio+search")
 
@@ -94,8 +94,8 @@ def _take(options: dict[str, Any], allowed: tuple[str, ...], prover: str) -> dic
 
 def load_retriever(index_dir: str | Path):
     """The dense retriever saved in an index folder (from `proofsmith index build`)."""
-    from retrieval.errors import RetrievalInputError
-    from retrieval.retriever import DenseRetriever
+    from proofsmith.retrieval.errors import RetrievalInputError
+    from proofsmith.retrieval.retriever import DenseRetriever
 
     try:
         return DenseRetriever.load(index_dir)
@@ -109,14 +109,14 @@ def _resolve_retriever(options: dict[str, Any]) -> None:
 
 
 def _portfolio(options: dict[str, Any]) -> Prover:
-    from prover.portfolio import PortfolioProver
+    from proofsmith.prover.portfolio import PortfolioProver
 
     _take(options, PROVER_OPTIONS["portfolio"], "portfolio")
     return PortfolioProver()
 
 
 def _model_generator(options: dict[str, Any]):
-    from prover.generators import make_generator
+    from proofsmith.prover.generators import make_generator
 
     gen_options = {k: options.pop(k) for k in _GENERATOR_OPTIONS if k in options}
     kind = gen_options.pop("generator", "auto")
@@ -126,9 +126,9 @@ def _model_generator(options: dict[str, Any]):
 
 
 def _search(options: dict[str, Any]) -> Prover:
-    from prover.generators.mixture import MixtureGenerator
-    from prover.generators.model_free import ModelFreeGenerator
-    from prover.search import BestFirstSearchProver
+    from proofsmith.prover.generators.mixture import MixtureGenerator
+    from proofsmith.prover.generators.model_free import ModelFreeGenerator
+    from proofsmith.prover.search import BestFirstSearchProver
 
     options = _take(options, PROVER_OPTIONS["search"], "search")
     share = float(options.pop("automation_share", DEFAULT_AUTOMATION_SHARE))
@@ -151,8 +151,8 @@ def _search(options: dict[str, Any]) -> Prover:
 
 
 def _model_free_search(options: dict[str, Any]) -> Prover:
-    from prover.generators.model_free import ModelFreeGenerator
-    from prover.search import BestFirstSearchProver
+    from proofsmith.prover.generators.model_free import ModelFreeGenerator
+    from proofsmith.prover.search import BestFirstSearchProver
 
     options = _take(options, PROVER_OPTIONS["model-free-search"], "model-free-search")
     _resolve_retriever(options)
@@ -163,7 +163,7 @@ def _model_free_search(options: dict[str, Any]) -> Prover:
 
 
 def _sample(options: dict[str, Any]) -> Prover:
-    from prover.sampling import WholeProofSampler
+    from proofsmith.prover.sampling import WholeProofSampler
 
     options = _take(options, PROVER_OPTIONS["sample"], "sample")
     temperature = options.pop("temperature", 1.0)
@@ -173,7 +173,7 @@ def _sample(options: dict[str, Any]) -> Prover:
 
 
 def _portfolio_then_search(options: dict[str, Any]) -> Prover:
-    from prover.sequence import ProverSequence
+    from proofsmith.prover.sequence import ProverSequence
 
     share = float(options.pop("portfolio_share", DEFAULT_PORTFOLIO_SHARE))
     if not 0.0 < share < 1.0:

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import time
 
-from checker.backend import Checker
-from checker.types import CheckResult, ProofTask, Theorem, Verdict
-from prover.base import AttemptOutcome, Budget, Prover, ProverResult
-from prover.generators.base import LanguageModelGenerator
-from prover.premises import PremiseRetriever
-from prover.stopwatch import Stopwatch
+from proofsmith.checker.backend import Checker
+from proofsmith.checker.types import CheckResult, ProofTask, Theorem, Verdict
+from proofsmith.prover.base import AttemptOutcome, Budget, Prover, ProverResult
+from proofsmith.prover.generators.base import LanguageModelGenerator
+from proofsmith.prover.premises import PremiseRetriever
+from proofsmith.prover.stopwatch import Stopwatch
 
 
 class WholeProofSampler(Prover):

@@ -24,8 +24,8 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 
-from checker.backend import Checker, ProofSession, SessionCrashed
-from checker.types import (
+from proofsmith.checker.backend import Checker, ProofSession, SessionCrashed
+from proofsmith.checker.types import (
     NextState,
     ProofFinished,
     TacticError,
@@ -33,11 +33,11 @@ from checker.types import (
     Theorem,
     Verdict,
 )
-from prover.base import AttemptOutcome, Budget, Prover, ProverResult
-from prover.generators.base import TacticGenerator, TacticRequest
-from prover.premises import PremiseRetriever
-from prover.search_tree import Edge, InternalNode, SearchTree, Status
-from prover.stopwatch import Stopwatch
+from proofsmith.prover.base import AttemptOutcome, Budget, Prover, ProverResult
+from proofsmith.prover.generators.base import TacticGenerator, TacticRequest
+from proofsmith.prover.premises import PremiseRetriever
+from proofsmith.prover.search_tree import Edge, InternalNode, SearchTree, Status
+from proofsmith.prover.stopwatch import Stopwatch
 
 # A tactic never gets less time than this, even when the wall budget is
 # nearly spent: a timeout that kills the checker process costs more.

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from checker.types import GoalState
+from proofsmith.checker.types import GoalState
 
 
 class Status(str, Enum):

@@ -15,9 +15,9 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
-from checker.backend import Checker
-from checker.types import Theorem, Verdict
-from prover.base import AttemptOutcome, Budget, Prover, ProverResult
+from proofsmith.checker.backend import Checker
+from proofsmith.checker.types import Theorem, Verdict
+from proofsmith.prover.base import AttemptOutcome, Budget, Prover, ProverResult
 
 
 class ProverSequence(Prover):

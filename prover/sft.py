@@ -25,9 +25,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from checker.types import Source, Theorem
-from prover.premises import PremiseRetriever
-from prover.prompt import PromptFormat
+from proofsmith.checker.types import Source, Theorem
+from proofsmith.prover.premises import PremiseRetriever
+from proofsmith.prover.prompt import PromptFormat
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ def examples_from_split(
     files: str | None = None,
     max_state_chars: int | None = None,
 ) -> list[Example]:
-    from retrieval.benchmark import BenchmarkError, load_theorems
+    from proofsmith.retrieval.benchmark import BenchmarkError, load_theorems
 
     try:
         theorems = load_theorems(path)
@@ -174,7 +174,7 @@ def train_generator(config: SFTConfig, retriever: PremiseRetriever | None = None
     )
     from transformers.trainer_utils import get_last_checkpoint
 
-    from prover.model_store import resolve_model
+    from proofsmith.prover.model_store import resolve_model
 
     if config.threads is not None:
         torch.set_num_threads(config.threads)

@@ -32,9 +32,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from checker.json_files import InputFileError, get_field, get_position, read_json, write_json
-from retrieval.corpus import Corpus, CorpusError, Pos
-from retrieval.errors import RetrievalInputError
+from proofsmith.checker.json_files import InputFileError, get_field, get_position, read_json, write_json
+from proofsmith.retrieval.corpus import Corpus, CorpusError, Pos
+from proofsmith.retrieval.errors import RetrievalInputError
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ from collections import Counter
 
 import numpy as np
 
-from retrieval.corpus import Corpus
-from retrieval.retriever import Retriever, top_k_masked
+from proofsmith.retrieval.corpus import Corpus
+from proofsmith.retrieval.retriever import Retriever, top_k_masked
 
 _TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_'.]*|\d+|[^\sA-Za-z0-9_]")
 

@@ -26,8 +26,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from checker.json_files import InputFileError, read_jsonl, write_jsonl
-from retrieval.errors import RetrievalInputError
+from proofsmith.checker.json_files import InputFileError, read_jsonl, write_jsonl
+from proofsmith.retrieval.errors import RetrievalInputError
 
 log = logging.getLogger(__name__)
 

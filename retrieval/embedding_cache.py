@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval.corpus import Corpus
-from retrieval.encoder import TextEncoder
+from proofsmith.retrieval.corpus import Corpus
+from proofsmith.retrieval.encoder import TextEncoder
 
 
 def cache_key(corpus: Corpus, encoder: TextEncoder) -> str:

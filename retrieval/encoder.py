@@ -14,7 +14,7 @@ from typing import Sequence
 
 import numpy as np
 
-from retrieval.errors import RetrievalInputError
+from proofsmith.retrieval.errors import RetrievalInputError
 
 DEFAULT_ENCODER_NAME = "all-MiniLM-L6-v2"
 

@@ -11,11 +11,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Sequence
 
-from checker.json_files import InputFileError, JsonlAppender, get_field, read_jsonl
-from retrieval.benchmark import Benchmark, Query
-from retrieval.errors import RetrievalInputError
-from retrieval.metrics import RetrievalMetrics, score_rankings
-from retrieval.retriever import Retriever
+from proofsmith.checker.json_files import InputFileError, JsonlAppender, get_field, read_jsonl
+from proofsmith.retrieval.benchmark import Benchmark, Query
+from proofsmith.retrieval.errors import RetrievalInputError
+from proofsmith.retrieval.metrics import RetrievalMetrics, score_rankings
+from proofsmith.retrieval.retriever import Retriever
 
 # MRR is computed over this many retrieved premises per query (ReProver: 100).
 RANKING_DEPTH = 100

@@ -28,10 +28,10 @@ from typing import Any
 
 import numpy as np
 
-from checker.json_files import InputFileError, read_json, write_json
-from retrieval.corpus import Corpus, CorpusError
-from retrieval.errors import RetrievalInputError
-from retrieval.settings import RetrievalSettings
+from proofsmith.checker.json_files import InputFileError, read_json, write_json
+from proofsmith.retrieval.corpus import Corpus, CorpusError
+from proofsmith.retrieval.errors import RetrievalInputError
+from proofsmith.retrieval.settings import RetrievalSettings
 
 APPROX_KINDS = ("auto", "hnsw", "ivf", "none")
 FORMAT_VERSION = 1

@@ -17,13 +17,13 @@ from typing import Any, Sequence
 import numpy as np
 from tqdm import tqdm
 
-from checker.types import Theorem
-from retrieval.benchmark import Query
-from retrieval.corpus import Corpus, Pos, Premise
-from retrieval.embedding_cache import corpus_embeddings
-from retrieval.encoder import DEFAULT_ENCODER_NAME, EncoderError, TextEncoder
-from retrieval.index import PremiseIndex, PremiseIndexError
-from retrieval.settings import RetrievalSettings
+from proofsmith.checker.types import Theorem
+from proofsmith.retrieval.benchmark import Query
+from proofsmith.retrieval.corpus import Corpus, Pos, Premise
+from proofsmith.retrieval.embedding_cache import corpus_embeddings
+from proofsmith.retrieval.encoder import DEFAULT_ENCODER_NAME, EncoderError, TextEncoder
+from proofsmith.retrieval.index import PremiseIndex, PremiseIndexError
+from proofsmith.retrieval.settings import RetrievalSettings
 
 
 @dataclass(frozen=True)

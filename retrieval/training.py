@@ -28,11 +28,11 @@ from typing import Sequence
 
 import numpy as np
 
-from checker.json_files import InputFileError, JsonlAppender, get_field, read_json, read_jsonl, write_json, write_jsonl
-from retrieval.benchmark import Query
-from retrieval.corpus import Corpus, Pos
-from retrieval.encoder import TextEncoder
-from retrieval.errors import RetrievalInputError
+from proofsmith.checker.json_files import InputFileError, JsonlAppender, get_field, read_json, read_jsonl, write_json, write_jsonl
+from proofsmith.retrieval.benchmark import Query
+from proofsmith.retrieval.corpus import Corpus, Pos
+from proofsmith.retrieval.encoder import TextEncoder
+from proofsmith.retrieval.errors import RetrievalInputError
 
 
 class TrainingError(RetrievalInputError):

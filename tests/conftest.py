@@ -15,7 +15,7 @@ def pytest_addoption(parser):
 @functools.cache
 def _missing_tool(marker: str) -> str | None:
     """Why a test marked `marker` (coq, lean, fstar: pyproject.toml registers them) cannot run here, or None."""
-    from checker.settings import CheckerSettings
+    from proofsmith.checker.settings import CheckerSettings
 
     settings = CheckerSettings()
     if marker == "coq" and shutil.which(settings.coq_binary) is None:

@@ -27,7 +27,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from checker.lean.guard import scrub
+from proofsmith.checker.lean.guard import scrub
 
 MATCH = Path(__file__).parent / "fixtures" / "kimina" / "match"
 PRINT_AXIOMS = re.compile(r"\n\s*#print axioms (\S+)\s*$")

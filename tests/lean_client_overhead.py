@@ -16,9 +16,9 @@ import sys
 import time
 from pathlib import Path
 
-from checker.kimina import KiminaClient
-from checker.lean.process import LeanRepl
-from checker.lean.protocol import parse_request, parse_response
+from proofsmith.checker.kimina import KiminaClient
+from proofsmith.checker.lean.process import LeanRepl
+from proofsmith.checker.lean.protocol import parse_request, parse_response
 
 from .kimina_replay import KiminaReplay, recordings
 from .lean_replay import recorded_pair

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from checker.coq.guard import THEOREM_KEYWORDS
-from checker.statements import STATEMENT_BACKENDS, Statement, StatementError, parse_statement
+from proofsmith.checker.coq.guard import THEOREM_KEYWORDS
+from proofsmith.checker.statements import STATEMENT_BACKENDS, Statement, StatementError, parse_statement
 
 
 @pytest.mark.parametrize(
@@ -50,7 +50,7 @@ def test_backends_without_a_statement_syntax():
 
 @pytest.mark.parametrize("keyword", sorted(THEOREM_KEYWORDS))
 def test_every_theorem_keyword_the_guard_takes_is_a_coq_benchmark_statement(tmp_path, keyword):
-    from eval.benchmarks import load_benchmark
+    from proofsmith.eval.benchmarks import load_benchmark
 
     record = {
         "name": "t1", "split": "test", "header": "", "statement": f"{keyword} t1 : 1 + 1 = 2.",

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cli import main
+from proofsmith.cli import main
 
 PROOF = {"name": "t", "header": "", "statement": "Theorem t : 1 = 1.", "proof": "reflexivity."}
 BUNDLED_LINE = (Path(__file__).resolve().parent.parent / "eval" / "data" / "minif2f_coq.jsonl").read_bytes().split(b"\n")[0]
@@ -89,7 +89,7 @@ def test_missing_data_points_to_a_file_that_exists(tmp_path, capsys):
 
 
 def test_eval_help_lists_the_provers(capsys):
-    from prover.registry import PROVERS
+    from proofsmith.prover.registry import PROVERS
 
     with pytest.raises(SystemExit):
         main(["eval", "--help"])

@@ -7,13 +7,13 @@ import shutil
 
 import pytest
 
-from cli import main
+from proofsmith.cli import main
 
 
 @pytest.mark.coq
 def test_prove_prints_a_proof_coq_accepts(capsys):
-    from checker.registry import open_checker
-    from checker.types import Theorem
+    from proofsmith.checker.registry import open_checker
+    from proofsmith.checker.types import Theorem
 
     statement = "Theorem t_comm : forall a b : nat, a + b = b + a."
     assert main(["prove", statement, "--budget-s", "30", "--json"]) == 0

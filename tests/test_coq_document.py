@@ -2,8 +2,8 @@
 
 import pytest
 
-from checker.coq.document import CoqDocument, CoqError
-from checker.settings import CheckerSettings
+from proofsmith.checker.coq.document import CoqDocument, CoqError
+from proofsmith.checker.settings import CheckerSettings
 
 pytestmark = pytest.mark.coq
 

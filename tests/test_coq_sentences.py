@@ -1,6 +1,6 @@
 import pytest
 
-from checker.coq.sentences import CoqSyntaxError, SentenceKind, leading_word, split_sentences, strip_comments
+from proofsmith.checker.coq.sentences import CoqSyntaxError, SentenceKind, leading_word, split_sentences, strip_comments
 
 
 def texts(script):

@@ -7,10 +7,10 @@ import time
 
 import pytest
 
-from checker.coq.session import CoqSession
-from checker.pool import PooledChecker
-from checker.settings import CheckerSettings
-from checker.types import NextState, ProofFinished, ProofTask, TacticError, TacticTimeout, Theorem, Verdict
+from proofsmith.checker.coq.session import CoqSession
+from proofsmith.checker.pool import PooledChecker
+from proofsmith.checker.settings import CheckerSettings
+from proofsmith.checker.types import NextState, ProofFinished, ProofTask, TacticError, TacticTimeout, Theorem, Verdict
 
 pytestmark = pytest.mark.coq
 

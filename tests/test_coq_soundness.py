@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from checker.pool import PooledChecker
-from checker.settings import CheckerSettings
-from checker.types import ProofTask, Theorem, Verdict
+from proofsmith.checker.pool import PooledChecker
+from proofsmith.checker.settings import CheckerSettings
+from proofsmith.checker.types import ProofTask, Theorem, Verdict
 
 pytestmark = pytest.mark.coq
 
@@ -33,7 +33,7 @@ HEADER_AXIOM = "Parameter f : nat -> nat.\nAxiom f_spec : forall n, f n = n.\n"
 
 @pytest.fixture(scope="module")
 def checker():
-    with PooledChecker(lambda: __import__("checker.coq.session", fromlist=["CoqSession"]).CoqSession(SETTINGS), SETTINGS) as c:
+    with PooledChecker(lambda: __import__("proofsmith.checker.coq.session", fromlist=["CoqSession"]).CoqSession(SETTINGS), SETTINGS) as c:
         yield c
 
 
@@ -120,7 +120,7 @@ def test_header_axioms_are_allowed_but_disallowed_library_axioms_are_not():
 
 
 def _session(settings):
-    from checker.coq.session import CoqSession
+    from proofsmith.checker.coq.session import CoqSession
 
     return CoqSession(settings)
 
@@ -147,7 +147,7 @@ def test_bad_statements_are_errors_not_proofs(checker):
 def test_a_process_out_of_memory_costs_only_its_own_proof():
     """Coq reports "Out of memory." as an ordinary error and carries on in an
     unknown state: the proof that did it is `error`, the process is replaced."""
-    from checker.coq.session import CoqSession
+    from proofsmith.checker.coq.session import CoqSession
 
     settings = CheckerSettings(workers=1, memory_mb=1500)
     with CoqSession(settings) as s:
@@ -160,7 +160,7 @@ def test_a_process_out_of_memory_costs_only_its_own_proof():
 
 
 def test_a_stack_overflow_is_an_error_and_the_process_is_replaced():
-    from checker.coq.session import CoqSession
+    from proofsmith.checker.coq.session import CoqSession
 
     settings = CheckerSettings(workers=1, coq_stack_mb=8)
     with CoqSession(settings) as s:
@@ -173,7 +173,7 @@ def test_a_stack_overflow_is_an_error_and_the_process_is_replaced():
 
 def test_long_proofs_that_coq_accepts_are_accepted():
     """40,000 sentences: the default stack limit lets coqidetop take what coqc takes."""
-    from checker.coq.session import CoqSession
+    from proofsmith.checker.coq.session import CoqSession
 
     with CoqSession(CheckerSettings(workers=1)) as s:
         result = s.check(Theorem("t", "Theorem t : 1 = 1."), "idtac.\n" * 40000 + "reflexivity.", 300)
@@ -181,7 +181,7 @@ def test_long_proofs_that_coq_accepts_are_accepted():
 
 
 def test_a_damaged_axiom_cache_is_set_aside_not_trusted(tmp_path):
-    from checker.coq.axiom_cache import LibraryAxiomCache
+    from proofsmith.checker.coq.axiom_cache import LibraryAxiomCache
 
     path = tmp_path / "cache.jsonl"
     path.write_text('{"constant": "Coq.A.a", "axioms": []}\nnot json\n{"constant": "Coq.B.b", "axioms": []}\n')

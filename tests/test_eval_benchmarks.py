@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from eval.benchmarks import (
+from proofsmith.eval.benchmarks import (
     BENCHMARKS,
     BenchmarkDataError,
     BenchmarkSelectionError,
     load_benchmark,
 )
-from eval.benchmarks.problem import competition_family
+from proofsmith.eval.benchmarks.problem import competition_family
 
 FIXTURES = Path(__file__).parent / "fixtures"
 LEANDOJO = FIXTURES / "leandojo_benchmark_4"
@@ -157,7 +157,7 @@ def test_leandojo_fixture_loads_every_split():
 
 
 def test_leandojo_fixture_corpus_follows_the_schema_retrieval_reads():
-    from retrieval.corpus import Corpus
+    from proofsmith.retrieval.corpus import Corpus
 
     corpus = Corpus.load(LEANDOJO / "corpus.jsonl")
     assert len(corpus.premises) == 6

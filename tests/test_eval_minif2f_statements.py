@@ -2,10 +2,10 @@
 
 import pytest
 
-from checker.registry import open_checker
-from checker.settings import CheckerSettings
-from eval.benchmarks import load_benchmark
-from eval.benchmarks.system_packages import missing_packages
+from proofsmith.checker.registry import open_checker
+from proofsmith.checker.settings import CheckerSettings
+from proofsmith.eval.benchmarks import load_benchmark
+from proofsmith.eval.benchmarks.system_packages import missing_packages
 
 
 @pytest.mark.coq

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from eval.passk import mean_pass_at_k, pass_at_k, reported_ks
+from proofsmith.eval.passk import mean_pass_at_k, pass_at_k, reported_ks
 
 
 @given(st.integers(1, 60).flatmap(lambda n: st.tuples(st.just(n), st.integers(0, n), st.integers(1, n))))

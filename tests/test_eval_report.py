@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from checker.types import Theorem
-from eval.benchmarks import Problem
-from eval.report import headline, summarize, write_reports
+from proofsmith.checker.types import Theorem
+from proofsmith.eval.benchmarks import Problem
+from proofsmith.eval.report import headline, summarize, write_reports
 
 RUN = {
     "benchmark": "minif2f-coq", "split": "test", "data": None, "data_sha256": "4c1a89",

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from eval.results import ResultsFile, ResultsFileError, read_results
+from proofsmith.eval.results import ResultsFile, ResultsFileError, read_results
 
 
 def test_append_then_reopen_returns_every_record(tmp_path):

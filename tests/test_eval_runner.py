@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from eval.runner import RunConfig, RunConfigError, run_eval
+from proofsmith.eval.runner import RunConfig, RunConfigError, run_eval
 
 ROOT = Path(__file__).resolve().parent.parent
-PROOFSMITH = [sys.executable, "-m", "cli"]
+PROOFSMITH = [sys.executable, "-m", "proofsmith.cli"]
 
 # Quick to prove or to fail with the portfolio, and no Reals (whose first axiom check costs seconds).
 QUICK = [
@@ -142,9 +142,9 @@ def test_resuming_with_other_options_is_refused(tmp_path):
     config = RunConfig(benchmark="minif2f-coq", split="test", budget_s=10, problems=("mathd_algebra_304",))
     out = tmp_path / "run"
     out.mkdir()
-    from eval.benchmarks import load_benchmark
-    from eval.runner import _check_resume, _identity, select_problems
-    from checker.settings import CheckerSettings
+    from proofsmith.eval.benchmarks import load_benchmark
+    from proofsmith.eval.runner import _check_resume, _identity, select_problems
+    from proofsmith.checker.settings import CheckerSettings
 
     bench = load_benchmark("minif2f-coq", "test")
     _check_resume(out, _identity(config, bench, select_problems(bench, None, config.problems, 0), CheckerSettings()))
@@ -153,8 +153,8 @@ def test_resuming_with_other_options_is_refused(tmp_path):
 
 
 def test_limit_draws_the_same_subset_for_the_same_seed():
-    from eval.benchmarks import load_benchmark
-    from eval.runner import select_problems
+    from proofsmith.eval.benchmarks import load_benchmark
+    from proofsmith.eval.runner import select_problems
 
     bench = load_benchmark("minif2f-coq", "valid")
     a = [p.name for p in select_problems(bench, 20, None, 7)]
@@ -207,10 +207,10 @@ def test_lean_benchmarks_fail_clearly_without_the_lean_backend(tmp_path):
 
 @pytest.mark.coq
 def test_a_proved_claim_is_counted_only_after_the_soundness_guard_accepts_it():
-    from checker.types import Verdict
-    from eval.benchmarks import load_benchmark
-    from eval.runner import ProblemEvaluator
-    from prover.base import Budget, Prover, ProverResult
+    from proofsmith.checker.types import Verdict
+    from proofsmith.eval.benchmarks import load_benchmark
+    from proofsmith.eval.runner import ProblemEvaluator
+    from proofsmith.prover.base import Budget, Prover, ProverResult
 
     class ClaimsProved(Prover):
         """A prover that reports success for whatever script it is given."""

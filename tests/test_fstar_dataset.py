@@ -9,15 +9,15 @@ import sys
 
 import pytest
 
-from checker.fstar.guard import check_candidate
-from checker.fstar.session import FStarSession
-from checker.fstar.target import target_of
-from checker.settings import CheckerSettings
-from checker.types import Verdict
-from eval.benchmarks import BenchmarkSelectionError, get_spec, load_benchmark
-from eval.benchmarks.fstar_dataset import scaffolding, solver_options
-from eval.benchmarks import BenchmarkDataError
-from cli import main
+from proofsmith.checker.fstar.guard import check_candidate
+from proofsmith.checker.fstar.session import FStarSession
+from proofsmith.checker.fstar.target import target_of
+from proofsmith.checker.settings import CheckerSettings
+from proofsmith.checker.types import Verdict
+from proofsmith.eval.benchmarks import BenchmarkSelectionError, get_spec, load_benchmark
+from proofsmith.eval.benchmarks.fstar_dataset import scaffolding, solver_options
+from proofsmith.eval.benchmarks import BenchmarkDataError
+from proofsmith.cli import main
 from .fstar_replay import FIXTURES as IDE_FIXTURES
 
 DATA = IDE_FIXTURES.parent / "fstar_dataset"

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from checker.fstar.protocol import (
+from proofsmith.checker.fstar.protocol import (
     WARN_ON_USE,
     CompletionResponse,
     IssuesResponse,

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from checker.backend import CheckerUnavailable
-from checker.fstar.process import FStarIde
-from checker.fstar.protocol import Push, VfsAdd
-from checker.fstar.session import FStarSession, fstar_command
-from checker.settings import CheckerSettings
-from checker.types import ProofFinished, Source, TacticError, Theorem, Verdict
+from proofsmith.checker.backend import CheckerUnavailable
+from proofsmith.checker.fstar.process import FStarIde
+from proofsmith.checker.fstar.protocol import Push, VfsAdd
+from proofsmith.checker.fstar.session import FStarSession, fstar_command
+from proofsmith.checker.settings import CheckerSettings
+from proofsmith.checker.types import ProofFinished, Source, TacticError, Theorem, Verdict
 
 BINARY = CheckerSettings().fstar_binary
 EMACS = Path(__file__).parent / "fixtures" / "fstar_ide" / "emacs"

@@ -12,9 +12,9 @@ import time
 
 import pytest
 
-from checker.backend import SessionCrashed
-from checker.fstar.process import FStarIde, FStarMemoryExceeded, FStarTimeout
-from checker.fstar.protocol import FullBuffer, IssuesResponse, Push, Search, TextMessage, parse_request
+from proofsmith.checker.backend import SessionCrashed
+from proofsmith.checker.fstar.process import FStarIde, FStarMemoryExceeded, FStarTimeout
+from proofsmith.checker.fstar.protocol import FullBuffer, IssuesResponse, Push, Search, TextMessage, parse_request
 from .fstar_replay import FIXTURES, expected_lines, transcripts
 
 REPLAY = str(FIXTURES.parent.parent / "fstar_replay.py")
@@ -100,7 +100,7 @@ def test_silent_process_times_out_with_what_it_said():
 @pytest.mark.parametrize("version", [2, 3])
 def test_handshake_reads_the_version_and_logs_stray_lines(version, caplog):
     (pair,) = [p for p in PAIRS if pair_id(p) == "emacs/Missing.ideout.expected"]
-    with caplog.at_level(logging.INFO, logger="checker.fstar.process"):
+    with caplog.at_level(logging.INFO, logger="proofsmith.checker.fstar.process"):
         ide = FStarIde(stand_in("--pair", *pair, "--protocol-version", version, "--stray", "Loading Prims (debug)"))
     try:
         assert ide.protocol.version == version

@@ -18,13 +18,13 @@ import time
 
 import pytest
 
-from checker.backend import CheckerUnavailable
-from checker.fstar.session import INSTALL_HINT, FStarPoint, FStarSession
-from checker.fstar.target import target_of
-from checker.pool import PooledChecker
-from checker.registry import open_checker
-from checker.settings import CheckerSettings
-from checker.types import NextState, ProofFinished, ProofTask, Source, TacticError, TacticTimeout, Theorem, Verdict
+from proofsmith.checker.backend import CheckerUnavailable
+from proofsmith.checker.fstar.session import INSTALL_HINT, FStarPoint, FStarSession
+from proofsmith.checker.fstar.target import target_of
+from proofsmith.checker.pool import PooledChecker
+from proofsmith.checker.registry import open_checker
+from proofsmith.checker.settings import CheckerSettings
+from proofsmith.checker.types import NextState, ProofFinished, ProofTask, Source, TacticError, TacticTimeout, Theorem, Verdict
 from .fstar_replay import FIXTURES, VERSION_TEXT, recorded_pair, transcripts
 
 REPLAY = str(FIXTURES.parent.parent / "fstar_replay.py")

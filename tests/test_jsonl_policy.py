@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import pytest
 
-from checker.json_files import InputFileError, JsonlAppender, read_jsonl, write_jsonl
+from proofsmith.checker.json_files import InputFileError, JsonlAppender, read_jsonl, write_jsonl
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "eval" / "data"
@@ -29,7 +29,7 @@ def _bundled(file: str, split: str) -> Callable[[int], dict]:
 
 
 def _mutant(i: int) -> dict[str, Any]:
-    from data_synth.mutant_corpus import MutantRecord
+    from proofsmith.data_synth.mutant_corpus import MutantRecord
 
     return MutantRecord(
         name=f"m{i}", split="train", header="", statement=f"Theorem m{i} : True.", proof="exact I.",
@@ -48,58 +48,58 @@ def _fstar(i: int) -> dict[str, Any]:
 
 
 def _results_file(path: Path) -> int:
-    from eval.results import ResultsFile
+    from proofsmith.eval.results import ResultsFile
 
     with ResultsFile(path) as results:
         return len(results.open())
 
 
 def _read_results(path: Path) -> int:
-    from eval.results import read_results
+    from proofsmith.eval.results import read_results
 
     return len(read_results(path))
 
 
 def _axiom_cache(path: Path) -> int:
-    from checker.coq.axiom_cache import LibraryAxiomCache
+    from proofsmith.checker.coq.axiom_cache import LibraryAxiomCache
 
     cache = LibraryAxiomCache(path)
     return sum(cache.get(f"Coq.c{i}") is not None for i in range(3))
 
 
 def _corpus(path: Path) -> int:
-    from retrieval.corpus import Corpus
+    from proofsmith.retrieval.corpus import Corpus
 
     return len(Corpus.load(path).files)
 
 
 def _retrieval_rows(path: Path) -> int:
-    from retrieval.evaluation import finished_rows
+    from proofsmith.retrieval.evaluation import finished_rows
 
     return len(finished_rows(path, "h"))
 
 
 def _training_log(path: Path) -> int:
-    from retrieval.training import _truncate_log
+    from proofsmith.retrieval.training import _truncate_log
 
     _truncate_log(path, 10**6)
     return sum(1 for _ in read_jsonl(path, missing_ok=True))
 
 
 def _traced_files(path: Path) -> int:
-    from data_synth.trace.runner import read_records
+    from proofsmith.data_synth.trace.runner import read_records
 
     return len(read_records(path))
 
 
 def _mutant_records(path: Path) -> int:
-    from data_synth.mutant_corpus import read_records
+    from proofsmith.data_synth.mutant_corpus import read_records
 
     return sum(1 for _ in read_records(path))
 
 
 def _mutants_kept(path: Path) -> int:
-    from data_synth.mutant_corpus import keep_parents
+    from proofsmith.data_synth.mutant_corpus import keep_parents
 
     keep_parents(path, {f"Coq.Init.Logic.p{i}" for i in range(3)})
     return sum(1 for _ in read_jsonl(path))
@@ -107,7 +107,7 @@ def _mutants_kept(path: Path) -> int:
 
 def _benchmark(name: str, split: str) -> Callable[[Path], int]:
     def read(path: Path) -> int:
-        from eval.benchmarks import load_benchmark
+        from proofsmith.eval.benchmarks import load_benchmark
 
         return len(load_benchmark(name, split, path).problems)
 
@@ -115,7 +115,7 @@ def _benchmark(name: str, split: str) -> Callable[[Path], int]:
 
 
 def _check_tasks(path: Path) -> int:
-    from cli.check import read_tasks
+    from proofsmith.cli.check import read_tasks
 
     return len(read_tasks(path, "coq"))
 
@@ -177,7 +177,7 @@ def _append_jsonl(path: Path, record: dict) -> None:
 
 
 def _append_result(path: Path, record: dict) -> None:
-    from eval.results import ResultsFile
+    from proofsmith.eval.results import ResultsFile
 
     with ResultsFile(path) as results:
         results.open()
@@ -185,7 +185,7 @@ def _append_result(path: Path, record: dict) -> None:
 
 
 def _learn_axioms(path: Path, record: dict) -> None:
-    from checker.coq.axiom_cache import LibraryAxiomCache
+    from proofsmith.checker.coq.axiom_cache import LibraryAxiomCache
 
     LibraryAxiomCache(path).put(record["constant"], frozenset(record["axioms"]))
 
@@ -235,7 +235,7 @@ def test_an_empty_or_missing_log_is_no_records_but_an_input_file_must_have_some(
 
 
 def test_an_exclusive_appender_refuses_a_second_writer(tmp_path):
-    from checker.json_files import FileInUseError
+    from proofsmith.checker.json_files import FileInUseError
 
     path = tmp_path / "data.jsonl"
     with JsonlAppender(path, exclusive=True):

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from checker.backend import CheckerUnavailable
-from checker.kimina import KiminaChecker, KiminaClient, KiminaError, Outcome
-from checker.registry import open_checker
-from checker.settings import CheckerSettings
-from checker.types import ProofTask, Theorem, Verdict
+from proofsmith.checker.backend import CheckerUnavailable
+from proofsmith.checker.kimina import KiminaChecker, KiminaClient, KiminaError, Outcome
+from proofsmith.checker.registry import open_checker
+from proofsmith.checker.settings import CheckerSettings
+from proofsmith.checker.types import ProofTask, Theorem, Verdict
 from .kimina_replay import MATCH, KiminaReplay
 
 FILES = sorted((MATCH / "input").glob("*.lean"))
@@ -143,7 +143,7 @@ def test_no_interactive_sessions(server):
 
 def test_outcomes_of_recorded_repl_answers():
     """Kimina forwards the REPL's answer; the REPL's own recorded answers give every other outcome."""
-    from checker.kimina import KiminaResult, SnippetResult
+    from proofsmith.checker.kimina import KiminaResult, SnippetResult
     from .lean_replay import recorded_pair
 
     repl = Path(__file__).parent / "fixtures" / "lean_repl" / "v4.15.0" / "test"

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from checker.lean import guard
-from checker.lean.guard import GuardRejection, parse_statement, proof_command
-from checker.lean.protocol import Message
+from proofsmith.checker.lean import guard
+from proofsmith.checker.lean.guard import GuardRejection, parse_statement, proof_command
+from proofsmith.checker.lean.protocol import Message
 
 KIMINA_INPUTS = Path(__file__).parent / "fixtures" / "kimina" / "match" / "input"
 

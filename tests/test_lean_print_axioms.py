@@ -26,13 +26,13 @@ from pathlib import Path
 
 import pytest
 
-from checker.kimina import KiminaChecker, KiminaResult
-from checker.lean import guard
-from checker.lean.print_axioms import AxiomsAnswer, parse_axioms_answer
-from checker.lean.protocol import CommandResponse, Message
-from checker.lean.session import LeanSession
-from checker.settings import DEFAULT_LEAN_ALLOWED_AXIOMS, CheckerSettings
-from checker.types import CheckResult, ProofTask, Theorem, Verdict
+from proofsmith.checker.kimina import KiminaChecker, KiminaResult
+from proofsmith.checker.lean import guard
+from proofsmith.checker.lean.print_axioms import AxiomsAnswer, parse_axioms_answer
+from proofsmith.checker.lean.protocol import CommandResponse, Message
+from proofsmith.checker.lean.session import LeanSession
+from proofsmith.checker.settings import DEFAULT_LEAN_ALLOWED_AXIOMS, CheckerSettings
+from proofsmith.checker.types import CheckResult, ProofTask, Theorem, Verdict
 
 FIXTURES = Path(__file__).parent / "fixtures" / "lean_print_axioms"
 REPLAY = Path(__file__).parent / "lean_replay.py"

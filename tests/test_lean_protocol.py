@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from checker.lean.process import LeanRepl
-from checker.lean.protocol import (
+from proofsmith.checker.lean.process import LeanRepl
+from proofsmith.checker.lean.protocol import (
     CommandRequest,
     CommandResponse,
     FileRequest,

@@ -8,10 +8,10 @@ import os
 
 import pytest
 
-from checker.backend import CheckerUnavailable
-from checker.lean.session import LeanSession
-from checker.settings import CheckerSettings
-from checker.types import NextState, ProofFinished, TacticError, Theorem, Verdict
+from proofsmith.checker.backend import CheckerUnavailable
+from proofsmith.checker.lean.session import LeanSession
+from proofsmith.checker.settings import CheckerSettings
+from proofsmith.checker.types import NextState, ProofFinished, TacticError, Theorem, Verdict
 
 pytestmark = pytest.mark.lean  # skipped, with the reason, where lake is not on PATH
 

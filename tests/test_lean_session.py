@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from checker.backend import CheckerUnavailable
-from checker.lean.protocol import ProofStepResponse, TacticRequest, parse_request, parse_response
-from checker.lean.session import LeanSession, step_error
-from checker.pool import PooledChecker
-from checker.registry import open_checker
-from checker.settings import CheckerSettings
-from checker.types import NextState, ProofFinished, ProofTask, TacticError, TacticTimeout, Theorem, Verdict
+from proofsmith.checker.backend import CheckerUnavailable
+from proofsmith.checker.lean.protocol import ProofStepResponse, TacticRequest, parse_request, parse_response
+from proofsmith.checker.lean.session import LeanSession, step_error
+from proofsmith.checker.pool import PooledChecker
+from proofsmith.checker.registry import open_checker
+from proofsmith.checker.settings import CheckerSettings
+from proofsmith.checker.types import NextState, ProofFinished, ProofTask, TacticError, TacticTimeout, Theorem, Verdict
 from .lean_replay import recorded_pair
 
 FIXTURES = Path(__file__).parent / "fixtures" / "lean_repl"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from cli import main
+from proofsmith.cli import main
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TRACELIB = FIXTURES / "tracelib"
@@ -28,7 +28,7 @@ def _no_load_path_from_the_environment(monkeypatch):
 
 @pytest.mark.skipif(shutil.which("coq_makefile") is None, reason="coq_makefile is not installed")
 def test_a_project_file_means_what_it_means_to_coq_makefile(tmp_path):
-    from checker.coq.load_path import LoadPath
+    from proofsmith.checker.coq.load_path import LoadPath
 
     (tmp_path / "theories").mkdir()
     (tmp_path / "theories" / "A.v").write_text("Lemma a : True. Proof. exact I. Qed.\n")
@@ -56,7 +56,7 @@ def test_a_project_file_means_what_it_means_to_coq_makefile(tmp_path):
 
 
 def test_bad_project_files_and_recorded_load_paths_are_named(tmp_path):
-    from checker.coq.load_path import LoadPath, LoadPathError, find_project
+    from proofsmith.checker.coq.load_path import LoadPath, LoadPathError, find_project
 
     project = tmp_path / "_CoqProject"
     for text, message in (("-f other\n", "-f is not allowed"), ("-R lib\n", "-R needs DIR NAME"),
@@ -84,8 +84,8 @@ def test_bad_project_files_and_recorded_load_paths_are_named(tmp_path):
 
 @pytest.fixture(scope="module")
 def traced(tmp_path_factory):
-    from data_synth.trace.libraries import from_folder
-    from data_synth.trace.runner import trace
+    from proofsmith.data_synth.trace.libraries import from_folder
+    from proofsmith.data_synth.trace.runner import trace
 
     out = tmp_path_factory.mktemp("trace")
     trace([from_folder(TRACELIB, "TraceLib")], out, workers=2, progress=False)

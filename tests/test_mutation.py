@@ -20,7 +20,7 @@ LIMIT = 60
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "cli", *args], capture_output=True, text=True, timeout=600
+        [sys.executable, "-m", "proofsmith.cli", *args], capture_output=True, text=True, timeout=600
     )
 
 
@@ -74,7 +74,7 @@ def test_mutants_are_unique_and_new(run):
 
 
 def _sentences(proof: str) -> list[str]:
-    from checker.coq.sentences import split_sentences
+    from proofsmith.checker.coq.sentences import split_sentences
 
     return [s.text for s in split_sentences(proof)]
 
@@ -111,9 +111,9 @@ def test_sampled_mutants_recheck_with_plain_coqc(run):
 
 
 def test_rules_on_known_parents():
-    from checker.coq.session import CoqSession
-    from data_synth.mutation import MutationSettings, Mutator
-    from data_synth.mutation_run import MutationLibrary
+    from proofsmith.checker.coq.session import CoqSession
+    from proofsmith.data_synth.mutation import MutationSettings, Mutator
+    from proofsmith.data_synth.mutation_run import MutationLibrary
 
     library = MutationLibrary.load(FIXTURE)
     parent = next(p for p in library.parents if p.full_name == "Coq.Lists.List.remove_length_le")
@@ -143,7 +143,7 @@ def test_killed_run_resumes_to_the_same_corpus(run, tmp_path):
     reference, _ = run
     out = tmp_path / "resumed.jsonl"
     parents_log = out.with_name(out.name + ".parents.jsonl")
-    cmd = [sys.executable, "-m", "cli", "synth", "mutate", "--trace", str(FIXTURE), "--limit", str(LIMIT),
+    cmd = [sys.executable, "-m", "proofsmith.cli", "synth", "mutate", "--trace", str(FIXTURE), "--limit", str(LIMIT),
            "--workers", "2", "--out", str(out)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
@@ -167,9 +167,9 @@ def test_killed_run_resumes_to_the_same_corpus(run, tmp_path):
 
 
 def test_outputs_feed_training_eval_and_check(run):
-    from eval.benchmarks import load_benchmark
-    from cli.check import read_tasks
-    from retrieval.benchmark import Benchmark
+    from proofsmith.eval.benchmarks import load_benchmark
+    from proofsmith.cli.check import read_tasks
+    from proofsmith.retrieval.benchmark import Benchmark
 
     out, _ = run
     records = _lines(out)

@@ -2,9 +2,9 @@
 
 import numpy as np
 
-from data_synth.coq_terms import alpha_key, constants, declaration_type, sides, telescope, tokenize
-from data_synth.premise_index import PremiseIndex, is_theorem_kind, patterns_of, premise_shape
-from retrieval.corpus import Corpus
+from proofsmith.data_synth.coq_terms import alpha_key, constants, declaration_type, sides, telescope, tokenize
+from proofsmith.data_synth.premise_index import PremiseIndex, is_theorem_kind, patterns_of, premise_shape
+from proofsmith.retrieval.corpus import Corpus
 
 
 def test_printed_type_telescope_and_sides():

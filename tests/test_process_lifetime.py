@@ -202,7 +202,7 @@ def test_an_interrupted_check_resumes(tmp_path):
 
 def test_a_child_outlives_the_thread_that_asked_for_it():
     """The parent-death signal fires when the forking *thread* ends: children are forked by one long-lived thread."""
-    from checker import child_process
+    from proofsmith.checker import child_process
 
     box: list[subprocess.Popen] = []
     worker = threading.Thread(target=lambda: box.append(child_process.spawn(["sleep", "30"])))

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from checker.types import Theorem, Verdict
-from prover.base import Budget
-from prover.premises import RetrievedPremise
+from proofsmith.checker.types import Theorem, Verdict
+from proofsmith.prover.base import Budget
+from proofsmith.prover.premises import RetrievedPremise
 
 FIXTURE = Path(__file__).parent / "fixtures" / "prover_sft"
 
@@ -38,7 +38,7 @@ def build_tiny_model(out: Path) -> Path:
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
-    from prover.prompt import PROOF_INSTRUCTION, TACTIC_INSTRUCTION
+    from proofsmith.prover.prompt import PROOF_INSTRUCTION, TACTIC_INSTRUCTION
 
     texts = [TACTIC_INSTRUCTION, PROOF_INSTRUCTION, "Premises: Goal: Tactic: Proof:"]
     for split in ("train", "val"):
@@ -66,7 +66,7 @@ def build_tiny_model(out: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    from prover.sft import SFTConfig, train_generator
+    from proofsmith.prover.sft import SFTConfig, train_generator
 
     base = build_tiny_model(tmp_path_factory.mktemp("tiny") / "model")
     out = tmp_path_factory.mktemp("sft")
@@ -85,7 +85,7 @@ def test_sft_lowers_the_validation_loss(trained):
 def test_sft_resumes_from_its_last_checkpoint(trained):
     from dataclasses import replace
 
-    from prover.sft import train_generator
+    from proofsmith.prover.sft import train_generator
 
     config, _ = trained
     figures = train_generator(replace(config, max_steps=44))
@@ -94,7 +94,7 @@ def test_sft_resumes_from_its_last_checkpoint(trained):
 
 
 def test_sft_names_a_directory_without_traced_splits(tmp_path):
-    from prover.sft import SFTConfig, TrainingDataError, train_generator
+    from proofsmith.prover.sft import SFTConfig, TrainingDataError, train_generator
 
     with pytest.raises(TrainingDataError, match="random/train.json"):
         train_generator(SFTConfig(data=str(tmp_path), out=str(tmp_path / "out")))
@@ -102,7 +102,7 @@ def test_sft_names_a_directory_without_traced_splits(tmp_path):
 
 @pytest.fixture(scope="module")
 def generator(trained):
-    from prover.generators.transformers_generator import TransformersGenerator
+    from proofsmith.prover.generators.transformers_generator import TransformersGenerator
 
     return TransformersGenerator(trained[1]["model"], device="cpu")
 
@@ -136,8 +136,8 @@ def test_sampled_logprobs_are_reproducible(generator):
 
 @pytest.fixture(scope="module")
 def checker():
-    from checker.registry import open_checker
-    from checker.settings import CheckerSettings
+    from proofsmith.checker.registry import open_checker
+    from proofsmith.checker.settings import CheckerSettings
 
     with open_checker("coq", CheckerSettings(workers=1)) as c:
         yield c
@@ -145,7 +145,7 @@ def checker():
 
 @pytest.mark.coq
 def test_trained_model_search_finds_proofs_coq_accepts(trained, checker):
-    from prover.registry import make_prover
+    from proofsmith.prover.registry import make_prover
 
     # the model alone (no automation mixed in): what it learned must find these
     prover = make_prover("search", model=trained[1]["model"], device="cpu", automation_share=0.0)
@@ -162,7 +162,7 @@ def test_trained_model_search_finds_proofs_coq_accepts(trained, checker):
 
 @pytest.mark.coq
 def test_trained_model_search_ends_failed_on_a_false_statement(trained, checker):
-    from prover.registry import make_prover
+    from proofsmith.prover.registry import make_prover
 
     prover = make_prover("search", model=trained[1]["model"], device="cpu")  # mixed with automation
     assert prover.generator.name.startswith("mixture(")
@@ -173,10 +173,10 @@ def test_trained_model_search_ends_failed_on_a_false_statement(trained, checker)
 
 @pytest.mark.coq
 def test_mixed_search_asks_the_model_only_where_automation_left_the_node_open(trained, checker):
-    from prover.generators import make_generator
-    from prover.generators.mixture import MixtureGenerator
-    from prover.generators.model_free import ModelFreeGenerator
-    from prover.search import BestFirstSearchProver
+    from proofsmith.prover.generators import make_generator
+    from proofsmith.prover.generators.mixture import MixtureGenerator
+    from proofsmith.prover.generators.model_free import ModelFreeGenerator
+    from proofsmith.prover.search import BestFirstSearchProver
 
     model = make_generator("transformers", trained[1]["model"], device="cpu")
     calls = []
@@ -199,7 +199,7 @@ def test_mixed_search_asks_the_model_only_where_automation_left_the_node_open(tr
 
 @pytest.mark.coq
 def test_whole_proof_sampling_checks_every_sample(trained, checker):
-    from prover.registry import make_prover
+    from proofsmith.prover.registry import make_prover
 
     sampler = make_prover("sample", model=trained[1]["model"], device="cpu", temperature=1.0)
     theorem = Theorem("u3", "Theorem u3 : forall a b : nat, a * b = b * a.")
@@ -216,7 +216,7 @@ def test_whole_proof_sampling_checks_every_sample(trained, checker):
 
 
 def test_prompt_packs_premises_in_rank_order_under_the_token_budget(generator):
-    from prover.prompt import PromptFormat
+    from proofsmith.prover.prompt import PromptFormat
 
     fmt = PromptFormat(generator.tokenizer, max_prompt_tokens=160)
     premises = [RetrievedPremise(f"lemma_{i}", "forall n : nat, n + 0 = n", 1.0 - i / 100) for i in range(40)]
@@ -243,7 +243,7 @@ def test_parse_tactic_and_proof(generator):
 def test_default_model_reloads_from_its_converted_checkpoint():
     from transformers import AutoModelForCausalLM
 
-    from prover.model_store import default_model_dir, resolve_model
+    from proofsmith.prover.model_store import default_model_dir, resolve_model
 
     path = default_model_dir()  # converts the GGUF once (about 40 s), then cached
     assert (path / "config.json").is_file() and list(path.glob("*.safetensors"))
@@ -254,7 +254,7 @@ def test_default_model_reloads_from_its_converted_checkpoint():
 
 
 def test_default_model_generates_well_formed_candidates():
-    from prover.generators import make_generator
+    from proofsmith.prover.generators import make_generator
 
     gen = make_generator("transformers", None, device="cpu", max_prompt_tokens=256, max_tactic_tokens=12)
     out = gen.generate(["n : nat\n============================\nn + 0 = n"], 3,
@@ -264,7 +264,7 @@ def test_default_model_generates_well_formed_candidates():
 
 
 def test_resolve_model_names_a_bad_path(tmp_path):
-    from prover.model_store import ModelNotFound, resolve_model
+    from proofsmith.prover.model_store import ModelNotFound, resolve_model
 
     with pytest.raises(ModelNotFound, match="no such directory"):
         resolve_model(tmp_path / "missing")

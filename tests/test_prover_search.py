@@ -7,14 +7,14 @@ import time
 
 import pytest
 
-from checker.types import GoalState, Theorem, Verdict
-from prover.base import Budget
-from prover.generators.model_free import ModelFreeGenerator
-from prover.premises import RetrievedPremise
-from prover.registry import ProverOptionError, make_prover
-from prover.search import BestFirstSearchProver
-from prover.search_tree import Edge, SearchTree, Status, TreeInvariantError
-from prover.tree_drawing import save_tree, to_dot
+from proofsmith.checker.types import GoalState, Theorem, Verdict
+from proofsmith.prover.base import Budget
+from proofsmith.prover.generators.model_free import ModelFreeGenerator
+from proofsmith.prover.premises import RetrievedPremise
+from proofsmith.prover.registry import ProverOptionError, make_prover
+from proofsmith.prover.search import BestFirstSearchProver
+from proofsmith.prover.search_tree import Edge, SearchTree, Status, TreeInvariantError
+from proofsmith.prover.tree_drawing import save_tree, to_dot
 
 REALS = "Require Import Reals.\nOpen Scope R_scope.\n"
 
@@ -179,7 +179,7 @@ def test_model_free_proposes_lean_tactics_for_lean_goals():
 
 
 def test_mixture_weights_the_parts_probabilities():
-    from prover.generators.mixture import MixtureGenerator
+    from proofsmith.prover.generators.mixture import MixtureGenerator
 
     only_lia = ModelFreeGenerator(automation={"lia.": 1.0})
     lia_or_auto = ModelFreeGenerator(automation={"lia.": 1.0, "auto.": 1.0})
@@ -199,8 +199,8 @@ def test_mixture_weights_the_parts_probabilities():
 
 @pytest.fixture(scope="module")
 def checker():
-    from checker.registry import open_checker
-    from checker.settings import CheckerSettings
+    from proofsmith.checker.registry import open_checker
+    from proofsmith.checker.settings import CheckerSettings
 
     with open_checker("coq", CheckerSettings(workers=1)) as c:
         yield c
@@ -294,7 +294,7 @@ def test_registry_refuses_unknown_provers_and_options():
 
 
 def test_registry_routes_models_and_whole_proof_backends():
-    from prover.registry import PROVERS, default_prover, takes_model, unsuitable
+    from proofsmith.prover.registry import PROVERS, default_prover, takes_model, unsuitable
 
     assert default_prover("coq", None) == "model-free-search" and default_prover("lean", "m") == "search"
     assert default_prover("fstar", None) == default_prover("fstar", "m") == "sample"
@@ -305,11 +305,11 @@ def test_registry_routes_models_and_whole_proof_backends():
 
 @pytest.mark.coq
 def test_portfolio_then_search_gives_the_search_what_the_portfolio_left(checker):
-    from prover.sequence import ProverSequence
+    from proofsmith.prover.sequence import ProverSequence
 
     portfolio_only_misses = Theorem("t_seq", "Theorem t_seq : forall P Q : Prop, P -> Q -> Q /\\ P.")
     # a one-tactic portfolio that cannot prove it, then model-free search that can
-    from prover.portfolio import PortfolioProver
+    from proofsmith.prover.portfolio import PortfolioProver
 
     sequence = ProverSequence([(PortfolioProver(("lia.",)), 0.25), (make_prover("model-free-search"), 1.0)])
     assert sequence.name == "portfolio+model-free-search"

@@ -3,9 +3,9 @@ import math
 import numpy as np
 import pytest
 
-from retrieval.bm25 import BM25Retriever, tokenize
-from retrieval.corpus import Corpus
-from retrieval.metrics import recall_at, reciprocal_rank, score_rankings
+from proofsmith.retrieval.bm25 import BM25Retriever, tokenize
+from proofsmith.retrieval.corpus import Corpus
+from proofsmith.retrieval.metrics import recall_at, reciprocal_rank, score_rankings
 
 
 def tiny_corpus():

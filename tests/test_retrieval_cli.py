@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from cli import main
+from proofsmith.cli import main
 
 FIXTURE = Path(__file__).parent / "fixtures" / "retrieval"
 
@@ -71,10 +71,10 @@ def test_eval_retrieval_prints_and_writes_the_table_and_resumes(tmp_path, capsys
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "| bm25 | random | test |" in out and "| minilm-untrained | novel_premises | test |" in out
-    rows = json.loads((tmp_path / "retrieval.json").read_text())
+    rows = json.loads((tmp_path / "proofsmith.retrieval.json").read_text())
     assert len(rows) == 4 and all(0 <= r["r1"] <= r["r10"] <= 100 for r in rows)
-    assert (tmp_path / "retrieval.md").read_text().startswith("| retriever |")
+    assert (tmp_path / "proofsmith.retrieval.md").read_text().startswith("| retriever |")
     # a rerun reads the finished rows instead of recomputing them
-    lines = (tmp_path / "retrieval.jsonl").read_text().splitlines()
+    lines = (tmp_path / "proofsmith.retrieval.jsonl").read_text().splitlines()
     assert main(argv) == 0
-    assert (tmp_path / "retrieval.jsonl").read_text().splitlines() == lines
+    assert (tmp_path / "proofsmith.retrieval.jsonl").read_text().splitlines() == lines

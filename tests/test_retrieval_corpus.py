@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.benchmark import Benchmark, BenchmarkError, load_theorems, queries_from
-from retrieval.corpus import Corpus, CorpusError
+from proofsmith.retrieval.benchmark import Benchmark, BenchmarkError, load_theorems, queries_from
+from proofsmith.retrieval.corpus import Corpus, CorpusError
 
 FIXTURE = Path(__file__).parent / "fixtures" / "retrieval"
 

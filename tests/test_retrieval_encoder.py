@@ -3,9 +3,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from retrieval.corpus import Corpus
-from retrieval.embedding_cache import cache_key, corpus_embeddings
-from retrieval.encoder import EncoderError, TextEncoder, default_encoder_path
+from proofsmith.retrieval.corpus import Corpus
+from proofsmith.retrieval.embedding_cache import cache_key, corpus_embeddings
+from proofsmith.retrieval.encoder import EncoderError, TextEncoder, default_encoder_path
 
 FIXTURE = Path(__file__).parent / "fixtures" / "retrieval"
 TEXTS = ["forall n : nat, n + 0 = n", "n + 0 = n for every natural number n", "rev (rev l) = l"]

@@ -8,13 +8,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from retrieval.benchmark import Query
-from retrieval.bm25 import BM25Retriever
-from retrieval.corpus import Corpus
-from retrieval.encoder import TextEncoder
-from retrieval.index import PremiseIndex, PremiseIndexError
-from retrieval.retriever import DenseRetriever, encoder_meta
-from retrieval.settings import RetrievalSettings
+from proofsmith.retrieval.benchmark import Query
+from proofsmith.retrieval.bm25 import BM25Retriever
+from proofsmith.retrieval.corpus import Corpus
+from proofsmith.retrieval.encoder import TextEncoder
+from proofsmith.retrieval.index import PremiseIndex, PremiseIndexError
+from proofsmith.retrieval.retriever import DenseRetriever, encoder_meta
+from proofsmith.retrieval.settings import RetrievalSettings
 
 FIXTURE = Path(__file__).parent / "fixtures" / "retrieval"
 RAW = [json.loads(line) for line in (FIXTURE / "corpus.jsonl").read_text().splitlines()]

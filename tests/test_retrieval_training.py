@@ -4,10 +4,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import retrieval.training as training
-from retrieval.benchmark import Benchmark
-from retrieval.encoder import TextEncoder
-from retrieval.training import (
+import proofsmith.retrieval.training as training
+from proofsmith.retrieval.benchmark import Benchmark
+from proofsmith.retrieval.encoder import TextEncoder
+from proofsmith.retrieval.training import (
     NegativeSampler,
     TrainConfig,
     TrainingError,

@@ -19,8 +19,8 @@ pytestmark = pytest.mark.coq
 
 @pytest.fixture(scope="module")
 def traced(tmp_path_factory):
-    from data_synth.trace.libraries import from_folder
-    from data_synth.trace.runner import trace
+    from proofsmith.data_synth.trace.libraries import from_folder
+    from proofsmith.data_synth.trace.runner import trace
 
     out = tmp_path_factory.mktemp("trace")
     run = trace([from_folder(TRACELIB, "TraceLib")], out, workers=2, progress=False)
@@ -92,7 +92,7 @@ def test_included_constants_are_placed_at_the_include(traced):
 
 
 def test_accessibility_follows_requires_and_file_order(traced):
-    from retrieval.corpus import Corpus
+    from proofsmith.retrieval.corpus import Corpus
 
     out, _ = traced
     lib = Corpus.load(out / "corpus.jsonl")
@@ -110,7 +110,7 @@ def test_accessibility_follows_requires_and_file_order(traced):
 
 
 def test_every_provenance_is_an_accessible_corpus_premise(traced):
-    from retrieval.corpus import Corpus
+    from proofsmith.retrieval.corpus import Corpus
 
     out, run = traced
     lib = Corpus.load(out / "corpus.jsonl")
@@ -200,9 +200,9 @@ def test_traced_states_are_what_coqc_prints(traced, tmp_path, name):
 
 
 def test_a_proof_reassembled_from_traced_tactics_checks(traced):
-    from checker.registry import open_checker
-    from checker.settings import CheckerSettings
-    from checker.types import Theorem
+    from proofsmith.checker.registry import open_checker
+    from proofsmith.checker.settings import CheckerSettings
+    from proofsmith.checker.types import Theorem
 
     out, _ = traced
     settings = CheckerSettings(workers=1, coq_args=["-R", str(out / "build" / "TraceLib"), "TraceLib"])
@@ -234,8 +234,8 @@ def test_splits_follow_leandojo(traced):
 
 
 def test_rerun_resumes_without_tracing_again(traced):
-    from data_synth.trace.libraries import from_folder
-    from data_synth.trace.runner import RECORDS, trace
+    from proofsmith.data_synth.trace.libraries import from_folder
+    from proofsmith.data_synth.trace.runner import RECORDS, trace
 
     out, first = traced
     with (out / RECORDS).open("a") as fh:
@@ -249,8 +249,8 @@ def test_rerun_traces_again_the_files_that_import_a_changed_file(tmp_path):
     """Top requires Mid, which requires Base: a change to Base changes what Mid and Top see."""
     import shutil
 
-    from data_synth.trace.libraries import from_folder
-    from data_synth.trace.runner import trace
+    from proofsmith.data_synth.trace.libraries import from_folder
+    from proofsmith.data_synth.trace.runner import trace
 
     lib = tmp_path / "tracelib"
     shutil.copytree(TRACELIB, lib)
@@ -267,8 +267,8 @@ def test_rerun_traces_again_the_files_that_import_a_changed_file(tmp_path):
 
 
 def test_retry_failed_traces_partial_files_again(tmp_path):
-    from data_synth.trace.libraries import from_folder
-    from data_synth.trace.runner import trace
+    from proofsmith.data_synth.trace.libraries import from_folder
+    from proofsmith.data_synth.trace.runner import trace
 
     broken = [from_folder(FIXTURES / "tracelib_broken", "Broken")]
     first = trace(broken, tmp_path, workers=1, progress=False)
@@ -278,9 +278,9 @@ def test_retry_failed_traces_partial_files_again(tmp_path):
 
 
 def test_admitted_lemmas_are_marked_and_left_out_of_retrieval(tmp_path):
-    from data_synth.trace.libraries import from_folder
-    from data_synth.trace.runner import trace
-    from retrieval.corpus import Corpus
+    from proofsmith.data_synth.trace.libraries import from_folder
+    from proofsmith.data_synth.trace.runner import trace
+    from proofsmith.retrieval.corpus import Corpus
 
     trace([from_folder(FIXTURES / "tracelib_broken", "Broken")], tmp_path, workers=1, progress=False)
     premises = {p["full_name"]: p for p in corpus(tmp_path)["tracelib_broken/Broken.v"]["premises"]}
@@ -300,8 +300,8 @@ def test_admitted_lemmas_are_marked_and_left_out_of_retrieval(tmp_path):
 
 
 def test_a_failing_proof_or_sentence_is_recorded_and_skipped(tmp_path):
-    from data_synth.trace.libraries import from_folder
-    from data_synth.trace.runner import trace
+    from proofsmith.data_synth.trace.libraries import from_folder
+    from proofsmith.data_synth.trace.runner import trace
 
     run = trace([from_folder(FIXTURES / "tracelib_broken", "Broken")], tmp_path, workers=1, progress=False)
     (record,) = [json.loads(line) for line in (tmp_path / "traced_files.jsonl").read_text().splitlines()]
@@ -316,7 +316,7 @@ def test_a_failing_proof_or_sentence_is_recorded_and_skipped(tmp_path):
 
 
 def test_cli_summary_names_the_files_that_did_not_compile(tmp_path, capsys):
-    from cli import main
+    from proofsmith.cli import main
 
     broken = str(FIXTURES / "tracelib_broken")
     assert main(["trace", "--library", broken, "--logical-path", "Broken", "--out", str(tmp_path), "--workers", "1"]) == 0
@@ -327,7 +327,7 @@ def test_cli_summary_names_the_files_that_did_not_compile(tmp_path, capsys):
 
 
 def test_cli_names_bad_input(tmp_path, capsys):
-    from cli import main
+    from proofsmith.cli import main
 
     assert main(["trace", "--library", str(tmp_path / "nowhere"), "--out", str(tmp_path / "o")]) == 2
     assert "nowhere: no such folder" in capsys.readouterr().err

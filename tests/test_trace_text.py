@@ -5,10 +5,10 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from checker.coq.sentences import split_sentences
-from data_synth.trace.splits import split_by_premise, split_randomly
-from data_synth.trace.tactics import annotate, argument_names, normalize
-from data_synth.trace.vernacular import Declaration, declaration, requirement
+from proofsmith.checker.coq.sentences import split_sentences
+from proofsmith.data_synth.trace.splits import split_by_premise, split_randomly
+from proofsmith.data_synth.trace.tactics import annotate, argument_names, normalize
+from proofsmith.data_synth.trace.vernacular import Declaration, declaration, requirement
 
 
 def names(tactic: str) -> list[str]:

@@ -1,6 +1,6 @@
 """Training curves: the running mean, and a real PNG written."""
 
-from eval.training_curve import running_mean, save_loss_curve
+from proofsmith.eval.training_curve import running_mean, save_loss_curve
 
 
 def test_running_mean_over_a_window():

@@ -24,10 +24,10 @@ from typing import Sequence
 
 import psutil
 
-from checker.backend import SessionCrashed
-from checker.coq import protocol
-from checker.coq.process import CoqProcess, CoqTimeout, coqidetop_argv
-from checker.settings import CheckerSettings
+from proofsmith.checker.backend import SessionCrashed
+from proofsmith.checker.coq import protocol
+from proofsmith.checker.coq.process import CoqProcess, CoqTimeout, coqidetop_argv
+from proofsmith.checker.settings import CheckerSettings
 
 START_TIMEOUT_S = 60.0
 QUERY_TIMEOUT_S = 60.0

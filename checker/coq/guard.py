@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from checker.coq.sentences import (
+from proofsmith.checker.coq.sentences import (
     CoqSyntaxError,
     Sentence,
     SentenceKind,

@@ -14,8 +14,8 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from checker import child_process
-from checker.backend import CheckerUnavailable
+from proofsmith.checker import child_process
+from proofsmith.checker.backend import CheckerUnavailable
 
 
 def _run(argv: list[str], timeout_s: float | None = 60.0, cwd: Path | None = None) -> subprocess.CompletedProcess:

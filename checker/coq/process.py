@@ -15,10 +15,10 @@ import time
 
 from typing import Sequence
 
-from checker import child_process
-from checker.backend import SessionCrashed
-from checker.coq.protocol import VALUE_END, Reply, about_call, parse_reply
-from checker.settings import CheckerSettings
+from proofsmith.checker import child_process
+from proofsmith.checker.backend import SessionCrashed
+from proofsmith.checker.coq.protocol import VALUE_END, Reply, about_call, parse_reply
+from proofsmith.checker.settings import CheckerSettings
 
 INTERRUPT_GRACE_S = 2.0
 

@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
-from checker.types import Goal, Hypothesis, render_goals
+from proofsmith.checker.types import Goal, Hypothesis, render_goals
 
 
 # ---------------------------------------------------------------- calls

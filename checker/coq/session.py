@@ -20,9 +20,9 @@ import shutil
 import time
 from dataclasses import dataclass
 
-from checker.backend import CheckerUnavailable, HeaderError, SessionCrashed
-from checker.coq import guard, protocol
-from checker.coq.assumptions import (
+from proofsmith.checker.backend import CheckerUnavailable, HeaderError, SessionCrashed
+from proofsmith.checker.coq import guard, protocol
+from proofsmith.checker.coq.assumptions import (
     PRINTING_SENTENCES,
     Assumption,
     AssumptionFinder,
@@ -30,13 +30,13 @@ from checker.coq.assumptions import (
     AssumptionsUnreadable,
     IMPREDICATIVE_SET,
 )
-from checker.coq.axiom_cache import library_axiom_cache
-from checker.coq.document import CoqDocument, CoqError, ProcessUnsound, QueryError
-from checker.coq.process import CoqTimeout
-from checker.coq.sentences import CoqSyntaxError, SentenceKind, split_sentences
-from checker.process_session import ProcessSession
-from checker.settings import CheckerSettings
-from checker.types import (
+from proofsmith.checker.coq.axiom_cache import library_axiom_cache
+from proofsmith.checker.coq.document import CoqDocument, CoqError, ProcessUnsound, QueryError
+from proofsmith.checker.coq.process import CoqTimeout
+from proofsmith.checker.coq.sentences import CoqSyntaxError, SentenceKind, split_sentences
+from proofsmith.checker.process_session import ProcessSession
+from proofsmith.checker.settings import CheckerSettings
+from proofsmith.checker.types import (
     CheckResult,
     GoalState,
     NextState,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from checker.fstar.protocol import ProofState
-from checker.fstar.syntax import parse_val
-from checker.types import Goal, Hypothesis
+from proofsmith.checker.fstar.protocol import ProofState
+from proofsmith.checker.fstar.syntax import parse_val
+from proofsmith.checker.types import Goal, Hypothesis
 
 
 def definition_goal(statement: str, short_name: str) -> Goal:

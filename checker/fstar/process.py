@@ -28,9 +28,9 @@ from typing import Sequence
 
 import psutil
 
-from checker import child_process
-from checker.backend import SessionCrashed
-from checker.fstar.protocol import (
+from proofsmith.checker import child_process
+from proofsmith.checker.backend import SessionCrashed
+from proofsmith.checker.fstar.protocol import (
     AnyQuery,
     FullBuffer,
     Message,

@@ -32,16 +32,16 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from checker.backend import CheckerUnavailable, HeaderError, SessionCrashed
-from checker.fstar import guard
-from checker.fstar.goals import definition_goal
-from checker.fstar.process import FStarIde, FStarMemoryExceeded, FStarTimeout
-from checker.fstar.protocol import IssuesResponse, Peek, Pop, Push, PushPartialCheckedFile, VfsAdd
-from checker.fstar.target import FStarTarget, target_of
-from checker.fstar.verdict import Judgement, judge_push
-from checker.process_session import ProcessSession
-from checker.settings import CheckerSettings
-from checker.types import (
+from proofsmith.checker.backend import CheckerUnavailable, HeaderError, SessionCrashed
+from proofsmith.checker.fstar import guard
+from proofsmith.checker.fstar.goals import definition_goal
+from proofsmith.checker.fstar.process import FStarIde, FStarMemoryExceeded, FStarTimeout
+from proofsmith.checker.fstar.protocol import IssuesResponse, Peek, Pop, Push, PushPartialCheckedFile, VfsAdd
+from proofsmith.checker.fstar.target import FStarTarget, target_of
+from proofsmith.checker.fstar.verdict import Judgement, judge_push
+from proofsmith.checker.process_session import ProcessSession
+from proofsmith.checker.settings import CheckerSettings
+from proofsmith.checker.types import (
     CheckResult,
     GoalState,
     ProofFinished,

@@ -28,7 +28,7 @@ import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from checker.types import Theorem
+from proofsmith.checker.types import Theorem
 
 SCRATCH_MODULE = "Scratch"
 _MODULE_DECL = re.compile(r"\A(?:\s|\(\*.*?\*\)|//[^\n]*)*module\s+([A-Z][\w.']*)\s*(?:\n|$)", re.S)

@@ -15,10 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
-from checker.fstar.goals import proof_state_goals
-from checker.fstar.process import Answer
-from checker.fstar.protocol import IssuesResponse, Message, ProofStateMessage, is_error_message, message_text
-from checker.types import Verdict, render_goals
+from proofsmith.checker.fstar.goals import proof_state_goals
+from proofsmith.checker.fstar.process import Answer
+from proofsmith.checker.fstar.protocol import IssuesResponse, Message, ProofStateMessage, is_error_message, message_text
+from proofsmith.checker.types import Verdict, render_goals
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ whitespace continues the entry above it.
 
 from __future__ import annotations
 
-from checker.types import Goal, Hypothesis
+from proofsmith.checker.types import Goal, Hypothesis
 
 TURNSTILE = "⊢"
 

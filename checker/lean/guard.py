@@ -22,9 +22,9 @@ import re
 import textwrap
 from dataclasses import dataclass
 
-from checker.lean.print_axioms import parse_axioms_answer, plain_name
-from checker.lean.protocol import CommandResponse, Message
-from checker.types import Verdict
+from proofsmith.checker.lean.print_axioms import parse_axioms_answer, plain_name
+from proofsmith.checker.lean.protocol import CommandResponse, Message
+from proofsmith.checker.types import Verdict
 
 
 class GuardRejection(ValueError):

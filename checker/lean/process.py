@@ -19,9 +19,9 @@ from typing import Sequence
 
 import psutil
 
-from checker import child_process
-from checker.backend import SessionCrashed
-from checker.lean.protocol import (
+from proofsmith.checker import child_process
+from proofsmith.checker.backend import SessionCrashed
+from proofsmith.checker.lean.protocol import (
     CommandRequest,
     CommandResponse,
     FileRequest,

@@ -24,14 +24,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from checker.backend import CheckerUnavailable, HeaderError, SessionCrashed
-from checker.lean import guard
-from checker.lean.goals import parse_goal
-from checker.lean.process import LeanMemoryExceeded, LeanRepl, LeanTimeout
-from checker.lean.protocol import ProofStatus, ProofStepResponse, ReplError
-from checker.process_session import ProcessSession
-from checker.settings import CheckerSettings
-from checker.types import (
+from proofsmith.checker.backend import CheckerUnavailable, HeaderError, SessionCrashed
+from proofsmith.checker.lean import guard
+from proofsmith.checker.lean.goals import parse_goal
+from proofsmith.checker.lean.process import LeanMemoryExceeded, LeanRepl, LeanTimeout
+from proofsmith.checker.lean.protocol import ProofStatus, ProofStepResponse, ReplError
+from proofsmith.checker.process_session import ProcessSession
+from proofsmith.checker.settings import CheckerSettings
+from proofsmith.checker.types import (
     CheckResult,
     GoalState,
     NextState,

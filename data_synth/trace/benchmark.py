@@ -44,13 +44,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from checker.coq.load_path import LoadPath
-from checker.json_files import write_json, write_jsonl
-from data_synth.trace.libraries import CoqLibrary
-from data_synth.trace.splits import SEED, eval_size, split_by_premise, split_randomly
-from data_synth.trace.tactics import NameUse, annotate
-from retrieval.benchmark import Provenance, TracedTactic, TracedTheorem, write_split
-from retrieval.corpus import file_record
+from proofsmith.checker.coq.load_path import LoadPath
+from proofsmith.checker.json_files import write_json, write_jsonl
+from proofsmith.data_synth.trace.libraries import CoqLibrary
+from proofsmith.data_synth.trace.splits import SEED, eval_size, split_by_premise, split_randomly
+from proofsmith.data_synth.trace.tactics import NameUse, annotate
+from proofsmith.retrieval.benchmark import Provenance, TracedTactic, TracedTheorem, write_split
+from proofsmith.retrieval.corpus import file_record
 
 NO_GOALS = "no goals"
 

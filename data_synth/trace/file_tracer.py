@@ -36,15 +36,15 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from checker.backend import SessionCrashed
-from checker.coq.document import CoqDocument, Step, declared_names
-from checker.coq.process import CoqTimeout
-from checker.coq.protocol import CoqGoals, goals_text
-from checker.coq.sentences import CoqSyntaxError, Sentence, leading_word, split_sentences
-from checker.settings import CheckerSettings
-from data_synth.trace import vernacular
-from data_synth.trace.libraries import LibraryFile
-from data_synth.trace.tactics import argument_names, normalize
+from proofsmith.checker.backend import SessionCrashed
+from proofsmith.checker.coq.document import CoqDocument, Step, declared_names
+from proofsmith.checker.coq.process import CoqTimeout
+from proofsmith.checker.coq.protocol import CoqGoals, goals_text
+from proofsmith.checker.coq.sentences import CoqSyntaxError, Sentence, leading_word, split_sentences
+from proofsmith.checker.settings import CheckerSettings
+from proofsmith.data_synth.trace import vernacular
+from proofsmith.data_synth.trace.libraries import LibraryFile
+from proofsmith.data_synth.trace.tactics import argument_names, normalize
 
 PREMISE_KINDS = frozenset({"Constant", "Inductive", "Constructor"})
 NAMESPACE_CHANGERS = frozenset({"Require", "From", "Import", "Export", "Module", "End", "Include", "Declare", "Section"})

@@ -15,7 +15,7 @@ import subprocess
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from checker.coq.library import coq_version, coqlib, up_to_date, user_contrib
+from proofsmith.checker.coq.library import coq_version, coqlib, up_to_date, user_contrib
 
 NAMED = ("stdlib", "mathcomp")
 _LOGICAL = re.compile(r"[A-Za-z_][\w']*(?:\.[A-Za-z_][\w']*)*")

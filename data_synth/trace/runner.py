@@ -22,13 +22,13 @@ from typing import Any
 
 from tqdm import tqdm
 
-from checker.coq.library import compile_library, coq_version
-from checker.json_files import JsonlAppender, get_field, read_jsonl
-from checker.coq.load_path import LoadPath
-from checker.settings import CheckerSettings
-from data_synth.trace import benchmark
-from data_synth.trace.file_tracer import FileTracer, TraceOptions
-from data_synth.trace.libraries import CoqLibrary, LibraryFile
+from proofsmith.checker.coq.library import compile_library, coq_version
+from proofsmith.checker.json_files import JsonlAppender, get_field, read_jsonl
+from proofsmith.checker.coq.load_path import LoadPath
+from proofsmith.checker.settings import CheckerSettings
+from proofsmith.data_synth.trace import benchmark
+from proofsmith.data_synth.trace.file_tracer import FileTracer, TraceOptions
+from proofsmith.data_synth.trace.libraries import CoqLibrary, LibraryFile
 
 log = logging.getLogger(__name__)
 

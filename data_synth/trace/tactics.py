@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from checker.coq.sentences import strip_comments
+from proofsmith.checker.coq.sentences import strip_comments
 
 _TOKEN = re.compile(
     r"""

@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from checker.coq.guard import PROOF_STRUCTURE, THEOREM_KEYWORDS, VERNACULAR
-from checker.coq.sentences import SentenceKind, leading_word, strip_comments
+from proofsmith.checker.coq.guard import PROOF_STRUCTURE, THEOREM_KEYWORDS, VERNACULAR
+from proofsmith.checker.coq.sentences import SentenceKind, leading_word, strip_comments
 
 DECLARATION_KEYWORDS = THEOREM_KEYWORDS | frozenset(
     (

@@ -12,16 +12,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from checker.json_files import InputFileError
-from data_synth.mutant_corpus import SPLITS as MUTANT_SPLITS
-from eval.benchmarks.coq_statements import load_coq_statements
-from eval.benchmarks.fstar_dataset import SPLITS as FSTAR_DATASET_SPLITS
-from eval.benchmarks.fstar_dataset import load_fstar_dataset
-from eval.benchmarks.lean_statements import load_lean_statements
-from eval.benchmarks.leandojo import load_leandojo
-from eval.benchmarks.mutants import load_mutants
-from eval.benchmarks.problem import Benchmark, Problem
-from retrieval.benchmark import SPLITS as LEANDOJO_SPLITS
+from proofsmith.checker.json_files import InputFileError
+from proofsmith.data_synth.mutant_corpus import SPLITS as MUTANT_SPLITS
+from proofsmith.eval.benchmarks.coq_statements import load_coq_statements
+from proofsmith.eval.benchmarks.fstar_dataset import SPLITS as FSTAR_DATASET_SPLITS
+from proofsmith.eval.benchmarks.fstar_dataset import load_fstar_dataset
+from proofsmith.eval.benchmarks.lean_statements import load_lean_statements
+from proofsmith.eval.benchmarks.leandojo import load_leandojo
+from proofsmith.eval.benchmarks.mutants import load_mutants
+from proofsmith.eval.benchmarks.problem import Benchmark, Problem
+from proofsmith.retrieval.benchmark import SPLITS as LEANDOJO_SPLITS
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 # Where the bundled formats are described; error messages point here.

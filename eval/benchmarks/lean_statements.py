@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from checker.types import Source, Theorem
-from eval.benchmarks.problem import Benchmark, Problem, competition_family
-from checker.json_files import InputFileError, get_field, read_jsonl
+from proofsmith.checker.types import Source, Theorem
+from proofsmith.eval.benchmarks.problem import Benchmark, Problem, competition_family
+from proofsmith.checker.json_files import InputFileError, get_field, read_jsonl
 
 _SORRY_TAIL = re.compile(r"\s*:=\s*by\s+sorry\s*$")
 

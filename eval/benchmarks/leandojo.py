@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from checker.json_files import InputFileError
-from checker.types import Source, Theorem
-from eval.benchmarks.problem import Benchmark, Problem
-from retrieval.benchmark import SPLITS, read_from_repo, read_split
+from proofsmith.checker.json_files import InputFileError
+from proofsmith.checker.types import Source, Theorem
+from proofsmith.eval.benchmarks.problem import Benchmark, Problem
+from proofsmith.retrieval.benchmark import SPLITS, read_from_repo, read_split
 
 
 def _area(file_path: str) -> str:

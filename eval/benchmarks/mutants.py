@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from checker.coq.load_path import LoadPath
-from checker.json_files import InputFileError
-from checker.types import Source, Theorem
-from data_synth.mutant_corpus import read_records
-from eval.benchmarks.problem import Benchmark, Problem
+from proofsmith.checker.coq.load_path import LoadPath
+from proofsmith.checker.json_files import InputFileError
+from proofsmith.checker.types import Source, Theorem
+from proofsmith.data_synth.mutant_corpus import read_records
+from proofsmith.eval.benchmarks.problem import Benchmark, Problem
 
 
 def load_mutants(path: Path, split: str, name: str = "coq-mutants") -> Benchmark:

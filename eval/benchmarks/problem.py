@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from checker.coq.load_path import LoadPath
-from checker.types import Theorem
+from proofsmith.checker.coq.load_path import LoadPath
+from proofsmith.checker.types import Theorem
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from prover.generators.base import (
+from proofsmith.prover.generators.base import (
     Completion,
     DecodeRequest,
     LanguageModelGenerator,
@@ -33,22 +33,22 @@ def make_generator(kind: str = "auto", model: str | None = None, **options: Any)
     if kind == "model-free":
         if model is not None:
             raise ValueError("the model-free generator takes no model")
-        from prover.generators.model_free import ModelFreeGenerator
+        from proofsmith.prover.generators.model_free import ModelFreeGenerator
 
         return ModelFreeGenerator(**options)
     with _LOAD_LOCK:
         if kind == "auto":
-            from prover.generators.vllm_generator import vllm_available
+            from proofsmith.prover.generators.vllm_generator import vllm_available
 
             kind = "vllm" if vllm_available() else "transformers"
         if kind == "vllm":
-            from prover.generators.vllm_generator import VLLMGenerator
+            from proofsmith.prover.generators.vllm_generator import VLLMGenerator
 
             options.pop("device", None)
             options.pop("batch_size", None)
             options.pop("threads", None)
             return VLLMGenerator(model, **options)
-        from prover.generators.transformers_generator import TransformersGenerator
+        from proofsmith.prover.generators.transformers_generator import TransformersGenerator
 
         return TransformersGenerator(model, **options)
 

@@ -20,9 +20,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from checker.types import GoalState
-from prover.premises import RetrievedPremise
-from prover.prompt import PromptFormat
+from proofsmith.checker.types import GoalState
+from proofsmith.prover.premises import RetrievedPremise
+from proofsmith.prover.prompt import PromptFormat
 
 
 class TacticCandidate(NamedTuple):

@@ -22,7 +22,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import replace
 
-from prover.generators.base import TacticCandidate, TacticGenerator, TacticRequest, best_unique
+from proofsmith.prover.generators.base import TacticCandidate, TacticGenerator, TacticRequest, best_unique
 
 
 class MixtureGenerator(TacticGenerator):

@@ -15,8 +15,8 @@ import math
 import re
 from collections.abc import Sequence
 
-from prover.generators.base import TacticCandidate, TacticGenerator, TacticRequest, best_unique
-from prover.premises import RetrievedPremise
+from proofsmith.prover.generators.base import TacticCandidate, TacticGenerator, TacticRequest, best_unique
+from proofsmith.prover.premises import RetrievedPremise
 
 # Prior weights of Coq automation (relative, normalised per goal).
 COQ_AUTOMATION: dict[str, float] = {

@@ -14,9 +14,9 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from prover.generators.base import Completion, DecodeRequest, LanguageModelGenerator
-from prover.model_store import resolve_model
-from prover.prompt import PromptFormat
+from proofsmith.prover.generators.base import Completion, DecodeRequest, LanguageModelGenerator
+from proofsmith.prover.model_store import resolve_model
+from proofsmith.prover.prompt import PromptFormat
 
 
 def pick_device(device: str | None = None) -> str:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import os
 
-from prover.generators.base import Completion, DecodeRequest, LanguageModelGenerator
-from prover.model_store import resolve_model
-from prover.prompt import PromptFormat
+from proofsmith.prover.generators.base import Completion, DecodeRequest, LanguageModelGenerator
+from proofsmith.prover.model_store import resolve_model
+from proofsmith.prover.prompt import PromptFormat
 
 
 def vllm_available() -> bool:
