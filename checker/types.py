@@ -28,6 +28,20 @@ class Source:
 
 
 @dataclass(frozen=True)
+class Place:
+    """Where a theorem stands in a Coq project, to be proved in its own context.
+
+    `project` is `stdlib` or a folder holding a `_CoqProject`; `file` is the
+    `.v` file inside it (stdlib: `theories/Arith/PeanoNat.v`); `line` is the
+    first line of the statement, needed only when the name is ambiguous.
+    """
+
+    project: str
+    file: str
+    line: int | None = None
+
+
+@dataclass(frozen=True)
 class Theorem:
     """A statement to prove.
 
@@ -35,6 +49,9 @@ class Theorem:
     (imports, scopes, auxiliary definitions); `statement` is the full
     declaration text, e.g. ``Theorem t (n : nat) : n + 0 = n.`` for Coq or
     ``theorem t (n : Nat) : n + 0 = n`` for Lean (without ``:= by ...``).
+    A Coq theorem may name a `place` instead: its header is then the file up
+    to the statement, replayed as that file's own module (checker.coq.file_context),
+    `name` is its qualified name and `statement` the file's own text.
     """
 
     name: str
@@ -43,6 +60,14 @@ class Theorem:
     backend: str = "coq"
     source: Source | None = None
     informal: str | None = None
+    place: Place | None = None
+
+    @property
+    def context_key(self) -> str:
+        """What a session must have loaded to prove this theorem: its header, or its file."""
+        if self.place is None:
+            return self.header
+        return f"file:{self.place.project}:{self.place.file}"
 
 
 @dataclass(frozen=True)
