@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -26,9 +27,14 @@ def test_every_package_folder_is_listed_under_the_proofsmith_namespace():
 
 
 def test_pip_install_puts_only_proofsmith_into_site_packages(tmp_path):
+    source = tmp_path / "source"  # a copy: building in place would leave build/ in the checkout
+    for name in [*FOLDERS, "proofsmith"]:
+        shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
     target = tmp_path / "site-packages"
     done = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--target", str(target), str(ROOT)],
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--target", str(target), str(source)],
         capture_output=True, text=True, timeout=600,
     )
     assert done.returncode == 0, done.stderr
