@@ -115,7 +115,7 @@ class PooledChecker(Checker):
         t0 = time.monotonic()
         timeout = task.timeout_s or self.settings.timeout_s
         try:
-            with self.pool.lease(task.theorem.header) as session:
+            with self.pool.lease(task.theorem.context_key) as session:
                 if self._info is None:
                     self._info = session.info
                 return session.check(task.theorem, task.proof, timeout)
@@ -131,7 +131,7 @@ class PooledChecker(Checker):
             return []
         # Tasks that share a header run back to back, so each session loads a
         # header once per run of them instead of once per switch.
-        order = sorted(range(len(tasks)), key=lambda i: tasks[i].theorem.header)
+        order = sorted(range(len(tasks)), key=lambda i: _context_order(tasks[i].theorem))
         executor = ThreadPoolExecutor(max_workers=min(self.pool.size, len(tasks)))
         try:
             futures = {executor.submit(self._check_one, tasks[i]): i for i in order}
@@ -153,3 +153,9 @@ class PooledChecker(Checker):
 
     def close(self) -> None:
         self.pool.close()
+
+
+def _context_order(theorem) -> tuple:
+    """Tasks that share a context run back to back; a file's theorems in file order (each moves forward)."""
+    place = theorem.place
+    return (theorem.context_key, (place.line or 0) if place else 0)

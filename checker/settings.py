@@ -36,6 +36,9 @@ class CheckerSettings(BaseSettings):
         default=1024, ge=8, description="stack limit per Coq process: long proofs recurse deeply (8 MB allows ~35k sentences)"
     )
     max_uses: int = Field(default=2000, ge=1, description="checks before a process is recycled")
+    coq_context_timeout_s: float = Field(
+        default=900.0, gt=0, description="time to replay a library file up to a theorem proved in context"
+    )
 
     cache_dir: Path | None = Field(
         default_factory=lambda: Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "proofsmith",

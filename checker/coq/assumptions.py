@@ -206,9 +206,14 @@ class AssumptionFinder:
         """Remember the typing flags of a state nothing has changed (the prelude)."""
         self._default_flags = self._query("Print Typing Flags.", state)
 
-    def new_header(self, state: int, header: str) -> None:
-        """`header` (after the prelude) is loaded at `state`; answers about it are kept per header text."""
+    def new_header(self, state: int, header: str, local_prefix: str) -> None:
+        """`header` (after the prelude) is loaded at `state`; answers about it are kept per header text.
+
+        Globals under `local_prefix` (the interactive module `Top.`, or the
+        module of the file being replayed) belong to this header: never cached
+        as library constants."""
         self._header_state = state
+        self._local_prefix = local_prefix
         if header not in self._caches:
             self._caches[header] = ({}, {})
             if len(self._caches) > HEADER_CACHES:

@@ -12,11 +12,13 @@ This module is the pure part: which file, which module, which sentences.
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from proofsmith.checker.coq.guard import declared_assumption_names
 from proofsmith.checker.coq.load_path import LoadPath, LoadPathError
 from proofsmith.checker.coq.sentences import CoqSyntaxError, Sentence, SentenceKind, split_sentences, strip_comments
 from proofsmith.checker.types import Place, Theorem
@@ -97,6 +99,13 @@ class FileScript:
     file: ProjectFile
     sentences: tuple[Sentence, ...]
     declarations: tuple[Declaration, ...]
+    line_starts: tuple[int, ...]  # offset of each line's first character
+    axioms: frozenset[str]  # qualified names its Axiom/Parameter/... sentences declare outside sections
+
+    def line_of(self, index: int) -> int:
+        """The line (from 1) where sentence `index` starts."""
+        offset = self.sentences[min(index, len(self.sentences) - 1)].start
+        return bisect.bisect_right(self.line_starts, offset)
 
     def find(self, name: str, line: int | None = None) -> Declaration:
         """The theorem `name` (qualified, or short when unambiguous), optionally the one starting at `line`."""
@@ -126,7 +135,8 @@ def _script(project: str, path: str, mtime_ns: int) -> FileScript:
     except CoqSyntaxError as exc:
         raise ContextError(f"{path}: {exc}") from None
     line_starts = [0] + [i + 1 for i, c in enumerate(text) if c == "\n"]
-    return FileScript(file, sentences, tuple(_declarations(file.module, sentences, line_starts)))
+    declarations, axioms = _declarations(file.module, sentences, line_starts)
+    return FileScript(file, sentences, tuple(declarations), tuple(line_starts), frozenset(axioms))
 
 
 def file_script(place: Place) -> FileScript:
@@ -135,11 +145,12 @@ def file_script(place: Place) -> FileScript:
     return _script(place.project, place.file, file.source.stat().st_mtime_ns)
 
 
-def _declarations(module: str, sentences: tuple[Sentence, ...], line_starts: list[int]) -> list[Declaration]:
-    import bisect
-
+def _declarations(
+    module: str, sentences: tuple[Sentence, ...], line_starts: list[int]
+) -> tuple[list[Declaration], set[str]]:
     scopes: list[tuple[str, str]] = []  # ("module" | "section", name)
     found = []
+    axioms: set[str] = set()
     for index, sentence in enumerate(sentences):
         if sentence.kind is not SentenceKind.COMMAND:
             continue
@@ -157,12 +168,29 @@ def _declarations(module: str, sentences: tuple[Sentence, ...], line_starts: lis
             if scopes and scopes[-1][1] == end.group(1):
                 scopes.pop()
             continue
+        modules = [module, *(name for kind, name in scopes if kind == "module")]
         declared = _DECLARED.match(body)
         if declared and declared.group(1) in THEOREM_WORDS:
-            path = [module, *(name for kind, name in scopes if kind == "module"), declared.group(2)]
             line = bisect.bisect_right(line_starts, sentence.start)
-            found.append(Declaration(index, ".".join(path), line))
-    return found
+            found.append(Declaration(index, ".".join([*modules, declared.group(2)]), line))
+        elif not any(kind == "section" for kind, _ in scopes):
+            axioms.update(".".join([*modules, name]) for name in declared_assumption_names(body))
+    return found, axioms
+
+
+def project_axioms(file: ProjectFile, modules: list[str]) -> frozenset[str]:
+    """What the project's own files among `modules` (those a replayed prefix loaded) declare as axioms."""
+    axioms: set[str] = set()
+    project = Path(file.place_project)
+    for module in modules:
+        for binding in file.load_path.bindings:
+            if binding.logical and module.startswith(binding.logical + "."):
+                source = Path(binding.directory, *module[len(binding.logical) + 1:].split(".")).with_suffix(".v")
+                if source.is_file() and source.resolve().is_relative_to(project.resolve()):
+                    rel = str(source.resolve().relative_to(project.resolve()))
+                    axioms |= _script(file.place_project, rel, source.stat().st_mtime_ns).axioms
+                break
+    return frozenset(axioms)
 
 
 def theorem_in_context(project: str, file: str, name: str, line: int | None = None) -> Theorem:

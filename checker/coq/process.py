@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import os
 import select
+import shutil
 import signal
+import tempfile
 import time
 
 from typing import Sequence
 
 from proofsmith.checker import child_process
 from proofsmith.checker.backend import SessionCrashed
+from proofsmith.checker.coq.load_path import LoadPath
 from proofsmith.checker.coq.protocol import VALUE_END, Reply, about_call, parse_reply
 from proofsmith.checker.settings import CheckerSettings
 
@@ -31,12 +34,20 @@ class CoqTimeout(Exception):
 
 def coqidetop_argv(settings: CheckerSettings, extra: Sequence[str] = ()) -> list[str]:
     """coqidetop speaking XML on stdin/stdout, every sentence run when it is observed (no worker processes)."""
-    return [settings.coq_binary, "-main-channel", "stdfds", "-async-proofs", "off", "-q", *settings.coq_args, *extra]
+    # folders made absolute: the process runs in a folder of its own
+    flags = LoadPath.from_coq_args([*settings.coq_args, *extra]).coq_args()
+    return [settings.coq_binary, "-main-channel", "stdfds", "-async-proofs", "off", "-q", *flags]
 
 
 class CoqProcess:
     def __init__(self, argv: list[str], memory_mb: int, stack_mb: int | None = None):
-        self._proc = child_process.spawn(argv, address_space_mb=memory_mb, stack_mb=stack_mb)
+        # A folder of its own: tactics such as lia write caches (.lia.cache) into the working folder.
+        self._cwd = tempfile.mkdtemp(prefix="proofsmith-coq-")
+        try:
+            self._proc = child_process.spawn(argv, cwd=self._cwd, address_space_mb=memory_mb, stack_mb=stack_mb)
+        except BaseException:
+            shutil.rmtree(self._cwd, ignore_errors=True)
+            raise
         self._buffer = b""
 
     @property
@@ -111,3 +122,4 @@ class CoqProcess:
 
     def kill(self) -> None:
         child_process.kill(self._proc)
+        shutil.rmtree(self._cwd, ignore_errors=True)

@@ -4,6 +4,14 @@ The tactic prelude and the theorem's header are loaded once; every check and
 every `open` starts from that state (`Edit_at`), so imports are paid once per
 header per process and nothing a proof declares survives into the next one.
 
+A theorem with a `place` (checker.types.Place) is proved where it stands
+instead: the process is started as its file's own module, the file's
+sentences up to the statement are replayed (trusted: they are the library),
+and the file's own statement is added; no tactic prelude goes before a file,
+so the proof sees exactly what the theorem's author saw. One process per file:
+moving to another theorem of the same file goes back (`Edit_at`) or forward
+(adding the sentences in between), never replays the file again.
+
 Coq's document is a single line: going back with `Edit_at` expires every later
 state. A GoalState's handle is therefore a `ProofPoint` (theorem and the
 tactic sentences that lead to the state), and the session keeps the line it
@@ -18,7 +26,7 @@ import fnmatch
 import os
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from proofsmith.checker.backend import CheckerUnavailable, HeaderError, SessionCrashed
 from proofsmith.checker.coq import guard, protocol
@@ -32,6 +40,7 @@ from proofsmith.checker.coq.assumptions import (
 )
 from proofsmith.checker.coq.axiom_cache import library_axiom_cache
 from proofsmith.checker.coq.document import CoqDocument, CoqError, ProcessUnsound, QueryError
+from proofsmith.checker.coq.file_context import STDLIB, ContextError, ProjectFile, file_script, project_axioms
 from proofsmith.checker.coq.process import CoqTimeout
 from proofsmith.checker.coq.sentences import CoqSyntaxError, SentenceKind, split_sentences
 from proofsmith.checker.process_session import ProcessSession
@@ -63,7 +72,7 @@ class HeaderDeclarations:
 
 @dataclass(frozen=True)
 class ProofPoint:
-    header: str
+    theorem: Theorem  # where the proof stands: its header or its place
     statement: str
     path: tuple[str, ...]  # tactic sentences from the start of the proof
 
@@ -88,6 +97,10 @@ class CoqSession(ProcessSession[CoqDocument]):
         self._header_state = 0
         self._header_declarations = HeaderDeclarations()
         self._deadline: float | None = None  # of the check in progress, for queries
+        # a file context: the file this process was started for, and (sentence, state) of its replayed prefix
+        self._file: ProjectFile | None = None
+        self._prefix: list[tuple[str, int]] = []
+        self._place_key = ""  # the file and statement whose prefix is loaded
         self._start()
 
     # ------------------------------------------------------------ process
@@ -98,10 +111,11 @@ class CoqSession(ProcessSession[CoqDocument]):
         return {"fast": self._assumptions.fast, "coq": self._assumptions.full}
 
     def _spawn(self) -> CoqDocument:
-        return CoqDocument(self.settings)
+        return CoqDocument(self.settings, self._file.coq_args if self._file else ())
 
     def _started(self) -> None:
         self._doc_theorem = None
+        self._prefix = []
         self._version = self._process.version
         installation = [self._version, os.path.realpath(shutil.which(self.settings.coq_binary) or ""),
                         *self.settings.coq_args]
@@ -110,6 +124,12 @@ class CoqSession(ProcessSession[CoqDocument]):
             # Print Assumptions reports "Set is impredicative" for everything; only Coq can say so
             always_full=self.settings.coq_assumptions == "coq" or "-impredicative-set" in self.settings.coq_args,
         )
+        if self._file is not None:  # a library file is replayed as it is, with nothing before it
+            self._prelude = ""
+            self._prelude_state = self._process.tip
+            self._assumptions.set_default_flags(self._prelude_state)
+            return
+        self._prelude = self.settings.coq_prelude
         timeout = max(self.settings.timeout_s, 30.0)
         try:
             self._add_script(self.settings.coq_prelude, timeout)
@@ -162,8 +182,18 @@ class CoqSession(ProcessSession[CoqDocument]):
         except (CoqError, CoqTimeout):
             self.restart()
 
+    def load_context(self, theorem: Theorem, timeout_s: float | None = None) -> None:
+        """Make the theorem's context (its header, or its file up to it) the base state."""
+        if theorem.place is None:
+            self.load_header(theorem.header, timeout_s)
+        else:
+            self._load_place(theorem, timeout_s)
+
     def load_header(self, header: str, timeout_s: float | None = None) -> None:
         """Make `header` the base state; cheap when it is already loaded."""
+        if self._file is not None:  # this process was started as a library file's module
+            self._file = None
+            self._start()
         doc = self._live_process()
         self._doc_theorem = None
         if header == self._header:
@@ -173,9 +203,52 @@ class CoqSession(ProcessSession[CoqDocument]):
         self._header = None
         added = self._add_script(header, timeout_s)
         self._header_state = added[-1][1]
-        self._assumptions.new_header(self._header_state, header)
+        self._assumptions.new_header(self._header_state, header, local_prefix=TOP_MODULE + ".")
         self._header_declarations = self._declarations(added)
         self._header = header
+
+    def _load_place(self, theorem: Theorem, timeout_s: float | None) -> None:
+        """Replay the theorem's file up to its statement, in a process started as that file's module."""
+        try:
+            script = file_script(theorem.place)
+            declaration = script.find(theorem.name, theorem.place.line)
+        except ContextError as exc:
+            raise HeaderError(str(exc)) from None
+        self._doc_theorem = None
+        key = f"{theorem.context_key}@{declaration.index}"
+        if self._file != script.file or not self.alive:
+            self._file = script.file
+            self._start()
+        elif self._header == theorem.context_key and self._place_key == key:
+            self._process.edit_at(self._header_state)
+            return
+        doc = self._process
+        self._header = None
+        wanted = script.sentences[: declaration.index]
+        keep = 0
+        while keep < min(len(self._prefix), len(wanted)) and self._prefix[keep][0] == wanted[keep].text:
+            keep += 1
+        del self._prefix[keep:]
+        doc.edit_at(self._prefix[-1][1] if self._prefix else self._prelude_state)
+        timeout_s = max(timeout_s or 0.0, self.settings.coq_context_timeout_s)
+        try:
+            for sentence in wanted[keep:]:
+                self._prefix.append((sentence.text, doc.append(sentence.text, timeout_s)))
+            doc.force(timeout_s)
+        except (CoqError, ProcessUnsound) as exc:
+            failed = _failed_sentence(exc, self._prefix, keep)
+            self._start()
+            line = script.line_of(failed) if failed is not None else "?"
+            raise HeaderError(f"{script.file.path} does not replay up to {theorem.name}: line {line}: {exc}") from None
+        self._header_state = doc.tip
+        self._place_key = key
+        self._assumptions.new_header(self._header_state, key, local_prefix=script.file.module + ".")
+        declared = self._declarations([("", self._prelude_state), *self._prefix])
+        if script.file.place_project != STDLIB:  # the stdlib's axioms are Coq.*, allowed anyway
+            loaded = self._process.loaded_libraries(self._header_state)
+            declared = replace(declared, axioms=declared.axioms | project_axioms(script.file, loaded))
+        self._header_declarations = declared
+        self._header = theorem.context_key
 
     def _declarations(self, added: list[tuple[str, int]]) -> HeaderDeclarations:
         """What the header's Axiom/Parameter/Variable/Context/... sentences declared,
@@ -201,9 +274,9 @@ class CoqSession(ProcessSession[CoqDocument]):
 
     def _goto(self, point: ProofPoint, timeout_s: float | None) -> None:
         """Put Coq's document at `point`, replaying sentences not on the current line."""
-        theorem = (point.header, point.statement)
+        theorem = (point.theorem, point.statement)
         if self._doc_theorem != theorem or not self.alive:
-            self.load_header(point.header, timeout_s)
+            self.load_context(point.theorem, timeout_s)
             self._doc_start = self._process.append(point.statement, timeout_s)
             self._doc_theorem = theorem
             self._doc_line = []
@@ -228,11 +301,12 @@ class CoqSession(ProcessSession[CoqDocument]):
     def open(self, theorem: Theorem, timeout_s: float | None = None) -> GoalState:
         timeout_s = timeout_s or self.settings.timeout_s
         parsed = guard.parse_statement(theorem.statement)
-        point = ProofPoint(theorem.header, parsed.text, ())
+        point = ProofPoint(theorem, parsed.text, ())
         try:
-            self.load_header(theorem.header, timeout_s)
+            self.load_context(theorem, timeout_s)
         except HeaderError as exc:
-            raise ValueError(f"{theorem.name}: header does not compile: {exc}") from None
+            what = "its file does not replay" if theorem.place else "header does not compile"
+            raise ValueError(f"{theorem.name}: {what}: {exc}") from None
         try:
             self._goto(point, timeout_s)
             goals = self._process.goals(timeout_s)
@@ -281,7 +355,7 @@ class CoqSession(ProcessSession[CoqDocument]):
         if goals is None or goals.given_up:
             self._back_to(point)
             return TacticError("the tactic closed the proof mode" if goals is None else "the tactic gave up a goal")
-        new_state = self._state(goals, ProofPoint(point.header, point.statement, point.path + texts))
+        new_state = self._state(goals, ProofPoint(point.theorem, point.statement, point.path + texts))
         if new_state.is_finished:
             return ProofFinished(new_state)
         return NextState(new_state)
@@ -290,6 +364,19 @@ class CoqSession(ProcessSession[CoqDocument]):
 
     def _check(self, theorem: Theorem, proof: str, timeout_s: float) -> CheckResult:
         t0 = time.monotonic()
+        if theorem.place is not None:
+            # a file's prefix is paid once per file and session, not from the proof's budget
+            try:
+                self.load_context(theorem, self.settings.coq_context_timeout_s)
+            except HeaderError as exc:
+                return CheckResult(Verdict.ERROR, f"file does not replay: {exc}", time_s=time.monotonic() - t0,
+                                   checker=self.info)
+            except (SessionCrashed, CoqTimeout) as exc:
+                self._file = None
+                self.restart()
+                return CheckResult(Verdict.ERROR, f"file does not replay: {exc}", time_s=time.monotonic() - t0,
+                                   checker=self.info)
+            t0 = time.monotonic()
         deadline = t0 + timeout_s
 
         def result(verdict: Verdict, reason: str = "", axioms: tuple[str, ...] = ()) -> CheckResult:
@@ -310,7 +397,7 @@ class CoqSession(ProcessSession[CoqDocument]):
         self._deadline = deadline
         try:
             try:
-                self.load_header(theorem.header, remaining())
+                self.load_context(theorem, remaining())
             except HeaderError as exc:
                 return result(Verdict.ERROR, f"header does not compile: {exc}")
             doc = self._process
@@ -396,6 +483,15 @@ class CoqSession(ProcessSession[CoqDocument]):
             return assumption.name in declared.section_variables
         # the one unsafe theory a user can choose deliberately, for the whole session
         return assumption.name == IMPREDICATIVE_SET and "-impredicative-set" in self.settings.coq_args
+
+
+def _failed_sentence(exc: Exception, prefix: list[tuple[str, int]], keep: int) -> int | None:
+    """Index of the prefix sentence Coq refused: the one after its last good state, or the one it would not add."""
+    state = getattr(exc, "state", None)
+    states = [s for _, s in prefix]
+    if state in states[keep:]:
+        return states.index(state) + 1
+    return len(prefix)
 
 
 def _describe(assumption: Assumption) -> str:
