@@ -21,6 +21,14 @@ from typing import Any
 STAGES = ("theorems", "attempts", "candidates", "checked", "verified", "unique")
 
 
+# Said with every funnel (issue 14, point 6): what a mutant's proof could see.
+PARENT_CONTEXT = (
+    "Parents are not opened in their own file context: each is restated after its file's "
+    "requires and top-level imports, with the compiled library loaded, so a mutant's proof may use "
+    "lemmas stated after its parent (proofsmith eval --benchmark coq-library opens theorems in context; "
+    "mutants at a parent's place are the next step)."
+)
+
 @dataclass
 class Funnel:
     rules: tuple[str, ...]
@@ -77,6 +85,7 @@ class Funnel:
             "attempts_rejected": self.rejected,
             "verified_by_proof_style": self.styles,
             "parents_not_opened": self.parents_failed,
+            "parent_context": PARENT_CONTEXT,
             "parent_errors": self.parent_errors,
             "worker_minutes": round(self.worker_seconds / 60, 1),
             "verified_per_worker_minute": self.verified_per_worker_minute(),
@@ -108,7 +117,7 @@ class Funnel:
         parts = ["# Mutation funnel", ""]
         if command:
             parts += ["```", command, "```", ""]
-        parts += [self.table(markdown=True), ""]
+        parts += [self.table(markdown=True), "", PARENT_CONTEXT, ""]
         parts.append(
             f"All runs: {self.worker_seconds / 60:.1f} worker-minutes, "
             f"{self.verified_per_worker_minute()} verified mutants per worker-minute."
