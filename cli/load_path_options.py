@@ -23,7 +23,8 @@ class _Bind(argparse.Action):
 
 
 def add_arguments(
-    parser: argparse.ArgumentParser, discover: bool = True, what: str = "the libraries the input needs"
+    parser: argparse.ArgumentParser, discover: bool = True, what: str = "the libraries the input needs",
+    project_help: str = "",
 ) -> None:
     group = parser.add_argument_group("Coq load path", f"where Coq finds {what}")
     for flag, meaning in (("-Q", "bind DIR to the logical name NAME"),
@@ -31,8 +32,8 @@ def add_arguments(
         group.add_argument(flag, nargs=2, metavar=("DIR", "NAME"), action=_Bind, dest="coq_bindings", default=[],
                            help=f"{meaning} (repeatable)")
     found = " (default: a _CoqProject in the current folder or above)" if discover else ""
-    group.add_argument("--project", type=Path, default=None, metavar="PATH",
-                       help=f"a _CoqProject file or the folder holding one: its -Q/-R/-I/-arg lines{found}")
+    group.add_argument("--project", default=None, metavar="PATH",
+                       help=f"a _CoqProject file or the folder holding one: its -Q/-R/-I/-arg lines{found}{project_help}")
     if discover:
         group.add_argument("--no-project", action="store_true", help="do not look for a _CoqProject")
     parser.set_defaults(coq_discover_project=discover)
@@ -51,7 +52,7 @@ def load_path_from(args: argparse.Namespace, discover: bool = True):
             project = find_project(Path.cwd())
             if project is not None:
                 print(f"proofsmith {args.command}: load path from {project}", file=sys.stderr)
-        load_path = LoadPath.from_project(project) if project is not None else LoadPath()
+        load_path = LoadPath.from_project(Path(project).expanduser()) if project is not None else LoadPath()
         for flag, directory, name in args.coq_bindings:
             if not Path(directory).expanduser().is_dir():
                 raise UsageError(f"{flag} {directory} {name}: no such folder")

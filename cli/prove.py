@@ -23,7 +23,7 @@ from proofsmith.cli.errors import UsageError
 
 
 def register(sub) -> None:
-    from proofsmith.prover.registry import PROVERS
+    from proofsmith.prover.registry import PROVERS, replays_reference
 
     p = sub.add_parser("prove", help="search for a proof of one statement and print it")
     p.add_argument("statement", help='the statement, e.g. "Theorem t : forall n : nat, n + 0 = n." (- reads stdin)')
@@ -32,7 +32,7 @@ def register(sub) -> None:
     group = p.add_mutually_exclusive_group()
     group.add_argument("--header", default="", help="text before the statement (imports, scopes)")
     group.add_argument("--header-file", type=Path, default=None, help="file holding the header")
-    p.add_argument("--prover", choices=PROVERS, default=None,
+    p.add_argument("--prover", choices=[p for p in PROVERS if not replays_reference(p)], default=None,
                    help="default: search with --model, model-free-search without")
     p.add_argument("--model", default=None, help="generator checkpoint folder or .gguf ('default': SmolLM2)")
     p.add_argument("--retriever", default=None, metavar="INDEX", help="premise index folder (proofsmith index build)")

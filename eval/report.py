@@ -39,8 +39,15 @@ def _distinct(records: list[dict[str, Any]], key: str) -> Any:
     return parsed[0] if len(parsed) == 1 else parsed
 
 
-def summarize(records: list[dict[str, Any]], run: dict[str, Any], selected: Sequence[Problem]) -> dict[str, Any]:
-    """Everything the reports show, from the result records and the run's identity."""
+def summarize(
+    records: list[dict[str, Any]], run: dict[str, Any], selected: Sequence[Problem], *,
+    category_label: str = "problem source", notes: Sequence[str] = (),
+) -> dict[str, Any]:
+    """Everything the reports show, from the result records and the run's identity.
+
+    `category_label` says what the categories are (a problem source, a library
+    area); `notes` are the benchmark's own (what its loader left out, and why).
+    """
     done = {r["name"] for r in records}
     pending = [p.name for p in selected if p.name not in done]
     usable = [r for r in records if r.get("usable")]
@@ -101,7 +108,9 @@ def summarize(records: list[dict[str, Any]], run: dict[str, Any], selected: Sequ
         "error": verdicts.get("error", 0),
         "pass_rate": _rate(len(proved), len(usable)),
         "pass_at_k": pass_at_k,
+        "category_label": category_label,
         "by_category": by_category,
+        "notes": list(notes),
         "time_to_proof_s": time_to_proof,
         "prover_time_s": round(sum(r.get("time_s", 0.0) for r in records), 1),
         "unusable_count": len(unusable),
@@ -154,7 +163,7 @@ def _plots(out_dir: Path, summary: dict[str, Any], records: list[dict[str, Any]]
     from matplotlib.ticker import MaxNLocator
 
     cats = [c for c, v in summary["by_category"].items() if v["usable"]]
-    fig, ax = plt.subplots(figsize=(7, 3.6))
+    fig, ax = plt.subplots(figsize=(max(7.0, 0.4 * len(cats)), 3.6))  # a library has dozens of areas
     rates = [100 * summary["by_category"][c]["pass_rate"] for c in cats]
     bars = ax.bar(cats, rates, color="#4c72b0")
     for bar, c in zip(bars, cats):
@@ -163,7 +172,7 @@ def _plots(out_dir: Path, summary: dict[str, Any], records: list[dict[str, Any]]
                     ha="center", va="bottom", fontsize=8)
     ax.set_ylabel("pass rate (%)")
     ax.set_ylim(0, max(rates + [10]) * 1.2)
-    ax.set_title(f"{summary['benchmark']} {summary['split']}: pass rate by problem source")
+    ax.set_title(f"{summary['benchmark']} {summary['split']}: pass rate by {_category_label(summary)}")
     plt.setp(ax.get_xticklabels(), rotation=20, ha="right")
     fig.tight_layout()
     buf = io.BytesIO()
@@ -214,6 +223,10 @@ def _settings_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
+def _category_label(summary: dict[str, Any]) -> str:
+    return summary.get("category_label") or "problem source"
+
+
 def _pct(rate: float | None) -> str:
     return "n/a" if rate is None else f"{100 * rate:.1f}%"
 
@@ -230,9 +243,12 @@ def _markdown(summary: dict[str, Any], records: list[dict[str, Any]], images: di
         ks = list(summary["pass_at_k"])
         lines += ["", "## pass@k (unbiased estimator)", "", "| " + " | ".join(f"pass@{k}" for k in ks) + " |", "|" + "---|" * len(ks)]
         lines.append("| " + " | ".join(_pct(summary["pass_at_k"][k]) for k in ks) + " |")
-    lines += ["", "## Pass rate by problem source", ""]
-    lines += [f"![pass rate by source]({PLOT_BY_SOURCE})" if PLOT_BY_SOURCE in images else _no_proof_note(summary), ""]
-    lines += ["| source | problems | usable | proved | pass rate |", "|---|---|---|---|---|"]
+    if summary.get("notes"):
+        lines += ["", "## About the problems", ""] + [f"- {note}" for note in summary["notes"]]
+    label = _category_label(summary)
+    lines += ["", f"## Pass rate by {label}", ""]
+    lines += [f"![pass rate by {label}]({PLOT_BY_SOURCE})" if PLOT_BY_SOURCE in images else _no_proof_note(summary), ""]
+    lines += [f"| {label} | problems | usable | proved | pass rate |", "|---|---|---|---|---|"]
     for cat, v in summary["by_category"].items():
         lines.append(f"| {cat} | {v['problems']} | {v['usable']} | {v['proved']} | {_pct(v['pass_rate'])} |")
     lines += ["", "## Time to proof", "", f"![time to proof]({PLOT_TIME})" if PLOT_TIME in images else _no_proof_note(summary), ""]
@@ -294,8 +310,11 @@ def _html(summary: dict[str, Any], records: list[dict[str, Any]], images: dict[s
     if summary["pass_at_k"]:
         parts += ["<h2>pass@k (unbiased estimator)</h2>",
                   table([f"pass@{k}" for k in summary["pass_at_k"]], [[_pct(v) for v in summary["pass_at_k"].values()]])]
-    parts += ["<h2>Pass rate by problem source</h2>", img(PLOT_BY_SOURCE, "pass rate by source"),
-              table(["source", "problems", "usable", "proved", "pass rate"],
+    if summary.get("notes"):
+        parts += ["<h2>About the problems</h2>", "<ul>" + "".join(f"<li>{e(n)}</li>" for n in summary["notes"]) + "</ul>"]
+    label = _category_label(summary)
+    parts += [f"<h2>Pass rate by {e(label)}</h2>", img(PLOT_BY_SOURCE, f"pass rate by {label}"),
+              table([label, "problems", "usable", "proved", "pass rate"],
                     [[c, v["problems"], v["usable"], v["proved"], _pct(v["pass_rate"])] for c, v in summary["by_category"].items()]),
               "<h2>Time to proof</h2>", img(PLOT_TIME, "time to proof")]
     if summary["time_to_proof_s"]:

@@ -25,6 +25,7 @@ class RunRecord(TypedDict, total=False):
     name: str  # the problem; unique in the file
     split: str
     category: str
+    place: dict[str, Any]  # a theorem in context (coq-library): project, file, line of the statement
     benchmark: str
     benchmark_source: dict[str, str]  # repo, commit
     budget: dict[str, float]  # wall_s, attempts, tactic_timeout_s

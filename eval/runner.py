@@ -217,6 +217,7 @@ class ProblemEvaluator:
             "name": problem.name,
             "split": problem.split,
             "category": problem.category,
+            **({"place": asdict(problem.theorem.place)} if problem.theorem.place else {}),
             **self.context,
             "prover": self.prover.name,
             "model": self.prover.model,
@@ -229,8 +230,9 @@ class ProblemEvaluator:
             if missing:
                 error += f" [needs Debian packages not installed here: {' '.join(missing)}]"
             return record | _verdict_fields(Verdict.ERROR, error, None, usable=False) | self._checker_field(None)
+        reference = {"reference": problem.reference_proof} if self.prover.replays_reference else {}
         try:
-            result = self.prover.prove(problem.theorem, self.checker, self.budget)
+            result = self.prover.prove(problem.theorem, self.checker, self.budget, **reference)
         except Exception as exc:
             failure = _verdict_fields(Verdict.ERROR, f"prover failure: {type(exc).__name__}: {exc}", None)
             return record | failure | self._checker_field(None)
@@ -457,7 +459,7 @@ def run_eval(config: RunConfig, out_dir: Path | str, progress: bool = True) -> R
     options, the benchmark and the selection are known to be good.
     """
     from proofsmith.eval.report import summarize, write_reports
-    from proofsmith.prover.registry import check_prover
+    from proofsmith.prover.registry import check_prover, replays_reference
 
     # A refused run must leave no run.json behind, which would then refuse the
     # corrected command: validate everything first.
@@ -473,6 +475,9 @@ def run_eval(config: RunConfig, out_dir: Path | str, progress: bool = True) -> R
         raise RunConfigError(f"--workers must be at least 1, got {config.workers}")
     benchmark = load_benchmark(config.benchmark, config.split, config.data)
     selected = select_problems(benchmark, config.limit, config.problems, config.seed)
+    if replays_reference(config.prover) and not any(p.reference_proof for p in selected):
+        raise RunConfigError(f"--prover {config.prover} replays the benchmark's own proofs, and {benchmark.name} "
+                             f"{benchmark.split} has none (coq-library has them)")
     settings = CheckerSettings()
     identity = _identity(config, benchmark, selected, settings)
     _require_backend(identity["backend"], benchmark.name)
@@ -518,7 +523,7 @@ def run_eval(config: RunConfig, out_dir: Path | str, progress: bool = True) -> R
                 if bar is not None:
                     bar.close()
 
-    summary = summarize(records, identity, selected)
+    summary = summarize(records, identity, selected, category_label=benchmark.category_label, notes=benchmark.notes)
     write_reports(out_dir, summary, records)
     return RunOutcome(out_dir, records, new, len(selected), summary)
 

@@ -65,6 +65,9 @@ class Prover(abc.ABC):
     model: str = "none"
     # The checker backends it can prove for (None: any).
     backends: tuple[str, ...] | None = None
+    # Whether it replays the benchmark's own proof (`Problem.reference_proof`), which the
+    # runner then passes as `prove(..., reference=...)` (prover.reference).
+    replays_reference: bool = False
 
     @abc.abstractmethod
     def prove(self, theorem: Theorem, checker: Checker, budget: Budget) -> ProverResult: ...

@@ -6,6 +6,7 @@
                                                          # the model-free generator (automation_share)
     make_prover("sample", model="runs/sft/final", temperature=0.8)
     make_prover("portfolio+search", model="runs/sft/final", portfolio_share=0.25)
+    make_prover("reference")                             # replays the benchmark's human proof
     default_prover("coq", model=None)                    # "model-free-search"; see also
                                                          # takes_model, unsuitable
 
@@ -23,7 +24,7 @@ from typing import Any
 
 from proofsmith.prover.base import Prover
 
-PROVERS = ("portfolio", "search", "model-free-search", "sample", "portfolio+search")
+PROVERS = ("portfolio", "search", "model-free-search", "sample", "portfolio+search", "reference")
 
 # Options of the language-model generator, passed through to make_generator.
 _GENERATOR_OPTIONS = (
@@ -42,6 +43,7 @@ PROVER_OPTIONS: dict[str, tuple[str, ...]] = {
     "model-free-search": ("retriever", "premises_k", "expansion_batch", "tactics_per_expansion"),
     "sample": ("model", "retriever", "premises_k", "chunk") + _GENERATOR_OPTIONS,
     "portfolio+search": ("portfolio_share",) + _SEARCH_OPTIONS,
+    "reference": (),
 }
 
 
@@ -68,6 +70,11 @@ class ProverOptionError(ValueError):
 def takes_model(name: str) -> bool:
     """Whether the prover runs a language model (and so takes `model`, `device`, `threads`)."""
     return "model" in PROVER_OPTIONS[name]
+
+
+def replays_reference(name: str) -> bool:
+    """Whether the prover replays the benchmark's own proof (so it needs a benchmark that has them)."""
+    return name == "reference"
 
 
 def default_prover(backend: str, model: str | None) -> str:
@@ -181,12 +188,20 @@ def _portfolio_then_search(options: dict[str, Any]) -> Prover:
     return ProverSequence([(_portfolio({}), share), (_search(options), 1.0)])
 
 
+def _reference(options: dict[str, Any]) -> Prover:
+    from proofsmith.prover.reference import ReferenceProver
+
+    _take(options, PROVER_OPTIONS["reference"], "reference")
+    return ReferenceProver()
+
+
 _FACTORIES: dict[str, Callable[[dict[str, Any]], Prover]] = {
     "portfolio": _portfolio,
     "search": _search,
     "model-free-search": _model_free_search,
     "sample": _sample,
     "portfolio+search": _portfolio_then_search,
+    "reference": _reference,
 }
 
 

@@ -14,6 +14,7 @@ from typing import Callable
 
 from proofsmith.checker.json_files import InputFileError
 from proofsmith.data_synth.mutant_corpus import SPLITS as MUTANT_SPLITS
+from proofsmith.eval.benchmarks.coq_library import load_coq_library
 from proofsmith.eval.benchmarks.coq_statements import load_coq_statements
 from proofsmith.eval.benchmarks.fstar_dataset import SPLITS as FSTAR_DATASET_SPLITS
 from proofsmith.eval.benchmarks.fstar_dataset import load_fstar_dataset
@@ -106,6 +107,16 @@ BENCHMARKS: dict[str, BenchmarkSpec] = {
             None,
             "a corpus written by `proofsmith synth mutate --out FILE.jsonl`",
             load_mutants,
+        ),
+        BenchmarkSpec(
+            "coq-library",
+            "coq",
+            LEANDOJO_SPLITS,
+            "the theorems of a Coq library traced by `proofsmith trace` (random / novel_premises x train / val / test), "
+            "each proved in its own file up to its statement, from your disk",
+            None,
+            "a trace folder written by `proofsmith trace` (metadata.json, random/, novel_premises/)",
+            load_coq_library,
         ),
         BenchmarkSpec(
             "fstar-dataset",

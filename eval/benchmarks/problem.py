@@ -19,6 +19,8 @@ class Problem:
     `dataset_note` is what the dataset itself says about the statement, e.g.
     that it did not compile when the dataset was built, and why; the runner
     still asks the installed checker, which is the only judge of usability.
+    `reference_proof` is the benchmark's own (human) proof where it has one
+    (coq-library: the traced proof); `--prover reference` replays it.
     """
 
     theorem: Theorem
@@ -26,6 +28,7 @@ class Problem:
     category: str
     requires: tuple[str, ...] = ()
     dataset_note: str | None = None
+    reference_proof: str | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @property
@@ -45,6 +48,8 @@ class Benchmark:
     data_path: str
     problems: tuple[Problem, ...]
     load_path: LoadPath = LoadPath()  # what Coq needs for the headers (a mutant corpus records it)
+    category_label: str = "problem source"  # what `Problem.category` means, as reports title it
+    notes: tuple[str, ...] = ()  # what the loader left out of the data, and why: reports repeat it
 
     def provenance(self) -> dict[str, str]:
         return {
