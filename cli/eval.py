@@ -32,7 +32,8 @@ def register(sub) -> None:
     p.add_argument("--split", default=None, help="split (default: test, or the benchmark's only split)")
     p.add_argument("--data", default=None, metavar="PATH",
                    help="benchmark data on your disk instead of the bundled copy (required for leandojo: the Benchmark 4 "
-                        "directory; for fstar-dataset: a copy of FStarDataSet)")
+                        "directory; for coq-library: a trace folder from `proofsmith trace`; for fstar-dataset: a copy "
+                        "of FStarDataSet)")
     p.add_argument("--backend", default=None,
                    help="checker backend (default: the benchmark's; kimina can check Lean benchmarks on a Kimina server)")
     # Not argparse choices: an unknown name gets the same one-line error as every other bad option.
@@ -45,7 +46,8 @@ def register(sub) -> None:
     p.add_argument("--attempts", type=int, default=1, help="attempts K per problem, for pass@k (default 1)")
     p.add_argument("--tactic-timeout-s", type=float, default=10.0, help="seconds per tactic (default 10)")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="problems in parallel (default: cores)")
-    p.add_argument("--limit", type=int, default=None, help="evaluate N problems drawn at random with --seed")
+    p.add_argument("--limit", type=int, default=None,
+                   help="evaluate N problems drawn at random with --seed (the same N, seed and data: the same sample)")
     p.add_argument("--problems", default=None, metavar="NAME[,NAME...]", help="evaluate only these problems")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
