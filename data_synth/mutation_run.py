@@ -20,18 +20,18 @@ what they already hold, and drops mutants of a parent the kill cut short.
 
 from __future__ import annotations
 
-import queue
 import re
-from collections import Counter
-import threading
 import time
+from collections import Counter
+from contextlib import closing
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
-from proofsmith.checker.backend import Checker
+from proofsmith.checker.backend import Checker, ProofSession
 from proofsmith.checker.coq.load_path import LoadPath, LoadPathError
 from proofsmith.checker.json_files import InputFileError, JsonlAppender, read_json, read_jsonl
+from proofsmith.checker.parallel import parallel_flat_map
 from proofsmith.data_synth.funnel import Funnel
 from proofsmith.data_synth.mutant_corpus import MutantRecord, keep_parents, read_records
 from proofsmith.data_synth.mutation import LibraryTheorem, MutationSettings, Mutator, open_parent, parent_statement
@@ -196,53 +196,22 @@ def _chunks(parents: list[LibraryTheorem]) -> list[list[LibraryTheorem]]:
     return chunks
 
 
-def _parallel(checker: Checker, workers: int, chunks: list, work: Callable[[Any, Any], Any]) -> Iterator[Any]:
-    """Run `work(session, item)` for every item of every chunk on `workers` leased
-    sessions; yield results in completion order (the caller writes them)."""
-    todo: queue.Queue = queue.Queue()
-    for chunk in chunks:
-        todo.put(chunk)
-    done: queue.Queue = queue.Queue()
-    stop = threading.Event()
+def _each_parent(checker: Checker, workers: int, parents: list[LibraryTheorem],
+                 work: Callable[[ProofSession, LibraryTheorem], Any]) -> closing[Iterator[tuple[str, Any]]]:
+    """`work(session, parent)` for every parent on `workers` threads, a chunk at a time: ("ok", result)
+    or ("error", (parent, why)) per parent in completion order; close it (`with`) to end the workers."""
 
-    def worker() -> None:
-        try:
-            while not stop.is_set():
+    def work_on_chunk(_, chunk: list[LibraryTheorem]) -> Iterator[tuple[str, Any]]:
+        # a lease per chunk, so that the pool recycles sessions after `max_uses` checks
+        with checker.session() as session:
+            for parent in chunk:
                 try:
-                    chunk = todo.get_nowait()
-                except queue.Empty:
-                    return
-                # a lease per chunk, so that the pool recycles sessions after `max_uses` checks
-                with checker.session() as session:
-                    for item in chunk:
-                        if stop.is_set():
-                            return
-                        try:
-                            done.put(("ok", work(session, item)))
-                        except Exception as exc:  # one theorem must never stop the run
-                            done.put(("error", (item, f"{type(exc).__name__}: {exc}")))
-        except Exception as exc:
-            done.put(("fatal", exc))
-        finally:
-            done.put(("exit", None))
+                    outcome = "ok", work(session, parent)
+                except Exception as exc:  # one theorem must never stop the run
+                    outcome = "error", (parent, f"{type(exc).__name__}: {exc}")
+                yield outcome
 
-    threads = [threading.Thread(target=worker, daemon=True) for _ in range(max(1, workers))]
-    for t in threads:
-        t.start()
-    running = len(threads)
-    try:
-        while running:
-            kind, value = done.get()
-            if kind == "exit":
-                running -= 1
-            elif kind == "fatal":
-                raise value
-            else:
-                yield kind, value
-    finally:
-        stop.set()
-        for t in threads:
-            t.join(timeout=60)
+    return closing(parallel_flat_map(work_on_chunk, _chunks(parents), max(1, workers), cancel_running=True))
 
 
 def _progress(total: int, initial: int, desc: str):
@@ -269,8 +238,8 @@ def source_statements(library: MutationLibrary, checker: Checker, workers: int, 
 
     if todo:
         bar = _progress(len(library.parents), len(done), "source statements")
-        with JsonlAppender(log_path) as log:
-            for kind, value in _parallel(checker, workers, _chunks(todo), work):
+        with JsonlAppender(log_path) as log, _each_parent(checker, workers, todo, work) as outcomes:
+            for kind, value in outcomes:
                 record = value if kind == "ok" else {"name": value[0].full_name, "error": value[1]}
                 log.append(record)
                 records.append(record)
@@ -332,8 +301,9 @@ def mutate_library(
         funnel.write(out.with_name(out.name + ".funnel.json"), out.with_name(out.name + ".funnel.md"), command)
 
     bar = _progress(len(selected), len(selected) - len(todo), "mutate")
-    with JsonlAppender(out) as corpus_fh, JsonlAppender(parents_log) as log:
-        for kind, value in _parallel(checker, workers, _chunks(todo), work):
+    with JsonlAppender(out) as corpus_fh, JsonlAppender(parents_log) as log, \
+            _each_parent(checker, workers, todo, work) as outcomes:
+        for kind, value in outcomes:
             if kind == "error":
                 parent, error = value
                 record = {"parent": parent.full_name, "error": error, "counts": {}}

@@ -2,8 +2,8 @@
 
 A worker owns one checker (a pool of one session, so the header stays loaded
 between the usability check, the prover and the re-check) and one prover.
-Locally N workers run in threads (the work happens in the proof-assistant
-processes); with Ray each worker is an actor. Both paths call the same
+Locally N workers run in threads (checker.parallel; the work happens in the
+proof-assistant processes); with Ray each worker is an actor. Both paths call the same
 `ProblemEvaluator.evaluate`, and only the driver writes results, so the
 results file has exactly one line per finished theorem whichever path ran.
 
@@ -20,15 +20,14 @@ import hashlib
 import json
 import logging
 import os
-import queue
 import random
-import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 from proofsmith.checker.coq.load_path import LoadPath
+from proofsmith.checker.parallel import parallel_map
 from proofsmith.checker.settings import CheckerSettings
 from proofsmith.checker.types import CheckerInfo, Verdict
 from proofsmith.eval.benchmarks import Benchmark, Problem, load_benchmark
@@ -294,59 +293,6 @@ def _warn_missing_packages(problems: list[Problem]) -> None:
         )
 
 
-def _run_local(
-    make_worker: Callable[[], ProblemEvaluator], problems: list[Problem], workers: int
-) -> Iterator[dict[str, Any]]:
-    todo: queue.Queue[Problem | None] = queue.Queue()
-    done: queue.Queue[tuple[str, Any]] = queue.Queue()
-    for p in problems:
-        todo.put(p)
-    n = min(workers, len(problems))
-    for _ in range(n):
-        todo.put(None)
-    stop = threading.Event()
-    evaluators: list[ProblemEvaluator] = []
-
-    def work() -> None:
-        try:
-            evaluator = make_worker()
-        except BaseException as exc:
-            done.put(("fatal", exc))
-            return
-        evaluators.append(evaluator)
-        try:
-            while not stop.is_set():
-                problem = todo.get()
-                if problem is None:
-                    break
-                done.put(("record", evaluator.evaluate(problem)))
-        except BaseException as exc:
-            done.put(("fatal", exc))
-        finally:
-            evaluator.close()
-            done.put(("exit", None))
-
-    threads = [threading.Thread(target=work, daemon=True, name=f"eval-worker-{i}") for i in range(n)]
-    for t in threads:
-        t.start()
-    running = n
-    try:
-        while running:
-            kind, payload = done.get()
-            if kind == "record":
-                yield payload
-            elif kind == "exit":
-                running -= 1
-            else:
-                raise payload
-    finally:
-        stop.set()
-        # Closing the checkers kills their proof-assistant processes, which
-        # unblocks any worker still waiting on one.
-        for evaluator in evaluators:
-            evaluator.close()
-
-
 def _run_ray(
     address: str, worker_args: tuple, problems: list[Problem], workers: int
 ) -> Iterator[dict[str, Any]]:
@@ -507,7 +453,10 @@ def run_eval(config: RunConfig, out_dir: Path | str, progress: bool = True) -> R
             if config.ray is not None:
                 stream = _run_ray(config.ray, worker_args, pending, config.workers)
             else:
-                stream = _run_local(lambda: ProblemEvaluator(*worker_args), pending, config.workers)
+                # cancelling closes the evaluators: a running problem stops at its next session lease, not at the end of its budget
+                stream = parallel_map(ProblemEvaluator.evaluate, pending, config.workers,
+                                      open_state=lambda: ProblemEvaluator(*worker_args), close_state=ProblemEvaluator.close,
+                                      cancel_running=True, name="eval-worker")
             bar = _progress_bar(progress, benchmark, len(selected), len(done), records)
             try:
                 for record in stream:

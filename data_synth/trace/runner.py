@@ -15,7 +15,7 @@ import hashlib
 import logging
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from tqdm import tqdm
 
 from proofsmith.checker.coq.library import compile_library, coq_version
 from proofsmith.checker.json_files import JsonlAppender, get_field, read_jsonl
+from proofsmith.checker.parallel import parallel_map
 from proofsmith.checker.coq.load_path import LoadPath
 from proofsmith.checker.settings import CheckerSettings
 from proofsmith.data_synth.trace import benchmark
@@ -164,7 +165,7 @@ def trace(
 
     stop = threading.Event()
 
-    def trace_one(file: LibraryFile) -> dict[str, Any]:
+    def trace_one(_, file: LibraryFile) -> dict[str, Any]:
         # A file that did not compile is replayed all the same: Coq reports where it breaks.
         try:
             return FileTracer(file, settings, coq_args, modules, options, stop).run()
@@ -174,28 +175,20 @@ def trace(
 
     bar = tqdm(total=len(files), initial=reused, unit="file", desc="trace", disable=not progress, dynamic_ncols=True)
     tactics = sum(len(t["traced_tactics"]) for r in records.values() for t in r["theorems"])
-    executor = ThreadPoolExecutor(max_workers=max(1, workers))
+    # On Ctrl-C or an error the map sets `stop`: running tracers end at their next sentence, and
+    # their (interrupted) records are not delivered.
     try:
-        with JsonlAppender(records_path) as fh:
-            pending = {executor.submit(trace_one, f) for f in todo}
-            while pending:
-                finished, pending = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    record = future.result()
-                    if record.get("interrupted"):
-                        continue
-                    record["import_sha256"] = {p: shas[p] for p in record["imports"] if p in shas}
-                    record["coq_version"] = version
-                    fh.append(record)
-                    records[record["path"]] = record
-                    tactics += sum(len(t["traced_tactics"]) for t in record["theorems"])
-                    bar.set_postfix(tactics=tactics, last=record["path"][-40:], refresh=False)
-                    bar.update(1)
-    except KeyboardInterrupt:
-        stop.set()  # running tracers stop at their next sentence; finished files are already on disk
-        raise
+        with JsonlAppender(records_path) as fh, \
+                closing(parallel_map(trace_one, todo, max(1, workers), stop=stop, name="trace-worker")) as traced:
+            for record in traced:
+                record["import_sha256"] = {p: shas[p] for p in record["imports"] if p in shas}
+                record["coq_version"] = version
+                fh.append(record)
+                records[record["path"]] = record
+                tactics += sum(len(t["traced_tactics"]) for t in record["theorems"])
+                bar.set_postfix(tactics=tactics, last=record["path"][-40:], refresh=False)
+                bar.update(1)
     finally:
-        executor.shutdown(wait=True, cancel_futures=True)
         bar.close()
     wall = time.monotonic() - t0
     ordered = [records[f.path] for f in files if f.path in records]
