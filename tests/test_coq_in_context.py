@@ -135,3 +135,9 @@ def test_a_stdlib_theorem_in_its_own_file():
         # Nat.eqb_spec comes later in PeanoNat: not there yet
         later = s.check(theorem, "intros. destruct (eqb_spec n m); intuition congruence.")
         assert later.verdict is Verdict.FAILED and "eqb_spec" in later.reason
+
+
+def test_a_functor_parameter_is_a_hypothesis_of_the_theorems_inside(session, project):
+    result = check(session, project, "in_functor", "exact x_pos.")
+    assert result.proved, result.reason
+    assert result.axioms == ("P.x", "P.x_pos")

@@ -125,6 +125,20 @@ class FileScript:
     def statement(self, declaration: Declaration) -> str:
         return self.sentences[declaration.index].text
 
+    def module_parameters(self, before: int) -> frozenset[str]:
+        """Parameters of the functors and module types still open before sentence `before`."""
+        stack: list[tuple[str, tuple[str, ...]]] = []  # (module or section name, its parameters)
+        for sentence in self.sentences[:before]:
+            body = strip_comments(sentence.text).strip()
+            opened = _opened_module(body) or _SECTION_OPEN.match(body)
+            if opened:
+                stack.append((opened.group(1), tuple(_module_binders(body[opened.end():]))))
+                continue
+            end = _END.match(body)
+            if end and stack and stack[-1][0] == end.group(1):
+                stack.pop()
+        return frozenset(p for _, params in stack for p in params)
+
 
 @lru_cache(maxsize=64)
 def _script(project: str, path: str, mtime_ns: int) -> FileScript:
@@ -155,8 +169,8 @@ def _declarations(
         if sentence.kind is not SentenceKind.COMMAND:
             continue
         body = strip_comments(sentence.text).strip()
-        opened = _MODULE_OPEN.match(body)
-        if opened and ":=" not in body and not body.startswith("Declare"):
+        opened = _opened_module(body)
+        if opened:
             scopes.append(("module", opened.group(1)))
             continue
         section = _SECTION_OPEN.match(body)
@@ -176,6 +190,31 @@ def _declarations(
         elif not any(kind == "section" for kind, _ in scopes):
             axioms.update(".".join([*modules, name]) for name in declared_assumption_names(body))
     return found, axioms
+
+
+_BINDER_GROUP = re.compile(r"\(([^():]*):")
+
+
+_WITH = re.compile(r"\bwith\s+(?:Module|Definition)\s+[\w.']+\s*:=.*?(?=\s+with\b|\.?\s*$)", re.S)
+
+
+def _opened_module(body: str) -> re.Match | None:
+    """The match of a sentence that opens a module or module type (not one defined with `:=`)."""
+    opened = _MODULE_OPEN.match(body)
+    if opened is None or body.startswith("Declare"):
+        return None
+    return None if ":=" in _WITH.sub("", body) else opened
+
+
+_NAME = re.compile(r"[^\W\d][\w']*")
+
+
+def _module_binders(text: str) -> list[str]:
+    """Names bound by a module's parameters, `(X : T) (Import Y Z : U)`: what comes before `<:`/`:`."""
+    names = []
+    for group in _BINDER_GROUP.findall(text.split("<:")[0]):
+        names += [n for n in group.split() if n not in ("Import", "Export") and _NAME.fullmatch(n)]
+    return names
 
 
 def project_axioms(file: ProjectFile, modules: list[str]) -> frozenset[str]:

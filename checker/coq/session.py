@@ -67,7 +67,9 @@ class HeaderDeclarations:
     """The assumptions a header declares, as Coq resolved them: part of the problem."""
 
     axioms: frozenset[str] = frozenset()  # fully qualified constants
-    section_variables: frozenset[str] = frozenset()
+    # parameters of the functors and module types open at the theorem (`Module Make (X : T)`):
+    # their fields (`X.eq`) are hypotheses of every theorem inside
+    module_parameters: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -243,7 +245,8 @@ class CoqSession(ProcessSession[CoqDocument]):
         self._header_state = doc.tip
         self._place_key = key
         self._assumptions.new_header(self._header_state, key, local_prefix=script.file.module + ".")
-        declared = self._declarations([("", self._prelude_state), *self._prefix])
+        declared = replace(self._declarations([("", self._prelude_state), *self._prefix]),
+                           module_parameters=script.module_parameters(declaration.index))
         if script.file.place_project != STDLIB:  # the stdlib's axioms are Coq.*, allowed anyway
             loaded = self._process.loaded_libraries(self._header_state)
             declared = replace(declared, axioms=declared.axioms | project_axioms(script.file, loaded))
@@ -253,17 +256,13 @@ class CoqSession(ProcessSession[CoqDocument]):
     def _declarations(self, added: list[tuple[str, int]]) -> HeaderDeclarations:
         """What the header's Axiom/Parameter/Variable/Context/... sentences declared,
         each name resolved by Coq right after its sentence (modules qualify it)."""
-        axioms, variables = set(), set()
+        axioms = set()
         for text, state in added[1:]:
             for name in guard.declared_assumption_names(text):
                 found = self._locate(name, state)
-                if found is None:
-                    continue
-                if found[0] == "Constant":
+                if found is not None and found[0] == "Constant":
                     axioms.add(found[1])
-                elif found[0] == "Variable":
-                    variables.add(name)
-        return HeaderDeclarations(frozenset(axioms), frozenset(variables))
+        return HeaderDeclarations(frozenset(axioms))
 
     # ------------------------------------------------------------ interactive API
 
@@ -476,11 +475,15 @@ class CoqSession(ProcessSession[CoqDocument]):
     def _allowed(self, assumption: Assumption) -> bool:
         declared = self._header_declarations
         if assumption.kind is AssumptionKind.AXIOM:
+            if assumption.name.split(".", 1)[0] in declared.module_parameters:
+                return True
             return assumption.name in declared.axioms or any(
                 fnmatch.fnmatchcase(assumption.name, p) for p in self.settings.coq_allowed_axioms
             )
         if assumption.kind is AssumptionKind.SECTION_VARIABLE:
-            return assumption.name in declared.section_variables
+            # only the trusted context (header or file) can open a section and declare its
+            # variables, in any form (Variable, Context, generalized binders): they are the problem's
+            return True
         # the one unsafe theory a user can choose deliberately, for the whole session
         return assumption.name == IMPREDICATIVE_SET and "-impredicative-set" in self.settings.coq_args
 
