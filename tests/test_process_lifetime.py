@@ -218,7 +218,7 @@ def test_a_child_outlives_the_thread_that_asked_for_it():
 
 def test_a_child_dies_when_proofsmith_is_killed(tmp_path):
     """SIGKILL of the parent: nothing can clean up, the kernel kills the child (and its process group)."""
-    script = ("import sys, time; from checker import child_process; "
+    script = ("import sys, time; from proofsmith.checker import child_process; "
               "p = child_process.spawn(['sleep', '60']); print(p.pid, flush=True); time.sleep(60)")
     parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     child = psutil.Process(int(parent.stdout.readline()))
