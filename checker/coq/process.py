@@ -8,19 +8,16 @@ because a killed process takes every state id with it.
 
 from __future__ import annotations
 
-import os
-import select
 import shutil
 import signal
 import tempfile
 import time
-
 from typing import Sequence
 
-from proofsmith.checker import child_process
 from proofsmith.checker.backend import SessionCrashed
 from proofsmith.checker.coq.load_path import LoadPath
 from proofsmith.checker.coq.protocol import VALUE_END, Reply, about_call, parse_reply
+from proofsmith.checker.piped_process import PipedProcess
 from proofsmith.checker.settings import CheckerSettings
 
 INTERRUPT_GRACE_S = 2.0
@@ -39,33 +36,20 @@ def coqidetop_argv(settings: CheckerSettings, extra: Sequence[str] = ()) -> list
     return [settings.coq_binary, "-main-channel", "stdfds", "-async-proofs", "off", "-q", *flags]
 
 
-class CoqProcess:
+class CoqProcess(PipedProcess):
+    name = "coqidetop"
+
     def __init__(self, argv: list[str], memory_mb: int, stack_mb: int | None = None):
         # A folder of its own: tactics such as lia write caches (.lia.cache) into the working folder.
         self._cwd = tempfile.mkdtemp(prefix="proofsmith-coq-")
         try:
-            self._proc = child_process.spawn(argv, cwd=self._cwd, address_space_mb=memory_mb, stack_mb=stack_mb)
+            super().__init__(argv, cwd=self._cwd, address_space_mb=memory_mb, stack_mb=stack_mb)
         except BaseException:
             shutil.rmtree(self._cwd, ignore_errors=True)
             raise
-        self._buffer = b""
-
-    @property
-    def pid(self) -> int:
-        return self._proc.pid
-
-    @property
-    def alive(self) -> bool:
-        return self._proc.poll() is None
 
     def call(self, xml: str, timeout_s: float | None) -> Reply:
-        if not self.alive:
-            raise SessionCrashed(self._death_note())
-        try:
-            self._proc.stdin.write(xml.encode())
-            self._proc.stdin.flush()
-        except (BrokenPipeError, OSError):
-            raise SessionCrashed(self._death_note()) from None
+        self._write(xml)
         deadline = None if timeout_s is None else time.monotonic() + max(timeout_s, 0.0)
         raw = self._read_reply(deadline)
         if raw is None:
@@ -73,24 +57,8 @@ class CoqProcess:
         return parse_reply(raw)
 
     def _read_reply(self, deadline: float | None) -> bytes | None:
-        fd = self._proc.stdout.fileno()
-        while True:
-            end = self._buffer.find(VALUE_END)
-            if end != -1:
-                end += len(VALUE_END)
-                raw, self._buffer = self._buffer[:end], self._buffer[end:]
-                return raw
-            wait = None if deadline is None else deadline - time.monotonic()
-            if wait is not None and wait <= 0:
-                return None
-            ready, _, _ = select.select([fd], [], [], wait)
-            if not ready:
-                continue
-            chunk = os.read(fd, 1 << 16)
-            if not chunk:
-                self._proc.wait(timeout=5)
-                raise SessionCrashed(self._death_note())
-            self._buffer += chunk
+        body = self._read_frame(VALUE_END, deadline)
+        return None if body is None else body + VALUE_END
 
     def _interrupt(self) -> bool:
         """Interrupt the running command; True if Coq is responsive again."""
@@ -103,8 +71,7 @@ class CoqProcess:
             # An interrupt that arrived after Coq had already answered is
             # delivered to the next call instead: absorb it with cheap calls.
             for _ in range(2):
-                self._proc.stdin.write(about_call().encode())
-                self._proc.stdin.flush()
+                self._write(about_call())
                 raw = self._read_reply(time.monotonic() + INTERRUPT_GRACE_S)
                 if raw is None:
                     self.kill()
@@ -117,9 +84,6 @@ class CoqProcess:
             self.kill()
             return False
 
-    def _death_note(self) -> str:
-        return child_process.exit_note(self._proc, "coqidetop")
-
     def kill(self) -> None:
-        child_process.kill(self._proc)
+        super().kill()
         shutil.rmtree(self._cwd, ignore_errors=True)
