@@ -49,30 +49,16 @@ _CLOSED = object()  # a state closed before its worker could use it
 _RESULT, _FATAL, _EXIT = "result", "fatal", "exit"
 
 
-def parallel_map(
-    work: Callable[[S, T], R],
-    items: Iterable[T],
-    workers: int,
-    *,
-    open_state: Callable[[], S] | None = None,
-    close_state: Callable[[S], Any] | None = None,
-    stop: threading.Event | None = None,
-    cancel_running: bool = False,
-    name: str = "worker",
-) -> Generator[R, None, None]:
+def parallel_map(work: Callable[[S, T], R], items: Iterable[T], workers: int, **options: Any) -> Generator[R, None, None]:
     """`work(state, item)` for every item on at most `workers` threads; yields the results as they finish.
 
-    Each worker's state is `open_state()` (None without it), built in the
-    worker's thread when it takes its first item, and closed with
-    `close_state(state)`. The shutdown is the module docstring's. Close the
-    iterator (or exhaust it) to end the workers: `with closing(parallel_map(...))`.
+    The keyword options (worker states, stop, cancel_running, thread names) are `parallel_flat_map`'s.
     """
 
     def one_result(state: S, item: T) -> Iterator[R]:
         yield work(state, item)
 
-    return parallel_flat_map(one_result, items, workers, open_state=open_state, close_state=close_state, stop=stop,
-                             cancel_running=cancel_running, name=name)
+    return parallel_flat_map(one_result, items, workers, **options)
 
 
 def parallel_flat_map(
@@ -86,7 +72,13 @@ def parallel_flat_map(
     cancel_running: bool = False,
     name: str = "worker",
 ) -> Generator[R, None, None]:
-    """`parallel_map` for a `work` that yields several results per item, each delivered as soon as it is yielded."""
+    """`parallel_map` for a `work` that yields several results per item, each delivered as soon as it is yielded.
+
+    Each worker's state is `open_state()` (None without it), built in the
+    worker's thread when it takes its first item, and closed with
+    `close_state(state)`. The shutdown is the module docstring's. Close the
+    iterator (or exhaust it) to end the workers: `with closing(parallel_map(...))`.
+    """
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
     items = list(items)
