@@ -86,17 +86,12 @@ class LoadPath:
         extra: list[str] = []
         i = 0
         while i < len(args):
-            flag = args[i]
-            arity = _BINDING_FLAGS.get(flag)
-            if arity is None:
-                extra.append(flag)
+            if args[i] in _BINDING_FLAGS:
+                binding, i = _binding_at(args, i, base, where)
+                bindings.append(binding)
+            else:
+                extra.append(args[i])
                 i += 1
-                continue
-            values = list(args[i + 1 : i + 1 + arity])
-            if len(values) < arity:
-                raise LoadPathError(f"{where}: {flag} needs {'DIR NAME' if arity == 2 else 'DIR'}")
-            bindings.append(_binding(flag, values[0], values[1] if arity == 2 else "", base, where))
-            i += 1 + arity
         return cls(tuple(bindings), tuple(extra))
 
     @classmethod
@@ -131,13 +126,9 @@ class LoadPath:
         i = 0
         while i < len(words):
             word = words[i]
-            arity = _BINDING_FLAGS.get(word)
-            if arity is not None:
-                values = words[i + 1 : i + 1 + arity]
-                if len(values) < arity:
-                    raise LoadPathError(f"{path}: {word} needs {'DIR NAME' if arity == 2 else 'DIR'}")
-                bindings.append(_binding(word, values[0], values[1] if arity == 2 else "", base, str(path)))
-                i += 1 + arity
+            if word in _BINDING_FLAGS:
+                binding, i = _binding_at(words, i, base, str(path))
+                bindings.append(binding)
             elif word == "-arg":
                 if i + 1 >= len(words):
                     raise LoadPathError(f"{path}: -arg needs a value")
@@ -167,6 +158,17 @@ def find_project(start: str | Path) -> Path | None:
         if found.is_file():
             return found
     return None
+
+
+def _binding_at(words: Sequence[str], i: int, base: Path | None, where: str) -> tuple[Binding, int]:
+    """The binding whose flag (-Q, -R or -I) is `words[i]`, its folder and logical name after it;
+    with the index of the word after them."""
+    flag = words[i]
+    arity = _BINDING_FLAGS[flag]
+    values = list(words[i + 1 : i + 1 + arity])
+    if len(values) < arity:
+        raise LoadPathError(f"{where}: {flag} needs {'DIR NAME' if arity == 2 else 'DIR'}")
+    return _binding(flag, values[0], values[1] if arity == 2 else "", base, where), i + 1 + arity
 
 
 def _binding(flag: str, directory: str, logical: str, base: Path | None, where: str) -> Binding:
