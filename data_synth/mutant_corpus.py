@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import re
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -45,38 +45,21 @@ def split_of(parent: str, val_percent: int = 5, test_percent: int = 5) -> str:
 
 
 @dataclass(frozen=True)
-class MutantRecord:
-    """One line of a mutant corpus; the fields in the order they are written."""
+class MutantRecord(Mutant):
+    """One line of a mutant corpus: a mutant and where it stands (`to_json` gives the order of the fields)."""
 
-    name: str
     split: str
-    header: str
-    statement: str
-    proof: str
     source: str  # owner/repo@commit path (of the parent's file)
-    parent: str
-    parent_statement: str
-    rule: str
-    use: str
-    premise: str
-    location: str
-    proof_style: str
-    discovery_tactic: str
-    key: str  # the statement up to bound names: mutants are unique by key
     file_path: str
     position: tuple[int, int]  # the parent's end
-    traced_tactics: tuple[dict[str, str], ...]  # tactic, state_before, state_after
-    checker: dict[str, Any]
     load_path: LoadPath | None  # None in corpora written before load paths were recorded
 
     @classmethod
     def of(cls, m: Mutant, source: str, file_path: str, position: tuple[int, int],
            load_path: LoadPath = LoadPath()) -> "MutantRecord":
-        return cls(
-            m.name, split_of(m.parent), m.header, m.statement, m.proof, source, m.parent, m.parent_statement,
-            m.rule, m.use, m.premise, m.location, m.proof_style, m.discovery_tactic, m.key, file_path,
-            tuple(position), tuple(m.traced_tactics), m.checker, load_path,
-        )
+        mutant = {f.name: getattr(m, f.name) for f in fields(Mutant)}
+        return cls(**mutant, split=split_of(m.parent), source=source, file_path=file_path, position=tuple(position),
+                   load_path=load_path)
 
     def to_json(self) -> dict[str, Any]:
         record = {
@@ -130,10 +113,12 @@ class MutantRecord:
             except LoadPathError as exc:
                 raise InputFileError(path, str(exc), line, "load_path") from None
         return cls(
-            name, split, header, statement, text("proof"), source, parent, text("parent_statement"), rule,
-            text("use"), text("premise"), text("location"), text("proof_style"), text("discovery_tactic"),
-            text("key"), text("file_path"), get_position(record, "position", path, line), tuple(tactics),
-            get_field(record, "checker", dict, path, line), load_path,
+            name=name, split=split, header=header, statement=statement, proof=text("proof"), source=source,
+            parent=parent, parent_statement=text("parent_statement"), rule=rule, use=text("use"),
+            premise=text("premise"), location=text("location"), proof_style=text("proof_style"),
+            discovery_tactic=text("discovery_tactic"), key=text("key"), file_path=text("file_path"),
+            position=get_position(record, "position", path, line), traced_tactics=tuple(tactics),
+            checker=get_field(record, "checker", dict, path, line), load_path=load_path,
         )
 
     def source_parts(self) -> tuple[str, str, str]:

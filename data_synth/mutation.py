@@ -27,7 +27,7 @@ import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -144,7 +144,7 @@ class Mutant:
     header: str
     statement: str
     proof: str
-    key: str
+    key: str  # the statement up to bound names: mutants are unique by key
     parent: str
     parent_statement: str
     rule: str
@@ -153,8 +153,8 @@ class Mutant:
     location: str
     discovery_tactic: str
     proof_style: str  # "inverse" (Alchemy) or "replay"
-    traced_tactics: tuple[dict, ...]
-    checker: dict
+    traced_tactics: tuple[dict[str, str], ...]  # tactic, state_before, state_after
+    checker: dict[str, Any]
 
 
 @dataclass
