@@ -173,6 +173,16 @@ class Query:
     positives: frozenset[int] = frozenset()
 
 
+def split_file(root: Path, split: str, expected: str) -> Path:
+    """The file of `split` in the benchmark directory `root`; InputFileError for a split not in
+    SPLITS or a `root` that is not a directory (`expected` says what it should be)."""
+    if split not in SPLITS:
+        raise InputFileError(root, f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
+    if not root.is_dir():
+        raise InputFileError(root, f"expected {expected}")
+    return root / f"{split}.json"
+
+
 def read_split(path: Path) -> list[TracedTheorem]:
     """The theorems of one split file; InputFileError names file and field of anything wrong."""
     data = read_json(path)

@@ -18,7 +18,7 @@ import pytest
 from proofsmith.checker.json_files import InputFileError
 from proofsmith.cli import main
 from proofsmith.eval.benchmarks import load_benchmark
-from proofsmith.eval.benchmarks.coq_library import library_area
+from proofsmith.eval.benchmarks.problem import library_area
 from proofsmith.eval.runner import select_problems
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -30,16 +30,10 @@ from proofsmith.checker.coq.file_context import STDLIB, THEOREM_WORDS, ContextEr
 from proofsmith.checker.coq.load_path import LoadPath, LoadPathError, find_project
 from proofsmith.checker.json_files import InputFileError, get_field, read_json
 from proofsmith.checker.types import Place, Source, Theorem
-from proofsmith.eval.benchmarks.problem import Benchmark, Problem
-from proofsmith.retrieval.benchmark import SPLITS, TracedTheorem, read_split
+from proofsmith.eval.benchmarks.problem import Benchmark, Problem, library_area
+from proofsmith.retrieval.benchmark import TracedTheorem, read_split, split_file
 
 NAME = "coq-library"
-
-
-def library_area(file_path: str) -> str:
-    """The area of a library file: theories/Arith/PeanoNat.v -> Arith; tracelib/Base.v -> Base."""
-    parts = Path(file_path).with_suffix("").parts
-    return parts[1] if len(parts) > 2 else parts[-1]
 
 
 @dataclass(frozen=True)
@@ -117,12 +111,8 @@ def _problem(theorem: TracedTheorem, library: _Library, split: str) -> Problem:
 
 
 def load_coq_library(root: Path, split: str) -> Benchmark:
-    if split not in SPLITS:
-        raise InputFileError(root, f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
-    if not root.is_dir():
-        raise InputFileError(root, "expected a trace folder written by `proofsmith trace` (metadata.json, random/, novel_premises/)")
+    split_path = split_file(root, split, "a trace folder written by `proofsmith trace` (metadata.json, random/, novel_premises/)")
     libraries, load_path = _libraries(root)
-    split_path = root / f"{split}.json"
     problems: list[Problem] = []
     left_out: Counter[str] = Counter()
     seen: set[str] = set()

@@ -14,26 +14,16 @@ from pathlib import Path
 
 from proofsmith.checker.json_files import InputFileError
 from proofsmith.checker.types import Source, Theorem
-from proofsmith.eval.benchmarks.problem import Benchmark, Problem
-from proofsmith.retrieval.benchmark import SPLITS, read_from_repo, read_split
-
-
-def _area(file_path: str) -> str:
-    """The library area a theorem belongs to, for per-area pass rates: Mathlib/Algebra/... -> Algebra."""
-    parts = file_path.removesuffix(".lean").split("/")
-    return parts[1] if len(parts) > 2 else parts[-1]
+from proofsmith.eval.benchmarks.problem import Benchmark, Problem, library_area
+from proofsmith.retrieval.benchmark import read_from_repo, read_split, split_file
 
 
 def load_leandojo(root: Path, split: str) -> Benchmark:
-    if split not in SPLITS:
-        raise InputFileError(root, f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
-    if not root.is_dir():
-        raise InputFileError(root, "expected a LeanDojo Benchmark 4 directory (metadata.json, corpus.jsonl, random/, novel_premises/)")
+    split_path = split_file(root, split, "a LeanDojo Benchmark 4 directory (metadata.json, corpus.jsonl, random/, novel_premises/)")
     repo_url, repo_commit = read_from_repo(root)
     if not (root / "corpus.jsonl").is_file():
         raise InputFileError(root / "corpus.jsonl", "no such file (the premise corpus of the benchmark)")
 
-    split_path = root / f"{split}.json"
     problems: list[Problem] = []
     seen: dict[str, int] = {}
     for i, theorem in enumerate(read_split(split_path)):
@@ -55,7 +45,7 @@ def load_leandojo(root: Path, split: str) -> Benchmark:
                     source=Source(theorem.url, theorem.commit, theorem.file_path),
                 ),
                 split=split,
-                category=_area(theorem.file_path),
+                category=library_area(theorem.file_path),
                 extra={
                     "start": theorem.start,
                     "end": theorem.end,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from proofsmith.checker.coq.load_path import LoadPath
@@ -75,3 +76,11 @@ def competition_family(name: str) -> str:
         if lowered.startswith(family):
             return family
     return "other"
+
+
+def library_area(file_path: str) -> str:
+    """The area of a library file, for pass rates by area: the folder under the library root
+    (theories/Arith/PeanoNat.v -> Arith, Mathlib/Algebra/Group/Defs.lean -> Algebra), or the
+    file for a file at the top (tracelib/Base.v -> Base)."""
+    parts = Path(file_path).with_suffix("").parts
+    return parts[1] if len(parts) > 2 else parts[-1]
