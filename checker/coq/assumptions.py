@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Callable
 
@@ -54,6 +54,9 @@ class AssumptionKind(str, Enum):
 class Assumption:
     kind: AssumptionKind
     name: str  # axioms: fully qualified; section variables: their name; unsafe: Coq's sentence
+    # False when `About` could not read back the name Print Assumptions printed (a name the
+    # file's notations made a keyword, `rem`): kept as printed, so never allowed by a pattern
+    resolved: bool = field(default=True, compare=False)
 
     def __str__(self) -> str:
         return self.name
@@ -256,7 +259,9 @@ class AssumptionFinder:
     def _resolve(self, printed: PrintedAssumption, state: int, cached: bool) -> Assumption:
         if printed.kind is AssumptionKind.AXIOM:
             found = self.about(printed.name, state, cached)
-            return Assumption(AssumptionKind.AXIOM, found[1] if found else printed.name)
+            if found is None:
+                return Assumption(AssumptionKind.AXIOM, printed.name, resolved=False)
+            return Assumption(AssumptionKind.AXIOM, found[1])
         if printed.kind is AssumptionKind.UNSAFE:
             return Assumption(AssumptionKind.UNSAFE, printed.text)
         return Assumption(printed.kind, printed.name)
@@ -304,7 +309,8 @@ class AssumptionFinder:
             known = frozenset(Assumption(AssumptionKind.AXIOM, a) for a in axioms)
         else:
             known = self.by_print_assumptions(qualified, self._header_state)
-            if library and all(a.kind is AssumptionKind.AXIOM for a in known):
+            # only answers read back in full are kept across headers: a name as printed means nothing elsewhere
+            if library and all(a.kind is AssumptionKind.AXIOM and a.resolved for a in known):
                 self._library.put(qualified, frozenset(a.name for a in known))
         self._of_global[qualified] = known
         return known

@@ -499,5 +499,5 @@ def _failed_sentence(exc: Exception, prefix: list[tuple[str, int]], keep: int) -
 
 def _describe(assumption: Assumption) -> str:
     if assumption.kind is AssumptionKind.AXIOM:
-        return assumption.name
+        return assumption.name if assumption.resolved else f"{assumption.name} (as printed: Coq cannot resolve it here)"
     return f"{assumption.kind.value} {assumption.name}"
