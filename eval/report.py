@@ -173,7 +173,7 @@ def _plots(out_dir: Path, summary: dict[str, Any], records: list[dict[str, Any]]
     ax.set_ylabel("pass rate (%)")
     ax.set_ylim(0, max(rates + [10]) * 1.2)
     ax.set_title(f"{summary['benchmark']} {summary['split']}: pass rate by {_category_label(summary)}")
-    plt.setp(ax.get_xticklabels(), rotation=20, ha="right")
+    plt.setp(ax.get_xticklabels(), rotation=45 if len(cats) > 12 else 20, ha="right")
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)
