@@ -21,6 +21,8 @@ from proofsmith.eval.benchmarks import load_benchmark
 from proofsmith.eval.benchmarks.problem import library_area
 from proofsmith.eval.runner import select_problems
 
+from .cli_errors import usage_error
+
 FIXTURES = Path(__file__).parent / "fixtures"
 TRACELIB = FIXTURES / "tracelib"
 LEANDOJO = FIXTURES / "leandojo_benchmark_4"
@@ -179,16 +181,9 @@ def test_the_reference_prover_needs_a_human_proof():
     assert result.verdict is Verdict.ERROR and "no human proof" in result.reason
 
 
-def _error(capsys, argv: list[str]) -> str:
-    assert main(argv) == 2
-    err = capsys.readouterr().err
-    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
-    return err.strip()
-
-
 def test_eval_refuses_the_reference_prover_where_the_benchmark_has_no_proofs(tmp_path, capsys):
     out = tmp_path / "run"
-    err = _error(capsys, ["eval", "--benchmark", "minif2f-coq", "--prover", "reference", "--limit", "2", "--out", str(out)])
+    err = usage_error(capsys, ["eval", "--benchmark", "minif2f-coq", "--prover", "reference", "--limit", "2", "--out", str(out)])
     assert err == ("proofsmith eval: --prover reference replays the benchmark's own proofs, and minif2f-coq test "
                    "has none (coq-library has them)")
     assert not out.exists()
@@ -205,7 +200,7 @@ def _input(tmp_path: Path, *lines: dict) -> Path:
 
 def test_check_a_theorem_named_by_its_file_needs_a_project(tmp_path, capsys):
     path = _input(tmp_path, {"name": "later_fact", "file": "Top.v", "proof": "reflexivity."})
-    assert _error(capsys, ["check", "--no-project", str(path)]) == (
+    assert usage_error(capsys, ["check", "--no-project", str(path)]) == (
         f"proofsmith check: {path}:1: field 'file': a theorem named by its file needs --project DIR|stdlib "
         "(the project the file is in)"
     )
@@ -215,28 +210,28 @@ def test_check_names_the_line_of_a_file_or_theorem_the_project_does_not_have(tmp
     library = _library(tmp_path)
     good = {"name": "later_fact", "file": "Top.v", "proof": "reflexivity."}
     path = _input(tmp_path, good, {"name": "later_fact", "file": "Nope.v", "proof": "reflexivity."})
-    assert _error(capsys, ["check", "--project", str(library), str(path)]) == (
+    assert usage_error(capsys, ["check", "--project", str(library), str(path)]) == (
         f"proofsmith check: {path}:2: Nope.v: no such file in project {library.resolve()}"
     )
     path = _input(tmp_path, good, good, {"name": "TraceLib.Top.no_such_lemma", "file": "Top.v", "proof": "auto."})
-    assert _error(capsys, ["check", "--project", str(library / "_CoqProject"), str(path)]) == (
+    assert usage_error(capsys, ["check", "--project", str(library / "_CoqProject"), str(path)]) == (
         f"proofsmith check: {path}:3: Top.v: no theorem named TraceLib.Top.no_such_lemma"
     )
     path = _input(tmp_path, {"name": "later_fact", "file": "Top.v"})
-    assert _error(capsys, ["check", "--project", str(library), str(path)]) == f"proofsmith check: {path}:1: field 'proof': missing"
+    assert usage_error(capsys, ["check", "--project", str(library), str(path)]) == f"proofsmith check: {path}:1: field 'proof': missing"
     bare = _library(tmp_path / "bare", project_file=False)
     path = _input(tmp_path, good)
-    assert "no such project file" in _error(capsys, ["check", "--project", str(bare), str(path)])
+    assert "no such project file" in usage_error(capsys, ["check", "--project", str(bare), str(path)])
 
 
 @pytest.mark.coq
 def test_check_project_stdlib_names_a_missing_stdlib_file_by_line(tmp_path, capsys):
     path = _input(tmp_path, {"name": "x", "file": "theories/Nope/Nope.v", "proof": "auto."})
-    assert _error(capsys, ["check", "--project", "stdlib", str(path)]).startswith(
+    assert usage_error(capsys, ["check", "--project", "stdlib", str(path)]).startswith(
         f"proofsmith check: {path}:1: theories/Nope/Nope.v: no such file in the stdlib"
     )
     path = _input(tmp_path, {"name": "x", "file": "Bool/Bool.v", "proof": "auto."})
-    assert "a stdlib file is named from its repository root, e.g. theories/Arith/PeanoNat.v" in _error(
+    assert "a stdlib file is named from its repository root, e.g. theories/Arith/PeanoNat.v" in usage_error(
         capsys, ["check", "--project", "stdlib", str(path)])
 
 

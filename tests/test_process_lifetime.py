@@ -22,6 +22,8 @@ from pathlib import Path
 import psutil
 import pytest
 
+from .processes import alive
+
 
 PROOFSMITH = str(Path(sys.executable).with_name("proofsmith"))
 SPIN = "N.iter 100000000000%N negb true"  # minutes of vm_compute in a few MB
@@ -70,17 +72,6 @@ def _lines(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
-def _alive(procs: list[psutil.Process]) -> list[psutil.Process]:
-    left = []
-    for p in procs:
-        try:
-            if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
-                left.append(p)
-        except psutil.NoSuchProcess:
-            pass
-    return left
-
-
 def _start_busy(cmd: list[str], finished: Path) -> tuple[subprocess.Popen, list[psutil.Process]]:
     """Start proofsmith and wait until the quick proof is written and two coqidetop processes are computing."""
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
@@ -118,9 +109,9 @@ def test_no_process_outlives_proofsmith(tmp_path, command, signum):
         except subprocess.TimeoutExpired:
             pytest.fail(f"proofsmith {command} still running {GRACE_S:g} s after {signum.name}")
         exit_s = time.monotonic() - t0
-        while _alive(descendants) and time.monotonic() - t0 < GRACE_S:
+        while alive(descendants) and time.monotonic() - t0 < GRACE_S:
             time.sleep(0.1)
-        left = _alive(descendants)
+        left = alive(descendants)
         assert not left, f"left running after {signum.name}: {[(p.pid, p.name()) for p in left]}"
         assert code == (-signal.SIGKILL if signum == signal.SIGKILL else 128 + signum), proc.stderr.read()
         print(f"{command} {signum.name}: exited after {exit_s:.2f} s")
@@ -135,7 +126,7 @@ def test_no_process_outlives_proofsmith(tmp_path, command, signum):
 
 def _kill_all(proc: subprocess.Popen, descendants: list[psutil.Process]) -> None:
     """Clean up after a failure, so that a test of the old code leaves nothing spinning."""
-    for p in _alive(descendants) + ([psutil.Process(proc.pid)] if proc.poll() is None else []):
+    for p in alive(descendants) + ([psutil.Process(proc.pid)] if proc.poll() is None else []):
         try:
             p.kill()
         except psutil.NoSuchProcess:
@@ -143,16 +134,21 @@ def _kill_all(proc: subprocess.Popen, descendants: list[psutil.Process]) -> None
     proc.wait()
 
 
-@pytest.mark.coq
-def test_an_interrupted_eval_resumes(tmp_path):
-    cmd, results = _eval_cmd(tmp_path)
-    proc, descendants = _start_busy(cmd, results)
+def _interrupt_when_busy(cmd: list[str], finished: Path) -> None:
+    """Start proofsmith and SIGINT it once busy: it exits with 130, having kept the quick proof only."""
+    proc, descendants = _start_busy(cmd, finished)
     try:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=GRACE_S) == 130
     finally:
         _kill_all(proc, descendants)
-    assert [r["name"] for r in _lines(results)] == ["quick"]
+    assert [r["name"] for r in _lines(finished)] == ["quick"]
+
+
+@pytest.mark.coq
+def test_an_interrupted_eval_resumes(tmp_path):
+    cmd, results = _eval_cmd(tmp_path)
+    _interrupt_when_busy(cmd, results)
 
     # The rerun takes the run directory as it is and works only on what is left.
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -175,13 +171,7 @@ def test_an_interrupted_eval_resumes(tmp_path):
 def test_an_interrupted_check_resumes(tmp_path):
     """SIGINT keeps the judged prefix of --out; a rerun judges only the rest, and refuses other input."""
     cmd, out = _check_cmd(tmp_path)
-    proc, descendants = _start_busy(cmd, out)
-    try:
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=GRACE_S) == 130
-    finally:
-        _kill_all(proc, descendants)
-    assert [r["name"] for r in _lines(out)] == ["quick"]
+    _interrupt_when_busy(cmd, out)
 
     # the same input with the slow proofs replaced by quick ones: only those two are judged now
     quick = [CHECK_DATA[0]] + [dict(r, header="", statement=f"Theorem {r['name']} : True.", proof="exact I.")
@@ -225,9 +215,9 @@ def test_a_child_dies_when_proofsmith_is_killed(tmp_path):
     parent.kill()
     parent.wait()
     deadline = time.monotonic() + GRACE_S
-    while _alive([child]) and time.monotonic() < deadline:
+    while alive([child]) and time.monotonic() < deadline:
         time.sleep(0.05)
-    left = _alive([child])
+    left = alive([child])
     for p in left:
         p.kill()
     assert not left, "the child outlived its killed parent"

@@ -24,6 +24,8 @@ from pathlib import Path
 import psutil
 import pytest
 
+from .processes import alive
+
 
 BIN = Path(sys.executable).parent
 PROBLEMS = [
@@ -40,17 +42,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def _alive(procs: list[psutil.Process]) -> list[psutil.Process]:
-    left = []
-    for p in procs:
-        try:
-            if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
-                left.append(p)
-        except psutil.NoSuchProcess:
-            pass
-    return left
 
 
 def _busy_coq(p: psutil.Process) -> bool:
@@ -106,7 +97,7 @@ def head():
             pass
         if proc.poll() is None:
             members.append(psutil.Process(proc.pid))
-        for p in _alive(members):
+        for p in alive(members):
             p.kill()
         proc.wait()
         log.close()
@@ -178,9 +169,9 @@ def test_interrupting_a_cluster_run_stops_its_actors_and_their_coq(head, tmp_pat
         doomed = [p for p in workers if _ours(p)]
         assert doomed
         deadline = time.monotonic() + 10
-        while _alive(doomed) and time.monotonic() < deadline:
+        while alive(doomed) and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert not _alive(doomed), [(p.pid, p.name()) for p in _alive(doomed)]
+        assert not alive(doomed), [(p.pid, p.name()) for p in alive(doomed)]
     finally:
         if proc.poll() is None:
             proc.kill()
