@@ -60,6 +60,9 @@ GIVE_UP_TACTICS = frozenset({"admit", "give_up"})
 
 # Vernacular that is part of ordinary proof structure and changes nothing global.
 PROOF_STRUCTURE = frozenset({"Unshelve"})
+# Scopes change only how later tactic text parses; the kernel checks the final term
+# against the statement the checker added, and Edit_at undoes them after the proof.
+_SCOPE_COMMAND = re.compile(r"^(?:Local\s+)?(?:Open|Close)\s+Scope\s+[\w.']+\s*\.$")
 
 _PROOF_OPENER = re.compile(r"^Proof(?:\s+(?:using|with)\b.*)?\.$", re.S)
 _PROOF_CLOSER = frozenset({"Qed.", "Defined."})
@@ -116,7 +119,7 @@ def check_tactic_sentence(text: str, first: bool = False) -> None:
         return
     if word in GIVE_UP_TACTICS:
         raise GuardRejection(f"{word!r} gives up a goal: {_clip(body)}")
-    if word in PROOF_STRUCTURE:
+    if word in PROOF_STRUCTURE or _SCOPE_COMMAND.match(body):
         return
     if word in VERNACULAR:
         raise GuardRejection(f"vernacular command {word!r} is not allowed in a proof: {_clip(body)}")
