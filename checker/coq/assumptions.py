@@ -190,10 +190,14 @@ class AssumptionFinder:
     valid while the header is loaded: `new_header` resets it.
     """
 
-    def __init__(self, query: Query, locate: Locate, library, top_module: str, always_full: bool = False):
+    def __init__(self, query: Query, locate: Locate, library, library_roots: tuple[str, ...],
+                 top_module: str, always_full: bool = False):
         self._query = query
         self._locate = locate
         self._library = library
+        # only globals under these roots (Coq., the -Q/-R libraries) are the same in every header;
+        # anything else (the top module, a functor's parameter `M.key`) is the header's own
+        self._library_roots = tuple(root + "." for root in library_roots)
         self._local_prefix = top_module + "."
         self.always_full = always_full
         self._header_state = 0
@@ -302,8 +306,7 @@ class AssumptionFinder:
         known = self._of_global.get(qualified)
         if known is not None:
             return known
-        # The header's own globals (the top module) differ from header to header.
-        library = not qualified.startswith(self._local_prefix)
+        library = qualified.startswith(self._library_roots) and not qualified.startswith(self._local_prefix)
         axioms = self._library.get(qualified) if library else None
         if axioms is not None:
             known = frozenset(Assumption(AssumptionKind.AXIOM, a) for a in axioms)

@@ -40,6 +40,7 @@ from proofsmith.checker.coq.assumptions import (
 )
 from proofsmith.checker.coq.axiom_cache import library_axiom_cache
 from proofsmith.checker.coq.document import CoqDocument, CoqError, ProcessUnsound, QueryError
+from proofsmith.checker.coq.load_path import LoadPath
 from proofsmith.checker.coq.file_context import STDLIB, ContextError, ProjectFile, file_script, project_axioms
 from proofsmith.checker.coq.process import CoqTimeout
 from proofsmith.checker.coq.sentences import CoqSyntaxError, SentenceKind, split_sentences
@@ -121,8 +122,10 @@ class CoqSession(ProcessSession[CoqDocument]):
         self._version = self._process.version
         installation = [self._version, os.path.realpath(shutil.which(self.settings.coq_binary) or ""),
                         *self.settings.coq_args]
+        roots = ("Coq", *(b.logical.split(".")[0] for b in LoadPath.from_coq_args(self.settings.coq_args).bindings
+                          if b.logical))
         self._assumptions = AssumptionFinder(
-            self._query, self._locate, library_axiom_cache(self.settings.cache_dir, installation), TOP_MODULE,
+            self._query, self._locate, library_axiom_cache(self.settings.cache_dir, installation), roots, TOP_MODULE,
             # Print Assumptions reports "Set is impredicative" for everything; only Coq can say so
             always_full=self.settings.coq_assumptions == "coq" or "-impredicative-set" in self.settings.coq_args,
         )
