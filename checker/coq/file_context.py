@@ -19,6 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from proofsmith.checker.coq.guard import declared_assumption_names
+from proofsmith.checker.coq.library import coqlib
 from proofsmith.checker.coq.load_path import LoadPath, LoadPathError
 from proofsmith.checker.coq.sentences import CoqSyntaxError, Sentence, SentenceKind, split_sentences, strip_comments
 from proofsmith.checker.types import Place, Theorem
@@ -41,7 +42,7 @@ class ContextError(ValueError):
 class ProjectFile:
     """A `.v` file of a project, as coqidetop must be started to replay it as its own module."""
 
-    place_project: str
+    project: str  # "stdlib" or the folder holding its _CoqProject
     path: str  # as given, inside the project (stdlib: theories/Arith/PeanoNat.v)
     source: Path
     module: str
@@ -56,8 +57,6 @@ class ProjectFile:
 def project_file(project: str, path: str) -> ProjectFile:
     """Resolve a project (`stdlib` or a folder with a `_CoqProject`) and a file inside it."""
     if project == STDLIB:
-        from proofsmith.checker.coq.library import coqlib
-
         root = coqlib()
         rel = Path(path)
         parts = rel.with_suffix("").parts
@@ -220,14 +219,14 @@ def _module_binders(text: str) -> list[str]:
 def project_axioms(file: ProjectFile, modules: list[str]) -> frozenset[str]:
     """What the project's own files among `modules` (those a replayed prefix loaded) declare as axioms."""
     axioms: set[str] = set()
-    project = Path(file.place_project)
+    project = Path(file.project)
     for module in modules:
         for binding in file.load_path.bindings:
             if binding.logical and module.startswith(binding.logical + "."):
                 source = Path(binding.directory, *module[len(binding.logical) + 1:].split(".")).with_suffix(".v")
                 if source.is_file() and source.resolve().is_relative_to(project.resolve()):
                     rel = str(source.resolve().relative_to(project.resolve()))
-                    axioms |= _script(file.place_project, rel, source.stat().st_mtime_ns).axioms
+                    axioms |= _script(file.project, rel, source.stat().st_mtime_ns).axioms
                 break
     return frozenset(axioms)
 

@@ -250,7 +250,7 @@ class CoqSession(ProcessSession[CoqDocument]):
         self._assumptions.new_header(self._header_state, key, local_prefix=script.file.module + ".")
         declared = replace(self._declarations([("", self._prelude_state), *self._prefix]),
                            module_parameters=script.module_parameters(declaration.index))
-        if script.file.place_project != STDLIB:  # the stdlib's axioms are Coq.*, allowed anyway
+        if script.file.project != STDLIB:  # the stdlib's axioms are Coq.*, allowed anyway
             loaded = self._process.loaded_libraries(self._header_state)
             declared = replace(declared, axioms=declared.axioms | project_axioms(script.file, loaded))
         self._header_declarations = declared
