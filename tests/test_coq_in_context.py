@@ -141,3 +141,12 @@ def test_a_functor_parameter_is_a_hypothesis_of_the_theorems_inside(session, pro
     result = check(session, project, "in_functor", "exact x_pos.")
     assert result.proved, result.reason
     assert result.axioms == ("P.x", "P.x_pos")
+
+
+def test_a_theorem_in_context_has_exactly_the_statement_of_its_file(session, project):
+    from dataclasses import replace
+
+    theorem = theorem_in_context(project, MIDDLE, "target")
+    forged = replace(theorem, statement="Theorem target : True.")
+    result = session.check(forged, "exact I.")
+    assert result.verdict is Verdict.ERROR and "not the one at line" in result.reason

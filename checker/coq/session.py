@@ -219,6 +219,9 @@ class CoqSession(ProcessSession[CoqDocument]):
             declaration = script.find(theorem.name, theorem.place.line)
         except ContextError as exc:
             raise HeaderError(str(exc)) from None
+        if " ".join(theorem.statement.split()) != " ".join(script.statement(declaration).split()):
+            raise HeaderError(f"{theorem.name}: the statement given is not the one at line {declaration.line} "
+                              f"of {script.file.path}")
         self._doc_theorem = None
         key = f"{theorem.context_key}@{declaration.index}"
         if self._file != script.file or not self.alive:
