@@ -13,6 +13,10 @@ if TYPE_CHECKING:
     from proofsmith.checker.coq.load_path import LoadPath
 
 DEFAULT_COQ_PRELUDE = "From Coq Require Import Lia Lra Psatz Ring Field."
+# CoqHammer's reconstruction tactics (sauto, hauto, qauto, scongruence use: ...), added to the
+# prelude only for provers run with the hammer (CheckerSettings.with_hammer): loading the library
+# for every proof would change every check.
+HAMMER_PRELUDE = "From Hammer Require Import Tactics."
 
 # Axioms a proof may depend on: any axiom declared in Coq's own standard
 # library (the Reals library rests on several: sig_forall_dec,
@@ -82,6 +86,17 @@ class CheckerSettings(BaseSettings):
     kimina_url: str = "http://localhost:8000"
     kimina_api_key: str | None = None
     kimina_batch_size: int = Field(default=32, ge=1, description="snippets per HTTP request")
+
+    @property
+    def coq_hammer(self) -> bool:
+        """Whether the tactic prelude loads CoqHammer's tactics."""
+        return HAMMER_PRELUDE in self.coq_prelude
+
+    def with_hammer(self) -> "CheckerSettings":
+        """A copy whose tactic prelude also loads CoqHammer's tactics (sauto, hauto, qauto, ...)."""
+        if self.coq_hammer:
+            return self
+        return self.model_copy(update={"coq_prelude": f"{self.coq_prelude} {HAMMER_PRELUDE}".strip()})
 
     def with_load_path(self, load_path: "LoadPath") -> "CheckerSettings":
         """A copy whose Coq processes also get `load_path` (after the flags coq_args already holds)."""

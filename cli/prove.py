@@ -44,6 +44,9 @@ def register(sub) -> None:
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda when present)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads for the model")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--hammer", action="store_true",
+                   help="CoqHammer joins the prover (portfolio, model-free-search): sauto/hauto/qauto and the hammer; "
+                        "the tactic prelude then loads Hammer.Tactics")
     p.add_argument("--tree", type=Path, default=None, metavar="PREFIX",
                    help="write the search tree to PREFIX.json, PREFIX.dot and PREFIX.png")
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
@@ -58,7 +61,9 @@ def run(args) -> int:
     from proofsmith.checker.types import Theorem
     from proofsmith.prover.base import Budget
     from proofsmith.prover.model_store import ModelNotFound
-    from proofsmith.prover.registry import ProverOptionError, default_prover, make_prover, takes_model, unsuitable
+    from proofsmith.prover.registry import (
+        ProverOptionError, checker_settings, default_prover, make_prover, takes_model, unsuitable,
+    )
     from proofsmith.prover.search import BestFirstSearchProver
     from proofsmith.prover.tree_drawing import save_tree
 
@@ -90,6 +95,8 @@ def run(args) -> int:
         options.update(model=args.model, device=args.device, threads=args.threads)
     elif args.model is not None:
         raise UsageError(f"--model: the prover {prover_name} takes no model")
+    if args.hammer:
+        options["hammer"] = True
     ensure_installed(args.backend)  # exit 3 with the install instructions before a model is loaded
     try:
         prover = make_prover(prover_name, **options)
@@ -105,7 +112,8 @@ def run(args) -> int:
         seed=args.seed,
     )
     try:
-        checker = open_checker(args.backend, CheckerSettings().with_load_path(load_path))
+        checker = open_checker(args.backend, checker_settings(prover_name, options,
+                                                              CheckerSettings().with_load_path(load_path)))
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     with checker:

@@ -195,7 +195,9 @@ class ProblemEvaluator:
         from proofsmith.checker.registry import open_checker
         from proofsmith.prover.registry import make_prover
 
-        self.settings = CheckerSettings(workers=1).with_load_path(load_path)
+        from proofsmith.prover.registry import checker_settings
+
+        self.settings = checker_settings(prover, prover_options, CheckerSettings(workers=1).with_load_path(load_path))
         self.prover = make_prover(prover, **prover_options)
         self.checker = open_checker(backend, self.settings)
         self.budget = budget
@@ -424,7 +426,9 @@ def run_eval(config: RunConfig, out_dir: Path | str, progress: bool = True) -> R
     if replays_reference(config.prover) and not any(p.reference_proof for p in selected):
         raise RunConfigError(f"--prover {config.prover} replays the benchmark's own proofs, and {benchmark.name} "
                              f"{benchmark.split} has none (coq-library has them)")
-    settings = CheckerSettings()
+    from proofsmith.prover.registry import checker_settings
+
+    settings = checker_settings(config.prover, dict(config.prover_options), CheckerSettings())
     identity = _identity(config, benchmark, selected, settings)
     _require_backend(identity["backend"], benchmark.name)
     budget = config.budget()

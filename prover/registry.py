@@ -7,6 +7,8 @@
     make_prover("sample", model="runs/sft/final", temperature=0.8)
     make_prover("portfolio+search", model="runs/sft/final", portfolio_share=0.25)
     make_prover("reference")                             # replays the benchmark's human proof
+    make_prover("portfolio", hammer=True)                # + CoqHammer (sauto/hauto/qauto, hammer);
+                                                         # its checker: checker_settings(...)
     default_prover("coq", model=None)                    # "model-free-search"; see also
                                                          # takes_model, unsuitable
 
@@ -38,9 +40,9 @@ _SEARCH_OPTIONS = (
 
 # The options each prover takes.
 PROVER_OPTIONS: dict[str, tuple[str, ...]] = {
-    "portfolio": (),
+    "portfolio": ("hammer",),
     "search": _SEARCH_OPTIONS,
-    "model-free-search": ("retriever", "premises_k", "expansion_batch", "tactics_per_expansion"),
+    "model-free-search": ("retriever", "premises_k", "expansion_batch", "tactics_per_expansion", "hammer"),
     "sample": ("model", "retriever", "premises_k", "chunk") + _GENERATOR_OPTIONS,
     "portfolio+search": ("portfolio_share",) + _SEARCH_OPTIONS,
     "reference": (),
@@ -54,6 +56,10 @@ DEFAULT_MODEL_TACTICS = 8
 # Its candidates cost nothing to produce, so it proposes more of them per node
 # (on 30 miniF2F-Coq test problems at 10 s: 5 proved with 8, 6 with 32).
 MODEL_FREE_TACTICS = 32
+# CoqHammer's reconstruction tactics in the model-free generator (option hammer): prior weights
+# next to prover.generators.model_free.COQ_AUTOMATION. The `hammer` tactic itself needs its
+# messages (the reconstruction), which a search step does not return: the portfolio runs it.
+HAMMER_AUTOMATION: dict[str, float] = {"qauto.": 0.8, "hauto.": 0.6, "sauto.": 0.6}
 # `portfolio+search`: the share of the wall budget the portfolio gets first.
 DEFAULT_PORTFOLIO_SHARE = 0.25
 
@@ -115,11 +121,36 @@ def _resolve_retriever(options: dict[str, Any]) -> None:
         options["retriever"] = load_retriever(options["retriever"])
 
 
+def _hammer_option(options: dict[str, Any]) -> bool:
+    """The `hammer` option: CoqHammer's tactics join the prover; refused where CoqHammer is not installed."""
+    value = options.pop("hammer", False)
+    if value in (True, "true", "on", 1):
+        from proofsmith.checker.coq.hammer import missing_reason
+
+        reason = missing_reason()
+        if reason is not None:
+            raise ProverOptionError(f"hammer: {reason}")
+        return True
+    if value in (False, "false", "off", 0):
+        return False
+    raise ProverOptionError(f"hammer must be true or false, got {value!r}")
+
+
+def uses_hammer(name: str, options: dict[str, Any]) -> bool:
+    return "hammer" in PROVER_OPTIONS.get(name, ()) and options.get("hammer") in (True, "true", "on", 1)
+
+
+def checker_settings(name: str, options: dict[str, Any], settings):
+    """The checker settings the prover `name` with `options` needs: with the hammer, a tactic
+    prelude that also loads CoqHammer's tactics (so its proofs re-check with that prelude)."""
+    return settings.with_hammer() if uses_hammer(name, options) else settings
+
+
 def _portfolio(options: dict[str, Any]) -> Prover:
     from proofsmith.prover.portfolio import PortfolioProver
 
-    _take(options, PROVER_OPTIONS["portfolio"], "portfolio")
-    return PortfolioProver()
+    options = _take(options, PROVER_OPTIONS["portfolio"], "portfolio")
+    return PortfolioProver(hammer=_hammer_option(options))
 
 
 def _model_generator(options: dict[str, Any]):
@@ -162,9 +193,14 @@ def _model_free_search(options: dict[str, Any]) -> Prover:
     from proofsmith.prover.search import BestFirstSearchProver
 
     options = _take(options, PROVER_OPTIONS["model-free-search"], "model-free-search")
+    automation = None
+    if _hammer_option(options):
+        from proofsmith.prover.generators.model_free import COQ_AUTOMATION
+
+        automation = {**COQ_AUTOMATION, **HAMMER_AUTOMATION}
     _resolve_retriever(options)
     options.setdefault("tactics_per_expansion", MODEL_FREE_TACTICS)
-    prover = BestFirstSearchProver(ModelFreeGenerator(), **options)
+    prover = BestFirstSearchProver(ModelFreeGenerator(automation=automation), **options)
     prover.name = "model-free-search"
     return prover
 
