@@ -124,6 +124,7 @@ def test_model_free_search_with_the_hammer_proposes_and_proves_with_sauto(hammer
 
 
 @pytest.mark.coq
+@pytest.mark.slow  # the hammer: premise selection and two ATPs (20-45 s on two busy cores)
 @needs_hammer
 def test_the_hammer_reconstruction_goes_into_the_proof_and_rechecks(hammer_checker):
     found = hammer.run_hammer(CheckerSettings().with_hammer().coq_prelude, LIST_LEMMA.header, LIST_LEMMA.statement,
