@@ -49,6 +49,8 @@ EV_LEMMA = Theorem("ev_inv", "Theorem ev_inv : forall n, ev (S (S n)) -> ev n.",
 def test_the_reconstruction_is_read_from_the_hammer_output():
     assert hammer.reconstruction(RECORDED_OUTPUT) == "scongruence use: app_length, Nat.add_comm."
     assert hammer.reconstruction("Eprover found\nNo proof found.\n") is None
+    wrapped = "Replace the hammer tactic with:\n\thauto lq: on use: Nat.add_comm,\n\t  Nat.mul_comm, app_length.\nDone.\n"
+    assert hammer.reconstruction(wrapped) == "hauto lq: on use: Nat.add_comm, Nat.mul_comm, app_length."
 
 
 def test_the_hammer_prelude_is_added_only_on_request():
@@ -134,3 +136,19 @@ def test_the_hammer_reconstruction_goes_into_the_proof_and_rechecks(hammer_check
     check = hammer_checker.check(LIST_LEMMA, found.tactic)  # the session has no ATP: Hammer.Tactics only
     assert check.proved, check.reason
     assert all(a.startswith("Coq.") for a in check.axioms), check.axioms
+
+
+@pytest.mark.coq
+@needs_tactics
+@pytest.mark.parametrize("proof", ["sauto inv: ev.", "hauto lq: on inv: ev.", "intros n H; inversion H; sauto."])
+def test_reconstruction_forms_pass_the_guard_with_no_axiom(hammer_checker, proof):
+    check = hammer_checker.check(EV_LEMMA, proof)
+    assert check.proved and check.axioms == (), check.reason
+
+
+@pytest.mark.coq
+@needs_tactics
+def test_a_proof_cannot_call_the_hammer_itself(hammer_checker):
+    # the checker's prelude loads the tactic library, not the plugin: no proof depends on an ATP
+    check = hammer_checker.check(EV_LEMMA, "hammer.")
+    assert not check.proved and "hammer" in check.reason

@@ -43,7 +43,8 @@ ATPS = ("eprover", "vampire", "z3_tptp", "cvc4")
 HAMMER_LIBRARY = "From Hammer Require Import Tactics."
 HAMMER_PLUGIN = "From Hammer Require Import Hammer."
 
-_REPLACE = re.compile(r"Replace the hammer tactic with:\s*\n\s*(.+?\.)\s*$", re.MULTILINE)
+# The tactic ends at the first full stop that ends a line (a long one may be wrapped).
+_REPLACE = re.compile(r"Replace the hammer tactic with:\s*(.+?\.)(?=\s*(?:\n|$))", re.DOTALL)
 
 
 @functools.lru_cache(maxsize=None)
@@ -119,7 +120,7 @@ class HammerResult:
 def reconstruction(output: str) -> str | None:
     """The tactic after "Replace the hammer tactic with:" in the hammer's output (the last one)."""
     found = _REPLACE.findall(output)
-    return found[-1].strip() if found else None
+    return " ".join(found[-1].split()) if found else None
 
 
 def hammer_script(prelude: str, header: str, statement: str, atp_limit_s: int, reconstr_limit_s: int) -> str:
