@@ -152,3 +152,27 @@ def test_a_proof_cannot_call_the_hammer_itself(hammer_checker):
     # the checker's prelude loads the tactic library, not the plugin: no proof depends on an ATP
     check = hammer_checker.check(EV_LEMMA, "hammer.")
     assert not check.proved and "hammer" in check.reason
+
+
+# miniF2F-Coq valid mathd_algebra_15: the plain portfolio's 48 tactics all fail (in about 1 s), qauto proves it.
+MATHD_ALGEBRA_15 = Theorem(
+    "mathd_algebra_15",
+    "Theorem mathd_algebra_15 (s : nat -> nat -> nat)\n"
+    "  (h0 : forall a b, 0 < a -> 0 < b -> s a b = a ^ b + b ^ a) :\n  s 2 6 = 100.",
+    "Require Import Nat.\nRequire Import Arith.\n",
+)
+
+
+@pytest.mark.coq
+@needs_tactics
+def test_the_portfolio_with_the_hammer_proves_what_the_plain_one_does_not(hammer_checker):
+    from proofsmith.checker.registry import open_checker
+
+    with open_checker("coq", CheckerSettings(workers=1)) as plain:
+        without = make_prover("portfolio").prove(MATHD_ALGEBRA_15, plain, Budget(wall_s=20))
+    assert without.verdict is Verdict.FAILED, without.reason
+    with_hammer = make_prover("portfolio", hammer=True).prove(MATHD_ALGEBRA_15, hammer_checker, Budget(wall_s=20))
+    assert with_hammer.verdict is Verdict.PROVED, with_hammer.reason
+    assert with_hammer.proof in {"qauto.", "hauto.", "sauto."}
+    again = hammer_checker.check(MATHD_ALGEBRA_15, with_hammer.proof)
+    assert again.proved and again.axioms == ()
