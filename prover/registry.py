@@ -36,6 +36,7 @@ _GENERATOR_OPTIONS = (
 
 _SEARCH_OPTIONS = (
     "model", "retriever", "premises_k", "expansion_batch", "tactics_per_expansion", "automation_share", "model_tactics",
+    "hammer",
 ) + _GENERATOR_OPTIONS
 
 # The options each prover takes.
@@ -146,6 +147,15 @@ def checker_settings(name: str, options: dict[str, Any], settings):
     return settings.with_hammer() if uses_hammer(name, options) else settings
 
 
+def _hammer_automation(options: dict[str, Any]) -> dict[str, float] | None:
+    """The model-free generator's automation with the `hammer` option (None: its default)."""
+    if not _hammer_option(options):
+        return None
+    from proofsmith.prover.generators.model_free import COQ_AUTOMATION
+
+    return {**COQ_AUTOMATION, **HAMMER_AUTOMATION}
+
+
 def _portfolio(options: dict[str, Any]) -> Prover:
     from proofsmith.prover.portfolio import PortfolioProver
 
@@ -153,11 +163,11 @@ def _portfolio(options: dict[str, Any]) -> Prover:
     return PortfolioProver(hammer=_hammer_option(options))
 
 
-def _model_generator(options: dict[str, Any]):
+def _model_generator(options: dict[str, Any], default: str = "auto"):
     from proofsmith.prover.generators import make_generator
 
     gen_options = {k: options.pop(k) for k in _GENERATOR_OPTIONS if k in options}
-    kind = gen_options.pop("generator", "auto")
+    kind = gen_options.pop("generator", default)
     if kind == "model-free":
         raise ProverOptionError("use the prover 'model-free-search' for the model-free generator")
     return make_generator(kind, options.pop("model", None), **gen_options)
@@ -169,6 +179,7 @@ def _search(options: dict[str, Any]) -> Prover:
     from proofsmith.prover.search import BestFirstSearchProver
 
     options = _take(options, PROVER_OPTIONS["search"], "search")
+    automation = _hammer_automation(options)
     share = float(options.pop("automation_share", DEFAULT_AUTOMATION_SHARE))
     model_tactics = int(options.pop("model_tactics", DEFAULT_MODEL_TACTICS))
     if not 0.0 <= share < 1.0:
@@ -182,7 +193,7 @@ def _search(options: dict[str, Any]) -> Prover:
         # (free) automation and premise tactics; see prover.generators.mixture.
         generator = MixtureGenerator([
             (generator, 1.0 - share, model_tactics),
-            (ModelFreeGenerator(), share, MODEL_FREE_TACTICS),
+            (ModelFreeGenerator(automation=automation), share, MODEL_FREE_TACTICS),
         ])
         options.setdefault("tactics_per_expansion", model_tactics + MODEL_FREE_TACTICS // 2)
     return BestFirstSearchProver(generator, **options)
@@ -193,11 +204,7 @@ def _model_free_search(options: dict[str, Any]) -> Prover:
     from proofsmith.prover.search import BestFirstSearchProver
 
     options = _take(options, PROVER_OPTIONS["model-free-search"], "model-free-search")
-    automation = None
-    if _hammer_option(options):
-        from proofsmith.prover.generators.model_free import COQ_AUTOMATION
-
-        automation = {**COQ_AUTOMATION, **HAMMER_AUTOMATION}
+    automation = _hammer_automation(options)
     _resolve_retriever(options)
     options.setdefault("tactics_per_expansion", MODEL_FREE_TACTICS)
     prover = BestFirstSearchProver(ModelFreeGenerator(automation=automation), **options)
@@ -211,7 +218,9 @@ def _sample(options: dict[str, Any]) -> Prover:
     options = _take(options, PROVER_OPTIONS["sample"], "sample")
     temperature = options.pop("temperature", 1.0)
     _resolve_retriever(options)
-    generator = _model_generator(options)
+    # Not CTranslate2 by default: its sampling does not honour a per-call seed (see
+    # prover.generators.ctranslate2_generator), and pass@k runs are seeded.
+    generator = _model_generator(options, default="seeded")
     return WholeProofSampler(generator, temperature=temperature, **options)
 
 
@@ -221,7 +230,7 @@ def _portfolio_then_search(options: dict[str, Any]) -> Prover:
     share = float(options.pop("portfolio_share", DEFAULT_PORTFOLIO_SHARE))
     if not 0.0 < share < 1.0:
         raise ProverOptionError(f"portfolio_share must be in (0, 1), got {share}")
-    return ProverSequence([(_portfolio({}), share), (_search(options), 1.0)])
+    return ProverSequence([(_portfolio({"hammer": options.get("hammer")}), share), (_search(options), 1.0)])
 
 
 def _reference(options: dict[str, Any]) -> Prover:

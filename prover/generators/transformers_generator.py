@@ -119,13 +119,16 @@ class TransformersGenerator(LanguageModelGenerator):
                 generated = self.lm.generate(
                     **inputs, num_beams=k, do_sample=False, length_penalty=0.0, early_stopping=True, **common
                 )
-                logprobs = generated.sequences_scores.tolist()
+                # One beam is greedy search, which transformers scores per step only.
+                logprobs = generated.sequences_scores.tolist() if k > 1 else None
             else:
                 if request.seed is not None:
                     torch.manual_seed(request.seed)
                 generated = self.lm.generate(
                     **inputs, do_sample=True, temperature=request.temperature, top_k=0, top_p=1.0, **common
                 )
+                logprobs = None
+            if logprobs is None:
                 steps = self.lm.compute_transition_scores(generated.sequences, generated.scores, normalize_logits=True)
                 new_tokens = generated.sequences[:, -steps.shape[1] :]
                 alive = _up_to_first_stop(new_tokens, stop_ids)
