@@ -62,7 +62,9 @@ def test_the_hammer_prelude_is_added_only_on_request():
     assert checker_settings("portfolio", {}, plain) is plain
     assert checker_settings("portfolio", {"hammer": False}, plain) is plain
     assert checker_settings("portfolio", {"hammer": True}, plain).coq_hammer
-    assert not checker_settings("search", {"hammer": True}, plain).coq_hammer  # search takes no hammer
+    for name in ("search", "portfolio+search", "model-free-search"):
+        assert checker_settings(name, {"hammer": True}, plain).coq_hammer
+    assert not checker_settings("sample", {"hammer": True}, plain).coq_hammer  # sample takes no hammer
 
 
 def test_the_hammer_option_is_refused_where_coqhammer_is_missing(monkeypatch):
@@ -72,6 +74,22 @@ def test_the_hammer_option_is_refused_where_coqhammer_is_missing(monkeypatch):
     with pytest.raises(ProverOptionError, match="hammer must be true or false"):
         make_prover("portfolio", hammer="maybe")
     assert make_prover("portfolio", hammer=False).tactics == default_portfolio()
+
+
+def test_the_hammer_option_reaches_the_portfolio_and_the_search_of_portfolio_search(monkeypatch):
+    from proofsmith.prover import registry
+    from proofsmith.prover.generators.model_free import ModelFreeGenerator
+
+    monkeypatch.setattr(hammer, "missing_reason", lambda need_plugin=False, coqc="coqc": None)
+    # no language model in a unit test: the model-free generator stands in for it
+    monkeypatch.setattr(registry, "_model_generator", lambda options, default="auto": ModelFreeGenerator())
+    sequence = make_prover("portfolio+search", hammer=True)
+    (portfolio, _), (search, _) = sequence.steps
+    assert portfolio.hammer and "sauto." in portfolio.tactics
+    automation = search.generator.parts[1][0]
+    assert {"sauto.", "hauto.", "qauto."} <= set(automation.automation)
+    plain = make_prover("portfolio+search")
+    assert not plain.steps[0][0].hammer and "sauto." not in plain.steps[1][0].generator.parts[1][0].automation
 
 
 def test_the_hammer_portfolio_adds_sauto_hauto_qauto():
