@@ -194,3 +194,14 @@ def test_the_portfolio_with_the_hammer_proves_what_the_plain_one_does_not(hammer
     assert with_hammer.proof in {"qauto.", "hauto.", "sauto."}
     again = hammer_checker.check(MATHD_ALGEBRA_15, with_hammer.proof)
     assert again.proved and again.axioms == ()
+
+
+@pytest.mark.coq
+@pytest.mark.slow  # the hammer runs (about 25 s here)
+@needs_hammer
+def test_the_portfolio_runs_the_hammer_when_its_tactics_fail_and_keeps_the_reconstruction(hammer_checker):
+    result = make_prover("portfolio", hammer=True).prove(LIST_LEMMA, hammer_checker, Budget(wall_s=150))
+    assert result.verdict is Verdict.PROVED, result.reason
+    assert result.extra["hammer_runs"] == 1 and result.extra["hammer_reconstructions"] == 1
+    assert "hammer" not in result.proof and "use:" in result.proof  # e.g. scongruence use: app_length, Nat.add_comm.
+    assert hammer_checker.check(LIST_LEMMA, result.proof).proved
