@@ -85,9 +85,15 @@ def convert_model(model_dir: Path, quantization: str = DEFAULT_QUANTIZATION) -> 
         except Exception as exc:  # the converter raises bare ValueErrors/NotImplementedErrors
             raise ConversionError(f"CTranslate2 cannot convert {model_dir}: {exc}") from exc
         _fill_null_tokens(tmp / "model" / "config.json")
+        if (out / "model.bin").is_file():
+            return out  # another process converted it meanwhile (and may be reading it)
         if out.exists():
-            shutil.rmtree(out)
-        (tmp / "model").rename(out)
+            shutil.rmtree(out)  # a leftover without model.bin
+        try:
+            (tmp / "model").rename(out)
+        except OSError:
+            if not (out / "model.bin").is_file():
+                raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return out
