@@ -8,8 +8,10 @@ only used where it is provably the same as Coq's answer, and falls back to
 Coq's `Print Assumptions NAME` everywhere else:
 
 - the globals are read from `Print NAME` under `Set Printing All` (no
-  notations, every global named, shadowed ones qualified) and an unbounded
-  printing depth; if Coq still elided a subterm (`...`), fall back;
+  notations, every global named, shadowed ones qualified); coqidetop's
+  printer elides subterms nested more than 50 boxes deep whatever `Printing
+  Depth` says (its richpp formatter fixes the limit), so if it elided one
+  (`...`), fall back;
 - every maximal run of characters that cannot separate names is a candidate
   (non-ASCII names included) and Coq itself says what it refers to (`About`);
   a candidate that is not a global (a bound variable, a number) costs one
@@ -36,9 +38,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Callable
 
-PRINTING_DEPTH = 1_000_000_000
-# Sentences that make `Print NAME` name every global, at any depth.
-PRINTING_SENTENCES = ("Set Printing All.", f"Set Printing Depth {PRINTING_DEPTH}.")
+# Sentences that make `Print NAME` name every global.
+PRINTING_SENTENCES = ("Set Printing All.",)
 
 GLOBAL_KINDS = frozenset({"Constant", "Inductive", "Constructor"})
 HEADER_CACHES = 16
@@ -191,14 +192,14 @@ class AssumptionFinder:
     """
 
     def __init__(self, query: Query, locate: Locate, library, library_roots: tuple[str, ...],
-                 top_module: str, always_full: bool = False):
+                 always_full: bool = False):
         self._query = query
         self._locate = locate
         self._library = library
         # only globals under these roots (Coq., the -Q/-R libraries) are the same in every header;
         # anything else (the top module, a functor's parameter `M.key`) is the header's own
         self._library_roots = tuple(root + "." for root in library_roots)
-        self._local_prefix = top_module + "."
+        self._local_prefix = ""  # set by new_header
         self.always_full = always_full
         self._header_state = 0
         self._default_flags = ""

@@ -125,7 +125,7 @@ class CoqSession(ProcessSession[CoqDocument]):
         roots = ("Coq", *(b.logical.split(".")[0] for b in LoadPath.from_coq_args(self.settings.coq_args).bindings
                           if b.logical))
         self._assumptions = AssumptionFinder(
-            self._query, self._locate, library_axiom_cache(self.settings.cache_dir, installation), roots, TOP_MODULE,
+            self._query, self._locate, library_axiom_cache(self.settings.cache_dir, installation), roots,
             # Print Assumptions reports "Set is impredicative" for everything; only Coq can say so
             always_full=self.settings.coq_assumptions == "coq" or "-impredicative-set" in self.settings.coq_args,
         )
@@ -402,7 +402,8 @@ class CoqSession(ProcessSession[CoqDocument]):
         self._deadline = deadline
         try:
             try:
-                self.load_context(theorem, remaining())
+                if theorem.place is None:  # a file context was loaded above, outside the proof's budget
+                    self.load_header(theorem.header, remaining())
             except HeaderError as exc:
                 return result(Verdict.ERROR, f"header does not compile: {exc}")
             doc = self._process
