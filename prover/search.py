@@ -135,6 +135,9 @@ class BestFirstSearchProver(Prover):
                 tree, stats, proof,
             )
         result.check = check
+        if check.proved:
+            # A generator that learns (the tactic memory) gets the proof at once, for the next theorem.
+            self.generator.learn(theorem.name, tree.proof_steps() or [])
         return SearchOutcome(result, tree)
 
     def _run(

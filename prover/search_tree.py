@@ -172,18 +172,23 @@ class SearchTree:
 
     def proof(self) -> list[str] | None:
         """The tactics of the shortest proof found from the root, or None."""
+        steps = self.proof_steps()
+        return None if steps is None else [tactic for _, tactic in steps]
+
+    def proof_steps(self) -> list[tuple[str, str]] | None:
+        """(goal text before, tactic) along the shortest proof found from the root, or None."""
         if self.root.status is not Status.PROVED:
             return None
-        tactics: list[str] = []
+        steps: list[tuple[str, str]] = []
         node: Node = self.root
         while isinstance(node, InternalNode):
             edge = min(
                 (e for e in node.out_edges or () if e.dst.status is Status.PROVED),
                 key=lambda e: e.dst.distance_to_proof,
             )
-            tactics.append(edge.tactic)
+            steps.append((node.state.text, edge.tactic))
             node = edge.dst
-        return tactics
+        return steps
 
     def check_invariants(self) -> None:
         """Raise TreeInvariantError naming the first node that breaks what the tree promises.

@@ -123,6 +123,13 @@ class TacticGenerator(abc.ABC):
     def propose(self, request: TacticRequest) -> list[list[TacticCandidate]]:
         """Up to `request.k` candidate tactics for each goal, best first."""
 
+    def learn(self, theorem: str, steps: Sequence[tuple[str, str]]) -> None:
+        """A proof the checker accepted: (goal text before, tactic) per step, in order.
+
+        Search calls it after each proof it finds; a generator that learns
+        online (the tactic memory) remembers it. By default nothing happens.
+        """
+
     def stages(self) -> list[TacticGenerator]:
         """The generators search asks in turn at each node, cheapest first.
 

@@ -57,6 +57,10 @@ class MixtureGenerator(TacticGenerator):
             for per_goal in mass
         ]
 
+    def learn(self, theorem: str, steps: Sequence[tuple[str, str]]) -> None:
+        for gen, _, _ in self.parts:
+            gen.learn(theorem, steps)
+
     def stages(self) -> list[TacticGenerator]:
         """The cheap parts alone first, then the whole mixture.
 
