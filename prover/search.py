@@ -8,6 +8,22 @@ goal text join the existing node instead of opening a new one. A generator
 may come in stages (`TacticGenerator.stages`: automation before the model);
 a node closed by an early stage never waits for a later one.
 
+Work that cannot help is not done (the counts go into `result.extra`):
+- `no_ops`: a tactic whose resulting goals print exactly as its node's own
+  (`auto.` that does nothing) adds neither a node nor an edge, only a count;
+- `duplicates_skipped`: a (goal text, tactic) pair is run at most once per
+  search (nodes are shared by goal text, so this also covers a later stage or
+  a generator proposing a tactic again);
+- `timeouts_retried`: tactic timeouts grow from cheap to expensive. Every
+  tactic is first run with `first_try_timeout_s` (1 s by default); one that
+  times out is put back on the frontier as a retry with the full
+  `budget.tactic_timeout_s`, at the priority its child would have had (the
+  node's cumulative log-probability plus the tactic's). Cheap siblings and
+  better-scored nodes thus go first, yet a proof that needs the long timeout
+  is still found in best-first order; a node with a retry pending is not
+  failed, and retries are still run after the expansion budget is spent
+  (they belong to expansions already paid for) until the wall budget ends.
+
 Limits (wall time, expansions) are checked between tactics, never in the
 middle of recording a result, so a proof found in the step where a limit
 fires is kept. A proof found by search is re-checked as a whole through
@@ -29,6 +45,7 @@ from proofsmith.checker.types import (
     NextState,
     ProofFinished,
     TacticError,
+    TacticResult,
     TacticTimeout,
     Theorem,
     Verdict,
@@ -44,6 +61,24 @@ from proofsmith.prover.stopwatch import Stopwatch
 MIN_TACTIC_TIMEOUT_S = 0.25
 # Tactics that crash the checker process before a search gives up with an error.
 MAX_CRASHES = 3
+# The timeout of a tactic's first run; one that times out is retried later with
+# the budget's full tactic timeout (see the module docstring).
+FIRST_TRY_TIMEOUT_S = 1.0
+# What search counts of the work it avoided or deferred (in result.extra).
+WASTE_COUNTS = ("no_ops", "duplicates_skipped", "timeouts_retried")
+
+
+@dataclass(eq=False)
+class TimeoutRetry:
+    """A tactic that timed out on its first, short try, waiting on the frontier for the full timeout."""
+
+    node: InternalNode
+    tactic: str
+    logprob: float
+
+    @property
+    def priority(self) -> float:
+        return self.node.cumulative_logprob + self.logprob
 
 
 @dataclass
@@ -62,11 +97,18 @@ class BestFirstSearchProver(Prover):
         premises_k: int = 16,
         expansion_batch: int = 1,
         tactics_per_expansion: int | None = None,
+        first_try_timeout_s: float | None = FIRST_TRY_TIMEOUT_S,
     ):
         """`tactics_per_expansion`, when given, overrides the budget's (a cheap
-        generator such as the model-free one can afford more candidates)."""
+        generator such as the model-free one can afford more candidates).
+        `first_try_timeout_s` is the short timeout of every tactic's first run
+        (None, or one not below the budget's tactic timeout: a single run with
+        the full timeout)."""
         if expansion_batch < 1:
             raise ValueError(f"expansion_batch must be at least 1, got {expansion_batch}")
+        if first_try_timeout_s is not None and first_try_timeout_s <= 0:
+            raise ValueError(f"first_try_timeout_s must be positive, got {first_try_timeout_s}")
+        self.first_try_timeout_s = first_try_timeout_s
         self.generator = generator
         self.retriever = retriever
         self.premises_k = premises_k
@@ -101,8 +143,10 @@ class BestFirstSearchProver(Prover):
         deadline = start + budget.wall_s
         clock = Stopwatch()
         self._crashes = 0
+        self._pairs_run: set[tuple[str, str]] = set()
+        self._retries_pending: dict[int, int] = {}  # node id -> its timed-out tactics not yet retried
         tree: SearchTree | None = None
-        stats = {"expansions": 0, "tactics": 0}
+        stats = {"expansions": 0, "tactics": 0, **{name: 0 for name in WASTE_COUNTS}}
         stop = "frontier exhausted"
         try:
             with ExitStack() as lease:
@@ -150,16 +194,34 @@ class BestFirstSearchProver(Prover):
         clock: Stopwatch,
         stats: dict[str, int],
     ) -> str:
-        """Expand nodes until a proof, an empty frontier or a limit; returns why it stopped."""
+        """Expand nodes (and retry timed-out tactics) until a proof, an empty frontier or a limit; returns why it stopped."""
         order = itertools.count()
-        frontier: list[tuple[float, int, InternalNode]] = [(-tree.root.priority, next(order), tree.root)]
+        frontier: list[tuple[float, int, InternalNode | TimeoutRetry]] = [
+            (-tree.root.priority, next(order), tree.root)
+        ]
+        exhausted = "frontier exhausted"
         while frontier:
             if time.perf_counter() >= deadline:
                 return f"wall-clock budget of {budget.wall_s:g} s spent after {stats['expansions']} expansions"
             if budget.expansions is not None and stats["expansions"] >= budget.expansions:
-                return f"expansion budget of {budget.expansions} spent"
+                exhausted = f"expansion budget of {budget.expansions} spent"
+                # No more nodes are expanded, but the retries of expansions already made still run.
+                retries = [entry for entry in frontier if isinstance(entry[2], TimeoutRetry)]
+                if not retries:
+                    return exhausted
+                if len(retries) < len(frontier):
+                    frontier[:] = retries
+                    heapq.heapify(frontier)
+            if isinstance(frontier[0][2], TimeoutRetry):
+                retry = heapq.heappop(frontier)[2]
+                self._retry(session, tree, retry, budget, deadline, clock, frontier, order, stats)
+                if tree.root.status is Status.PROVED:
+                    return "proof found"
+                if tree.root.status is Status.FAILED:
+                    return "every branch failed"
+                continue
             batch: list[InternalNode] = []
-            while frontier and len(batch) < self.expansion_batch:
+            while frontier and len(batch) < self.expansion_batch and isinstance(frontier[0][2], InternalNode):
                 node = heapq.heappop(frontier)[2]
                 if node.status is Status.OPEN and not node.expanded:
                     batch.append(node)
@@ -186,23 +248,63 @@ class BestFirstSearchProver(Prover):
                         time_limit_s=max(deadline - time.perf_counter(), 0.01),
                     ))
                 for node, candidates in zip(todo, suggestions):
-                    tried = {edge.tactic for edge in node.out_edges or ()}
                     for tactic, logprob in candidates:
-                        if tactic in tried:
+                        pair = (node.state.text, tactic.strip())
+                        if pair in self._pairs_run:
+                            stats["duplicates_skipped"] += 1
                             continue
                         remaining = deadline - time.perf_counter()
                         if remaining <= 0:
                             # The node stays open (not expanded to the end): it has not failed.
                             return f"wall-clock budget of {budget.wall_s:g} s spent after {stats['expansions']} expansions"
-                        self._try(session, tree, node, tactic, logprob, budget, remaining, clock, frontier, order)
+                        self._pairs_run.add(pair)
+                        first_try = self.first_try_timeout_s is not None and (
+                            self.first_try_timeout_s < budget.tactic_timeout_s
+                        )
+                        limit = self.first_try_timeout_s if first_try else budget.tactic_timeout_s
+                        outcome = self._try(
+                            session, tree, node, tactic, logprob, min(limit, max(remaining, MIN_TACTIC_TIMEOUT_S)),
+                            clock, frontier, order, stats, retry_timeout=first_try,
+                        )
                         stats["tactics"] += 1
+                        if isinstance(outcome, TacticTimeout) and first_try:
+                            retry = TimeoutRetry(node, tactic, logprob)
+                            self._retries_pending[node.id] = self._retries_pending.get(node.id, 0) + 1
+                            heapq.heappush(frontier, (-retry.priority, next(order), retry))
                         if tree.root.status is Status.PROVED:
                             return "proof found"
             for node in batch:
-                node.finish_expansion()
+                if not self._retries_pending.get(node.id):
+                    node.finish_expansion()
+                elif node.out_edges is None:
+                    node.out_edges = []  # expanded, its last tactics waiting for their retries
             if tree.root.status is Status.FAILED:
                 return "every branch failed"
-        return "frontier exhausted"
+        return exhausted
+
+    def _retry(
+        self,
+        session: ProofSession,
+        tree: SearchTree,
+        retry: TimeoutRetry,
+        budget: Budget,
+        deadline: float,
+        clock: Stopwatch,
+        frontier: list,
+        order: Iterator[int],
+        stats: dict[str, int],
+    ) -> None:
+        """Run a tactic that timed out on its first try again with the full timeout; its node may then be done."""
+        node = retry.node
+        if node.status is Status.OPEN:
+            remaining = deadline - time.perf_counter()
+            timeout = min(budget.tactic_timeout_s, max(remaining, MIN_TACTIC_TIMEOUT_S))
+            self._try(session, tree, node, retry.tactic, retry.logprob, timeout, clock, frontier, order, stats)
+            stats["tactics"] += 1
+            stats["timeouts_retried"] += 1
+        self._retries_pending[node.id] -= 1
+        if not self._retries_pending[node.id]:
+            node.finish_expansion()
 
     def _try(
         self,
@@ -211,13 +313,19 @@ class BestFirstSearchProver(Prover):
         node: InternalNode,
         tactic: str,
         logprob: float,
-        budget: Budget,
-        remaining: float,
+        timeout: float,
         clock: Stopwatch,
         frontier: list,
         order: Iterator[int],
-    ) -> None:
-        timeout = min(budget.tactic_timeout_s, max(remaining, MIN_TACTIC_TIMEOUT_S))
+        stats: dict[str, int],
+        retry_timeout: bool = False,
+    ) -> TacticResult:
+        """Run one tactic from `node` and record what it led to.
+
+        A tactic that leaves the goals as they were is only counted (no
+        node, no edge); with `retry_timeout`, a timeout is left to the caller
+        to retry, not recorded as a failed edge.
+        """
         t0 = time.perf_counter()
         try:
             with clock.timing("checker"):
@@ -234,6 +342,9 @@ class BestFirstSearchProver(Prover):
         if isinstance(outcome, ProofFinished):
             dst = tree.finished(outcome.state)
         elif isinstance(outcome, NextState):
+            if outcome.state.text == node.state.text:
+                stats["no_ops"] += 1
+                return outcome
             known = tree.lookup(outcome.state)
             if known is not None:
                 dst = known
@@ -241,11 +352,14 @@ class BestFirstSearchProver(Prover):
                 dst = tree.internal(outcome.state, node.cumulative_logprob + logprob, node.depth + 1)
                 heapq.heappush(frontier, (-dst.priority, next(order), dst))
         elif isinstance(outcome, TacticTimeout):
+            if retry_timeout:
+                return outcome
             dst = tree.error(outcome.message, timed_out=True)
         else:
             assert isinstance(outcome, TacticError)
             dst = tree.error(outcome.message)
         node.add_edge(Edge(tactic, logprob, node, dst, elapsed))
+        return outcome
 
     def _result(
         self,
@@ -283,7 +397,7 @@ def combine_attempts(theorem: Theorem, results: list[ProverResult]) -> ProverRes
     for r in results:
         for name, t in r.timings.items():
             timings[name] = round(timings.get(name, 0.0) + t, 4)
-        for name in ("expansions", "tactics"):
+        for name in ("expansions", "tactics", *WASTE_COUNTS):
             extra[name] = extra.get(name, 0) + int(r.extra.get(name, 0))
     return ProverResult(
         theorem=theorem.name,

@@ -4,13 +4,15 @@ Three node kinds: `InternalNode` (an open proof state, expanded at most once),
 `ProofFinishedNode` (a tactic closed every goal) and `ErrorNode` (the tactic
 failed or timed out). Edges carry the tactic and its log-probability. States
 are shared by their pretty-printed goals, so the "tree" is really a graph and
-may contain cycles (a tactic that changes nothing leads back to its own node).
+may contain cycles (a tactic that leads back to an earlier state; search drops
+tactics that lead back to their own node).
 
 Status propagation:
 - a node is PROVED as soon as one outgoing edge reaches a PROVED node; its
   `distance_to_proof` is the length of the shortest proof known from it;
-- a node is FAILED once it has been expanded and every outgoing edge reaches a
-  FAILED node (a node whose only way out is a cycle stays OPEN);
+- a node is FAILED once its expansion is done (every candidate tried, a
+  timed-out one retried too) and every outgoing edge reaches a FAILED node (a
+  node whose only way out is a cycle stays OPEN);
 - changes travel up the incoming edges.
 
 `SearchTree.check_invariants()` checks these rules, the links and the sizes
@@ -123,7 +125,7 @@ def _propagate_failure(start: InternalNode) -> None:
     stack = [start]
     while stack:
         node = stack.pop()
-        if node.status is not Status.OPEN or not node.expanded:
+        if node.status is not Status.OPEN or not node.expansion_done:
             continue
         if all(e.dst.status is Status.FAILED for e in node.out_edges):
             node.status = Status.FAILED
@@ -198,9 +200,8 @@ class SearchTree:
         this tree; every node but the root is reached by an edge; goal texts
         name one internal node each. Status: a node is PROVED exactly when an
         edge leads to a PROVED node, its distance being one more than the
-        shortest such; a node is FAILED when (and, once its expansion is
-        done, exactly when) it is expanded and all its edges lead to FAILED
-        nodes; finished nodes are PROVED at distance 0, error nodes
+        shortest such; a node is FAILED exactly when its expansion is done
+        and all its edges lead to FAILED nodes; finished nodes are PROVED at distance 0, error nodes
         FAILED. A node reached first through an edge is one deeper than that
         edge's source. Sizes: `size()` adds up.
         """
@@ -261,6 +262,8 @@ class SearchTree:
         every_way_failed = node.expanded and all(e.dst.status is Status.FAILED for e in edges)
         if node.status is Status.FAILED and not every_way_failed:
             raise TreeInvariantError(f"node {node.id} is failed but not every way out of it failed")
+        if node.status is Status.FAILED and not node.expansion_done:
+            raise TreeInvariantError(f"node {node.id} is failed before all its tactics were tried")
         if node.expansion_done and every_way_failed and node.status is not Status.FAILED:
             raise TreeInvariantError(f"node {node.id} is {node.status.value} but every way out of it failed")
 
