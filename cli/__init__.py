@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "proofsmith.cli.check",
     "proofsmith.cli.eval",
     "proofsmith.cli.prove",
+    "proofsmith.cli.suggest",
     "proofsmith.cli.index",
     "proofsmith.cli.retrieve",
     "proofsmith.cli.train",
