@@ -39,7 +39,12 @@ def register(sub) -> None:
     # Not argparse choices: an unknown name gets the same one-line error as every other bad option.
     p.add_argument("--prover", default="portfolio", metavar="PROVER",
                    help=f"which prover: {', '.join(PROVERS)} (default: portfolio)")
-    p.add_argument("--model", default=None, help="model for learned provers (directory or hub id cached locally)")
+    p.add_argument("--model", default=None,
+                   help="model for learned provers (directory or hub id cached locally; with --model-url, the served name)")
+    p.add_argument("--model-url", default=None, metavar="URL",
+                   help="an OpenAI-compatible model server, e.g. http://localhost:8000/v1 (prover option model_url)")
+    p.add_argument("--api-key-env", default=None, metavar="VAR",
+                   help="environment variable holding the server's API key (default: OPENAI_API_KEY, when set)")
     p.add_argument("--prover-option", action="append", default=[], metavar="KEY=VALUE",
                    help="extra prover option (VALUE parsed as JSON when it can be), repeatable")
     p.add_argument("--budget-s", type=float, default=60.0, help="wall-clock seconds per problem, all attempts together (default 60)")
@@ -62,6 +67,14 @@ def _prover_options(args) -> tuple[tuple[str, object], ...]:
     options: dict[str, object] = {}
     if args.model is not None:
         options["model"] = args.model
+    if args.model_url is not None:
+        if args.model is None:
+            raise UsageError(f"--model-url {args.model_url}: name the served model with --model NAME")
+        options["model_url"] = args.model_url
+    if args.api_key_env is not None:
+        if args.model_url is None:
+            raise UsageError("--api-key-env: only a served model (--model-url) takes an API key")
+        options["api_key_env"] = args.api_key_env  # the variable's name is recorded, never the key
     for item in args.prover_option:
         key, sep, value = item.partition("=")
         if not sep or not key:

@@ -3,7 +3,8 @@
     proofsmith prove "Theorem t : forall n : nat, n + 0 = n." [--header TEXT | --header-file F]
     proofsmith prove --backend lean "theorem t (n : Nat) : n + 0 = n" --header "import Mathlib"
     proofsmith prove --backend fstar "val incr : x:int -> y:int{y > x}" --header "module Demo" --model PATH
-        [--model PATH] [--prover search|model-free-search|sample] [--retriever INDEX]
+        [--model PATH | --model-url URL --model NAME [--api-key-env VAR]]
+        [--prover search|model-free-search|sample] [--retriever INDEX]
         [--budget-s S] [--expansions N] [--tactics K] [--tree PREFIX] [--json]
 
 Without --model the model-free search runs; with --model, best-first search
@@ -34,7 +35,12 @@ def register(sub) -> None:
     group.add_argument("--header-file", type=Path, default=None, help="file holding the header")
     p.add_argument("--prover", choices=[p for p in PROVERS if not replays_reference(p)], default=None,
                    help="default: search with --model, model-free-search without")
-    p.add_argument("--model", default=None, help="generator checkpoint folder or .gguf ('default': SmolLM2)")
+    p.add_argument("--model", default=None,
+                   help="generator checkpoint folder or .gguf ('default': SmolLM2); with --model-url, the served model's name")
+    p.add_argument("--model-url", default=None, metavar="URL",
+                   help="an OpenAI-compatible server (vLLM, SGLang, llama.cpp, Ollama, hosted), e.g. http://localhost:8000/v1")
+    p.add_argument("--api-key-env", default=None, metavar="VAR",
+                   help="environment variable holding the server's API key (default: OPENAI_API_KEY, when set)")
     p.add_argument("--retriever", default=None, metavar="INDEX", help="premise index folder (proofsmith index build)")
     p.add_argument("--budget-s", type=float, default=60.0, help="wall-clock seconds (default 60)")
     p.add_argument("--expansions", type=int, default=None, help="at most N node expansions")
@@ -91,8 +97,14 @@ def run(args) -> int:
     if reason is not None:
         raise UsageError(f"--prover {args.prover}: {reason}; use --prover sample")
     options = {"retriever": args.retriever}
+    if args.model_url is not None and args.model is None:
+        raise UsageError(f"--model-url {args.model_url}: name the served model with --model NAME")
+    if args.api_key_env is not None and args.model_url is None:
+        raise UsageError("--api-key-env: only a served model (--model-url) takes an API key")
     if takes_model(prover_name):
         options.update(model=args.model, device=args.device, threads=args.threads)
+        if args.model_url is not None:
+            options.update(model_url=args.model_url, api_key_env=args.api_key_env, device=None, threads=None)
     elif args.model is not None:
         raise UsageError(f"--model: the prover {prover_name} takes no model")
     if args.hammer:
@@ -116,12 +128,17 @@ def run(args) -> int:
                                                               CheckerSettings().with_load_path(load_path)))
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    from proofsmith.prover.generators.openai_server import ServedModelError
+
     with checker:
-        if isinstance(prover, BestFirstSearchProver) and budget.attempts == 1:
-            outcome = prover.search(theorem, checker, budget)
-            result, tree = outcome.result, outcome.tree
-        else:
-            result, tree = prover.prove(theorem, checker, budget), None
+        try:
+            if isinstance(prover, BestFirstSearchProver) and budget.attempts == 1:
+                outcome = prover.search(theorem, checker, budget)
+                result, tree = outcome.result, outcome.tree
+            else:
+                result, tree = prover.prove(theorem, checker, budget), None
+        except ServedModelError as exc:  # the model server went away or refused us mid-search
+            raise UsageError(str(exc)) from None
     if result.verdict.value == "error" and not result.proved:
         raise UsageError(f"statement {theorem.name}: {result.reason}")
     written = save_tree(tree.to_json(), args.tree) if args.tree and tree is not None else []

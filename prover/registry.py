@@ -5,6 +5,9 @@
     make_prover("search", model="runs/sft/final")        # default model when None; mixed with
                                                          # the model-free generator (automation_share)
     make_prover("sample", model="runs/sft/final", temperature=0.8)
+    make_prover("search", model="NAME", model_url="http://localhost:8000/v1")
+                                                         # a model behind an OpenAI-compatible server
+                                                         # (prover.generators.openai_server)
     make_prover("portfolio+search", model="runs/sft/final", portfolio_share=0.25)
     make_prover("reference")                             # replays the benchmark's human proof
     make_prover("portfolio", hammer=True)                # + CoqHammer (sauto/hauto/qauto, hammer);
@@ -30,7 +33,10 @@ PROVERS = ("portfolio", "search", "model-free-search", "sample", "portfolio+sear
 
 # Options of the language-model generator, passed through to make_generator.
 _GENERATOR_OPTIONS = (
-    "generator", "device", "max_prompt_tokens", "decoding", "temperature", "batch_size", "threads", "max_tactic_tokens"
+    "generator", "device", "max_prompt_tokens", "decoding", "temperature", "batch_size", "threads", "max_tactic_tokens",
+) + (
+    # a served model (prover.generators.openai_server): model is then the name the server serves
+    "model_url", "api_key_env", "endpoint", "max_total_tokens", "concurrency",
 )
 
 
@@ -167,9 +173,23 @@ def _model_generator(options: dict[str, Any], default: str = "auto"):
     from proofsmith.prover.generators import make_generator
 
     gen_options = {k: options.pop(k) for k in _GENERATOR_OPTIONS if k in options}
-    kind = gen_options.pop("generator", default)
+    kind = gen_options.pop("generator", "openai-server" if "model_url" in gen_options else default)
     if kind == "model-free":
         raise ProverOptionError("use the prover 'model-free-search' for the model-free generator")
+    if kind == "openai-server" and "model_url" not in gen_options:
+        raise ProverOptionError("generator=openai-server needs model_url=URL (--model-url), the server's address")
+    if kind != "openai-server" and "model_url" in gen_options:
+        raise ProverOptionError(f"model_url is for a served model (generator=openai-server), not generator={kind}")
+    if kind == "openai-server":
+        from proofsmith.prover.generators.openai_server import ServedModelError
+
+        if options.get("model") is None:
+            raise ProverOptionError(f"model_url {gen_options['model_url']}: name the served model with --model NAME "
+                                    "(the name the server lists under /v1/models)")
+        try:
+            return make_generator(kind, options.pop("model"), **gen_options)
+        except (ValueError, ServedModelError) as exc:
+            raise ProverOptionError(str(exc)) from None
     return make_generator(kind, options.pop("model", None), **gen_options)
 
 

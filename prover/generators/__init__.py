@@ -6,7 +6,9 @@ transformers: bench/generation_speed.py) when ctranslate2 is installed and the
 model converts, transformers otherwise (a GPU without vLLM, an encoder-decoder
 model, a checkpoint the converter refuses). "seeded" is "auto" without
 CTranslate2 (whose sampling ignores seeds; the `sample` prover's default).
-"ct2" names "ctranslate2". Model
+"ct2" names "ctranslate2". "openai-server" asks a model behind an
+OpenAI-compatible HTTP server (vLLM, SGLang, llama.cpp, Ollama, hosted APIs;
+prover.generators.openai_server), `model` being the name it serves. Model
 backends are imported only when asked for, so the model-free generator never
 loads torch.
 """
@@ -25,7 +27,7 @@ from proofsmith.prover.generators.base import (
     TacticRequest,
 )
 
-GENERATOR_KINDS = ("auto", "seeded", "transformers", "ctranslate2", "ct2", "vllm", "model-free")
+GENERATOR_KINDS = ("auto", "seeded", "transformers", "ctranslate2", "ct2", "vllm", "openai-server", "model-free")
 
 # transformers resolves its names lazily and not thread-safely: two runner
 # workers building a model generator at once can fail with "cannot import
@@ -42,6 +44,16 @@ def make_generator(kind: str = "auto", model: str | None = None, **options: Any)
         from proofsmith.prover.generators.model_free import ModelFreeGenerator
 
         return ModelFreeGenerator(**options)
+    if kind == "openai-server":
+        # A model behind an HTTP server: nothing to load here, `model` is the name the server serves.
+        from proofsmith.prover.generators.openai_server import OpenAIServerGenerator
+
+        for local_only in ("device", "batch_size", "threads"):
+            options.pop(local_only, None)
+        base_url = options.pop("model_url", None)
+        if base_url is None:
+            raise ValueError("the openai-server generator needs model_url, the server's address")
+        return OpenAIServerGenerator(model, base_url, **options)
     with _LOAD_LOCK:
         if kind == "seeded":
             # "auto" without CTranslate2 (whose sampling ignores seeds): for seeded sampling.
