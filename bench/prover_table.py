@@ -1,0 +1,105 @@
+"""The provers-side-by-side table: each prover row on each benchmark, same problems, same budget.
+
+    .venv/bin/python bench/prover_table.py --out runs/table15 [--rows portfolio,memory] [--benchmarks random,minif2f]
+
+Every cell is one `proofsmith eval` run into OUT/<benchmark>-<row>; eval resumes, so a
+killed table reruns only what is missing. The table (proved / usable, %) is printed as
+markdown at the end and written to OUT/table.md. Rows and benchmarks are fixed below so
+that every figure in the README comes from these exact commands.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+TRACE = ".cache/trace/stdlib"
+# Benchmark cells: name -> eval arguments (same sample for every row: eval draws --limit by --seed).
+BENCHMARKS: dict[str, list[str]] = {
+    "random": ["--benchmark", "coq-library", "--data", TRACE, "--split", "random/test", "--limit", "200"],
+    "novel": ["--benchmark", "coq-library", "--data", TRACE, "--split", "novel_premises/test", "--limit", "200"],
+    "minif2f": ["--benchmark", "minif2f-coq", "--split", "valid", "--limit", "100"],
+}
+BENCHMARK_TITLES = {
+    "random": "stdlib random/test (200)",
+    "novel": "stdlib novel_premises/test (200)",
+    "minif2f": "miniF2F-Coq valid (100)",
+}
+
+# Rows: name -> (title, eval arguments). The tactic memory holds the stdlib trace's train split of
+# the strategy under test (coq-library) and what the run proves; miniF2F uses the random strategy's.
+ROWS: dict[str, tuple[str, list[str]]] = {
+    "portfolio": ("portfolio", ["--prover", "portfolio"]),
+    "portfolio-hammer": ("portfolio + hammer", ["--prover", "portfolio", "--prover-option", "hammer=true"]),
+    "model-free": ("model-free search", ["--prover", "model-free-search"]),
+    "memory": ("tactic memory", ["--prover", "memory-search", "--prover-option", f"memory={TRACE}"]),
+    "memory-hammer": (
+        "tactic memory + hammer",
+        ["--prover", "memory-search", "--prover-option", f"memory={TRACE}", "--prover-option", "hammer=true"],
+    ),
+}
+
+COMMON = ["--budget-s", "20", "--workers", "2", "--seed", "0", "--no-progress"]
+
+
+def cell_dir(out: Path, benchmark: str, row: str) -> Path:
+    return out / f"{benchmark}-{row}"
+
+
+def run_cell(out: Path, benchmark: str, row: str, extra: list[str]) -> None:
+    args = [sys.executable, "-m", "proofsmith.cli", "eval", *BENCHMARKS[benchmark], *ROWS[row][1], *COMMON, *extra]
+    args += ["--out", str(cell_dir(out, benchmark, row))]
+    if row.startswith("memory") and benchmark == "minif2f":
+        args += ["--prover-option", "memory_split=random"]
+    print("+", " ".join(args[1:]), flush=True)
+    subprocess.run(args, check=True)
+
+
+def cell_figure(out: Path, benchmark: str, row: str) -> str:
+    summary = cell_dir(out, benchmark, row) / "summary.json"
+    if not summary.exists():
+        return "–"
+    s = json.loads(summary.read_text())
+    usable = s["usable"]
+    return f"{s['proved']}/{usable} ({100 * s['proved'] / max(usable, 1):.1f}%)"
+
+
+def table(out: Path, rows: list[str], benchmarks: list[str]) -> str:
+    head = "| prover | " + " | ".join(BENCHMARK_TITLES[b] for b in benchmarks) + " |"
+    rule = "|---" * (len(benchmarks) + 1) + "|"
+    lines = [head, rule]
+    for row in rows:
+        lines.append(f"| {ROWS[row][0]} | " + " | ".join(cell_figure(out, b, row) for b in benchmarks) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", type=Path, default=Path("runs/table15"))
+    p.add_argument("--rows", default=",".join(ROWS), help=f"comma-separated, of {', '.join(ROWS)}")
+    p.add_argument("--benchmarks", default=",".join(BENCHMARKS), help=f"comma-separated, of {', '.join(BENCHMARKS)}")
+    p.add_argument("--print-only", action="store_true", help="print the table of what has run, run nothing")
+    p.add_argument("extra", nargs="*", help="more eval arguments after --, e.g. -- --prover-option ...")
+    args = p.parse_args(argv)
+    rows = [r for r in args.rows.split(",") if r]
+    benchmarks = [b for b in args.benchmarks.split(",") if b]
+    for name, known in (("row", ROWS), ("benchmark", BENCHMARKS)):
+        bad = [x for x in (rows if name == "row" else benchmarks) if x not in known]
+        if bad:
+            p.error(f"unknown {name} {', '.join(bad)}; choose from {', '.join(known)}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    if not args.print_only:
+        for row in rows:
+            for benchmark in benchmarks:
+                run_cell(args.out, benchmark, row, args.extra)
+    text = table(args.out, rows, benchmarks)
+    (args.out / "table.md").write_text(text + "\n")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
