@@ -22,7 +22,7 @@ import logging
 import os
 import random
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -422,6 +422,11 @@ def run_eval(config: RunConfig, out_dir: Path | str, progress: bool = True) -> R
     if config.workers < 1:
         raise RunConfigError(f"--workers must be at least 1, got {config.workers}")
     benchmark = load_benchmark(config.benchmark, config.split, config.data)
+    from proofsmith.prover.registry import benchmark_defaults
+
+    # what the prover takes from the benchmark (memory-search on coq-library: that trace's train part)
+    config = replace(config, prover_options=tuple(sorted(benchmark_defaults(
+        config.prover, dict(config.prover_options), benchmark.name, benchmark.data_path, benchmark.split).items())))
     selected = select_problems(benchmark, config.limit, config.problems, config.seed)
     if replays_reference(config.prover) and not any(p.reference_proof for p in selected):
         raise RunConfigError(f"--prover {config.prover} replays the benchmark's own proofs, and {benchmark.name} "

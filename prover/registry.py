@@ -10,6 +10,10 @@
                                                          # (prover.generators.openai_server)
     make_prover("portfolio+search", model="runs/sft/final", portfolio_share=0.25)
     make_prover("reference")                             # replays the benchmark's human proof
+    make_prover("memory-search", memory=".cache/trace/stdlib", memory_split="random")
+                                                         # tactic memory + model-free generator
+                                                         # (prover.tactic_memory); `search` takes
+                                                         # memory= too (model + memory + automation)
     make_prover("portfolio", hammer=True)                # + CoqHammer (sauto/hauto/qauto, hammer);
                                                          # its checker: checker_settings(...)
     default_prover("coq", model=None)                    # "model-free-search"; see also
@@ -29,7 +33,7 @@ from typing import Any
 
 from proofsmith.prover.base import Prover
 
-PROVERS = ("portfolio", "search", "model-free-search", "sample", "portfolio+search", "reference")
+PROVERS = ("portfolio", "search", "model-free-search", "memory-search", "sample", "portfolio+search", "reference")
 
 # Options of the language-model generator, passed through to make_generator.
 _GENERATOR_OPTIONS = (
@@ -40,16 +44,20 @@ _GENERATOR_OPTIONS = (
 )
 
 
+# Options of the tactic memory (prover.tactic_memory), for `memory-search` and `search`.
+_MEMORY_OPTIONS = ("memory", "memory_split", "memory_share", "memory_online")
+
 _SEARCH_OPTIONS = (
     "model", "retriever", "premises_k", "expansion_batch", "tactics_per_expansion", "automation_share", "model_tactics",
     "hammer",
-) + _GENERATOR_OPTIONS
+) + _MEMORY_OPTIONS + _GENERATOR_OPTIONS
 
 # The options each prover takes.
 PROVER_OPTIONS: dict[str, tuple[str, ...]] = {
     "portfolio": ("hammer",),
     "search": _SEARCH_OPTIONS,
     "model-free-search": ("retriever", "premises_k", "expansion_batch", "tactics_per_expansion", "hammer"),
+    "memory-search": ("retriever", "premises_k", "expansion_batch", "tactics_per_expansion", "hammer") + _MEMORY_OPTIONS,
     "sample": ("model", "retriever", "premises_k", "chunk") + _GENERATOR_OPTIONS,
     "portfolio+search": ("portfolio_share",) + _SEARCH_OPTIONS,
     "reference": (),
@@ -67,6 +75,10 @@ MODEL_FREE_TACTICS = 32
 # next to prover.generators.model_free.COQ_AUTOMATION. The `hammer` tactic itself needs its
 # messages (the reconstruction), which a search step does not return: the portfolio runs it.
 HAMMER_AUTOMATION: dict[str, float] = {"qauto.": 0.8, "hauto.": 0.6, "sauto.": 0.6}
+# The tactic memory's share of a mixture's probability mass, and its candidates per node
+# (they cost a FAISS search, nothing more).
+DEFAULT_MEMORY_SHARE = 0.5
+MEMORY_TACTICS = 16
 # `portfolio+search`: the share of the wall budget the portfolio gets first.
 DEFAULT_PORTFOLIO_SHARE = 0.25
 
@@ -162,6 +174,56 @@ def _hammer_automation(options: dict[str, Any]) -> dict[str, float] | None:
     return {**COQ_AUTOMATION, **HAMMER_AUTOMATION}
 
 
+def _flag(options: dict[str, Any], name: str, default: bool) -> bool:
+    value = options.pop(name, default)
+    if value in (True, "true", "on", 1):
+        return True
+    if value in (False, "false", "off", 0):
+        return False
+    raise ProverOptionError(f"{name} must be true or false, got {value!r}")
+
+
+def _memory_generator(options: dict[str, Any], required: bool):
+    """The tactic-memory generator of the options memory, memory_split, memory_online (None without
+    memory, unless `required`); pops them. Provers built in one process (eval workers) share the memory."""
+    source = options.pop("memory", None)
+    split = options.pop("memory_split", "random")
+    online = _flag(options, "memory_online", True)
+    if source is None:
+        if required:
+            raise ProverOptionError(
+                "memory-search needs memory=TRACE_DIR (a folder written by `proofsmith trace`) or a saved tactic memory "
+                "folder; `proofsmith eval --benchmark coq-library` sets it to the benchmark's own trace"
+            )
+        return None
+    from proofsmith.prover.generators.tactic_memory import TacticMemoryGenerator
+    from proofsmith.prover.tactic_memory import TacticMemoryError, shared_memory
+
+    try:
+        memory = shared_memory(source, split, online)
+    except TacticMemoryError as exc:
+        raise ProverOptionError(f"memory {str(source)!r}: {exc}") from None
+    return TacticMemoryGenerator(memory, online=online)
+
+
+def _memory_share(options: dict[str, Any]) -> float:
+    share = float(options.pop("memory_share", DEFAULT_MEMORY_SHARE))
+    if not 0.0 < share < 1.0:
+        raise ProverOptionError(f"memory_share must be in (0, 1), got {share}")
+    return share
+
+
+def benchmark_defaults(name: str, options: dict[str, Any], benchmark: str, data_path: str, split: str) -> dict[str, Any]:
+    """The options with what a prover takes from the benchmark it runs on: `memory-search` on
+    coq-library remembers that trace's train part of the split's strategy (random/test -> random)."""
+    if name == "memory-search" and options.get("memory") is None:
+        if benchmark != "coq-library":
+            raise ProverOptionError(f"memory-search on {benchmark} needs --prover-option memory=TRACE_DIR (a folder "
+                                    "written by `proofsmith trace`) or a saved tactic memory folder")
+        return {**options, "memory": data_path, "memory_split": split.split("/", 1)[0]}
+    return options
+
+
 def _portfolio(options: dict[str, Any]) -> Prover:
     from proofsmith.prover.portfolio import PortfolioProver
 
@@ -200,6 +262,9 @@ def _search(options: dict[str, Any]) -> Prover:
 
     options = _take(options, PROVER_OPTIONS["search"], "search")
     automation = _hammer_automation(options)
+    memory = _memory_generator(options, required=False)
+    memory_share = _memory_share(options) if memory is not None else 0.0
+    per_expansion_given = options.get("tactics_per_expansion") is not None
     share = float(options.pop("automation_share", DEFAULT_AUTOMATION_SHARE))
     model_tactics = int(options.pop("model_tactics", DEFAULT_MODEL_TACTICS))
     if not 0.0 <= share < 1.0:
@@ -216,6 +281,10 @@ def _search(options: dict[str, Any]) -> Prover:
             (ModelFreeGenerator(automation=automation), share, MODEL_FREE_TACTICS),
         ])
         options.setdefault("tactics_per_expansion", model_tactics + MODEL_FREE_TACTICS // 2)
+    if memory is not None:
+        generator = MixtureGenerator([(memory, memory_share, MEMORY_TACTICS), (generator, 1.0 - memory_share, None)])
+        if not per_expansion_given:
+            options["tactics_per_expansion"] = options.get("tactics_per_expansion", model_tactics) + MEMORY_TACTICS // 2
     return BestFirstSearchProver(generator, **options)
 
 
@@ -229,6 +298,26 @@ def _model_free_search(options: dict[str, Any]) -> Prover:
     options.setdefault("tactics_per_expansion", MODEL_FREE_TACTICS)
     prover = BestFirstSearchProver(ModelFreeGenerator(automation=automation), **options)
     prover.name = "model-free-search"
+    return prover
+
+
+def _memory_search(options: dict[str, Any]) -> Prover:
+    from proofsmith.prover.generators.mixture import MixtureGenerator
+    from proofsmith.prover.generators.model_free import ModelFreeGenerator
+    from proofsmith.prover.search import BestFirstSearchProver
+
+    options = _take(options, PROVER_OPTIONS["memory-search"], "memory-search")
+    automation = _hammer_automation(options)
+    memory = _memory_generator(options, required=True)
+    share = _memory_share(options)
+    _resolve_retriever(options)
+    generator = MixtureGenerator([
+        (memory, share, MEMORY_TACTICS),
+        (ModelFreeGenerator(automation=automation), 1.0 - share, MODEL_FREE_TACTICS),
+    ])
+    options.setdefault("tactics_per_expansion", MEMORY_TACTICS + MODEL_FREE_TACTICS)
+    prover = BestFirstSearchProver(generator, **options)
+    prover.name = "memory-search"
     return prover
 
 
@@ -264,6 +353,7 @@ _FACTORIES: dict[str, Callable[[dict[str, Any]], Prover]] = {
     "portfolio": _portfolio,
     "search": _search,
     "model-free-search": _model_free_search,
+    "memory-search": _memory_search,
     "sample": _sample,
     "portfolio+search": _portfolio_then_search,
     "reference": _reference,

@@ -1,0 +1,72 @@
+"""The tactic-memory generator: the tactics of the nearest remembered states (Tactician's k-NN).
+
+For a goal, the memory's `neighbours` nearest steps vote for their tactics,
+each with the weight of a softmax of the cosine similarities at
+`temperature`; a tactic's probability is the sum of its votes, so its
+log-probability is proper (<= 0, the candidates' probabilities summing to at
+most 1). A remembered tactic is first adapted to the goal's hypothesis names
+(prover.hypothesis_renaming); one that names a hypothesis the goal lacks is
+dropped with its vote (the mass is not given to the others).
+
+It learns: `learn` adds a proof search found to the memory at once, so it
+helps the next theorem (unless built with `online=False`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from proofsmith.prover.generators.base import TacticCandidate, TacticGenerator, TacticRequest, best_unique
+from proofsmith.prover.hypothesis_renaming import adapt_tactic
+from proofsmith.prover.tactic_memory import MemoryHit, TacticMemory
+
+DEFAULT_NEIGHBOURS = 32
+# Cosine similarities of near neighbours differ by hundredths: a low temperature lets the
+# closest state's tactic stand out.
+DEFAULT_TEMPERATURE = 0.02
+
+
+class TacticMemoryGenerator(TacticGenerator):
+    name = "tactic-memory"
+    model = "none"
+    uses_premises = False
+    costly = False
+
+    def __init__(
+        self,
+        memory: TacticMemory,
+        neighbours: int = DEFAULT_NEIGHBOURS,
+        temperature: float = DEFAULT_TEMPERATURE,
+        online: bool = True,
+    ):
+        if neighbours < 1:
+            raise ValueError(f"neighbours must be at least 1, got {neighbours}")
+        if temperature <= 0:
+            raise ValueError(f"temperature must be positive, got {temperature}")
+        self.memory = memory
+        self.neighbours = neighbours
+        self.temperature = temperature
+        self.online = online
+
+    def propose(self, request: TacticRequest) -> list[list[TacticCandidate]]:
+        goals = [goal for goal, _ in request.goal_premises()]
+        hits = self.memory.nearest_many(goals, self.neighbours)
+        return [self._vote(goal, goal_hits, request.k) for goal, goal_hits in zip(goals, hits)]
+
+    def _vote(self, goal: str, hits: Sequence[MemoryHit], k: int) -> list[TacticCandidate]:
+        if not hits:
+            return []
+        best = max(h.score for h in hits)
+        weights = [math.exp((h.score - best) / self.temperature) for h in hits]
+        total = sum(weights)
+        mass: dict[str, float] = {}
+        for hit, weight in zip(hits, weights):
+            tactic = adapt_tactic(hit.tactic, hit.state, goal)
+            if tactic is not None:
+                mass[tactic] = mass.get(tactic, 0.0) + weight / total
+        return best_unique([TacticCandidate(t, math.log(min(p, 1.0))) for t, p in mass.items()], k)
+
+    def learn(self, theorem: str, steps: Sequence[tuple[str, str]]) -> None:
+        if self.online:
+            self.memory.add_proof(theorem, steps)

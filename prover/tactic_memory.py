@@ -1,0 +1,365 @@
+"""A tactic memory (Tactician-style k-nearest neighbours) over proof states.
+
+Every (state before, tactic) pair of a traced library's training split, and
+every proof step that search finds later, is embedded with the retrieval
+encoder (retrieval.encoder, all-MiniLM-L6-v2 by default) into an exact FAISS
+inner-product index over unit vectors (cosine similarity). For a goal, the
+tactics of the nearest remembered states are candidates
+(prover.generators.tactic_memory), and the whole proofs of the nearest
+states' theorems are examples for a prompt (`similar_proofs`, as in Rango).
+
+What is embedded is the first goal, its conclusion ahead of its hypotheses
+(`state_key`): the encoder reads at most 256 tokens, and a long context must
+not push out what the goal is about. The default encoder reads 128 tokens
+(`memory_encoder`): the median traced stdlib state is about 80.
+
+No leaks: `from_trace` reads `<trace>/<strategy>/train.json` and nothing
+else, so evaluating `<strategy>/test` never finds a test theorem's human
+proof; what `add_proof` adds during a run is what the prover itself proved.
+
+A built memory is cached on disk (`default_cache_dir()`), keyed by the
+train file's content hash and the encoder's weights, so the second
+`from_trace` of the same trace only reads files. The memory is safe to share
+between threads: searching and adding take one lock, so a proof one eval
+worker finds helps the next theorem of another (the online effect).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+import time
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from proofsmith.prover.hypothesis_renaming import GOAL_SEPARATOR
+
+FORMAT = "proofsmith-tactic-memory"
+# The memory's default encoder reads at most this many tokens of a state key (the conclusion
+# and the first hypotheses): 256 doubled the embedding time of the stdlib's long states.
+MEMORY_ENCODER_MAX_TOKENS = 128
+FORMAT_VERSION = 1
+STRATEGIES = ("random", "novel_premises")
+
+
+class TacticMemoryError(ValueError):
+    """A trace folder, split or saved memory folder that cannot be read; the message names it."""
+
+
+@dataclass(frozen=True)
+class MemoryHit:
+    """A remembered step: its similarity to the query (cosine, in [-1, 1]), state, tactic and theorem."""
+
+    score: float
+    state: str
+    tactic: str
+    theorem: str
+
+
+@dataclass(frozen=True)
+class ProofExample:
+    """A whole remembered proof: its theorem, the state it starts from and its tactics in order."""
+
+    theorem: str
+    state: str
+    tactics: tuple[str, ...]
+
+
+def state_key(state: str) -> str:
+    """The text embedded for a state: its first goal, conclusion first, then the hypotheses."""
+    first = state.split("\n\n", 1)[0].strip()
+    if GOAL_SEPARATOR not in first:
+        return first
+    context, target = first.split(GOAL_SEPARATOR, 1)
+    return f"{target.strip()}\n{context.strip()}"
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "proofsmith" / "tactic_memory"
+
+
+def memory_encoder():
+    """The default encoder (retrieval.encoder's all-MiniLM-L6-v2) reading MEMORY_ENCODER_MAX_TOKENS tokens."""
+    from proofsmith.retrieval.encoder import TextEncoder
+
+    return TextEncoder(max_length=MEMORY_ENCODER_MAX_TOKENS)
+
+
+def _encode_keys(encoder, states: Sequence[str], progress: str | None = None) -> np.ndarray:
+    """The embedding of each state's key, each distinct key encoded once."""
+    keys = [state_key(s) for s in states]
+    distinct = list(dict.fromkeys(keys))
+    vectors = encoder.encode(distinct, progress=progress)
+    row = {key: i for i, key in enumerate(distinct)}
+    return vectors[[row[key] for key in keys]] if keys else vectors
+
+
+def _file_hash(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 22), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def train_file(trace_dir: str | Path, split: str) -> Path:
+    """`<trace_dir>/<split>/train.json`, or TacticMemoryError naming what is wrong."""
+    root = Path(trace_dir)
+    if split not in STRATEGIES:
+        raise TacticMemoryError(f"tactic memory: unknown split {split!r} for trace {str(root)!r}; "
+                                f"choose one of {', '.join(STRATEGIES)} (its train part is what the memory holds)")
+    if not root.is_dir():
+        raise TacticMemoryError(f"tactic memory: trace folder {str(root)!r} does not exist "
+                                "(expected a folder written by `proofsmith trace`)")
+    path = root / split / "train.json"
+    if not path.is_file():
+        raise TacticMemoryError(f"tactic memory: {str(path)!r} does not exist "
+                                "(expected a folder written by `proofsmith trace`, with random/ and novel_premises/)")
+    return path
+
+
+class TacticMemory:
+    """Remembered (state, tactic, theorem) steps, their embeddings in FAISS, and the proofs they form."""
+
+    def __init__(self, encoder=None, source: dict[str, Any] | None = None):
+        import faiss
+
+        if encoder is None:
+            encoder = memory_encoder()
+        self.encoder = encoder
+        self.source = dict(source or {})
+        self._states: list[str] = []
+        self._tactics: list[str] = []
+        self._theorems: list[str] = []
+        # theorem -> the entry ids of its proof, in order
+        self._proofs: dict[str, list[int]] = {}
+        self._index = faiss.IndexFlatIP(encoder.dim)
+        self._lock = threading.RLock()
+        # what learning online added (after building or loading)
+        self.learned = 0
+
+    # -- building ---------------------------------------------------------------
+
+    @classmethod
+    def from_trace(
+        cls,
+        trace_dir: str | Path,
+        split: str = "random",
+        encoder=None,
+        cache_dir: str | Path | None = None,
+        progress: bool = False,
+    ) -> TacticMemory:
+        """The memory of `<trace_dir>/<split>/train.json` (ONLY the train part of that strategy).
+
+        Read from `cache_dir` (default: `default_cache_dir()`) when built before
+        from the same file with the same encoder; built and cached otherwise.
+        """
+        path = train_file(trace_dir, split)
+        if encoder is None:
+            encoder = memory_encoder()
+        key = f"{_file_hash(path)[:20]}-{encoder.fingerprint()[:12]}"
+        cached = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+        cached = cached / key
+        if (cached / "meta.json").is_file():
+            try:
+                return cls.load(cached, encoder=encoder)
+            except TacticMemoryError:
+                pass  # a damaged cache entry is rebuilt below
+        from proofsmith.retrieval.benchmark import read_split
+
+        started = time.perf_counter()
+        memory = cls(encoder, source={"trace": str(Path(trace_dir).resolve()), "split": split,
+                                      "train_file_sha256": key.split("-")[0]})
+        steps: list[tuple[str, str, str]] = []
+        proofs: list[tuple[str, int, int]] = []
+        for theorem in read_split(path):
+            usable = [(t.state_before, t.tactic.strip()) for t in theorem.traced_tactics
+                      if t.state_before.strip() and t.tactic.strip()]
+            if usable:
+                proofs.append((theorem.full_name, len(steps), len(usable)))
+                steps.extend((state, tactic, theorem.full_name) for state, tactic in usable)
+        vectors = _encode_keys(encoder, [s for s, _, _ in steps], "embedding states" if progress else None)
+        memory._append(steps, vectors)
+        for theorem, start, count in proofs:
+            memory._proofs[theorem] = list(range(start, start + count))
+        memory.source["build_s"] = round(time.perf_counter() - started, 1)
+        memory.save(cached)
+        return memory
+
+    def add_proof(self, theorem: str, steps: Sequence[tuple[str, str]]) -> None:
+        """Remember a proof found: its (state before, tactic) steps, in order. Safe from any thread."""
+        steps = [(state, tactic.strip()) for state, tactic in steps if state.strip() and tactic.strip()]
+        if not steps:
+            return
+        vectors = _encode_keys(self.encoder, [s for s, _ in steps])
+        with self._lock:
+            start = len(self._states)
+            self._append([(s, t, theorem) for s, t in steps], vectors)
+            self._proofs[theorem] = list(range(start, start + len(steps)))
+            self.learned += len(steps)
+
+    def _append(self, steps: Sequence[tuple[str, str, str]], vectors: np.ndarray) -> None:
+        with self._lock:
+            for state, tactic, theorem in steps:
+                self._states.append(state)
+                self._tactics.append(tactic)
+                self._theorems.append(theorem)
+            if len(vectors):
+                self._index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+
+    # -- asking -----------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._states)
+
+    def theorems(self) -> set[str]:
+        """The theorems whose steps the memory holds."""
+        with self._lock:
+            return set(self._theorems)
+
+    def states(self) -> set[str]:
+        with self._lock:
+            return set(self._states)
+
+    def nearest(self, state: str, k: int) -> list[MemoryHit]:
+        """The k remembered steps whose states are closest to `state`, most similar first."""
+        return self.nearest_many([state], k)[0]
+
+    def nearest_many(self, states: Sequence[str], k: int) -> list[list[MemoryHit]]:
+        """`nearest` for several states at once (one encoder batch, one FAISS search)."""
+        if not states:
+            return []
+        queries = _encode_keys(self.encoder, states)
+        with self._lock:
+            n = min(k, len(self._states))
+            if n <= 0:
+                return [[] for _ in states]
+            scores, ids = self._index.search(queries, n)
+            return [
+                [MemoryHit(float(s), self._states[i], self._tactics[i], self._theorems[i])
+                 for s, i in zip(row_scores, row_ids) if i >= 0]
+                for row_scores, row_ids in zip(scores, ids)
+            ]
+
+    def similar_proofs(self, state: str, k: int, exclude: Collection[str] = ()) -> list[ProofExample]:
+        """The whole proofs of the theorems of the states nearest `state`: k distinct theorems, the
+        nearest first. `exclude` names theorems to leave out (a training example's own)."""
+        if k <= 0:
+            return []
+        found: list[ProofExample] = []
+        seen: set[str] = set(exclude)
+        fetch = max(4 * k, 16)
+        while True:
+            hits = self.nearest(state, fetch)
+            for hit in hits:
+                if hit.theorem in seen:
+                    continue
+                seen.add(hit.theorem)
+                example = self.proof(hit.theorem)
+                if example is not None:
+                    found.append(example)
+                if len(found) == k:
+                    return found
+            if len(hits) < fetch:
+                return found
+            fetch *= 4
+            found, seen = [], set(exclude)
+
+    def proof(self, theorem: str) -> ProofExample | None:
+        with self._lock:
+            ids = self._proofs.get(theorem)
+            if not ids:
+                return None
+            return ProofExample(theorem, self._states[ids[0]], tuple(self._tactics[i] for i in ids))
+
+    # -- files ------------------------------------------------------------------
+
+    def save(self, out_dir: str | Path) -> Path:
+        """Write `meta.json`, `steps.jsonl` and `vectors.npy` into `out_dir` (atomically per file)."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        with self._lock:
+            vectors = self._index.reconstruct_n(0, self._index.ntotal) if self._index.ntotal else np.zeros(
+                (0, self.encoder.dim), dtype=np.float32)
+            steps = list(zip(self._states, self._tactics, self._theorems))
+            proofs = {t: ids for t, ids in self._proofs.items()}
+        suffix = f".{os.getpid()}.{threading.get_ident()}.tmp"
+        tmp = out / f"vectors{suffix}.npy"
+        np.save(tmp, vectors)
+        os.replace(tmp, out / "vectors.npy")
+        tmp = out / f"steps.jsonl{suffix}"
+        with open(tmp, "w", encoding="utf-8") as f:
+            for state, tactic, theorem in steps:
+                f.write(json.dumps({"state": state, "tactic": tactic, "theorem": theorem}, ensure_ascii=False) + "\n")
+        os.replace(tmp, out / "steps.jsonl")
+        meta = {
+            "format": FORMAT, "version": FORMAT_VERSION, "encoder": self.encoder.name,
+            "encoder_fingerprint": self.encoder.fingerprint(), "steps": len(steps), "source": self.source,
+            "proofs": proofs,
+        }
+        tmp = out / f"meta.json{suffix}"
+        tmp.write_text(json.dumps(meta), encoding="utf-8")
+        os.replace(tmp, out / "meta.json")  # last: a folder with meta.json is complete
+        return out
+
+    @classmethod
+    def load(cls, memory_dir: str | Path, encoder=None) -> TacticMemory:
+        """A memory written by `save`; TacticMemoryError naming the folder when it is not one."""
+        root = Path(memory_dir)
+        meta_path = root / "meta.json"
+        if not meta_path.is_file():
+            raise TacticMemoryError(f"tactic memory: {str(root)!r} is not a saved tactic memory (no meta.json)")
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise TacticMemoryError(f"tactic memory: {str(meta_path)!r} cannot be read: {exc}") from None
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT or meta.get("version") != FORMAT_VERSION:
+            raise TacticMemoryError(f"tactic memory: {str(meta_path)!r} is not a version-{FORMAT_VERSION} tactic memory")
+        if encoder is None:
+            encoder = memory_encoder()
+        if encoder.fingerprint() != meta.get("encoder_fingerprint"):
+            raise TacticMemoryError(f"tactic memory: {str(root)!r} was embedded with another encoder "
+                                    f"({meta.get('encoder')!r}) than {encoder.name!r}")
+        try:
+            vectors = np.load(root / "vectors.npy")
+            with open(root / "steps.jsonl", encoding="utf-8") as f:
+                steps = [json.loads(line) for line in f]
+        except (OSError, ValueError) as exc:
+            raise TacticMemoryError(f"tactic memory: {str(root)!r} is incomplete: {exc}") from None
+        if vectors.shape != (len(steps), encoder.dim) or len(steps) != meta.get("steps"):
+            raise TacticMemoryError(f"tactic memory: {str(root)!r} holds {len(steps)} steps but vectors of shape "
+                                    f"{vectors.shape}")
+        memory = cls(encoder, source=meta.get("source"))
+        memory._append([(s["state"], s["tactic"], s["theorem"]) for s in steps], vectors)
+        memory._proofs = {t: list(ids) for t, ids in meta.get("proofs", {}).items()}
+        return memory
+
+
+_SHARED: dict[tuple[str, str, bool], TacticMemory] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def open_memory(source: str | Path, split: str = "random") -> TacticMemory:
+    """A saved memory folder (meta.json), or the memory of a trace folder's `split` strategy."""
+    root = Path(source)
+    if (root / "meta.json").is_file() and not (root / "random").is_dir():
+        return TacticMemory.load(root, encoder=memory_encoder())
+    return TacticMemory.from_trace(root, split)
+
+
+def shared_memory(source: str | Path, split: str = "random", online: bool = True) -> TacticMemory:
+    """`open_memory`, opened once per process: every prover built with the same source, split and
+    online flag (the eval runner's worker threads) shares one memory, so what one learns the
+    others know. An online and an offline prover never share (the offline one must stay as built)."""
+    key = (str(Path(source).resolve()), split, online)
+    with _SHARED_LOCK:
+        if key not in _SHARED:
+            _SHARED[key] = open_memory(source, split)
+        return _SHARED[key]
+
