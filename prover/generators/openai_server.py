@@ -304,8 +304,8 @@ class OpenAIServerGenerator(LanguageModelGenerator):
             self._pool.submit(self._call, request, request.prompts[i], n, offset, deadline): (i, n, offset)
             for i, n, offset in calls
         }
-        done = self._wait(futures, deadline)
-        for future in done:
+        # In call order, not arrival order: the same answers give the same candidates.
+        for future in sorted(self._wait(futures, deadline), key=futures.__getitem__):
             i, n, _ = futures[future]
             answer = future.result()
             if answer is None:
@@ -319,13 +319,13 @@ class OpenAIServerGenerator(LanguageModelGenerator):
         short = [i for i in indices if len(gathered[i]) < request.k] if self.one_sample_per_call else []
         if short and (deadline is None or time.monotonic() < deadline):
             extra = {
-                self._pool.submit(self._call, request, request.prompts[i], 1, j, deadline): i
+                self._pool.submit(self._call, request, request.prompts[i], 1, j, deadline): (i, j)
                 for i in short for j in range(len(gathered[i]), request.k)
             }
-            for future in self._wait(extra, deadline):
+            for future in sorted(self._wait(extra, deadline), key=extra.__getitem__):
                 answer = future.result()
                 if answer is not None:
-                    gathered[extra[future]].extend(answer.choices)
+                    gathered[extra[future][0]].extend(answer.choices)
         return [gathered[i] for i in indices]
 
     @staticmethod
