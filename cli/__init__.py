@@ -30,6 +30,7 @@ COMMAND_MODULES = [
     "proofsmith.cli.eval_retrieval",
     "proofsmith.cli.synth",
     "proofsmith.cli.trace",
+    "proofsmith.cli.iterate",
 ]
 
 

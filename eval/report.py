@@ -39,6 +39,35 @@ def _distinct(records: list[dict[str, Any]], key: str) -> Any:
     return parsed[0] if len(parsed) == 1 else parsed
 
 
+def figure_png(fig) -> bytes:
+    """A matplotlib figure as PNG bytes (the figure is closed)."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def html_image(png: bytes, alt: str) -> str:
+    """An <img> with the PNG inline, so a report is one self-contained file."""
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
+
+
+def html_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    e = html.escape
+    head = "".join(f"<th>{e(str(h))}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{e(str(c))}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+HTML_STYLE = ("<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}table{border-collapse:collapse;margin:1em 0}"
+              "td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left;vertical-align:top}code{font-size:90%}</style>")
+
+
 def summarize(
     records: list[dict[str, Any]], run: dict[str, Any], selected: Sequence[Problem], *,
     category_label: str = "problem source", notes: Sequence[str] = (),
@@ -148,8 +177,6 @@ def _not_proved(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _plots(out_dir: Path, summary: dict[str, Any], records: list[dict[str, Any]]) -> dict[str, bytes]:
     """The two plots, written next to the reports; none when nothing was proved."""
-    import io
-
     images: dict[str, bytes] = {}
     if not summary["proved"]:
         for name in (PLOT_BY_SOURCE, PLOT_TIME):  # from an earlier report of this run
@@ -174,11 +201,7 @@ def _plots(out_dir: Path, summary: dict[str, Any], records: list[dict[str, Any]]
     ax.set_ylim(0, max(rates + [10]) * 1.2)
     ax.set_title(f"{summary['benchmark']} {summary['split']}: pass rate by {_category_label(summary)}")
     plt.setp(ax.get_xticklabels(), rotation=45 if len(cats) > 12 else 20, ha="right")
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    images[PLOT_BY_SOURCE] = buf.getvalue()
+    images[PLOT_BY_SOURCE] = figure_png(fig)
 
     times = sorted(r["time_s"] for r in records if r.get("usable") and r["verdict"] == "proved")
     fig, ax = plt.subplots(figsize=(7, 3.6))
@@ -190,11 +213,7 @@ def _plots(out_dir: Path, summary: dict[str, Any], records: list[dict[str, Any]]
     ax.set_ylim(0, len(times) * 1.05)
     ax.set_title(f"proved within t seconds (budget {summary['budget']['wall_s']:g} s, {summary['usable']} usable)")
     ax.set_xlim(0, summary["budget"]["wall_s"])
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    images[PLOT_TIME] = buf.getvalue()
+    images[PLOT_TIME] = figure_png(fig)
 
     for name, data in images.items():
         (out_dir / name).write_bytes(data)
@@ -287,18 +306,14 @@ def _html(summary: dict[str, Any], records: list[dict[str, Any]], images: dict[s
     def img(name: str, alt: str) -> str:
         if name not in images:
             return f"<p><b>{e(_no_proof_note(summary))}</b></p>"
-        return f'<img alt="{e(alt)}" src="data:image/png;base64,{base64.b64encode(images[name]).decode()}">'
+        return html_image(images[name], alt)
 
-    def table(header: list[str], rows: list[list[str]]) -> str:
-        head = "".join(f"<th>{e(h)}</th>" for h in header)
-        body = "".join("<tr>" + "".join(f"<td>{e(str(c))}</td>" for c in row) + "</tr>" for row in rows)
-        return f"<table><tr>{head}</tr>{body}</table>"
+    table = html_table
 
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'>",
         f"<title>{e(summary['benchmark'])} {e(summary['split'])}: {e(summary['prover'])}</title>",
-        "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}table{border-collapse:collapse;margin:1em 0}"
-        "td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left;vertical-align:top}code{font-size:90%}</style>",
+        HTML_STYLE,
         "</head><body>",
         f"<h1>{e(summary['benchmark'])} {e(summary['split'])}: {e(summary['prover'])}</h1>",
         f"<p><b>{e(headline(summary))}</b></p>",

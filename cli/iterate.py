@@ -1,0 +1,36 @@
+"""`proofsmith iterate --config iterate.toml --out runs/NAME [--ray [ADDR]] [--final]`: expert iteration with
+self-play conjecturing (prover.iterate). Rerunning the same command resumes a killed run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from proofsmith.cli.errors import UsageError
+
+
+def register(sub) -> None:
+    p = sub.add_parser("iterate", help="rounds of prove -> conjecture -> select -> fine-tune -> held-out eval (STP)")
+    p.add_argument("--config", type=Path, required=True, help="TOML config (examples/iterate-cpu.toml)")
+    p.add_argument("--out", type=Path, required=True, help="run folder runs/NAME (a rerun resumes)")
+    p.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDR",
+                   help="prove through Ray: alone a local Ray instance, with ADDR the cluster there")
+    p.add_argument("--final", action="store_true", help="after the last round, also evaluate on the test splits")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from proofsmith.prover.iterate import IterateError, run_iteration
+    from proofsmith.prover.iterate_config import IterateConfigError, load_config
+
+    try:
+        config = load_config(args.config)
+        metrics = run_iteration(config, args.out, ray=args.ray, final=args.final, progress=not args.no_progress)
+    except (IterateConfigError, IterateError) as exc:
+        raise UsageError(str(exc)) from None
+    for m in metrics:
+        held = ", ".join(f"{k} {v['proved']}/{v['usable']}" for k, v in m.get("heldout", {}).items())
+        print(f"round {m['round']}: proved {m['proved']}/{m['attempted']} (cumulative {m['cumulative_proved']}/"
+              f"{m['cumulative_attempted']}), kept conjectures {m.get('funnel', {}).get('kept', 0)}, held-out {held}")
+    print(f"report: {Path(args.out) / 'report.html'}")
+    return 0

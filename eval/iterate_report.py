@@ -1,0 +1,140 @@
+"""runs/NAME/report.html of `proofsmith iterate`: per-round proved counts, the conjecture funnel, held-out pass rates.
+
+Read from the run folder only (metrics.jsonl, round-R/funnel.json), so it can
+be rewritten at any time, also while the run goes on. The plotting and HTML
+helpers are eval.report's.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import Any
+
+from proofsmith.checker.json_files import read_json, read_jsonl, write_text_atomically
+from proofsmith.eval.report import HTML_STYLE, figure_png, html_image, html_table
+
+REPORT = "report.html"
+REPORT_MD = "report.md"
+FUNNEL = ("generated", "well_formed", "new", "proved", "barely_provable", "kept")
+
+
+def _pct(rate: float | None) -> str:
+    return "n/a" if rate is None else f"{100 * rate:.1f}%"
+
+
+def round_table(metrics: list[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
+    labels = sorted({k for m in metrics for k in m.get("heldout", {})})
+    header = ["round", "attempted", "proved", "cumulative attempted", "cumulative proved", "new proofs",
+              *(f"funnel: {s}" for s in FUNNEL), *(f"held-out {lab}" for lab in labels), "train loss (first -> last)",
+              "minutes"]
+    rows = []
+    for m in metrics:
+        f = m.get("funnel") or {}
+        held = []
+        for lab in labels:
+            v = m.get("heldout", {}).get(lab)
+            held.append(f"{v['proved']}/{v['usable']} ({_pct(v['pass_rate'])})" if v else "-")
+        first, last = m.get("train_first_loss"), m.get("train_last_loss")
+        loss = f"{first:.3f} -> {last:.3f}" if first is not None and last is not None else "-"
+        rows.append([m["round"], m["attempted"], m["proved"], m["cumulative_attempted"], m["cumulative_proved"],
+                     m["new_proofs"], *(f.get(s, "-") if m["round"] else "-" for s in FUNNEL), *held, loss,
+                     round((m.get("seconds_this_run") or 0) / 60, 1)])
+    return header, rows
+
+
+def _plots(metrics: list[dict[str, Any]]) -> dict[str, bytes]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    rounds = [m["round"] for m in metrics]
+    images = {}
+    fig, ax = plt.subplots(figsize=(7, 3.4))
+    ax.plot(rounds, [m["cumulative_attempted"] for m in metrics], "o-", label="attempted (cumulative)")
+    ax.plot(rounds, [m["cumulative_proved"] for m in metrics], "o-", label="proved (cumulative)")
+    ax.bar(rounds, [m["new_proofs"] for m in metrics], alpha=0.4, label="new proofs this round")
+    ax.set_xlabel("round")
+    ax.set_ylabel("statements")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend(fontsize=8)
+    ax.set_title("proved statements per round")
+    images["proved"] = figure_png(fig)
+
+    self_play = [m for m in metrics if m["round"] > 0]
+    if self_play:
+        fig, ax = plt.subplots(figsize=(7, 3.4))
+        width = 0.8 / max(len(self_play), 1)
+        for i, m in enumerate(self_play):
+            f = m.get("funnel") or {}
+            xs = [j + i * width for j in range(len(FUNNEL))]
+            ax.bar(xs, [f.get(s, 0) for s in FUNNEL], width, label=f"round {m['round']}")
+        ax.set_xticks([j + width * (len(self_play) - 1) / 2 for j in range(len(FUNNEL))])
+        ax.set_xticklabels([s.replace("_", " ") for s in FUNNEL], rotation=15)
+        ax.set_ylabel("conjectures")
+        ax.set_yscale("symlog")
+        ax.legend(fontsize=8)
+        ax.set_title("conjecture funnel")
+        images["funnel"] = figure_png(fig)
+
+    labels = sorted({k for m in metrics for k in m.get("heldout", {})})
+    if labels:
+        fig, ax = plt.subplots(figsize=(7, 3.4))
+        for lab in labels:
+            pts = [(m["round"], 100 * (m["heldout"][lab]["pass_rate"] or 0)) for m in metrics if lab in m.get("heldout", {})]
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", label=lab)
+        ax.set_xlabel("round")
+        ax.set_ylabel("pass rate (%)")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_ylim(bottom=0)
+        ax.legend(fontsize=8)
+        ax.set_title("held-out pass rate (never trained on)")
+        images["heldout"] = figure_png(fig)
+    return images
+
+
+def write_iterate_report(run_dir: Path) -> Path:
+    run_dir = Path(run_dir)
+    metrics = sorted((m for _, m in read_jsonl(run_dir / "metrics.jsonl", missing_ok=True)), key=lambda m: m["round"])
+    e = html.escape
+    parts = ["<!doctype html><html><head><meta charset='utf-8'>", f"<title>iterate {e(run_dir.name)}</title>", HTML_STYLE,
+             "</head><body>", f"<h1>proofsmith iterate: {e(run_dir.name)}</h1>"]
+    if not metrics:
+        parts.append("<p>no round finished yet</p></body></html>")
+        write_text_atomically(run_dir / REPORT, "\n".join(parts))
+        return run_dir / REPORT
+    header, rows = round_table(metrics)
+    parts += ["<h2>Rounds</h2>", html_table(header, rows),
+              "<p>Round 0 trains the starting model on the mutation corpus (conjecturer) and traced human steps "
+              "(prover) and proves nothing; rounds 1.. prove a fresh slice of the pool plus their conjectures.</p>"]
+    images = _plots(metrics)
+    for key, alt in (("proved", "proved per round"), ("heldout", "held-out pass rate"), ("funnel", "conjecture funnel")):
+        if key in images:
+            parts.append(html_image(images[key], alt))
+    md = [f"# proofsmith iterate: {run_dir.name}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    md += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    for m in metrics:
+        r = m["round"]
+        funnel_path = run_dir / f"round-{r}" / "funnel.json"
+        if not funnel_path.is_file():
+            continue
+        f = read_json(funnel_path)
+        parts.append(f"<h2>Round {r}: conjecture funnel</h2>")
+        parts.append(html_table(list(FUNNEL), [[f["counts"].get(s, 0) for s in FUNNEL]]))
+        for title, table in (("ill-formed, by Coq's reason", f.get("ill_formed")), ("well-formed but not new", f.get("not_new")),
+                             ("dropped by selection", f.get("dropped"))):
+            if table:
+                parts.append(f"<p><b>{e(title)}</b>: " + e(", ".join(f"{k} {v}" for k, v in sorted(table.items(), key=lambda kv: -kv[1]))) + "</p>")
+        for stage, examples in (f.get("examples") or {}).items():
+            if examples:
+                parts.append(f"<h3>examples: {e(stage)}</h3>")
+                cols = sorted({k for x in examples for k in x}, key=lambda k: ["name", "seed", "lemma", "statement"].index(k)
+                              if k in ("name", "seed", "lemma", "statement") else 9)
+                parts.append(html_table(cols, [[x.get(c, "") for c in cols] for x in examples]))
+        md += ["", f"Round {r} funnel: " + ", ".join(f"{s} {f['counts'].get(s, 0)}" for s in FUNNEL)]
+    parts.append("</body></html>")
+    write_text_atomically(run_dir / REPORT, "\n".join(parts))
+    write_text_atomically(run_dir / REPORT_MD, "\n".join(md) + "\n")
+    return run_dir / REPORT
