@@ -55,12 +55,15 @@ def register(sub) -> None:
     models.add_argument("--model", default=None,
                         help="generator checkpoint folder or .gguf (default: the shipped SmolLM2, CTranslate2 on CPU)")
     models.add_argument("--no-model", action="store_true", help="automation (and memory, hammer) only: no model")
+    p.add_argument("--model-k", type=int, default=None, help="tactics the model proposes (beam width, default 4)")
     p.add_argument("--retriever", default=None, metavar="INDEX", help="premise index folder (proofsmith index build)")
     p.add_argument("--memory", default=None, metavar="TRACE_DIR",
                    help="a tactic memory: a traced library (TRACE_DIR/random/train.json) or a saved memory folder")
     p.add_argument("--hammer", action="store_true", help="CoqHammer's sauto/hauto/qauto join the suggestions")
     p.add_argument("--show", type=int, default=10, help="suggestions shown (default 10)")
     p.add_argument("--tactic-timeout-s", type=float, default=3.0, help="time a candidate may take (default 3)")
+    p.add_argument("--list-budget-s", type=float, default=15.0,
+                   help="time for one list: slow candidates are retried with the full timeout while it lasts (default 15)")
     p.add_argument("--search-s", type=float, default=30.0, help="budget of `s`, the search from here (default 30)")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for the model")
     p.add_argument("--json", action="store_true", help="print the suggestions once as JSON and exit")
@@ -84,6 +87,10 @@ def _sources(args):
         sources.append(suggestion.memory_source(args.memory))
     if not args.no_model:
         options = {"threads": args.threads} if args.threads else {}
+        if args.model_k is not None:
+            if args.model_k < 1:
+                raise UsageError(f"--model-k must be at least 1, got {args.model_k}")
+            options["k"] = args.model_k
         sources.append(suggestion.model_source(args.model, **options))
     return sources
 
@@ -155,8 +162,8 @@ def _run(args) -> int:
 
     if args.backend not in ("coq", "lean") or args.backend not in STATEMENT_BACKENDS:
         raise UsageError(f"--backend {args.backend}: proofsmith suggest supports coq and lean")
-    if args.show < 1 or args.tactic_timeout_s <= 0 or args.search_s <= 0:
-        raise UsageError("--show, --tactic-timeout-s and --search-s must be positive")
+    if args.show < 1 or args.tactic_timeout_s <= 0 or args.search_s <= 0 or args.list_budget_s <= 0:
+        raise UsageError("--show, --tactic-timeout-s, --list-budget-s and --search-s must be positive")
     located = None
     if args.file is not None:
         if args.statement is not None:
@@ -219,7 +226,7 @@ def _run(args) -> int:
     with _session(args.backend, settings) as session:
         try:
             engine = SuggestionEngine(session, theorem, sources, retriever=retriever,
-                                      tactic_timeout_s=args.tactic_timeout_s)
+                                      tactic_timeout_s=args.tactic_timeout_s, list_budget_s=args.list_budget_s)
         except ValueError as exc:
             raise UsageError(_first_line_cleanup(str(exc))) from None
         if located is not None:
@@ -304,6 +311,8 @@ class _Board:
                 status += "; not asked: " + ", ".join(skipped)
                 if any("still loading" in s for s in skipped):
                     status += " (press Enter to add its suggestions)"
+            if self.engine.timing.timed_out:
+                status += f"; {len(self.engine.timing.timed_out)} slow candidate(s) not tried (--list-budget-s)"
             return Group(table, Text(status, style="dim"))
         waiting = [s.label + (" loading" if not s.ready else " decoding") for s in self.engine.sources if s.costly]
         status = f"checking candidates… {elapsed:.1f} s" + (f" ({', '.join(waiting)})" if waiting else "")

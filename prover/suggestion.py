@@ -55,11 +55,17 @@ AUTOMATION = "automation"
 MODEL = "model"
 MEMORY = "tactic memory"
 HAMMER = "hammer"
+PREMISE = "premise"
 TYPED = "typed"
 SEARCH = "search"
 
 # How long one candidate may run: a suggestion is worth little if it takes longer.
 DEFAULT_TACTIC_TIMEOUT_S = 3.0
+# Every candidate is first run with this timeout, so that one slow tactic (a `simpl` or `auto` lost
+# in a big computation) does not hold up the others; those that time out are retried with the full
+# timeout once every quick one is checked, while the list's budget lasts.
+DEFAULT_QUICK_TIMEOUT_S = 0.3
+DEFAULT_LIST_BUDGET_S = 15.0
 DEFAULT_SHOWN = 10
 
 
@@ -84,6 +90,8 @@ class Source:
     loader: Callable[[], TacticGenerator] | None = None
     costly: bool = False
     uses_premises: bool = True
+    # the label of one candidate, when a source has kinds (automation's premise tactics: "premise")
+    relabel: Callable[[str], str] | None = None
     _future: concurrent.futures.Future | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -108,6 +116,9 @@ class Source:
         except concurrent.futures.TimeoutError:
             return None
         return self.generator
+
+    def label_of(self, tactic: str) -> str:
+        return self.relabel(tactic) if self.relabel is not None else self.label
 
     @property
     def ready(self) -> bool:
@@ -179,6 +190,7 @@ class Timing:
     shown: int = 0
     per_source_s: dict[str, float] = field(default_factory=dict)
     skipped_sources: list[str] = field(default_factory=list)
+    timed_out: list[str] = field(default_factory=list)  # candidates not retried: the list's budget was spent
 
 
 @dataclass(frozen=True)
@@ -209,6 +221,8 @@ class SuggestionEngine:
         tactic_timeout_s: float = DEFAULT_TACTIC_TIMEOUT_S,
         state: GoalState | None = None,
         open_timeout_s: float | None = None,
+        quick_timeout_s: float = DEFAULT_QUICK_TIMEOUT_S,
+        list_budget_s: float = DEFAULT_LIST_BUDGET_S,
     ):
         """Open `theorem` on `session` (ValueError with Coq's message when its statement does not
         elaborate), or start from `state`, a state of that theorem on that session."""
@@ -218,6 +232,8 @@ class SuggestionEngine:
         self.retriever = retriever
         self.premises_k = premises_k
         self.tactic_timeout_s = tactic_timeout_s
+        self.quick_timeout_s = quick_timeout_s
+        self.list_budget_s = list_budget_s
         root = state if state is not None else session.open(theorem, timeout_s=open_timeout_s)
         self.stack: list[Step] = [Step(None, root)]
         self.timing = Timing()
@@ -359,50 +375,77 @@ class SuggestionEngine:
             finally:
                 timing.per_source_s[source.label] = round(time.perf_counter() - started, 4)
 
+        quick_s = min(self.quick_timeout_s, self.tactic_timeout_s)
+        slow: dict[str, tuple[tuple[str, ...], float]] = {}  # timed out at quick_s: (sources, best score)
+
         def consider(source: Source, candidates: list[TacticCandidate]) -> Iterator[Suggestion]:
             for tactic, logprob in candidates:
                 tactic = tactic.strip()
                 timing.candidates += 1
                 if not tactic or tactic in rejected:
                     continue
+                label = source.label_of(tactic)
+                if tactic in slow:  # timed out once already: it will be retried with both sources
+                    labels, score = slow[tactic]
+                    slow[tactic] = (labels + (label,) if label not in labels else labels, max(score, logprob))
+                    continue
                 if tactic in by_tactic:  # already kept: note the second source, keep the best score
                     old = by_tactic[tactic]
-                    if source.label in old.sources:
+                    if label in old.sources:
                         continue
-                    new = Suggestion(tactic, old.state, max(old.score, logprob), old.sources + (source.label,),
+                    new = Suggestion(tactic, old.state, max(old.score, logprob), old.sources + (label,),
                                      old.time_s, old.finished, old.closes_goal)
                     by_tactic[tactic] = new
                     if not new.finished:
                         by_state[self._key(new.state)] = new
                     yield new
                     continue
-                started = time.perf_counter()
-                outcome = self._run(state, tactic, self.tactic_timeout_s)
-                elapsed = time.perf_counter() - started
-                timing.checked += 1
-                if not isinstance(outcome, (NextState, ProofFinished)):
+                new = check(tactic, logprob, (label,), quick_s)
+                if new is not None:
+                    yield new
+
+        def check(tactic: str, logprob: float, labels: tuple[str, ...], timeout_s: float) -> Suggestion | None:
+            started = time.perf_counter()
+            outcome = self._run(state, tactic, timeout_s)
+            elapsed = time.perf_counter() - started
+            timing.checked += 1
+            if isinstance(outcome, TacticTimeout) and timeout_s < self.tactic_timeout_s:
+                slow[tactic] = (labels, logprob)  # retried with the full timeout once the quick ones are done
+                return None
+            if not isinstance(outcome, (NextState, ProofFinished)):
+                rejected.add(tactic)
+                return None
+            finished = isinstance(outcome, ProofFinished)
+            key = self._key(outcome.state)
+            if not finished and key in on_path:  # unchanged, or back to a state on the path
+                rejected.add(tactic)
+                return None
+            closes = finished or (len(outcome.state.goals) < len(state.goals)
+                                  and outcome.state.goals == state.goals[1:])
+            new = Suggestion(tactic, outcome.state, logprob, labels, elapsed, finished, closes)
+            if not finished and key in by_state:
+                old = by_state[key]
+                if old.score >= logprob:
                     rejected.add(tactic)
+                    return None
+                del by_tactic[old.tactic]
+                rejected.add(old.tactic)
+            by_tactic[tactic] = new
+            if not finished:
+                by_state[key] = new
+            timing.first_s = timing.first_s if timing.first_s is not None else time.perf_counter() - t0
+            return new
+
+        def retry_slow() -> Iterator[Suggestion]:
+            """The candidates that timed out at quick_s, best first, with the full timeout, within the list budget."""
+            for tactic, (labels, logprob) in sorted(slow.items(), key=lambda item: -item[1][1]):
+                if time.perf_counter() - t0 + self.tactic_timeout_s > self.list_budget_s:
+                    timing.timed_out.append(tactic)
                     continue
-                finished = isinstance(outcome, ProofFinished)
-                key = self._key(outcome.state)
-                if not finished and key in on_path:  # unchanged, or back to a state on the path
-                    rejected.add(tactic)
-                    continue
-                closes = finished or (len(outcome.state.goals) < len(state.goals)
-                                      and outcome.state.goals == state.goals[1:])
-                new = Suggestion(tactic, outcome.state, logprob, (source.label,), elapsed, finished, closes)
-                if not finished and key in by_state:
-                    old = by_state[key]
-                    if old.score >= logprob:
-                        rejected.add(tactic)
-                        continue
-                    del by_tactic[old.tactic]
-                    rejected.add(old.tactic)
-                by_tactic[tactic] = new
-                if not finished:
-                    by_state[key] = new
-                timing.first_s = timing.first_s if timing.first_s is not None else time.perf_counter() - t0
-                yield new
+                del slow[tactic]
+                new = check(tactic, logprob, labels, self.tactic_timeout_s)
+                if new is not None:
+                    yield new
 
         cheap = [s for s in self.sources if not s.costly]
         costly = [s for s in self.sources if s.costly]
@@ -439,6 +482,7 @@ class SuggestionEngine:
                     complete = False
                     continue
                 yield from consider(source, candidates)
+            yield from retry_slow()
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
         kept = list(by_tactic.values())
@@ -582,9 +626,14 @@ class _FromStateChecker(Checker):
 
 
 def automation_source(k: int = 32) -> Source:
+    """Coq's (or Lean's) automation and, with a retriever, apply/rewrite/exact with the top premises
+    (prover.generators.model_free); those are labelled "premise"."""
     from proofsmith.prover.generators.model_free import ModelFreeGenerator
 
-    return Source(AUTOMATION, ModelFreeGenerator(), k=k)
+    # the automation tactics take no premise; the premise tactics are apply/rewrite/exact/rw with one
+    return Source(AUTOMATION, ModelFreeGenerator(), k=k,
+                  relabel=lambda tactic: PREMISE if tactic.split()[0] in ("apply", "rewrite", "exact", "rw")
+                  and len(tactic.split()) > 1 else AUTOMATION)
 
 
 def hammer_source() -> Source:
@@ -596,10 +645,17 @@ def hammer_source() -> Source:
                   k=len(HAMMER_AUTOMATION), uses_premises=False)
 
 
-def model_source(model: str | None = None, k: int = 8, **options) -> Source:
+# A suggestion list waits for the model's beam: 4 beams of at most 32 tokens (a tactic is rarely
+# longer) take 1.7-3.7 s per miniF2F goal with SmolLM2-135M on 2 shared cores, 8 x 64 take 3-13 s.
+MODEL_BEAMS = 4
+MODEL_TACTIC_TOKENS = 32
+
+
+def model_source(model: str | None = None, k: int = MODEL_BEAMS, **options) -> Source:
     """A language model (None: the default SmolLM2; CTranslate2 int8 on CPU), loaded in the background."""
     from proofsmith.prover.generators import make_generator
 
+    options.setdefault("max_tactic_tokens", MODEL_TACTIC_TOKENS)
     return Source(MODEL, loader=lambda: make_generator("auto", model, **options), k=k, costly=True)
 
 

@@ -215,3 +215,14 @@ def test_search_from_the_current_state_pushes_the_proof_it_finds(session):
 def test_a_statement_that_does_not_elaborate_is_a_value_error(session):
     with pytest.raises(ValueError, match="foo was not found"):
         engine(session, statement="Theorem t : foo + 1 = 2.")
+
+
+@pytest.mark.coq
+def test_candidates_that_time_out_quickly_are_retried_with_the_full_timeout(session):
+    gen = Fixed(["lia.", "intros.", "exfalso."])
+    e = SuggestionEngine(session, Theorem("t", STATEMENT), [Source(AUTOMATION, gen)], quick_timeout_s=0.001)
+    assert {s.tactic for s in e.suggest()} == {"lia.", "intros.", "exfalso."}  # whether or not the quick try timed out
+    spent = SuggestionEngine(session, Theorem("t", STATEMENT), [Source(AUTOMATION, gen)], quick_timeout_s=0.001,
+                             list_budget_s=0.0)
+    kept = {s.tactic for s in spent.suggest()}
+    assert kept | set(spent.timing.timed_out) == {"lia.", "intros.", "exfalso."}
