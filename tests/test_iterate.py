@@ -1,0 +1,228 @@
+"""`proofsmith iterate`: config validation, the report, and one tiny round killed mid-way and resumed
+(real Coq checker, real SmolLM2-135M model; slow)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from proofsmith.prover.iterate_config import IterateConfigError, load_config, validate
+
+ROOT = Path(__file__).resolve().parent.parent
+TRACE = ROOT / ".cache" / "trace" / "stdlib"
+MUTANTS = ROOT / ".cache" / "mutants" / "stdlib.jsonl"
+
+TINY = """
+[run]
+rounds = 1
+seed = 0
+[data]
+trace = "{trace}"
+mutants = "{mutants}"
+[pools]
+library = 3
+library_per_round = 3
+mutants = 3
+mutants_per_round = 3
+[prover]
+name = "search"
+workers = 2
+budget_s = 6
+tactic_timeout_s = 3
+attempts = 2
+conjecture_attempts = 2
+[prover.options]
+decoding = "sample"
+threads = 1
+model_tactics = 2
+[conjecturer]
+inputs_per_round = 3
+max_tokens = 48
+threads = 1
+[training]
+max_steps = 1
+batch_size = 1
+max_length = 160
+max_prompt_tokens = 128
+train_layers = 2
+mutation_examples = 4
+mutation_replay = 2
+human_examples = 4
+threads = 1
+[heldout]
+stdlib_val = 1
+minif2f_valid = 1
+budget_s = 5
+[memory]
+enabled = true
+from_trace = false
+"""
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "iterate.toml"
+    path.write_text(text)
+    return path
+
+
+# ------------------------------------------------------------------ config
+
+
+def test_examples_validate():
+    for name in ("iterate-cpu.toml", "iterate-gpu.toml"):
+        config = load_config(ROOT / "examples" / name)
+        assert config["run"]["rounds"] >= 3 and config["prover"]["name"] == "search"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[pools]\nlibary = 3\n", "pools.libary: unknown key"),
+    ("[prover]\nbudget_s = \"20\"\n", "prover.budget_s: expected a number"),
+    ("[run]\nrounds = 0\n", "run.rounds: must be positive"),
+    ("[conjecturer]\nmax_pass_rate = 1.5\n", "conjecturer.max_pass_rate: must be between 0 and 1"),
+    ("[provers]\nname = \"x\"\n", "unknown section [provers]"),
+    ("[prover]\nname = \"portfolio\"\n", "prover.name: 'portfolio' runs no model"),
+    ("[prover.options]\nfrobnicate = 1\n", "prover.options: prover 'search' takes no option frobnicate"),
+    ("[prover.options]\nmodel = \"x\"\n", "prover.options.model"),
+    ("[memory]\nenabled = 1\n", "memory.enabled: expected true or false"),
+])
+def test_config_errors_name_the_key(tmp_path, text, message):
+    with pytest.raises(IterateConfigError, match=message.replace("[", r"\[").replace("]", r"\]").replace(".", r"\.")):
+        load_config(_write(tmp_path, text))
+
+
+def test_config_defaults_and_cli_error(tmp_path):
+    config = validate({})
+    assert config["conjecturer"]["min_seed_rate"] == 0.35 and config["conjecturer"]["max_lemma_share"] == 0.10
+    path = _write(tmp_path, "[pools]\nlibary = 3\n")
+    result = subprocess.run([sys.executable, "-m", "proofsmith.cli", "iterate", "--config", str(path), "--out",
+                             str(tmp_path / "run")], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 2 and "pools.libary: unknown key" in result.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_report_from_metrics(tmp_path):
+    from proofsmith.eval.iterate_report import write_iterate_report
+
+    lines = [
+        {"round": 0, "attempted": 0, "proved": 0, "cumulative_attempted": 0, "cumulative_proved": 0, "new_proofs": 0,
+         "funnel": {}, "heldout": {"stdlib-val": {"proved": 1, "usable": 10, "pass_rate": 0.1}},
+         "train_first_loss": 3.0, "train_last_loss": 2.0, "seconds_this_run": 60},
+        {"round": 1, "attempted": 12, "proved": 4, "cumulative_attempted": 12, "cumulative_proved": 4, "new_proofs": 4,
+         "funnel": {"generated": 10, "well_formed": 5, "new": 4, "proved": 2, "barely_provable": 1, "kept": 1},
+         "heldout": {"stdlib-val": {"proved": 2, "usable": 10, "pass_rate": 0.2}}, "seconds_this_run": 120},
+    ]
+    (tmp_path / "metrics.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    (tmp_path / "round-1").mkdir()
+    (tmp_path / "round-1" / "funnel.json").write_text(json.dumps({
+        "counts": lines[1]["funnel"], "ill_formed": {"syntax error": 5}, "not_new": {"duplicate": 1},
+        "dropped": {}, "examples": {"kept": [{"name": "conj_r1_0_0", "seed": "s", "lemma": None, "statement": "True"}]}}))
+    html = write_iterate_report(tmp_path).read_text()
+    assert "2/10 (20.0%)" in html and "syntax error 5" in html and "conj_r1_0_0" in html
+    assert html.count("<img") == 3  # proved per round, held-out, funnel
+    assert "| 1 | 12 | 4 |" in (tmp_path / "report.md").read_text()
+
+
+# ------------------------------------------------------------------ a tiny round, killed and resumed
+
+
+def _lines(path: Path) -> list[dict]:
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def resumed_run(tmp_path_factory):
+    if not (TRACE / "random" / "train.json").is_file() or not MUTANTS.is_file():
+        pytest.skip("needs the traced stdlib (.cache/trace/stdlib) and its mutants (.cache/mutants/stdlib.jsonl)")
+    tmp = tmp_path_factory.mktemp("iterate")
+    config = _write(tmp, TINY.format(trace=TRACE, mutants=MUTANTS))
+    out = tmp / "run"
+    command = [sys.executable, "-m", "proofsmith.cli", "iterate", "--config", str(config), "--out", str(out),
+               "--no-progress"]
+    env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    log1 = (tmp / "first.log").open("w")
+    first = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log1, stderr=subprocess.STDOUT, start_new_session=True)
+    pool = out / "round-1" / "pool.jsonl"
+    deadline = time.monotonic() + 1500
+    try:
+        # kill it in the middle of round 1's proving: some statements finished, the stage not
+        while time.monotonic() < deadline and first.poll() is None and not _lines(pool):
+            time.sleep(0.5)
+        assert first.poll() is None, (tmp / "first.log").read_text()[-3000:]
+        os.killpg(first.pid, signal.SIGKILL)
+    finally:
+        if first.poll() is None:
+            os.killpg(first.pid, signal.SIGKILL)
+        first.wait()
+    before = {
+        "pool": _lines(pool),
+        "state0": json.loads((out / "round-0" / "state.json").read_text()),
+        "state1": json.loads((out / "round-1" / "state.json").read_text()) if (out / "round-1" / "state.json").is_file() else {},
+        "model0": (out / "round-0" / "model" / "final" / "model.safetensors").stat().st_mtime_ns,
+    }
+    second = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
+    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+    return out, before, second.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.coq
+def test_a_killed_round_resumes_without_redoing_finished_work(resumed_run):
+    out, before, _ = resumed_run
+    assert before["pool"] and "prove" not in before["state1"]  # killed mid-proving
+    # round 0 (training, held-out) was finished and is not redone
+    state0 = json.loads((out / "round-0" / "state.json").read_text())
+    assert state0 == before["state0"]
+    assert (out / "round-0" / "model" / "final" / "model.safetensors").stat().st_mtime_ns == before["model0"]
+    # statements proved before the kill keep their records; none is proved twice
+    pool = _lines(out / "round-1" / "pool.jsonl")
+    names = [r["name"] for r in pool]
+    assert len(names) == len(set(names)) == 6
+    after = {r["name"]: r for r in pool}
+    for r in before["pool"]:
+        assert after[r["name"]]["finished_at"] == r["finished_at"]
+    # and the run is complete: one metrics line per round
+    assert [m["round"] for m in _lines(out / "metrics.jsonl")] == [0, 1]
+
+
+@pytest.mark.slow
+@pytest.mark.coq
+def test_one_tiny_round_end_to_end(resumed_run):
+    out, _, stdout = resumed_run
+    rd = out / "round-1"
+    state = json.loads((rd / "state.json").read_text())
+    for stage in ("prove", "conjectures", "prove_conjectures", "traced", "select", "memory", "examples", "train", "heldout"):
+        assert stage in state, stage
+    metrics = _lines(out / "metrics.jsonl")[1]
+    assert metrics["dataset_attempted"] == 6
+    assert metrics["funnel"]["generated"] == len(_lines(rd / "conjectures.jsonl"))
+    # every conjecture is accounted for: ill-formed with Coq's reason, or keyed
+    for c in _lines(rd / "conjectures.jsonl"):
+        assert c["status"] in ("ill-formed", "copy of seed", "duplicate", "new")
+        assert (c["reason"] and c["message"]) if c["status"] == "ill-formed" else c["key"]
+    # every verified proof is traced and trains the next model, whose files the manifest hashes
+    proofs = _lines(rd / "proofs.jsonl")
+    assert len(proofs) == metrics["proved"]
+    kinds = json.loads((rd / "model" / "summary.json").read_text())["kinds"]
+    assert kinds.get("prover-human") and kinds.get("conjecture-mutation")
+    if any(p["steps"] for p in proofs):
+        assert kinds.get("prover-proof-step")
+    manifest = json.loads((rd / "manifest.json").read_text())
+    assert manifest["model"]["sha256"] and manifest["files"]["train.jsonl"]["sha256"]
+    assert manifest["inputs"]["base_model"].endswith("round-0/model/final")
+    assert state["memory"]["status"] in ("updated",) or "not installed" in state["memory"]["status"]
+    held = metrics["heldout"]
+    assert held["stdlib-val"]["selected"] == 1 and held["minif2f-valid"]["selected"] == 1
+    assert (out / "report.html").is_file() and "round 1: proved" in stdout
+    # the recheck bench re-checks every proof and kept conjecture with plain coqc
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / "iterate_recheck.py"), str(rd)], cwd=ROOT,
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
