@@ -75,6 +75,8 @@ def main() -> int:
                 "checked": timing.checked,
                 "sources_s": timing.per_source_s,
                 "best": suggestions[0].tactic if suggestions else None,
+                "by_source": {label: sum(label in x.sources for x in suggestions)
+                              for label in sorted({l for x in suggestions for l in x.sources})},
             }
             rows.append(row)
             if args.json:
@@ -92,6 +94,11 @@ def main() -> int:
               f"{max(firsts):>8.2f}   ({len(rows) - len(firsts)} goal(s) with no suggestion)")
     print(f"{'to full list (s)':<26} {statistics.median(fulls):>8.2f} {percentile(fulls, 90):>8.2f} {max(fulls):>8.2f}")
     print(f"{'suggestions shown':<26} {statistics.median([r['shown'] for r in rows]):>8.1f}")
+    totals: dict[str, int] = {}
+    for r in rows:
+        for label, count in r["by_source"].items():
+            totals[label] = totals.get(label, 0) + count
+    print("suggestions shown, by source (all goals): " + ", ".join(f"{k} {v}" for k, v in sorted(totals.items())))
     return 0
 
 

@@ -26,8 +26,9 @@ The logic is prover.suggestion (no terminal code); this module only draws.
 
 from __future__ import annotations
 
+import atexit
 import json
-import os
+import shutil
 import sys
 import tempfile
 import threading
@@ -106,6 +107,7 @@ def _file_place(args) -> tuple[str, str]:
     if args.coq_bindings:
         load_path = load_path_options.load_path_from(args, discover=False)
         folder = Path(tempfile.mkdtemp(prefix="proofsmith-suggest-"))
+        atexit.register(shutil.rmtree, folder, True)
         (folder / "_CoqProject").write_text("\n".join(" ".join(b.args()) for b in load_path.bindings) + "\n")
         source = args.file.expanduser().resolve()
         if not source.is_file():
