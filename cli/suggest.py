@@ -222,13 +222,13 @@ def _run(args) -> int:
         except ProverOptionError as exc:
             raise UsageError(str(exc)) from None
     sources = _sources(args)
-    for source in sources:
-        if source.costly:
-            source.start_loading()  # the model loads while Coq starts
     with _session(args.backend, settings) as session:
         try:
+            # on the screen, the model starts loading once the first suggestions are shown (its
+            # imports would slow them down); --json waits for it anyway
             engine = SuggestionEngine(session, theorem, sources, retriever=retriever,
-                                      tactic_timeout_s=args.tactic_timeout_s, list_budget_s=args.list_budget_s)
+                                      tactic_timeout_s=args.tactic_timeout_s, list_budget_s=args.list_budget_s,
+                                      preload=args.json)
         except ValueError as exc:
             raise UsageError(_first_line_cleanup(str(exc))) from None
         if located is not None:

@@ -223,9 +223,14 @@ class SuggestionEngine:
         open_timeout_s: float | None = None,
         quick_timeout_s: float = DEFAULT_QUICK_TIMEOUT_S,
         list_budget_s: float = DEFAULT_LIST_BUDGET_S,
+        preload: bool = True,
     ):
         """Open `theorem` on `session` (ValueError with Coq's message when its statement does not
-        elaborate), or start from `state`, a state of that theorem on that session."""
+        elaborate), or start from `state`, a state of that theorem on that session.
+
+        `preload` starts loading the costly sources (a model) now; otherwise the first
+        `suggest(wait=False)` starts them once the cheap sources' candidates are checked, so that
+        loading (importing torch, transformers) does not slow the first suggestions down."""
         self.session = session
         self.theorem = theorem
         self.sources = list(sources)
@@ -239,9 +244,10 @@ class SuggestionEngine:
         self.timing = Timing()
         self._cache: dict[tuple, list[Suggestion]] = {}
         self._premises: dict[str, list[RetrievedPremise]] = {}
-        for source in self.sources:
-            if source.costly:
-                source.start_loading()
+        if preload:
+            for source in self.sources:
+                if source.costly:
+                    source.start_loading()
 
     # ------------------------------------------------------------ the proof so far
 
@@ -468,6 +474,7 @@ class SuggestionEngine:
                     continue
                 yield from consider(source, candidates)
             for source in deferred:
+                source.start_loading()
                 if source.ready:
                     futures[pool.submit(lambda s=source: propose(s, s.get()))] = source
                 else:

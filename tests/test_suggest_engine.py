@@ -226,3 +226,23 @@ def test_candidates_that_time_out_quickly_are_retried_with_the_full_timeout(sess
                              list_budget_s=0.0)
     kept = {s.tactic for s in spent.suggest()}
     assert kept | set(spent.timing.timed_out) == {"lia.", "intros.", "exfalso."}
+
+
+@pytest.mark.coq
+def test_without_preload_the_model_starts_loading_after_the_first_suggestions(session):
+    started = []
+
+    def load():
+        started.append(time.perf_counter())
+        return Fixed(["lia."], costly=True)
+
+    e = SuggestionEngine(session, Theorem("t", STATEMENT), [Source(AUTOMATION, Fixed(["intros."])),
+                                                            Source(MODEL, loader=load, costly=True)], preload=False)
+    time.sleep(0.2)
+    assert not started  # nothing loads while the first state is opened
+    e.suggest(wait=False)
+    deadline = time.monotonic() + 10
+    while not started and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert started
+    assert {s.tactic for s in e.suggest(wait=True)} == {"intros.", "lia."}
