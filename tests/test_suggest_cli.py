@@ -195,3 +195,11 @@ def test_the_real_program_in_a_terminal(tmp_path):
     out = tmp_path / "out.jsonl"
     assert main(["check", "--backend", "coq", "--workers", "1", str(problems), "--out", str(out)]) == 0
     assert json.loads(out.read_text())["verdict"] == "proved"
+
+
+@pytest.mark.slow
+def test_json_with_the_default_model_asks_it(capsys):
+    """The default: automation and the shipped SmolLM2 (CTranslate2 on CPU); --json waits for the model."""
+    assert main(["suggest", "--json", "--model-k", "2", STATEMENT]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["sources_skipped"] == [] and out["suggestions"][0]["tactic"] == "lia."
