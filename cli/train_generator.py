@@ -20,6 +20,10 @@ def register_target(targets) -> None:
     g.add_argument("--split", default="random", choices=("random", "novel_premises"))
     g.add_argument("--retriever", default=None, metavar="INDEX",
                    help="premise index folder: retrieved premises go into the prompts (as at inference)")
+    g.add_argument("--proof-retrieval", action="store_true",
+                   help="the most similar traced proofs of other theorems go into the prompts (as search's "
+                        "proof_retrieval=true shows them at inference)")
+    g.add_argument("--proofs-k", type=int, default=2, help="similar proofs per prompt with --proof-retrieval")
     g.add_argument("--epochs", type=float, default=3.0)
     g.add_argument("--max-steps", type=int, default=-1, help="stop after N optimizer steps (overrides --epochs)")
     g.add_argument("--lr", type=float, default=1e-4)
@@ -68,6 +72,8 @@ def run_generator(args) -> int:
         files=args.files,
         max_state_chars=args.max_state_chars,
         max_examples=args.max_examples,
+        proof_retrieval=args.proof_retrieval,
+        proofs_k=args.proofs_k,
     )
     try:
         retriever = load_retriever(args.retriever) if args.retriever else None

@@ -2,7 +2,17 @@
 
 As in ReProver, retrieved premises are packed into the input ahead of the goal,
 best first, as many as fit a token budget; the goal itself always goes in
-(cut at the end if it alone exceeds its share). The same `PromptFormat` builds
+(cut at the end if it alone exceeds its share). With proof retrieval (Rango),
+the most similar whole proofs (`ProofExample`: a state and its tactics) go
+in too, ahead of the premises.
+
+The token budget is spent in this order: the goal first (at most
+`goal_share` of the room, cut at the end beyond that); then similar proofs,
+nearest first, in at most `proof_share` of what the goal left (a proof goes
+in whole or not at all, its state cut to half that share at most); then
+premises, best first, in everything left (proofs they did not use
+included). Whatever does not fit is skipped and later, shorter items still
+fill the room. The text reads proofs, premises, goal. The same `PromptFormat` builds
 prompts for the transformers and vLLM generators, for whole-proof sampling and
 for supervised fine-tuning, so a model is always queried exactly the way it
 was trained.
@@ -19,10 +29,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from proofsmith.prover.premises import RetrievedPremise
+from proofsmith.prover.proof_examples import ProofExample
 
 TACTIC_INSTRUCTION = "You are a Coq prover. Reply with the next tactic for the first goal, nothing else."
 PROOF_INSTRUCTION = "You are a Coq prover. Reply with a complete proof script (the tactics between Proof. and Qed.), nothing else."
 TRUNCATION_MARK = " ..."
+PROOFS_HEADING = "Similar proofs:\n"
 
 
 @dataclass
@@ -32,6 +44,8 @@ class PromptFormat:
     # The goal (or statement) may use at most this share of the budget; the
     # rest is for premises, which are dropped first.
     goal_share: float = 0.75
+    # Similar proofs may use at most this share of what the goal leaves; premises get the rest.
+    proof_share: float = 0.6
     use_chat_template: bool = True
 
     def __post_init__(self) -> None:
@@ -39,17 +53,21 @@ class PromptFormat:
 
     # -- what the model reads -------------------------------------------------
 
-    def tactic_prompt(self, goal: str, premises: Sequence[RetrievedPremise] = ()) -> str:
-        return self._render(TACTIC_INSTRUCTION, "Goal", goal, premises, "Tactic")
+    def tactic_prompt(
+        self, goal: str, premises: Sequence[RetrievedPremise] = (), proofs: Sequence[ProofExample] = ()
+    ) -> str:
+        return self._render(TACTIC_INSTRUCTION, "Goal", goal, premises, "Tactic", proofs)
 
-    def proof_prompt(self, goal: str, premises: Sequence[RetrievedPremise] = ()) -> str:
+    def proof_prompt(
+        self, goal: str, premises: Sequence[RetrievedPremise] = (), proofs: Sequence[ProofExample] = ()
+    ) -> str:
         """The prompt for a whole proof of the theorem whose initial goals are `goal`.
 
         The initial goals, not the statement, so that training examples (the
         traced `state_before` of a proof's first tactic) and inference (the
         state `open` returns) read exactly the same text.
         """
-        return self._render(PROOF_INSTRUCTION, "Goal", goal, premises, "Proof")
+        return self._render(PROOF_INSTRUCTION, "Goal", goal, premises, "Proof", proofs)
 
     # -- what the model writes ------------------------------------------------
 
@@ -100,11 +118,25 @@ class PromptFormat:
         main: str,
         premises: Sequence[RetrievedPremise],
         cue: str,
+        proofs: Sequence[ProofExample] = (),
     ) -> str:
         overhead = self.count_tokens(self._wrap(instruction, f"{label}:\n", cue))
         room = max(self.max_prompt_tokens - overhead, 16)
         main = self._truncate(main, int(room * self.goal_share))
         room -= self.count_tokens(main) + 2
+        examples: list[str] = []
+        if proofs:
+            # the block's heading and the blank lines around each example count too
+            proof_room = int(room * self.proof_share) - self.count_tokens(PROOFS_HEADING) - 2
+            for proof in proofs:
+                text = self._proof_example(proof, proof_room // 2)
+                cost = self.count_tokens(text) + 2
+                if cost > proof_room:
+                    continue
+                examples.append(text)
+                proof_room -= cost
+            if examples:
+                room -= self.count_tokens(PROOFS_HEADING + "\n".join(examples)) + 2 * len(examples) + 2
         packed: list[str] = []
         for premise in premises:
             line = f"{premise.name} : {premise.statement.strip()}"
@@ -117,7 +149,13 @@ class PromptFormat:
         body = f"{label}:\n{main}"
         if packed:
             body = "Premises:\n" + "\n".join(packed) + "\n\n" + body
+        if examples:
+            body = PROOFS_HEADING + "\n\n".join(examples) + "\n\n" + body
         return self._wrap(instruction, body, cue)
+
+    def _proof_example(self, proof: ProofExample, max_state_tokens: int) -> str:
+        state = self._truncate(proof.state.strip(), max(max_state_tokens, 1))
+        return f"Goal:\n{state}\nProof:\n" + "\n".join(t.strip() for t in proof.tactics)
 
     def _truncate(self, text: str, max_tokens: int) -> str:
         ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]

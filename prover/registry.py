@@ -13,7 +13,9 @@
     make_prover("memory-search", memory=".cache/trace/stdlib", memory_split="random")
                                                          # tactic memory + model-free generator
                                                          # (prover.tactic_memory); `search` takes
-                                                         # memory= too (model + memory + automation)
+                                                         # memory= too (model + memory + automation),
+                                                         # and proof_retrieval=true (similar proofs
+                                                         # in the prompt, prover.generators.proof_retrieval)
     make_prover("portfolio", hammer=True)                # + CoqHammer (sauto/hauto/qauto, hammer);
                                                          # its checker: checker_settings(...)
     default_prover("coq", model=None)                    # "model-free-search"; see also
@@ -49,7 +51,7 @@ _MEMORY_OPTIONS = ("memory", "memory_split", "memory_share", "memory_online")
 
 _SEARCH_OPTIONS = (
     "model", "retriever", "premises_k", "expansion_batch", "tactics_per_expansion", "automation_share", "model_tactics",
-    "hammer",
+    "hammer", "proof_retrieval",
 ) + _MEMORY_OPTIONS + _GENERATOR_OPTIONS
 
 # The options each prover takes.
@@ -262,6 +264,10 @@ def _search(options: dict[str, Any]) -> Prover:
 
     options = _take(options, PROVER_OPTIONS["search"], "search")
     automation = _hammer_automation(options)
+    proof_retrieval = _flag(options, "proof_retrieval", False)
+    if proof_retrieval and options.get("memory") is None:
+        raise ProverOptionError("proof_retrieval=true shows the model similar proofs from the tactic memory: "
+                                "give memory=TRACE_DIR (or a saved tactic memory folder) too")
     memory = _memory_generator(options, required=False)
     memory_share = _memory_share(options) if memory is not None else 0.0
     per_expansion_given = options.get("tactics_per_expansion") is not None
@@ -273,6 +279,10 @@ def _search(options: dict[str, Any]) -> Prover:
         raise ProverOptionError(f"model_tactics must be at least 1, got {model_tactics}")
     _resolve_retriever(options)
     generator = _model_generator(options)
+    if proof_retrieval:
+        from proofsmith.prover.generators.proof_retrieval import ProofRetrievalGenerator
+
+        generator = ProofRetrievalGenerator(generator, memory.memory)
     if share > 0:
         # The model proposes its few best tactics, the model-free generator its
         # (free) automation and premise tactics; see prover.generators.mixture.

@@ -6,7 +6,9 @@ traced tactic gives one example, goal (plus retrieved premises, when a
 retriever is given) -> tactic; each traced proof also gives one whole-proof
 example, initial goals -> the proof's tactics, one per line, for pass@k
 sampling. Prompts come from `PromptFormat`, exactly as at inference; the loss
-is on the completion only.
+is on the completion only. With `proof_retrieval` the prompts also show the
+most similar traced proofs (Rango), from a tactic memory of the same train
+split, leave-one-out: a theorem's own proof never appears in its prompts.
 
 Training is transformers' `Trainer`: checkpoints every `save_steps` into the
 output directory, and rerunning the same command resumes from the last one.
@@ -27,6 +29,7 @@ from typing import Any
 
 from proofsmith.checker.types import Source, Theorem
 from proofsmith.prover.premises import PremiseRetriever
+from proofsmith.prover.proof_examples import ProofRetriever
 from proofsmith.prover.prompt import PromptFormat
 
 log = logging.getLogger(__name__)
@@ -70,6 +73,10 @@ class SFTConfig:
     files: str | None = None
     max_state_chars: int | None = None
     max_examples: int | None = None
+    # Similar traced proofs in the prompts (prover.generators.proof_retrieval): the memory of
+    # <data>/<split>/train.json, each theorem's own proof left out.
+    proof_retrieval: bool = False
+    proofs_k: int = 2
 
 
 def normalize_tactic(tactic: str) -> str:
@@ -86,7 +93,11 @@ def examples_from_split(
     max_proof_lines: int = 24,
     files: str | None = None,
     max_state_chars: int | None = None,
+    proofs: ProofRetriever | None = None,
+    proofs_k: int = 2,
 ) -> list[Example]:
+    """The examples of one split file. With `proofs`, each prompt shows the `proofs_k` most similar
+    proofs of other theorems (leave-one-out: never the theorem's own)."""
     from proofsmith.retrieval.benchmark import BenchmarkError, load_theorems
 
     try:
@@ -104,17 +115,22 @@ def examples_from_split(
             name=thm.full_name, statement="", source=Source(repo=thm.url, commit=thm.commit, path=thm.file_path)
         )
         tactics = [normalize_tactic(t.tactic) for t in thm.traced_tactics]
+
+        def similar(state: str, own: str = thm.full_name) -> list:
+            return proofs.similar_proofs(state, proofs_k, exclude={own}) if proofs is not None else []
+
         for traced, tactic in zip(thm.traced_tactics, tactics):
             if not tactic or (max_state_chars and len(traced.state_before) > max_state_chars):
                 continue
             premises = retriever.retrieve(traced.state_before, query, premises_k) if retriever else ()
-            examples.append(Example(prompt_format.tactic_prompt(traced.state_before, premises), tactic))
+            examples.append(Example(prompt_format.tactic_prompt(traced.state_before, premises, similar(traced.state_before)),
+                                    tactic))
         first = thm.traced_tactics[0].state_before if thm.traced_tactics else ""
         if max_state_chars and len(first) > max_state_chars:
             continue
         if whole_proofs and tactics and all(tactics) and len(tactics) <= max_proof_lines:
             premises = retriever.retrieve(first, query, premises_k) if retriever else ()
-            examples.append(Example(prompt_format.proof_prompt(first, premises), "\n".join(tactics)))
+            examples.append(Example(prompt_format.proof_prompt(first, premises, similar(first)), "\n".join(tactics)))
     return examples
 
 
@@ -193,10 +209,19 @@ def train_generator(config: SFTConfig, retriever: PremiseRetriever | None = None
         tokenizer, max_prompt_tokens=config.max_prompt_tokens, use_chat_template=not encoder_decoder
     )
 
+    proofs = None
+    if config.proof_retrieval:
+        from proofsmith.prover.tactic_memory import TacticMemory, TacticMemoryError
+
+        try:
+            proofs = TacticMemory.from_trace(data, config.split)
+        except TacticMemoryError as exc:
+            raise TrainingDataError(str(exc)) from None
+
     def dataset(path: Path, limit: int | None) -> TokenizedExamples:
         examples = examples_from_split(
             path, prompt_format, retriever, whole_proofs=config.whole_proofs, max_proof_lines=config.max_proof_lines,
-            files=config.files, max_state_chars=config.max_state_chars,
+            files=config.files, max_state_chars=config.max_state_chars, proofs=proofs, proofs_k=config.proofs_k,
         )
         if limit is not None and len(examples) > limit:
             examples = random.Random(config.seed).sample(examples, limit)

@@ -9,9 +9,9 @@ tactics of the nearest remembered states are candidates
 states' theorems are examples for a prompt (`similar_proofs`, as in Rango).
 
 What is embedded is the first goal, its conclusion ahead of its hypotheses
-(`state_key`): the encoder reads at most 256 tokens, and a long context must
-not push out what the goal is about. The default encoder reads 128 tokens
-(`memory_encoder`): the median traced stdlib state is about 80.
+(`state_key`): the encoder reads only the first tokens (128 with the default
+`memory_encoder`; the median traced stdlib state has about 80), and a long
+context must not push out what the goal is about.
 
 No leaks: `from_trace` reads `<trace>/<strategy>/train.json` and nothing
 else, so evaluating `<strategy>/test` never finds a test theorem's human
@@ -19,13 +19,15 @@ proof; what `add_proof` adds during a run is what the prover itself proved.
 
 A built memory is cached on disk (`default_cache_dir()`), keyed by the
 train file's content hash and the encoder's weights, so the second
-`from_trace` of the same trace only reads files. The memory is safe to share
+`from_trace` of the same trace only reads files (a process that finds another
+building the same entry waits for it). The memory is safe to share
 between threads: searching and adding take one lock, so a proof one eval
 worker finds helps the next theorem of another (the online effect).
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -39,6 +41,10 @@ from typing import Any
 import numpy as np
 
 from proofsmith.prover.hypothesis_renaming import GOAL_SEPARATOR
+from proofsmith.prover.proof_examples import ProofExample
+
+__all__ = ["MemoryHit", "ProofExample", "TacticMemory", "TacticMemoryError", "memory_encoder", "open_memory",
+           "shared_memory", "state_key"]
 
 FORMAT = "proofsmith-tactic-memory"
 # The memory's default encoder reads at most this many tokens of a state key (the conclusion
@@ -60,15 +66,6 @@ class MemoryHit:
     state: str
     tactic: str
     theorem: str
-
-
-@dataclass(frozen=True)
-class ProofExample:
-    """A whole remembered proof: its theorem, the state it starts from and its tactics in order."""
-
-    theorem: str
-    state: str
-    tactics: tuple[str, ...]
 
 
 def state_key(state: str) -> str:
@@ -139,6 +136,8 @@ class TacticMemory:
         self._theorems: list[str] = []
         # theorem -> the entry ids of its proof, in order
         self._proofs: dict[str, list[int]] = {}
+        # state key -> a row holding its embedding: a query the memory has seen is not encoded again
+        self._row_of_key: dict[str, int] = {}
         self._index = faiss.IndexFlatIP(encoder.dim)
         self._lock = threading.RLock()
         # what learning online added (after building or loading)
@@ -166,16 +165,24 @@ class TacticMemory:
         key = f"{_file_hash(path)[:20]}-{encoder.fingerprint()[:12]}"
         cached = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         cached = cached / key
-        if (cached / "meta.json").is_file():
-            try:
-                return cls.load(cached, encoder=encoder)
-            except TacticMemoryError:
-                pass  # a damaged cache entry is rebuilt below
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        # One process builds, the others wait for its cache entry rather than build it again.
+        with open(cached.parent / f"{key}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if (cached / "meta.json").is_file():
+                try:
+                    return cls.load(cached, encoder=encoder)
+                except TacticMemoryError:
+                    pass  # a damaged cache entry is rebuilt below
+            return cls._build(path, trace_dir, split, encoder, cached, progress)
+
+    @classmethod
+    def _build(cls, path: Path, trace_dir: str | Path, split: str, encoder, cached: Path, progress: bool) -> TacticMemory:
         from proofsmith.retrieval.benchmark import read_split
 
         started = time.perf_counter()
         memory = cls(encoder, source={"trace": str(Path(trace_dir).resolve()), "split": split,
-                                      "train_file_sha256": key.split("-")[0]})
+                                      "train_file_sha256": cached.name.split("-")[0]})
         steps: list[tuple[str, str, str]] = []
         proofs: list[tuple[str, int, int]] = []
         for theorem in read_split(path):
@@ -207,6 +214,7 @@ class TacticMemory:
     def _append(self, steps: Sequence[tuple[str, str, str]], vectors: np.ndarray) -> None:
         with self._lock:
             for state, tactic, theorem in steps:
+                self._row_of_key.setdefault(state_key(state), len(self._states))
                 self._states.append(state)
                 self._tactics.append(tactic)
                 self._theorems.append(theorem)
@@ -235,7 +243,7 @@ class TacticMemory:
         """`nearest` for several states at once (one encoder batch, one FAISS search)."""
         if not states:
             return []
-        queries = _encode_keys(self.encoder, states)
+        queries = self._query_vectors(states)
         with self._lock:
             n = min(k, len(self._states))
             if n <= 0:
@@ -246,6 +254,20 @@ class TacticMemory:
                  for s, i in zip(row_scores, row_ids) if i >= 0]
                 for row_scores, row_ids in zip(scores, ids)
             ]
+
+    def _query_vectors(self, states: Sequence[str]) -> np.ndarray:
+        """The embeddings of the states' keys: stored ones where the memory holds the key, encoded otherwise."""
+        keys = [state_key(s) for s in states]
+        with self._lock:
+            rows = [self._row_of_key.get(key) for key in keys]
+            known = {i: self._index.reconstruct(row) for i, row in enumerate(rows) if row is not None}
+        unknown = [i for i in range(len(states)) if i not in known]
+        out = np.zeros((len(states), self.encoder.dim), dtype=np.float32)
+        if unknown:
+            out[unknown] = _encode_keys(self.encoder, [states[i] for i in unknown])
+        for i, vector in known.items():
+            out[i] = vector
+        return out
 
     def similar_proofs(self, state: str, k: int, exclude: Collection[str] = ()) -> list[ProofExample]:
         """The whole proofs of the theorems of the states nearest `state`: k distinct theorems, the

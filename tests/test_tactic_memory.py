@@ -16,9 +16,9 @@ import pytest
 
 from proofsmith.prover.generators.tactic_memory import TacticMemoryGenerator
 from proofsmith.prover.hypothesis_renaming import adapt_tactic, hypotheses, hypothesis_mapping
+from proofsmith.prover.proof_examples import ProofExample
 from proofsmith.prover.tactic_memory import (
     MemoryHit,
-    ProofExample,
     TacticMemory,
     TacticMemoryError,
     memory_encoder,
@@ -139,7 +139,7 @@ def test_add_proof_is_found_at_once_and_save_load_round_trips(memory, tmp_path, 
 def test_a_second_build_is_read_from_the_cache(tmp_path, encoder, monkeypatch):
     trace = write_trace(tmp_path / "trace")
     TacticMemory.from_trace(trace, "random", encoder=encoder, cache_dir=tmp_path / "cache")
-    (entry,) = (tmp_path / "cache").iterdir()
+    (entry,) = (p for p in (tmp_path / "cache").iterdir() if p.is_dir())
     assert (entry / "meta.json").is_file()
     encoded: list[int] = []
     real_encode = encoder.encode
@@ -149,7 +149,7 @@ def test_a_second_build_is_read_from_the_cache(tmp_path, encoder, monkeypatch):
     # another train file is another cache entry
     write_trace(trace, train=TRAIN[:1])
     assert len(TacticMemory.from_trace(trace, "random", encoder=encoder, cache_dir=tmp_path / "cache")) == 2
-    assert len(list((tmp_path / "cache").iterdir())) == 2
+    assert len([p for p in (tmp_path / "cache").iterdir() if p.is_dir()]) == 2
 
 
 def test_bad_inputs_are_named(tmp_path, encoder):

@@ -22,6 +22,7 @@ from typing import NamedTuple
 
 from proofsmith.checker.types import GoalState
 from proofsmith.prover.premises import RetrievedPremise
+from proofsmith.prover.proof_examples import ProofExample
 from proofsmith.prover.prompt import PromptFormat
 
 
@@ -36,13 +37,16 @@ class Completion(NamedTuple):
 
 
 PremiseLists = Sequence[Sequence[RetrievedPremise]]
+ProofLists = Sequence[Sequence[ProofExample]]
 
 
 @dataclass(frozen=True)
 class TacticRequest:
     """Up to k candidate tactics for each goal, best first.
 
-    `premises` has one list per goal (None: none retrieved). `seed` makes
+    `premises` has one list per goal (None: none retrieved), and so has
+    `proofs`: similar whole proofs for the prompt (proof retrieval,
+    prover.generators.proof_retrieval; None: none). `seed` makes
     sampling reproducible; deterministic generators ignore it. `time_limit_s`
     bounds decoding (what is unfinished then is cut short); generators that
     cannot stop early ignore it.
@@ -53,15 +57,22 @@ class TacticRequest:
     premises: PremiseLists | None = None
     seed: int | None = None
     time_limit_s: float | None = None
+    proofs: ProofLists | None = None
 
     def __post_init__(self) -> None:
         if self.premises is not None and len(self.premises) != len(self.goals):
             raise ValueError(f"{len(self.goals)} goals but {len(self.premises)} premise lists")
+        if self.proofs is not None and len(self.proofs) != len(self.goals):
+            raise ValueError(f"{len(self.goals)} goals but {len(self.proofs)} proof lists")
 
     def goal_premises(self) -> list[tuple[str, Sequence[RetrievedPremise]]]:
         """(goal text, its premises) for each goal."""
         premises = self.premises if self.premises is not None else [()] * len(self.goals)
         return [(goal_text(g), p) for g, p in zip(self.goals, premises)]
+
+    def goal_proofs(self) -> list[Sequence[ProofExample]]:
+        """The similar proofs of each goal (empty where none were retrieved)."""
+        return list(self.proofs) if self.proofs is not None else [()] * len(self.goals)
 
 
 @dataclass(frozen=True)
@@ -157,7 +168,10 @@ class LanguageModelGenerator(TacticGenerator):
     def propose(self, request: TacticRequest) -> list[list[TacticCandidate]]:
         if not request.goals:
             return []
-        prompts = [self.prompt_format.tactic_prompt(goal, premises) for goal, premises in request.goal_premises()]
+        prompts = [
+            self.prompt_format.tactic_prompt(goal, premises, proofs)
+            for (goal, premises), proofs in zip(request.goal_premises(), request.goal_proofs())
+        ]
         outputs = self.complete(DecodeRequest(
             prompts, request.k, self.max_tactic_tokens, self.decoding, self.temperature, request.seed,
             single_line=True, time_limit_s=request.time_limit_s,
@@ -175,9 +189,10 @@ class LanguageModelGenerator(TacticGenerator):
         temperature: float = 1.0,
         seed: int | None = None,
         time_limit_s: float | None = None,
+        proofs: Sequence[ProofExample] = (),
     ) -> list[Completion]:
         """k whole proof scripts from a theorem's initial goals (duplicates kept: pass@k counts samples)."""
-        prompt = self.prompt_format.proof_prompt(goal_text(goal), premises)
+        prompt = self.prompt_format.proof_prompt(goal_text(goal), premises, proofs)
         outputs = self.complete(
             DecodeRequest([prompt], k, self.max_proof_tokens, "sample", temperature, seed, time_limit_s=time_limit_s)
         )[0]
