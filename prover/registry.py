@@ -216,14 +216,34 @@ def _memory_share(options: dict[str, Any]) -> float:
 
 
 def benchmark_defaults(name: str, options: dict[str, Any], benchmark: str, data_path: str, split: str) -> dict[str, Any]:
-    """The options with what a prover takes from the benchmark it runs on: `memory-search` on
-    coq-library remembers that trace's train part of the split's strategy (random/test -> random)."""
-    if name == "memory-search" and options.get("memory") is None:
-        if benchmark != "coq-library":
+    """The options with what a prover takes from the benchmark it runs on.
+
+    On coq-library the tactic memory must hold the train part of the strategy under test and
+    nothing else (no leaks): `memory-search` without `memory` remembers the benchmark's own
+    trace; a `memory` that is the benchmark's trace gets the split's strategy (random/test ->
+    random), and a `memory_split` naming another strategy is refused (that strategy's train part
+    can hold this split's test theorems).
+    """
+    takes_memory = "memory" in PROVER_OPTIONS.get(name, ())
+    if not takes_memory:
+        return options
+    memory = options.get("memory")
+    if benchmark != "coq-library":
+        if name == "memory-search" and memory is None:
             raise ProverOptionError(f"memory-search on {benchmark} needs --prover-option memory=TRACE_DIR (a folder "
                                     "written by `proofsmith trace`) or a saved tactic memory folder")
-        return {**options, "memory": data_path, "memory_split": split.split("/", 1)[0]}
-    return options
+        return options
+    strategy = split.split("/", 1)[0]
+    if memory is None:
+        return {**options, "memory": data_path, "memory_split": strategy} if name == "memory-search" else options
+    if Path(str(memory)).resolve() != Path(data_path).resolve():
+        return options
+    given = options.get("memory_split")
+    if given is not None and given != strategy:
+        raise ProverOptionError(f"memory_split={given} on {split} would remember {given}/train.json of the "
+                                f"benchmark's own trace, which can hold this split's test theorems; use "
+                                f"memory_split={strategy}")
+    return {**options, "memory_split": strategy}
 
 
 def _portfolio(options: dict[str, Any]) -> Prover:

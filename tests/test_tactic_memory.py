@@ -290,6 +290,13 @@ def test_memory_search_is_a_registered_prover_and_names_bad_memories(tmp_path, m
         "memory": "/t", "memory_split": "novel_premises"}
     assert benchmark_defaults("memory-search", {"memory": "/m"}, "coq-library", "/t", "random/test") == {"memory": "/m"}
     assert benchmark_defaults("portfolio", {}, "coq-library", "/t", "random/test") == {}
+    # the benchmark's own trace named as the memory: the split's strategy, never another one
+    assert benchmark_defaults("search", {"memory": "/t/"}, "coq-library", "/t", "novel_premises/test") == {
+        "memory": "/t/", "memory_split": "novel_premises"}
+    with pytest.raises(ProverOptionError, match="memory_split=random on novel_premises/test would remember"):
+        benchmark_defaults("memory-search", {"memory": "/t", "memory_split": "random"}, "coq-library", "/t",
+                           "novel_premises/test")
+    assert benchmark_defaults("search", {}, "coq-library", "/t", "random/test") == {}
     with pytest.raises(ProverOptionError, match="memory-search on minif2f-coq needs --prover-option memory="):
         benchmark_defaults("memory-search", {}, "minif2f-coq", "/d", "test")
 
