@@ -1,0 +1,81 @@
+"""What online learning adds to the tactic memory: memory-search on the first N theorems of a
+coq-library split, in file order, with the memory learning every proof found (memory_online=true)
+and without (memory_online=false).
+
+    .venv/bin/python bench/tactic_memory_online.py --data .cache/trace/stdlib --split random/test \\
+        --limit 300 --budget-s 20 --workers 2 [--out runs/tactic-memory-online]
+
+The first N theorems of the split file, not a random sample: neighbouring theorems of one file
+are where a proof just found helps the next one. Each way is one `proofsmith eval` run into
+OUT/online and OUT/offline; eval resumes, so a killed bench reruns only what is missing. Both
+memories hold the split strategy's train part (never a test theorem's human proof); the online
+one also what the run proved so far, shared by the eval workers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+
+def first_problems(data: str, split: str, limit: int) -> list[str]:
+    """The names of the split's first `limit` problems, in file order."""
+    from proofsmith.eval.benchmarks import load_benchmark
+
+    return [p.name for p in load_benchmark("coq-library", split, data).problems[:limit]]
+
+
+def run_way(args: argparse.Namespace, names: list[str], online: bool) -> Path:
+    out = args.out / ("online" if online else "offline")
+    command = [
+        sys.executable, "-m", "proofsmith.cli", "eval", "--benchmark", "coq-library", "--data", args.data,
+        "--split", args.split, "--problems", ",".join(names), "--prover", "memory-search",
+        "--prover-option", f"memory_online={'true' if online else 'false'}",
+        "--budget-s", str(args.budget_s), "--workers", str(args.workers), "--seed", "0", "--no-progress",
+        "--out", str(out),
+    ]
+    print("+ proofsmith eval ... --prover memory-search --prover-option memory_online="
+          f"{'true' if online else 'false'} --out {out}", flush=True)
+    subprocess.run(command, check=True)
+    return out
+
+
+def proved(run_dir: Path) -> dict[str, bool]:
+    records = [json.loads(line) for line in (run_dir / "results.jsonl").read_text().splitlines() if line.strip()]
+    return {r["name"]: r["verdict"] == "proved" for r in records}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", default=".cache/trace/stdlib", help="trace folder (proofsmith trace)")
+    parser.add_argument("--split", default="random/test", help="coq-library split, e.g. random/test")
+    parser.add_argument("--limit", type=int, default=300, help="the first N theorems of the split, in file order")
+    parser.add_argument("--budget-s", type=float, default=20.0)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=Path("runs/tactic-memory-online"))
+    args = parser.parse_args()
+    if args.limit < 1:
+        parser.error(f"--limit must be at least 1, got {args.limit}")
+
+    names = first_problems(args.data, args.split, args.limit)
+    results = {online: proved(run_way(args, names, online)) for online in (False, True)}
+    offline, online = results[False], results[True]
+    gained = sorted(n for n in names if online.get(n) and not offline.get(n))
+    lost = sorted(n for n in names if offline.get(n) and not online.get(n))
+    print(f"\n{args.split}, first {len(names)} theorems in file order, {args.budget_s:g} s each, "
+          f"{args.workers} workers:")
+    print(f"  memory-search, memory_online=false: {sum(offline.values())} / {len(names)} proved")
+    print(f"  memory-search, memory_online=true:  {sum(online.values())} / {len(names)} proved")
+    print(f"  proved only online: {len(gained)}; only offline: {len(lost)}")
+    for name in gained:
+        print(f"    + {name}")
+    for name in lost:
+        print(f"    - {name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
