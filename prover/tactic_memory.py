@@ -78,7 +78,10 @@ def state_key(state: str) -> str:
 
 
 def default_cache_dir() -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "proofsmith" / "tactic_memory"
+    """`tactic_memory/` in proofsmith's cache folder (~/.cache/proofsmith; PROOFSMITH_CACHE_DIR moves it)."""
+    from proofsmith.prover.model_store import cache_dir
+
+    return cache_dir() / "tactic_memory"
 
 
 def memory_encoder():
