@@ -129,14 +129,19 @@ class BestFirstSearchProver(Prover):
         if budget.attempts == 1:
             return self.search(theorem, checker, budget).result
         per_attempt = replace(budget, wall_s=budget.wall_s / budget.attempts, attempts=1)
-        results = [
-            self.search(theorem, checker, replace(per_attempt, seed=budget.seed + i)).result
+        # A generator learns the proof after the last attempt, so no attempt sees another's proof.
+        outcomes = [
+            self.search(theorem, checker, replace(per_attempt, seed=budget.seed + i), learn=False)
             for i in range(budget.attempts)
         ]
-        return combine_attempts(theorem, results)
+        proved = next((o for o in outcomes if o.result.proved and o.tree is not None), None)
+        if proved is not None:
+            self.generator.learn(theorem.name, proved.tree.proof_steps() or [])
+        return combine_attempts(theorem, [o.result for o in outcomes])
 
-    def search(self, theorem: Theorem, checker: Checker, budget: Budget) -> SearchOutcome:
-        """One search within `budget.wall_s`; the outcome keeps the tree for export."""
+    def search(self, theorem: Theorem, checker: Checker, budget: Budget, learn: bool = True) -> SearchOutcome:
+        """One search within `budget.wall_s`; the outcome keeps the tree for export. With `learn`,
+        the generator learns the proof found (`TacticGenerator.learn`)."""
         if self.tactics_per_expansion is not None:
             budget = replace(budget, tactics_per_expansion=self.tactics_per_expansion)
         start = time.perf_counter()
@@ -179,7 +184,7 @@ class BestFirstSearchProver(Prover):
                 tree, stats, proof,
             )
         result.check = check
-        if check.proved:
+        if check.proved and learn:
             # A generator that learns (the tactic memory) gets the proof at once, for the next theorem.
             self.generator.learn(theorem.name, tree.proof_steps() or [])
         return SearchOutcome(result, tree)

@@ -232,6 +232,15 @@ def test_the_memory_proves_what_the_model_free_generator_alone_does_not(checker,
     assert checker.check(REV_NAT, outcome.result.proof).proved
 
 
+@pytest.mark.coq
+def test_attempts_of_one_theorem_do_not_see_each_others_proofs(checker, memory):
+    prover = memory_search(memory, online=True)
+    result = prover.prove(REV_NAT, checker, Budget(wall_s=30, attempts=2, expansions=3, tactic_timeout_s=3))
+    assert result.proved and len(result.attempts) == 2
+    assert all(a.verdict is Verdict.PROVED for a in result.attempts)  # each found it on its own
+    assert memory.learned == len(memory.proof("rev_rev_nat").tactics)  # learned once, after both
+
+
 class PremisesFor:
     """A retriever that knows premises for some theorems only."""
 
