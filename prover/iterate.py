@@ -266,7 +266,7 @@ def fine_tune(examples_path: Path, base_model: str, out_dir: Path, t: dict[str, 
     args = TrainingArguments(
         output_dir=str(out_dir), max_steps=t["max_steps"], learning_rate=t["learning_rate"],
         per_device_train_batch_size=t["batch_size"], lr_scheduler_type="linear", warmup_steps=0,
-        logging_steps=max(1, min(10, t["max_steps"])), save_strategy="steps", save_steps=max(5, t["max_steps"] // 4),
+        logging_steps=max(1, t["max_steps"] // 8), save_strategy="steps", save_steps=max(5, t["max_steps"] // 4),
         save_total_limit=1, eval_strategy="no", report_to="none", seed=seed, use_cpu=use_cpu, bf16=not use_cpu,
         remove_unused_columns=False, disable_tqdm=True,
     )
@@ -585,6 +585,7 @@ class IterationRun:
                     elif name in pools.mutant_records:
                         m = pools.mutant_records[name]
                         statement, header, fallback, key = m.statement, m.header, "", m.key
+                        human = m.proof  # its verified proof names the premise and the parent
                     elif name in conj:
                         c = conj[name]
                         statement, header, fallback, key = c["statement"], c["header"], "", c["key"]
@@ -754,6 +755,8 @@ class IterationRun:
         funnel.examples = {
             "generated": [example(x) for x in conj[:3]],
             "ill_formed": [example(x) for x in conj if not x["well_formed"]][:3],
+            "not_new": [example(x, status=x["status"], duplicate_of=x.get("duplicate_of"))
+                        for x in conj if x["well_formed"] and x["status"] != "new"][:3],
             "new": [example(x) for x in conj if x["status"] == "new"][:3],
             "proved": [example(by_name[o.name], pass_rate=o.pass_rate, proof=o.shortest_proof()) for o in sel.proved][:3],
             "kept": [example(by_name[o.name], pass_rate=o.pass_rate, proof=o.shortest_proof()) for o in sel.kept][:5],
