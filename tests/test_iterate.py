@@ -226,3 +226,22 @@ def test_one_tiny_round_end_to_end(resumed_run):
     result = subprocess.run([sys.executable, str(ROOT / "bench" / "iterate_recheck.py"), str(rd)], cwd=ROOT,
                             capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+
+
+@pytest.mark.slow
+@pytest.mark.coq
+def test_proving_a_pool_through_ray_gives_the_local_results(tmp_path):
+    """`--ray`: a round's proving goes through eval.runner's Ray actors, into the same resumable file."""
+    if not MUTANTS.is_file():
+        pytest.skip("needs the stdlib mutants (.cache/mutants/stdlib.jsonl)")
+    from proofsmith.prover.base import Budget
+    from proofsmith.prover.iterate import mutant_problems, prove_problems
+
+    problems, _ = mutant_problems(MUTANTS, 3, set(), seed=1)
+    budget = Budget(wall_s=5, attempts=2, tactic_timeout_s=3)
+    run = lambda ray, name: prove_problems(problems, "model-free-search", {}, budget, 2, ray, tmp_path / name,  # noqa: E731
+                                           {"round": 1})
+    local, on_ray = run(None, "local.jsonl"), run("", "ray.jsonl")
+    assert [(r["name"], r["verdict"], r["successes"]) for r in on_ray] == \
+        [(r["name"], r["verdict"], r["successes"]) for r in local]
+    assert len(_lines(tmp_path / "ray.jsonl")) == 3 and run("", "ray.jsonl") == on_ray  # finished: nothing redone
