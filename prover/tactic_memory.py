@@ -1,17 +1,20 @@
 """A tactic memory (Tactician-style k-nearest neighbours) over proof states.
 
 Every (state before, tactic) pair of a traced library's training split, and
-every proof step that search finds later, is embedded with the retrieval
-encoder (retrieval.encoder, all-MiniLM-L6-v2 by default) into an exact FAISS
-inner-product index over unit vectors (cosine similarity). For a goal, the
+every proof step that search finds later, is embedded into an exact FAISS
+inner-product index over unit vectors (cosine similarity): by default with
+Tactician-style hashed symbol features (retrieval.feature_encoder: the
+stdlib's 70k states in about a minute on one core), or with the retrieval
+encoder (`memory_encoder("minilm")`, all-MiniLM-L6-v2: over an hour for the
+same states on two busy cores). For a goal, the
 tactics of the nearest remembered states are candidates
 (prover.generators.tactic_memory), and the whole proofs of the nearest
 states' theorems are examples for a prompt (`similar_proofs`, as in Rango).
 
 What is embedded is the first goal, its conclusion ahead of its hypotheses
-(`state_key`): the encoder reads only the first tokens (128 with the default
-`memory_encoder`; the median traced stdlib state has about 80), and a long
-context must not push out what the goal is about.
+(`state_key`): the MiniLM encoder reads only the first tokens (128; the
+median traced stdlib state has about 80) and the feature encoder weighs the
+conclusion higher, so a long context must not push out what the goal is about.
 
 No leaks: `from_trace` reads `<trace>/<strategy>/train.json` and nothing
 else, so evaluating `<strategy>/test` never finds a test theorem's human
@@ -53,6 +56,8 @@ FORMAT = "proofsmith-tactic-memory"
 MEMORY_ENCODER_MAX_TOKENS = 128
 FORMAT_VERSION = 1
 STRATEGIES = ("random", "novel_premises")
+MEMORY_ENCODERS = ("features", "minilm")
+DEFAULT_MEMORY_ENCODER = "features"
 
 
 class TacticMemoryError(ValueError):
@@ -85,11 +90,21 @@ def default_cache_dir() -> Path:
     return cache_dir() / "tactic_memory"
 
 
-def memory_encoder():
-    """The default encoder (retrieval.encoder's all-MiniLM-L6-v2) reading MEMORY_ENCODER_MAX_TOKENS tokens."""
-    from proofsmith.retrieval.encoder import TextEncoder
+def memory_encoder(name: str = DEFAULT_MEMORY_ENCODER):
+    """An encoder by name: "features" (the default: Tactician-style hashed symbol features,
+    retrieval.feature_encoder; the stdlib's 70k states in about a minute) or "minilm" (the
+    retrieval encoder, all-MiniLM-L6-v2, reading MEMORY_ENCODER_MAX_TOKENS tokens; over an
+    hour for the stdlib on two busy cores). A saved memory records its encoder's name."""
+    if name == "features" or name.startswith("features-"):
+        from proofsmith.retrieval.feature_encoder import DEFAULT_DIM, FeatureEncoder
 
-    return TextEncoder(max_length=MEMORY_ENCODER_MAX_TOKENS)
+        dim = int(name.split("-", 1)[1]) if "-" in name else DEFAULT_DIM
+        return FeatureEncoder(dim)
+    if name in ("minilm", "all-MiniLM-L6-v2"):
+        from proofsmith.retrieval.encoder import TextEncoder
+
+        return TextEncoder(max_length=MEMORY_ENCODER_MAX_TOKENS)
+    raise TacticMemoryError(f"tactic memory: unknown encoder {name!r}; choose one of {', '.join(MEMORY_ENCODERS)}")
 
 
 def _encode_keys(encoder, states: Sequence[str], progress: str | None = None) -> np.ndarray:
@@ -350,7 +365,7 @@ class TacticMemory:
         if not isinstance(meta, dict) or meta.get("format") != FORMAT or meta.get("version") != FORMAT_VERSION:
             raise TacticMemoryError(f"tactic memory: {str(meta_path)!r} is not a version-{FORMAT_VERSION} tactic memory")
         if encoder is None:
-            encoder = memory_encoder()
+            encoder = memory_encoder(str(meta.get("encoder", DEFAULT_MEMORY_ENCODER)))
         if encoder.fingerprint() != meta.get("encoder_fingerprint"):
             raise TacticMemoryError(f"tactic memory: {str(root)!r} was embedded with another encoder "
                                     f"({meta.get('encoder')!r}) than {encoder.name!r}")
@@ -377,7 +392,7 @@ def open_memory(source: str | Path, split: str = "random") -> TacticMemory:
     """A saved memory folder (meta.json), or the memory of a trace folder's `split` strategy."""
     root = Path(source)
     if (root / "meta.json").is_file() and not (root / "random").is_dir():
-        return TacticMemory.load(root, encoder=memory_encoder())
+        return TacticMemory.load(root)
     return TacticMemory.from_trace(root, split)
 
 
