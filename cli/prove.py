@@ -19,7 +19,7 @@ import json
 import sys
 from pathlib import Path
 
-from proofsmith.cli import load_path_options
+from proofsmith.cli import load_path_options, statement_input
 from proofsmith.cli.errors import UsageError
 
 
@@ -30,9 +30,7 @@ def register(sub) -> None:
     p.add_argument("statement", help='the statement, e.g. "Theorem t : forall n : nat, n + 0 = n." (- reads stdin)')
     p.add_argument("--backend", default="coq",
                    help="coq (default), lean (needs lake and a REPL project) or fstar (needs fstar.exe; whole-definition sampling)")
-    group = p.add_mutually_exclusive_group()
-    group.add_argument("--header", default="", help="text before the statement (imports, scopes)")
-    group.add_argument("--header-file", type=Path, default=None, help="file holding the header")
+    statement_input.add_header_arguments(p)
     p.add_argument("--prover", choices=[p for p in PROVERS if not replays_reference(p)], default=None,
                    help="default: search with --model, model-free-search without")
     p.add_argument("--model", default=None,
@@ -63,8 +61,7 @@ def register(sub) -> None:
 def run(args) -> int:
     from proofsmith.checker.registry import ensure_installed, open_checker
     from proofsmith.checker.settings import CheckerSettings
-    from proofsmith.checker.statements import STATEMENT_BACKENDS, StatementError, parse_statement
-    from proofsmith.checker.types import Theorem
+    from proofsmith.checker.statements import STATEMENT_BACKENDS
     from proofsmith.prover.base import Budget
     from proofsmith.prover.model_store import ModelNotFound
     from proofsmith.prover.registry import (
@@ -73,22 +70,9 @@ def run(args) -> int:
     from proofsmith.prover.search import BestFirstSearchProver
     from proofsmith.prover.tree_drawing import save_tree
 
-    text = sys.stdin.read() if args.statement == "-" else args.statement
     if args.backend not in STATEMENT_BACKENDS:
         raise UsageError(f"--backend {args.backend}: proofsmith prove supports {', '.join(STATEMENT_BACKENDS)}")
-    try:
-        statement = parse_statement(args.backend, text)
-    except StatementError as exc:
-        raise UsageError(f"{exc} for --backend {args.backend}") from None
-    if args.header_file is not None:
-        if not args.header_file.is_file():
-            raise UsageError(f"--header-file {args.header_file}: no such file")
-        header = args.header_file.read_text(encoding="utf-8")
-    else:
-        header = args.header
-    load_path = load_path_options.load_path_from(args, discover=args.backend == "coq")
-    if load_path and args.backend != "coq":
-        raise UsageError(f"-Q/-R/--project name a Coq load path; --backend {args.backend} takes none")
+    theorem, load_path = statement_input.theorem_from_args(args)
     for flag, value in (("--budget-s", args.budget_s), ("--tactics", args.tactics), ("--attempts", args.attempts)):
         if value <= 0:
             raise UsageError(f"{flag} must be positive, got {value:g}")
@@ -114,7 +98,6 @@ def run(args) -> int:
         prover = make_prover(prover_name, **options)
     except (ProverOptionError, ModelNotFound) as exc:
         raise UsageError(str(exc)) from None
-    theorem = Theorem(statement.name, statement.text, header, backend=args.backend)
     budget = Budget(
         wall_s=args.budget_s,
         attempts=args.attempts,

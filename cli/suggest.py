@@ -36,7 +36,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from proofsmith.cli import load_path_options
+from proofsmith.cli import load_path_options, statement_input
 from proofsmith.cli.errors import UsageError
 
 COMMANDS_HELP = "number: take it · tactic: run it · u: undo · s: search · p: premises · q: quit"
@@ -47,9 +47,7 @@ def register(sub) -> None:
     p.add_argument("statement", nargs="?", default=None,
                    help='the statement, e.g. "Theorem t : forall n : nat, n + 0 = n." (- reads stdin)')
     p.add_argument("--backend", default="coq", help="coq (default) or lean (needs lake and a REPL project)")
-    group = p.add_mutually_exclusive_group()
-    group.add_argument("--header", default="", help="text before the statement (imports, scopes)")
-    group.add_argument("--header-file", type=Path, default=None, help="file holding the header")
+    statement_input.add_header_arguments(p)
     p.add_argument("--file", type=Path, default=None, help="a .v file of a project: suggest inside its proof at --line")
     p.add_argument("--line", type=int, default=None, help="with --file: a line inside the proof (from 1)")
     models = p.add_mutually_exclusive_group()
@@ -157,8 +155,7 @@ def run(args) -> int:
 def _run(args) -> int:
     from proofsmith.checker.registry import ensure_installed
     from proofsmith.checker.settings import CheckerSettings
-    from proofsmith.checker.statements import STATEMENT_BACKENDS, StatementError, parse_statement
-    from proofsmith.checker.types import Theorem
+    from proofsmith.checker.statements import STATEMENT_BACKENDS
     from proofsmith.prover.registry import ProverOptionError, load_retriever
     from proofsmith.prover.suggestion import SuggestionEngine
 
@@ -189,21 +186,7 @@ def _run(args) -> int:
             raise UsageError("--line goes with --file")
         if args.statement is None:
             raise UsageError('give a statement, e.g. "Theorem t (n : nat) : n + 0 = n.", or --file F --line N')
-        text = sys.stdin.read() if args.statement == "-" else args.statement
-        try:
-            statement = parse_statement(args.backend, text)
-        except StatementError as exc:
-            raise UsageError(f"{exc} for --backend {args.backend}") from None
-        if args.header_file is not None:
-            if not args.header_file.is_file():
-                raise UsageError(f"--header-file {args.header_file}: no such file")
-            header = args.header_file.read_text(encoding="utf-8")
-        else:
-            header = args.header
-        load_path = load_path_options.load_path_from(args, discover=args.backend == "coq")
-        if load_path and args.backend != "coq":
-            raise UsageError(f"-Q/-R/--project name a Coq load path; --backend {args.backend} takes none")
-        theorem = Theorem(statement.name, statement.text, header, backend=args.backend)
+        theorem, load_path = statement_input.theorem_from_args(args)
         settings = CheckerSettings(workers=1).with_load_path(load_path)
     if args.hammer:
         if args.backend != "coq":
