@@ -311,10 +311,10 @@ def lemma_shares(inputs: Sequence[ConjectureInput]) -> dict[str, float]:
 def ill_formed_reason(message: str) -> str:
     """A short class of Coq's complaint about a statement, for the funnel's counts."""
     text = " ".join(message.split())
-    text = re.sub(r"^statement does not compile:?\s*", "", text)
+    text = re.sub(r"^(?:[\w'.]+: )?statement(?: does not compile)?:?\s*", "", text)
     text = re.sub(r"^(?:Error:\s*)+", "", text)
     for pattern, label in (
-        (r"[Ss]yntax error", "syntax error"),
+        (r"[Ss]yntax [Ee]rror|[Ll]exer|unterminated (?:string|comment)", "syntax error"),
         (r"The reference .* was not found", "unknown reference"),
         (r"[Uu]nbound|not found in the current environment", "unknown reference"),
         (r"has type .* while it is expected to have type|cannot be applied to the term|Illegal application|The term .* has type", "type error"),
@@ -439,7 +439,8 @@ def select_conjectures(
     for _, group in sorted(groups.items()):
         ranked = sorted(group, key=lambda o: (o.elegance(), o.name))
         n_drop = int(elegance_drop * len(ranked))
-        dropped["elegance filter"] += n_drop
+        if n_drop:
+            dropped["elegance filter"] += n_drop
         kept.extend(ranked[n_drop:])
     if cap is not None and len(kept) > cap:
         rng = random.Random(seed)

@@ -23,7 +23,41 @@ def _pct(rate: float | None) -> str:
     return "n/a" if rate is None else f"{100 * rate:.1f}%"
 
 
-def round_table(metrics: list[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
+def _finished_at(run_dir: Path, r: int) -> list[float]:
+    path = run_dir / f"round-{r}" / "state.json"
+    if not path.is_file():
+        return []
+    return [v["finished_at"] for v in read_json(path).values() if isinstance(v, dict) and "finished_at" in v]
+
+
+def wall_minutes(run_dir: Path, metrics: list[dict[str, Any]]) -> dict[int, float]:
+    """Minutes each round took, from its stages' finish times (so resumes count the time actually spent
+    between the end of the previous round and the end of this one); round 0: the time of its last run."""
+    out = {}
+    for m in metrics:
+        r = m["round"]
+        now, before = _finished_at(run_dir, r), _finished_at(run_dir, r - 1) if r else []
+        if r and now and before:
+            out[r] = round((max(now) - max(before)) / 60, 1)
+        else:
+            out[r] = round((m.get("seconds_this_run") or 0) / 60, 1)
+    return out
+
+
+def ill_formed_reasons(run_dir: Path, r: int) -> dict[str, int] | None:
+    """Ill-formed conjectures by Coq's reason, classified again from the messages kept with them."""
+    from collections import Counter
+
+    from proofsmith.data_synth.conjecture import ill_formed_reason
+
+    path = run_dir / f"round-{r}" / "conjectures.jsonl"
+    if not path.is_file():
+        return None
+    rows = [c for _, c in read_jsonl(path, missing_ok=True) if not c.get("well_formed")]
+    return dict(Counter(c["reason"] if c["reason"] == "empty" else ill_formed_reason(c["message"]) for c in rows))
+
+
+def round_table(metrics: list[dict[str, Any]], minutes: dict[int, float] | None = None) -> tuple[list[str], list[list[Any]]]:
     labels = sorted({k for m in metrics for k in m.get("heldout", {})})
     header = ["round", "attempted", "proved", "cumulative attempted", "cumulative proved", "new proofs",
               *(f"funnel: {s}" for s in FUNNEL), *(f"held-out {lab}" for lab in labels), "train loss (first -> last)",
@@ -39,7 +73,7 @@ def round_table(metrics: list[dict[str, Any]]) -> tuple[list[str], list[list[Any
         loss = f"{first:.3f} -> {last:.3f}" if first is not None and last is not None else "-"
         rows.append([m["round"], m["attempted"], m["proved"], m["cumulative_attempted"], m["cumulative_proved"],
                      m["new_proofs"], *(f.get(s, "-") if m["round"] else "-" for s in FUNNEL), *held, loss,
-                     round((m.get("seconds_this_run") or 0) / 60, 1)])
+                     (minutes or {}).get(m["round"], round((m.get("seconds_this_run") or 0) / 60, 1))])
     return header, rows
 
 
@@ -105,7 +139,7 @@ def write_iterate_report(run_dir: Path) -> Path:
         parts.append("<p>no round finished yet</p></body></html>")
         write_text_atomically(run_dir / REPORT, "\n".join(parts))
         return run_dir / REPORT
-    header, rows = round_table(metrics)
+    header, rows = round_table(metrics, wall_minutes(run_dir, metrics))
     parts += ["<h2>Rounds</h2>", html_table(header, rows),
               "<p>Round 0 trains the starting model on the mutation corpus (conjecturer) and traced human steps "
               "(prover) and proves nothing; rounds 1.. prove a fresh slice of the pool plus their conjectures.</p>"]
@@ -121,6 +155,7 @@ def write_iterate_report(run_dir: Path) -> Path:
         if not funnel_path.is_file():
             continue
         f = read_json(funnel_path)
+        f["ill_formed"] = ill_formed_reasons(run_dir, r) or f.get("ill_formed")
         parts.append(f"<h2>Round {r}: conjecture funnel</h2>")
         parts.append(html_table(list(FUNNEL), [[f["counts"].get(s, 0) for s in FUNNEL]]))
         for title, table in (("ill-formed, by Coq's reason", f.get("ill_formed")), ("well-formed but not new", f.get("not_new")),
@@ -134,6 +169,9 @@ def write_iterate_report(run_dir: Path) -> Path:
                               if k in ("name", "seed", "lemma", "statement") else 9)
                 parts.append(html_table(cols, [[x.get(c, "") for c in cols] for x in examples]))
         md += ["", f"Round {r} funnel: " + ", ".join(f"{s} {f['counts'].get(s, 0)}" for s in FUNNEL)]
+        if f.get("ill_formed"):
+            md.append("ill-formed by Coq's reason: " + ", ".join(
+                f"{k} {v}" for k, v in sorted(f["ill_formed"].items(), key=lambda kv: -kv[1])))
     parts.append("</body></html>")
     write_text_atomically(run_dir / REPORT, "\n".join(parts))
     write_text_atomically(run_dir / REPORT_MD, "\n".join(md) + "\n")
