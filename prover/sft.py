@@ -95,9 +95,12 @@ def examples_from_split(
     max_state_chars: int | None = None,
     proofs: ProofRetriever | None = None,
     proofs_k: int = 2,
+    limit: int | None = None,
+    seed: int = 0,
 ) -> list[Example]:
     """The examples of one split file. With `proofs`, each prompt shows the `proofs_k` most similar
-    proofs of other theorems (leave-one-out: never the theorem's own)."""
+    proofs of other theorems (leave-one-out: never the theorem's own). `limit` keeps a seeded random
+    sample of that many, drawn before any prompt is built (retrieval costs a search per prompt)."""
     from proofsmith.retrieval.benchmark import BenchmarkError, load_theorems
 
     try:
@@ -107,7 +110,8 @@ def examples_from_split(
         raise TrainingDataError(str(exc)) from None
     except re.error as exc:
         raise TrainingDataError(f"files pattern {files!r}: {exc}") from None
-    examples = []
+    # (kind, state, target, query, theorem) for each example; prompts are built after sampling
+    wanted: list[tuple[str, str, str, Theorem, str]] = []
     for thm in theorems:
         if file_pattern is not None and not file_pattern.search(thm.file_path):
             continue
@@ -115,22 +119,23 @@ def examples_from_split(
             name=thm.full_name, statement="", source=Source(repo=thm.url, commit=thm.commit, path=thm.file_path)
         )
         tactics = [normalize_tactic(t.tactic) for t in thm.traced_tactics]
-
-        def similar(state: str, own: str = thm.full_name) -> list:
-            return proofs.similar_proofs(state, proofs_k, exclude={own}) if proofs is not None else []
-
         for traced, tactic in zip(thm.traced_tactics, tactics):
             if not tactic or (max_state_chars and len(traced.state_before) > max_state_chars):
                 continue
-            premises = retriever.retrieve(traced.state_before, query, premises_k) if retriever else ()
-            examples.append(Example(prompt_format.tactic_prompt(traced.state_before, premises, similar(traced.state_before)),
-                                    tactic))
+            wanted.append(("tactic", traced.state_before, tactic, query, thm.full_name))
         first = thm.traced_tactics[0].state_before if thm.traced_tactics else ""
         if max_state_chars and len(first) > max_state_chars:
             continue
         if whole_proofs and tactics and all(tactics) and len(tactics) <= max_proof_lines:
-            premises = retriever.retrieve(first, query, premises_k) if retriever else ()
-            examples.append(Example(prompt_format.proof_prompt(first, premises, similar(first)), "\n".join(tactics)))
+            wanted.append(("proof", first, "\n".join(tactics), query, thm.full_name))
+    if limit is not None and len(wanted) > limit:
+        wanted = random.Random(seed).sample(wanted, limit)
+    examples = []
+    for kind, state, target, query, own in wanted:
+        premises = retriever.retrieve(state, query, premises_k) if retriever else ()
+        similar = proofs.similar_proofs(state, proofs_k, exclude={own}) if proofs is not None else []
+        render = prompt_format.tactic_prompt if kind == "tactic" else prompt_format.proof_prompt
+        examples.append(Example(render(state, premises, similar), target))
     return examples
 
 
@@ -222,9 +227,8 @@ def train_generator(config: SFTConfig, retriever: PremiseRetriever | None = None
         examples = examples_from_split(
             path, prompt_format, retriever, whole_proofs=config.whole_proofs, max_proof_lines=config.max_proof_lines,
             files=config.files, max_state_chars=config.max_state_chars, proofs=proofs, proofs_k=config.proofs_k,
+            limit=limit, seed=config.seed,
         )
-        if limit is not None and len(examples) > limit:
-            examples = random.Random(config.seed).sample(examples, limit)
         return TokenizedExamples(examples, tokenizer, prompt_format, config.max_length, encoder_decoder)
 
     train_set = dataset(train_path, config.max_examples)
