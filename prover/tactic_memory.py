@@ -45,7 +45,7 @@ import numpy as np
 
 from proofsmith.prover.hypothesis_renaming import GOAL_SEPARATOR
 from proofsmith.prover.proof_examples import ProofExample
-from proofsmith.retrieval.index import _search_few as search_few_queries
+from proofsmith.retrieval.index import search_few_queries
 
 __all__ = ["MemoryHit", "ProofExample", "TacticMemory", "TacticMemoryError", "memory_encoder", "open_memory",
            "shared_memory", "state_key"]

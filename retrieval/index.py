@@ -54,7 +54,7 @@ def _bitmap_selector(mask: np.ndarray):
     return faiss.IDSelectorBitmap(len(mask), faiss.swig_ptr(bits)), bits
 
 
-def _search_few(index: Any, queries: np.ndarray, k: int, params: Any) -> tuple[np.ndarray, np.ndarray]:
+def search_few_queries(index: Any, queries: np.ndarray, k: int, params: Any) -> tuple[np.ndarray, np.ndarray]:
     """Search on one OpenMP thread when there are fewer queries than threads.
 
     FAISS's scalar-quantizer scan splits a single query across threads; on
@@ -248,7 +248,7 @@ class PremiseIndex:
         params = faiss.SearchParameters(sel=selector) if selector is not None else None
         width = max(4 * want, self.settings.exact_first_stage)
         while len(rows) and width < available:
-            d16, cand = _search_few(half.index, q[rows], width, params)
+            d16, cand = search_few_queries(half.index, q[rows], width, params)
             unsure = []
             for row, row_d16, row_ids in zip(rows, d16, cand):
                 found = row_ids[row_ids >= 0]
