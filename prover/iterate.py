@@ -348,8 +348,7 @@ class IterationRun:
         if not path.is_file():
             write_json(path, identity, indent=1)
             return
-        previous = read_json(path)
-        differing = [f"{s}.{k}" for s in identity for k in identity[s] if previous.get(s, {}).get(k) != identity[s][k]]
+        differing = self.config.differing(read_json(path))
         if differing:
             raise IterateError(f"{self.out} was started with another config ({', '.join(differing)} differ); "
                                "rerun with the same config to resume, or use a new --out")
@@ -391,6 +390,9 @@ class IterationRun:
             mutants, records = ([], {})
             if p["mutants"] and self.mutants_path.is_file():
                 mutants, records = mutant_problems(self.mutants_path, p["mutants"], heldout, self.seed)
+            if p["shuffle"]:
+                random.Random(self.seed).shuffle(library)
+                random.Random(self.seed + 1).shuffle(mutants)
             self._pools = Pools(library, mutants, heldout, info, records)
         return self._pools
 

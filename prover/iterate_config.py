@@ -48,6 +48,9 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any, Any]]] = {
         "library_per_round": (int, 50, _non_negative),
         "mutants": (int, 90, _non_negative),
         "mutants_per_round": (int, 30, _non_negative),
+        # false: slices in corpus order (so rounds see different library areas); true: drawn in random order,
+        # so that every round's slice is alike
+        "shuffle": (bool, False, None),
     },
     "prover": {
         "name": (str, "search", None),
@@ -114,6 +117,19 @@ class IterateConfig:
 
     def __getitem__(self, section: str) -> dict[str, Any]:
         return self.data[section]
+
+    def differing(self, previous: dict[str, Any]) -> list[str]:
+        """Keys whose value differs from a stored identity; a key the stored one lacks (a run started
+        before the key existed) counts as its default."""
+        out = []
+        for section, keys in self.identity().items():
+            for key, value in keys.items():
+                before = previous.get(section, {}).get(key, SCHEMA[section][key][1])
+                if isinstance(before, int) and not isinstance(before, bool) and isinstance(value, float):
+                    before = float(before)
+                if before != value:
+                    out.append(f"{section}.{key}")
+        return out
 
     def identity(self) -> dict[str, Any]:
         return {s: {k: v for k, v in keys.items() if (s, k) not in MAY_CHANGE} for s, keys in self.data.items()}
