@@ -49,6 +49,13 @@ class CoqFile:
     args: tuple[str, ...]
     stem: str
     parameters: frozenset[str] = frozenset()
+    # the file's own module (Coq.Logic.Classical_Prop): Locate names its constants from the last part
+    module: str = ""
+
+    def qualified(self, located: str) -> str:
+        if self.module and located.split(".", 1)[0] == self.module.rsplit(".", 1)[-1]:
+            return self.module.rsplit(".", 1)[0] + "." + located if "." in self.module else located
+        return located
 
     def failed_in_end(self, done: subprocess.CompletedProcess, extra: str = "") -> bool:
         """Whether coqc's error is in the closing `End`s, after the proof and Print Assumptions went
@@ -96,7 +103,7 @@ def in_context_file(name: str, proof: str, place: dict) -> CoqFile:
     short = decl.name.rsplit(".", 1)[-1]
     source = text[: statement.start] + statement.text + f"\nProof.\n{proof}\nQed.\nPrint Assumptions {short}.\n"
     return CoqFile(source, "".join(f"End {m}.\n" for m in reversed(stack)), tuple(script.file.coq_args),
-                   script.file.module.rsplit(".", 1)[-1], script.module_parameters(decl.index))
+                   script.file.module.rsplit(".", 1)[-1], script.module_parameters(decl.index), script.file.module)
 
 
 def listed_axioms(output: str) -> list[str] | None:
@@ -152,7 +159,7 @@ def recheck(name: str, proof: str, *, place: dict | None = None, prelude: str = 
     # Locate right after Print Assumptions, where the short names it printed are relative to
     extra = locate_sentences(axioms)
     locate = coq_file.compile(extra, timeout_s)
-    located = located_names(locate.stdout)
+    located = [coq_file.qualified(n) if n else n for n in located_names(locate.stdout)]
     if (locate.returncode != 0 and not coq_file.failed_in_end(locate, extra)) or len(located) != len(axioms) \
             or None in located:
         return Recheck(False, f"cannot resolve axioms {axioms}: {locate.stdout[-200:]}", axioms)
