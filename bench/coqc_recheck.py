@@ -30,7 +30,7 @@ HEADER_AXIOMS = re.compile(
     r"\b(?:Axiom|Axioms|Parameter|Parameters|Conjecture|Hypothesis|Hypotheses|Variable|Variables)\s+([^:.]+):"
 )
 HEADER_MODULE = "ProofsmithVerify"
-_ERROR_LINE = re.compile(r'File "[^"]*", line (\d+), characters')
+_ERROR_LINE = re.compile(r'File "[^"]*", line (\d+), characters [\d-]+:\s*Error')
 
 
 @dataclass(frozen=True)
