@@ -37,7 +37,11 @@ def wall_minutes(run_dir: Path, metrics: list[dict[str, Any]]) -> dict[int, floa
     for m in metrics:
         r = m["round"]
         now, before = _finished_at(run_dir, r), _finished_at(run_dir, r - 1) if r else []
-        if r and now and before:
+        state = run_dir / f"round-{r}" / "state.json"
+        started = read_json(state).get("started", {}).get("finished_at") if state.is_file() else None
+        if started is not None and now:
+            out[r] = round((max(now) - started) / 60, 1)
+        elif r and now and before:
             out[r] = round((max(now) - max(before)) / 60, 1)
         else:
             out[r] = round((m.get("seconds_this_run") or 0) / 60, 1)

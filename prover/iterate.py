@@ -434,6 +434,8 @@ class IterationRun:
             if self._metrics_line(r) is not None:
                 continue
             t0 = time.monotonic()
+            if "started" not in self.state(r):
+                self.mark(r, "started", {})
             if r == 0:
                 self.round_zero()
             else:
