@@ -1,6 +1,7 @@
 import functools
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -37,3 +38,18 @@ def pytest_collection_modifyitems(config, items):
         for marker in ("coq", "lean", "fstar"):
             if marker in item.keywords and (reason := _missing_tool(marker)) is not None:
                 item.add_marker(pytest.mark.skip(reason=reason))
+
+
+COQ_PROJECT_FIXTURE = Path(__file__).parent / "fixtures" / "coqproject"
+
+
+@pytest.fixture(scope="module")
+def coq_project(tmp_path_factory) -> Path:
+    """A copy of tests/fixtures/coqproject with the files Middle.v requires compiled (Middle.v itself never is)."""
+    import subprocess
+
+    root = tmp_path_factory.mktemp("coqproject")
+    shutil.copytree(COQ_PROJECT_FIXTURE, root, dirs_exist_ok=True)
+    for source in ("theories/Base.v", "extra/Util.v"):
+        subprocess.run(["coqc", "-Q", "theories", "Proj", "-R", "extra", "Extra", source], cwd=root, check=True)
+    return root

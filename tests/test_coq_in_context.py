@@ -9,8 +9,6 @@ itself never is, so nothing after a statement can leak in through a `.vo`.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -22,19 +20,13 @@ from proofsmith.checker.types import Verdict
 
 pytestmark = pytest.mark.coq
 
-FIXTURE = Path(__file__).parent / "fixtures" / "coqproject"
 MIDDLE = "theories/Middle.v"
 HUMAN = "rewrite <- plus_n_O. exact above."
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory) -> str:
-    root = tmp_path_factory.mktemp("coqproject")
-    shutil.copytree(FIXTURE, root, dirs_exist_ok=True)
-    for source in ("theories/Base.v", "extra/Util.v"):
-        subprocess.run(["coqc", "-Q", "theories", "Proj", "-R", "extra", "Extra", source], cwd=root, check=True)
-    assert not (root / "theories" / "Middle.vo").exists()
-    return str(root)
+def project(coq_project) -> str:
+    return str(coq_project)
 
 
 @pytest.fixture(scope="module")

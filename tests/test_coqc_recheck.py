@@ -7,8 +7,6 @@ library cases the checker allows: section variables and a functor's parameters.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -19,17 +17,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 from coqc_recheck import recheck  # noqa: E402
 
 pytestmark = pytest.mark.coq
-FIXTURE = Path(__file__).parent / "fixtures" / "coqproject"
 MIDDLE = "theories/Middle.v"
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory) -> str:
-    root = tmp_path_factory.mktemp("coqproject")
-    shutil.copytree(FIXTURE, root, dirs_exist_ok=True)
-    for source in ("theories/Base.v", "extra/Util.v"):
-        subprocess.run(["coqc", "-Q", "theories", "Proj", "-R", "extra", "Extra", source], cwd=root, check=True)
-    return str(root)
+def project(coq_project) -> str:
+    return str(coq_project)
 
 
 def place(project: str, line: int) -> dict:

@@ -26,13 +26,8 @@ STATEMENT = "Theorem t (n m : nat) : n <= m -> n < S m /\\ m + 0 = m."
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory) -> Path:
-    """The fixture project with the files Middle.v requires compiled (Middle.v itself never is)."""
-    root = tmp_path_factory.mktemp("coqproject")
-    shutil.copytree(FIXTURE, root, dirs_exist_ok=True)
-    for source in ("theories/Base.v", "extra/Util.v"):
-        subprocess.run(["coqc", "-Q", "theories", "Proj", "-R", "extra", "Extra", source], cwd=root, check=True)
-    return root
+def project(coq_project) -> Path:
+    return coq_project
 
 
 def suggest_json(capsys, *argv) -> dict:
