@@ -60,8 +60,14 @@ def run_cell(out: Path, benchmark: str, row: str, extra: list[str]) -> None:
 
 def cell_figure(out: Path, benchmark: str, row: str) -> str:
     summary = cell_dir(out, benchmark, row) / "summary.json"
+    results = cell_dir(out, benchmark, row) / "results.jsonl"
     if not summary.exists():
-        return "–"
+        if not results.exists():
+            return "–"
+        # a cell still running (or stopped): what it has finished so far, marked as such
+        records = [json.loads(line) for line in results.read_text().splitlines() if line.strip()]
+        proved = sum(r["verdict"] == "proved" for r in records)
+        return f"{proved} of the first {len(records)} finished (unfinished run)"
     s = json.loads(summary.read_text())
     usable = s["usable"]
     return f"{s['proved']}/{usable} ({100 * s['proved'] / max(usable, 1):.1f}%)"
