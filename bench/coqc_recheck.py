@@ -30,6 +30,8 @@ HEADER_AXIOMS = re.compile(
     r"\b(?:Axiom|Axioms|Parameter|Parameters|Conjecture|Hypothesis|Hypotheses|Variable|Variables)\s+([^:.]+):"
 )
 HEADER_MODULE = "ProofsmithVerify"
+# Print Assumptions' lines for definitions accepted with a kernel check off (guard, positivity, universes)
+_UNSAFE = re.compile(r"is assumed to be (?:guarded|positive)|relies on an unsafe hierarchy|Type hierarchy")
 _ERROR_LINE = re.compile(r'File "[^"]*", line (\d+), characters [\d-]+:\s*Error')
 
 
@@ -150,6 +152,9 @@ def recheck(name: str, proof: str, *, place: dict | None = None, prelude: str = 
         return Recheck(False, f"coqc did not finish in {timeout_s:g} s")
     if done.returncode != 0 and not coq_file.failed_in_end(done):
         return Recheck(False, "coqc rejected it: " + " ".join((done.stderr or done.stdout).split())[-300:])
+    unsafe = [line.strip() for line in done.stdout.splitlines() if _UNSAFE.search(line)]
+    if unsafe:  # a fixpoint or inductive checked with a kernel check turned off
+        return Recheck(False, "Print Assumptions reports unsafe definitions: " + "; ".join(unsafe)[:300])
     axioms = listed_axioms(done.stdout)
     if axioms is None:
         return Recheck(False, "no Print Assumptions output")

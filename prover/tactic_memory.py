@@ -98,8 +98,11 @@ def memory_encoder(name: str = DEFAULT_MEMORY_ENCODER):
     if name == "features" or name.startswith("features-"):
         from proofsmith.retrieval.feature_encoder import DEFAULT_DIM, FeatureEncoder
 
-        dim = int(name.split("-", 1)[1]) if "-" in name else DEFAULT_DIM
-        return FeatureEncoder(dim)
+        dim = name.split("-", 1)[1] if "-" in name else str(DEFAULT_DIM)
+        if not dim.isdigit() or int(dim) < 16:
+            raise TacticMemoryError(f"tactic memory: encoder {name!r}: the dimension after 'features-' must be "
+                                    "a whole number of at least 16")
+        return FeatureEncoder(int(dim))
     if name in ("minilm", "all-MiniLM-L6-v2"):
         from proofsmith.retrieval.encoder import TextEncoder
 

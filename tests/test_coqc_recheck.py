@@ -60,3 +60,9 @@ def test_header_axioms_stdlib_and_declared_pass_others_fail():
     smuggled = recheck("t", "exact M.oracle.", header="Module M. Definition x := 0. End M.",
                        statement="Theorem t : 1 = 2.")
     assert not smuggled.ok
+
+
+def test_a_definition_accepted_without_the_guard_check_is_rejected_as_unsafe():
+    header = "Unset Guard Checking.\nFixpoint loop (n : nat) : False := loop n.\nSet Guard Checking."
+    done = recheck("t", "exact (loop 0).", header=header, statement="Theorem t : False.")
+    assert not done.ok and "unsafe" in done.note and "loop is assumed to be guarded" in done.note, done
