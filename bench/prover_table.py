@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 TRACE = ".cache/trace/stdlib"
+SFT_MODEL = "runs/sft-stdlib-pr/final"
 # Benchmark cells: name -> eval arguments (same sample for every row: eval draws --limit by --seed).
 BENCHMARKS: dict[str, list[str]] = {
     "random": ["--benchmark", "coq-library", "--data", TRACE, "--split", "random/test", "--limit", "200"],
@@ -40,6 +41,20 @@ ROWS: dict[str, tuple[str, list[str]]] = {
         "tactic memory + hammer",
         ["--prover", "memory-search", "--prover-option", f"memory={TRACE}", "--prover-option", "hammer=true"],
     ),
+    # The model of `proofsmith train generator TRACE --proof-retrieval --out runs/sft-stdlib-pr`
+    # (README, "Provers side by side"), decoded by CTranslate2 int8 (search's default on CPU),
+    # with the automation mixture as every `search`; memory_share=0: the memory only shows
+    # similar proofs in the prompt, it proposes no tactics.
+    "sft": (
+        "fine-tuned SmolLM2 (CTranslate2) + proof retrieval",
+        ["--prover", "search", "--model", SFT_MODEL, "--prover-option", f"memory={TRACE}",
+         "--prover-option", "proof_retrieval=true", "--prover-option", "memory_share=0"],
+    ),
+    "memory-sft": (
+        "tactic memory + fine-tuned SmolLM2 + proof retrieval",
+        ["--prover", "search", "--model", SFT_MODEL, "--prover-option", f"memory={TRACE}",
+         "--prover-option", "proof_retrieval=true"],
+    ),
 }
 
 COMMON = ["--budget-s", "20", "--workers", "2", "--seed", "0", "--no-progress"]
@@ -52,7 +67,7 @@ def cell_dir(out: Path, benchmark: str, row: str) -> Path:
 def run_cell(out: Path, benchmark: str, row: str, extra: list[str]) -> None:
     args = [sys.executable, "-m", "proofsmith.cli", "eval", *BENCHMARKS[benchmark], *ROWS[row][1], *COMMON, *extra]
     args += ["--out", str(cell_dir(out, benchmark, row))]
-    if row.startswith("memory") and benchmark == "minif2f":
+    if f"memory={TRACE}" in ROWS[row][1] and benchmark == "minif2f":
         args += ["--prover-option", "memory_split=random"]
     print("+", " ".join(args[1:]), flush=True)
     subprocess.run(args, check=True)

@@ -3,13 +3,16 @@ coq-library split, in file order, with the memory learning every proof found (me
 and without (memory_online=false).
 
     .venv/bin/python bench/tactic_memory_online.py --data .cache/trace/stdlib --split random/test \\
-        --limit 300 --budget-s 20 --workers 2 [--out runs/tactic-memory-online]
+        --limit 300 --budget-s 20 --workers 2 [--out runs/tactic-memory-online] [--side-by-side]
 
 The first N theorems of the split file, not a random sample: neighbouring theorems of one file
 are where a proof just found helps the next one. Each way is one `proofsmith eval` run into
 OUT/online and OUT/offline; eval resumes, so a killed bench reruns only what is missing. Both
 memories hold the split strategy's train part (never a test theorem's human proof); the online
 one also what the run proved so far, shared by the eval workers.
+
+With --side-by-side both ways run at once, each with half the workers, so that both see the same
+machine load (a busy machine turns fast proofs into timeouts at a fixed budget).
 """
 
 from __future__ import annotations
@@ -28,19 +31,38 @@ def first_problems(data: str, split: str, limit: int) -> list[str]:
     return [p.name for p in load_benchmark("coq-library", split, data).problems[:limit]]
 
 
-def run_way(args: argparse.Namespace, names: list[str], online: bool) -> Path:
+def way_command(args: argparse.Namespace, names: list[str], online: bool, workers: int) -> list[str]:
     out = args.out / ("online" if online else "offline")
-    command = [
+    return [
         sys.executable, "-m", "proofsmith.cli", "eval", "--benchmark", "coq-library", "--data", args.data,
         "--split", args.split, "--problems", ",".join(names), "--prover", "memory-search",
         "--prover-option", f"memory_online={'true' if online else 'false'}",
-        "--budget-s", str(args.budget_s), "--workers", str(args.workers), "--seed", "0", "--no-progress",
+        "--budget-s", str(args.budget_s), "--workers", str(workers), "--seed", "0", "--no-progress",
         "--out", str(out),
     ]
-    print("+ proofsmith eval ... --prover memory-search --prover-option memory_online="
-          f"{'true' if online else 'false'} --out {out}", flush=True)
-    subprocess.run(command, check=True)
-    return out
+
+
+def run_ways(args: argparse.Namespace, names: list[str]) -> None:
+    """Both evals, one after the other with all workers, or side by side with half each."""
+    workers = max(1, args.workers // 2) if args.side_by_side else args.workers
+    commands = [way_command(args, names, online, workers) for online in (False, True)]
+    for command in commands:
+        print(f"+ proofsmith eval ... --prover memory-search --prover-option {command[command.index('--prover-option') + 1]}"
+              f" --workers {workers} --out {command[-1]}", flush=True)
+    if not args.side_by_side:
+        for command in commands:
+            subprocess.run(command, check=True)
+        return
+    running = [subprocess.Popen(command) for command in commands]
+    try:
+        codes = [process.wait() for process in running]
+    finally:
+        for process in running:
+            if process.poll() is None:
+                process.terminate()
+                process.wait()
+    if any(codes):
+        raise SystemExit(f"an eval failed (exit codes {codes}); rerun to resume it")
 
 
 def proved(run_dir: Path) -> dict[str, bool]:
@@ -56,17 +78,20 @@ def main() -> int:
     parser.add_argument("--budget-s", type=float, default=20.0)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=Path("runs/tactic-memory-online"))
+    parser.add_argument("--side-by-side", action="store_true",
+                        help="run both ways at once, each with half the workers (same machine load for both)")
     args = parser.parse_args()
     if args.limit < 1:
         parser.error(f"--limit must be at least 1, got {args.limit}")
 
     names = first_problems(args.data, args.split, args.limit)
-    results = {online: proved(run_way(args, names, online)) for online in (False, True)}
+    run_ways(args, names)
+    results = {online: proved(args.out / ("online" if online else "offline")) for online in (False, True)}
     offline, online = results[False], results[True]
     gained = sorted(n for n in names if online.get(n) and not offline.get(n))
     lost = sorted(n for n in names if offline.get(n) and not online.get(n))
     print(f"\n{args.split}, first {len(names)} theorems in file order, {args.budget_s:g} s each, "
-          f"{args.workers} workers:")
+          f"{args.workers} workers{' (half each, side by side)' if args.side_by_side else ''}:")
     print(f"  memory-search, memory_online=false: {sum(offline.values())} / {len(names)} proved")
     print(f"  memory-search, memory_online=true:  {sum(online.values())} / {len(names)} proved")
     print(f"  proved only online: {len(gained)}; only offline: {len(lost)}")

@@ -208,10 +208,13 @@ def _memory_generator(options: dict[str, Any], required: bool):
     return TacticMemoryGenerator(memory, online=online)
 
 
-def _memory_share(options: dict[str, Any]) -> float:
+def _memory_share(options: dict[str, Any], zero_allowed: bool = False) -> float:
     share = float(options.pop("memory_share", DEFAULT_MEMORY_SHARE))
+    if zero_allowed and share == 0.0:
+        return share
     if not 0.0 < share < 1.0:
-        raise ProverOptionError(f"memory_share must be in (0, 1), got {share}")
+        interval = "[0, 1) (0: the memory only shows similar proofs, with proof_retrieval=true)" if zero_allowed else "(0, 1)"
+        raise ProverOptionError(f"memory_share must be in {interval}, got {share}")
     return share
 
 
@@ -289,7 +292,10 @@ def _search(options: dict[str, Any]) -> Prover:
         raise ProverOptionError("proof_retrieval=true shows the model similar proofs from the tactic memory: "
                                 "give memory=TRACE_DIR (or a saved tactic memory folder) too")
     memory = _memory_generator(options, required=False)
-    memory_share = _memory_share(options) if memory is not None else 0.0
+    memory_share = _memory_share(options, zero_allowed=True) if memory is not None else 0.0
+    if memory is not None and memory_share == 0.0 and not proof_retrieval:
+        raise ProverOptionError("memory_share=0 leaves the tactic memory nothing to do: it proposes no tactics, "
+                                "so give proof_retrieval=true (similar proofs in the prompt) or a share above 0")
     per_expansion_given = options.get("tactics_per_expansion") is not None
     share = float(options.pop("automation_share", DEFAULT_AUTOMATION_SHARE))
     model_tactics = int(options.pop("model_tactics", DEFAULT_MODEL_TACTICS))
@@ -302,7 +308,8 @@ def _search(options: dict[str, Any]) -> Prover:
     if proof_retrieval:
         from proofsmith.prover.generators.proof_retrieval import ProofRetrievalGenerator
 
-        generator = ProofRetrievalGenerator(generator, memory.memory)
+        # With memory_share=0 the memory proposes no tactics but still learns each proof found.
+        generator = ProofRetrievalGenerator(generator, memory.memory, learner=memory if memory_share == 0.0 else None)
     if share > 0:
         # The model proposes its few best tactics, the model-free generator its
         # (free) automation and premise tactics; see prover.generators.mixture.
@@ -311,7 +318,7 @@ def _search(options: dict[str, Any]) -> Prover:
             (ModelFreeGenerator(automation=automation), share, MODEL_FREE_TACTICS),
         ])
         options.setdefault("tactics_per_expansion", model_tactics + MODEL_FREE_TACTICS // 2)
-    if memory is not None:
+    if memory is not None and memory_share > 0.0:
         generator = MixtureGenerator([(memory, memory_share, MEMORY_TACTICS), (generator, 1.0 - memory_share, None)])
         if not per_expansion_given:
             options["tactics_per_expansion"] = options.get("tactics_per_expansion", model_tactics) + MEMORY_TACTICS // 2

@@ -131,3 +131,29 @@ def test_search_option_proof_retrieval_needs_a_memory(tmp_path, memory):
         make_prover("search", proof_retrieval=True)
     with pytest.raises(ProverOptionError, match="proof_retrieval must be true or false"):
         make_prover("search", proof_retrieval="perhaps", memory=str(tmp_path))
+
+
+def test_memory_share_zero_shows_similar_proofs_without_memory_tactics_and_still_learns(tmp_path, memory):
+    """The fine-tuned-model row of the provers table: the memory feeds the prompt only."""
+    from proofsmith.prover.generators.tactic_memory import TacticMemoryGenerator
+    from proofsmith.prover.registry import ProverOptionError, make_prover
+
+    model = build_tiny_model(tmp_path / "model")
+    memory.save(tmp_path / "saved")
+    prover = make_prover("search", model=str(model), generator="transformers", memory=str(tmp_path / "saved"),
+                         proof_retrieval=True, memory_share=0, automation_share=0)
+    assert isinstance(prover.generator, ProofRetrievalGenerator)
+    assert not any(isinstance(stage, TacticMemoryGenerator) for stage in prover.generator.stages())
+    learner = prover.generator.learner
+    before = len(learner.memory)
+    prover.generator.learn("NewLemma", [(GOAL, "rewrite <- plus_n_O.")])
+    assert len(learner.memory) == before + 1
+    # with a share the memory proposes tactics, and is told of proofs as one of the mixture's parts
+    mixed = make_prover("search", model=str(model), generator="transformers", memory=str(tmp_path / "saved"),
+                        proof_retrieval=True, memory_share=0.3)
+    assert mixed.generator.name.startswith("mixture(tactic-memory:0.30")
+    with pytest.raises(ProverOptionError, match="memory_share=0 leaves the tactic memory nothing to do"):
+        make_prover("search", model=str(model), generator="transformers", memory=str(tmp_path / "saved"), memory_share=0)
+    with pytest.raises(ProverOptionError, match="memory_share must be in \\[0, 1\\)"):
+        make_prover("search", model=str(model), generator="transformers", memory=str(tmp_path / "saved"),
+                    proof_retrieval=True, memory_share=-0.1)
