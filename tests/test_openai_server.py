@@ -42,7 +42,7 @@ def test_vllm_completions_give_n_samples_with_their_summed_logprobs():
         (path, body), = server.requests
     assert path == "/v1/completions"
     assert body["n"] == 4 and body["logprobs"] == 1 and body["stop"] == ["\n"] and body["seed"] == 3
-    assert body["model"] == MODEL and body["max_tokens"] == gen.max_tactic_tokens
+    assert body["model"] == MODEL and body["max_tokens"] == gen.settings.max_tactic_tokens
     assert body["prompt"].startswith("You are a Coq prover.") and "n * n = 49" in body["prompt"]
     # four samples, three distinct tactics, best first, scores = summed token log-probabilities
     assert [c.tactic for c in candidates] == [EXISTS_7, "auto.", "intros."]

@@ -24,7 +24,9 @@ def engines():
     from proofsmith.prover.generators.ctranslate2_generator import CTranslate2Generator
     from proofsmith.prover.generators.transformers_generator import TransformersGenerator
 
-    kw = dict(device="cpu", threads=1, max_prompt_tokens=256)
+    from proofsmith.prover.generators.base import DecodingSettings
+
+    kw = dict(device="cpu", threads=1, settings=DecodingSettings(max_prompt_tokens=256))
     return TransformersGenerator(None, **kw), CTranslate2Generator(None, **kw)
 
 
@@ -110,3 +112,18 @@ def test_auto_is_ctranslate2_on_cpu_and_transformers_on_request(engines, monkeyp
     assert make_generator("auto", None, device="cpu", threads=1).name == "transformers"
     with pytest.raises(ct2_module.ConversionError):
         make_generator("ctranslate2", None, device="cpu")
+
+
+def test_decoding_settings_are_taken_from_flat_options_and_name_bad_values():
+    """One settings object serves the transformers, CTranslate2 and vLLM generators."""
+    from proofsmith.prover.generators import make_generator
+    from proofsmith.prover.generators.base import DecodingSettings
+
+    options = {"device": "cpu", "threads": 1, "max_tactic_tokens": 12, "decoding": "sample"}
+    settings = DecodingSettings.take(options)
+    assert options == {"device": "cpu", "threads": 1}
+    assert (settings.max_tactic_tokens, settings.decoding, settings.max_prompt_tokens) == (12, "sample", 768)
+    with pytest.raises(ValueError, match="decoding 'greedy': expected 'beam' or 'sample'"):
+        make_generator("ct2", None, device="cpu", decoding="greedy")
+    with pytest.raises(ValueError, match="batch_size must be at least 1, got 0"):
+        make_generator("transformers", None, device="cpu", batch_size=0)

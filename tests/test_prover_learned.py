@@ -8,6 +8,7 @@ fixture in a few seconds; it then finds real proofs that Coq accepts.
 import json
 import math
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -111,7 +112,7 @@ def test_generator_output_shape(generator):
     goals = ["============================\nforall x y : nat, x + y = y + x",
              "x, y : nat\n============================\nx + y = y + x", "no goals"]
     for decoding in ("beam", "sample"):
-        generator.decoding = decoding
+        generator.settings = replace(generator.settings, decoding=decoding)
         out = generator.generate(goals, 4, seed=1)
         assert len(out) == len(goals)
         for cands in out:
@@ -121,7 +122,7 @@ def test_generator_output_shape(generator):
             logprobs = [lp for _, lp in cands]
             assert all(lp <= 1e-5 and math.isfinite(lp) for lp in logprobs)
             assert logprobs == sorted(logprobs, reverse=True)
-    generator.decoding = "beam"
+    generator.settings = replace(generator.settings, decoding="beam")
     # what the trained model learned from the fixture
     first = [t for t, _ in generator.generate(goals[:2], 3)[1]]
     assert "lia." in first

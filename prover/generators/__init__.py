@@ -21,6 +21,7 @@ from typing import Any
 from proofsmith.prover.generators.base import (
     Completion,
     DecodeRequest,
+    DecodingSettings,
     LanguageModelGenerator,
     TacticCandidate,
     TacticGenerator,
@@ -54,6 +55,9 @@ def make_generator(kind: str = "auto", model: str | None = None, **options: Any)
         if base_url is None:
             raise ValueError("the openai-server generator needs model_url, the server's address")
         return OpenAIServerGenerator(model, base_url, **options)
+    # A local model: how it decodes is one settings object; device and threads are the backend's own.
+    settings = DecodingSettings.take(options)
+    options["settings"] = settings
     with _LOAD_LOCK:
         if kind == "seeded":
             # "auto" without CTranslate2 (whose sampling ignores seeds): for seeded sampling.
@@ -76,7 +80,6 @@ def make_generator(kind: str = "auto", model: str | None = None, **options: Any)
             from proofsmith.prover.generators.vllm_generator import VLLMGenerator
 
             options.pop("device", None)
-            options.pop("batch_size", None)
             options.pop("threads", None)
             return VLLMGenerator(model, **options)
         from proofsmith.prover.generators.transformers_generator import TransformersGenerator
@@ -115,6 +118,7 @@ __all__ = [
     "GENERATOR_KINDS",
     "Completion",
     "DecodeRequest",
+    "DecodingSettings",
     "LanguageModelGenerator",
     "TacticCandidate",
     "TacticGenerator",

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import NamedTuple
+from dataclasses import dataclass, fields
+from typing import Any, NamedTuple
 
 from proofsmith.checker.types import GoalState
 from proofsmith.prover.premises import RetrievedPremise
@@ -150,16 +150,38 @@ class TacticGenerator(abc.ABC):
         return [self]
 
 
+@dataclass(frozen=True)
+class DecodingSettings:
+    """How a local model decodes: one settings object for the transformers, CTranslate2 and vLLM
+    generators (each takes its own device and thread options besides)."""
+
+    max_prompt_tokens: int = 768
+    # "beam" gives the k most likely tactics (as ReProver); "sample" draws k.
+    decoding: str = "beam"
+    temperature: float = 1.0
+    max_tactic_tokens: int = 64
+    max_proof_tokens: int = 384
+    batch_size: int = 8
+
+    def __post_init__(self) -> None:
+        if self.decoding not in ("beam", "sample"):
+            raise ValueError(f"decoding {self.decoding!r}: expected 'beam' or 'sample'")
+        for name in ("max_prompt_tokens", "max_tactic_tokens", "max_proof_tokens", "batch_size"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+
+    @classmethod
+    def take(cls, options: dict[str, Any]) -> DecodingSettings:
+        """The settings named in `options`, popped from it (the rest is the generator's own)."""
+        return cls(**{f.name: options.pop(f.name) for f in fields(cls) if f.name in options})
+
+
 class LanguageModelGenerator(TacticGenerator):
     """A generator backed by a language model; subclasses only implement `complete`."""
 
     prompt_format: PromptFormat
     costly = True
-    max_tactic_tokens: int = 64
-    max_proof_tokens: int = 384
-    # "beam" gives the k most likely tactics (as ReProver); "sample" draws k.
-    decoding: str = "beam"
-    temperature: float = 1.0
+    settings: DecodingSettings = DecodingSettings()
 
     @abc.abstractmethod
     def complete(self, request: DecodeRequest) -> list[list[Completion]]:
@@ -173,8 +195,8 @@ class LanguageModelGenerator(TacticGenerator):
             for (goal, premises), proofs in zip(request.goal_premises(), request.goal_proofs())
         ]
         outputs = self.complete(DecodeRequest(
-            prompts, request.k, self.max_tactic_tokens, self.decoding, self.temperature, request.seed,
-            single_line=True, time_limit_s=request.time_limit_s,
+            prompts, request.k, self.settings.max_tactic_tokens, self.settings.decoding, self.settings.temperature,
+            request.seed, single_line=True, time_limit_s=request.time_limit_s,
         ))
         return [
             best_unique([TacticCandidate(self.prompt_format.parse_tactic(c.text), c.logprob) for c in outs], request.k)
@@ -194,6 +216,7 @@ class LanguageModelGenerator(TacticGenerator):
         """k whole proof scripts from a theorem's initial goals (duplicates kept: pass@k counts samples)."""
         prompt = self.prompt_format.proof_prompt(goal_text(goal), premises, proofs)
         outputs = self.complete(
-            DecodeRequest([prompt], k, self.max_proof_tokens, "sample", temperature, seed, time_limit_s=time_limit_s)
+            DecodeRequest([prompt], k, self.settings.max_proof_tokens, "sample", temperature, seed,
+                          time_limit_s=time_limit_s)
         )[0]
         return [Completion(self.prompt_format.parse_proof(c.text), c.logprob) for c in outputs]

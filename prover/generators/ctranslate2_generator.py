@@ -33,7 +33,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from proofsmith.prover.generators.base import Completion, DecodeRequest, LanguageModelGenerator
+from proofsmith.prover.generators.base import Completion, DecodeRequest, DecodingSettings, LanguageModelGenerator
+from proofsmith.prover.generators.stop_tokens import end_of_sequence_ids, newline_token_ids
 from proofsmith.prover.model_store import cache_dir, resolve_model
 from proofsmith.prover.prompt import PromptFormat
 
@@ -115,12 +116,6 @@ def _fill_null_tokens(config_path: Path) -> None:
         config_path.write_text(json.dumps(config, indent=2))
 
 
-def newline_token_ids(tokenizer) -> list[int]:
-    from proofsmith.prover.generators.transformers_generator import newline_token_ids as ids
-
-    return ids(tokenizer)
-
-
 def default_threads() -> int:
     """Half the cores, at most 4: CTranslate2's own default (4) oversubscribes a small shared
     machine (measured on 2 busy cores: beam 8 x 32 tokens in 4.1 s with it, 2.1 s with 1 thread)."""
@@ -134,19 +129,12 @@ class CTranslate2Generator(LanguageModelGenerator):
         self,
         model: str | os.PathLike | None = None,
         device: str | None = None,
-        max_prompt_tokens: int = 768,
-        decoding: str = "beam",
-        temperature: float = 1.0,
-        max_tactic_tokens: int = 64,
-        max_proof_tokens: int = 384,
-        batch_size: int = 8,
         threads: int | None = None,
+        settings: DecodingSettings = DecodingSettings(),
         quantization: str = DEFAULT_QUANTIZATION,
     ):
         from transformers import AutoConfig, AutoTokenizer
 
-        if decoding not in ("beam", "sample"):
-            raise ValueError(f"decoding {decoding!r}: expected 'beam' or 'sample'")
         path = resolve_model(model)
         if getattr(AutoConfig.from_pretrained(path), "is_encoder_decoder", False):
             raise ConversionError("the ctranslate2 generator takes causal models only (use transformers)")
@@ -166,21 +154,17 @@ class CTranslate2Generator(LanguageModelGenerator):
         self.tokenizer = AutoTokenizer.from_pretrained(path)
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
-        self.prompt_format = PromptFormat(self.tokenizer, max_prompt_tokens=max_prompt_tokens, use_chat_template=True)
-        self.decoding = decoding
-        self.temperature = temperature
-        self.max_tactic_tokens = max_tactic_tokens
-        self.max_proof_tokens = max_proof_tokens
-        self.batch_size = batch_size
+        self.prompt_format = PromptFormat(
+            self.tokenizer, max_prompt_tokens=settings.max_prompt_tokens, use_chat_template=True
+        )
+        self.settings = settings
         from transformers import GenerationConfig
 
         try:
             eos = GenerationConfig.from_pretrained(path).eos_token_id
         except OSError:
             eos = None
-        self._eos_ids = [eos] if isinstance(eos, int) else list(eos or [])
-        if self.tokenizer.eos_token_id is not None and self.tokenizer.eos_token_id not in self._eos_ids:
-            self._eos_ids.append(self.tokenizer.eos_token_id)
+        self._eos_ids = end_of_sequence_ids(self.tokenizer, eos)
         self._line_end_ids = newline_token_ids(self.tokenizer)
 
     def _tokens(self, prompt: str) -> list[str]:
@@ -196,7 +180,7 @@ class CTranslate2Generator(LanguageModelGenerator):
         stop_ids = self._eos_ids + (self._line_end_ids if request.single_line else [])
         prompts = [self._tokens(p) for p in request.prompts]
         common = dict(
-            max_batch_size=self.batch_size,
+            max_batch_size=self.settings.batch_size,
             end_token=stop_ids,
             return_end_token=True,  # a stop token such as ".\n" carries text of the tactic
             max_length=request.max_new_tokens,

@@ -68,7 +68,7 @@ from urllib.parse import urlparse
 
 import httpx
 
-from proofsmith.prover.generators.base import Completion, DecodeRequest, LanguageModelGenerator
+from proofsmith.prover.generators.base import Completion, DecodeRequest, DecodingSettings, LanguageModelGenerator
 from proofsmith.prover.prompt import PROOF_INSTRUCTION, TACTIC_INSTRUCTION, TRUNCATION_MARK, PromptFormat
 
 log = logging.getLogger(__name__)
@@ -249,9 +249,7 @@ class OpenAIServerGenerator(LanguageModelGenerator):
         self.model = model
         self.endpoint = endpoint
         self.prompt_format = ServedPromptFormat(max_prompt_tokens)
-        self.temperature = temperature
-        self.max_tactic_tokens = max_tactic_tokens
-        self.max_proof_tokens = max_proof_tokens
+        self.settings = DecodingSettings(max_prompt_tokens, decoding, temperature, max_tactic_tokens, max_proof_tokens)
         self.request_timeout_s = request_timeout_s
         self.max_retries = max_retries
         self.backoff_s = backoff_s
@@ -359,7 +357,7 @@ class OpenAIServerGenerator(LanguageModelGenerator):
         body: dict[str, Any] = {
             "model": self.model,
             "max_tokens": request.max_new_tokens,
-            "temperature": request.temperature if request.decoding == "sample" else self.temperature,
+            "temperature": request.temperature if request.decoding == "sample" else self.settings.temperature,
             "n": n,
         }
         if request.seed is not None:

@@ -14,7 +14,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from proofsmith.prover.generators.base import Completion, DecodeRequest, LanguageModelGenerator
+from proofsmith.prover.generators.base import Completion, DecodeRequest, DecodingSettings, LanguageModelGenerator
+from proofsmith.prover.generators.stop_tokens import end_of_sequence_ids, newline_token_ids
 from proofsmith.prover.model_store import resolve_model
 from proofsmith.prover.prompt import PromptFormat
 
@@ -27,11 +28,6 @@ def pick_device(device: str | None = None) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def newline_token_ids(tokenizer) -> list[int]:
-    """Every token whose text contains a line break: a tactic ends at the first one."""
-    return [i for i in range(len(tokenizer)) if "\n" in tokenizer.decode([i])]
-
-
 class TransformersGenerator(LanguageModelGenerator):
     name = "transformers"
 
@@ -39,13 +35,8 @@ class TransformersGenerator(LanguageModelGenerator):
         self,
         model: str | os.PathLike | None = None,
         device: str | None = None,
-        max_prompt_tokens: int = 768,
-        decoding: str = "beam",
-        temperature: float = 1.0,
-        max_tactic_tokens: int = 64,
-        max_proof_tokens: int = 384,
-        batch_size: int = 8,
         threads: int | None = None,
+        settings: DecodingSettings = DecodingSettings(),
     ):
         import torch
         from transformers import (
@@ -55,8 +46,6 @@ class TransformersGenerator(LanguageModelGenerator):
             AutoTokenizer,
         )
 
-        if decoding not in ("beam", "sample"):
-            raise ValueError(f"decoding {decoding!r}: expected 'beam' or 'sample'")
         if threads is not None:
             # On a shared CPU, fewer intra-op threads than cores avoids spin-wait
             # oversubscription (measured here: 7x slower with 2 threads under load).
@@ -76,25 +65,19 @@ class TransformersGenerator(LanguageModelGenerator):
         # Causal models continue the prompt, so batches are padded on the left.
         self.tokenizer.padding_side = "right" if self.encoder_decoder else "left"
         self.prompt_format = PromptFormat(
-            self.tokenizer, max_prompt_tokens=max_prompt_tokens, use_chat_template=not self.encoder_decoder
+            self.tokenizer, max_prompt_tokens=settings.max_prompt_tokens, use_chat_template=not self.encoder_decoder
         )
-        self.decoding = decoding
-        self.temperature = temperature
-        self.max_tactic_tokens = max_tactic_tokens
-        self.max_proof_tokens = max_proof_tokens
-        self.batch_size = batch_size
-        eos = self.lm.generation_config.eos_token_id
-        self._eos_ids = [eos] if isinstance(eos, int) else list(eos or [])
-        if self.tokenizer.eos_token_id is not None and self.tokenizer.eos_token_id not in self._eos_ids:
-            self._eos_ids.append(self.tokenizer.eos_token_id)
+        self.settings = settings
+        self._eos_ids = end_of_sequence_ids(self.tokenizer, self.lm.generation_config.eos_token_id)
         self._line_end_ids = newline_token_ids(self.tokenizer)
 
     def complete(self, request: DecodeRequest) -> list[list[Completion]]:
         out: list[list[Completion]] = []
         deadline = None if request.time_limit_s is None else time.perf_counter() + request.time_limit_s
-        for start in range(0, len(request.prompts), self.batch_size):
+        batch_size = self.settings.batch_size
+        for start in range(0, len(request.prompts), batch_size):
             remaining = None if deadline is None else max(deadline - time.perf_counter(), 0.01)
-            batch = replace(request, prompts=request.prompts[start : start + self.batch_size], time_limit_s=remaining)
+            batch = replace(request, prompts=request.prompts[start : start + batch_size], time_limit_s=remaining)
             out.extend(self._complete_batch(batch))
         return out
 

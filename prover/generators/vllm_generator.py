@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from proofsmith.prover.generators.base import Completion, DecodeRequest, LanguageModelGenerator
+from proofsmith.prover.generators.base import Completion, DecodeRequest, DecodingSettings, LanguageModelGenerator
 from proofsmith.prover.model_store import resolve_model
 from proofsmith.prover.prompt import PromptFormat
 
@@ -32,34 +32,26 @@ class VLLMGenerator(LanguageModelGenerator):
     def __init__(
         self,
         model: str | os.PathLike | None = None,
-        max_prompt_tokens: int = 768,
-        decoding: str = "beam",
-        temperature: float = 1.0,
-        max_tactic_tokens: int = 64,
-        max_proof_tokens: int = 384,
+        settings: DecodingSettings = DecodingSettings(),
         gpu_memory_utilization: float = 0.5,
         seed: int = 0,
     ):
+        """`settings.batch_size` is not used: vLLM schedules its own batches."""
         try:
             from vllm import LLM
         except ImportError as exc:
             raise RuntimeError("the vllm generator needs the vllm extra: pip install 'proofsmith[vllm]'") from exc
-        if decoding not in ("beam", "sample"):
-            raise ValueError(f"decoding {decoding!r}: expected 'beam' or 'sample'")
         path = resolve_model(model)
         self.model = str(model) if model is not None else "default"
         self.llm = LLM(
             model=str(path),
             seed=seed,
             gpu_memory_utilization=gpu_memory_utilization,
-            max_model_len=max_prompt_tokens + max(max_tactic_tokens, max_proof_tokens),
+            max_model_len=settings.max_prompt_tokens + max(settings.max_tactic_tokens, settings.max_proof_tokens),
         )
         self.tokenizer = self.llm.get_tokenizer()
-        self.prompt_format = PromptFormat(self.tokenizer, max_prompt_tokens=max_prompt_tokens)
-        self.decoding = decoding
-        self.temperature = temperature
-        self.max_tactic_tokens = max_tactic_tokens
-        self.max_proof_tokens = max_proof_tokens
+        self.prompt_format = PromptFormat(self.tokenizer, max_prompt_tokens=settings.max_prompt_tokens)
+        self.settings = settings
 
     def complete(self, request: DecodeRequest) -> list[list[Completion]]:
         """vLLM offers no per-call time limit (`request.time_limit_s` is not used); batches are fast on a GPU."""
