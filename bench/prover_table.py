@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 from pathlib import Path
 
+from proofsmith.checker.child_process import popen
+
 TRACE = ".cache/trace/stdlib"
 SFT_MODEL = "runs/sft-stdlib-pr/final"
+SFT_PROMPT_TOKENS = 384  # the prompt budget it was trained with (--max-prompt-tokens)
 # Benchmark cells: name -> eval arguments (same sample for every row: eval draws --limit by --seed).
 BENCHMARKS: dict[str, list[str]] = {
     "random": ["--benchmark", "coq-library", "--data", TRACE, "--split", "random/test", "--limit", "200"],
@@ -41,19 +43,20 @@ ROWS: dict[str, tuple[str, list[str]]] = {
         "tactic memory + hammer",
         ["--prover", "memory-search", "--prover-option", f"memory={TRACE}", "--prover-option", "hammer=true"],
     ),
-    # The model of `proofsmith train generator TRACE --proof-retrieval --out runs/sft-stdlib-pr`
-    # (README, "Provers side by side"), decoded by CTranslate2 int8 (search's default on CPU),
+    # The model of `proofsmith train generator TRACE --proof-retrieval --out runs/sft-stdlib-pr
+    # --max-prompt-tokens 384 ...` (README, "Provers side by side"), decoded by CTranslate2 int8 (search's default on CPU),
     # with the automation mixture as every `search`; memory_share=0: the memory only shows
     # similar proofs in the prompt, it proposes no tactics.
     "sft": (
         "fine-tuned SmolLM2 (CTranslate2) + proof retrieval",
         ["--prover", "search", "--model", SFT_MODEL, "--prover-option", f"memory={TRACE}",
-         "--prover-option", "proof_retrieval=true", "--prover-option", "memory_share=0"],
+         "--prover-option", "proof_retrieval=true", "--prover-option", "memory_share=0",
+         "--prover-option", f"max_prompt_tokens={SFT_PROMPT_TOKENS}"],
     ),
     "memory-sft": (
         "tactic memory + fine-tuned SmolLM2 + proof retrieval",
         ["--prover", "search", "--model", SFT_MODEL, "--prover-option", f"memory={TRACE}",
-         "--prover-option", "proof_retrieval=true"],
+         "--prover-option", "proof_retrieval=true", "--prover-option", f"max_prompt_tokens={SFT_PROMPT_TOKENS}"],
     ),
 }
 
@@ -70,7 +73,10 @@ def run_cell(out: Path, benchmark: str, row: str, extra: list[str]) -> None:
     if f"memory={TRACE}" in ROWS[row][1] and benchmark == "minif2f":
         args += ["--prover-option", "memory_split=random"]
     print("+", " ".join(args[1:]), flush=True)
-    subprocess.run(args, check=True)
+    # The eval dies with this script (SIGTERM, SIGKILL); it shares the terminal's Ctrl-C.
+    with popen(args, start_new_session=False) as eval_run:
+        if eval_run.wait():
+            raise SystemExit(f"eval of {benchmark}-{row} exited with status {eval_run.returncode}; rerun to resume")
 
 
 def cell_figure(out: Path, benchmark: str, row: str) -> str:

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 from pathlib import Path
+
+from proofsmith.checker.child_process import popen
 
 
 def first_problems(data: str, split: str, limit: int) -> list[str]:
@@ -49,18 +50,12 @@ def run_ways(args: argparse.Namespace, names: list[str]) -> None:
     for command in commands:
         print(f"+ proofsmith eval ... --prover memory-search --prover-option {command[command.index('--prover-option') + 1]}"
               f" --workers {workers} --out {command[-1]}", flush=True)
-    if not args.side_by_side:
-        for command in commands:
-            subprocess.run(command, check=True)
-        return
-    running = [subprocess.Popen(command) for command in commands]
-    try:
+    # The evals die with this script (SIGTERM, SIGKILL); they share the terminal's Ctrl-C.
+    if args.side_by_side:
+        running = [popen(command, start_new_session=False) for command in commands]
         codes = [process.wait() for process in running]
-    finally:
-        for process in running:
-            if process.poll() is None:
-                process.terminate()
-                process.wait()
+    else:
+        codes = [popen(command, start_new_session=False).wait() for command in commands]
     if any(codes):
         raise SystemExit(f"an eval failed (exit codes {codes}); rerun to resume it")
 
