@@ -25,6 +25,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from proofsmith.checker import child_process
+
 _ADMIT = re.compile(r"\b(admit|Admitted|give_up)\b")
 HEADER_AXIOMS = re.compile(
     r"\b(?:Axiom|Axioms|Parameter|Parameters|Conjecture|Hypothesis|Hypotheses|Variable|Variables)\s+([^:.]+):"
@@ -71,8 +73,8 @@ class CoqFile:
             # in its own directory: coqc writes .vo/.glob files and lia a cache there
             path = Path(tmp) / f"{re.sub(r'[^A-Za-z0-9_]', '_', self.stem)}.v"
             path.write_text(self.body + extra + self.end, encoding="utf-8")
-            return subprocess.run(["coqc", "-q", *self.args, path.name], cwd=tmp, capture_output=True, text=True,
-                                  timeout=timeout_s)
+            # coqc dies with the bench (child_process), even when the bench is killed
+            return child_process.run(["coqc", "-q", *self.args, path.name], cwd=tmp, text=True, timeout_s=timeout_s)
 
 
 def header_file(name: str, proof: str, prelude: str, header: str, statement: str) -> CoqFile:
@@ -138,7 +140,9 @@ def located_names(output: str) -> list[str | None]:
 
 
 def recheck(name: str, proof: str, *, place: dict | None = None, prelude: str = "", header: str = "",
-            statement: str = "", timeout_s: float = 600.0) -> Recheck:
+            statement: str = "", timeout_s: float = 600.0, header_axioms: bool = True) -> Recheck:
+    """`header_axioms=False`: an axiom the header declares fails too (a mutant's header is its
+    library file's imports, so it declares none a proof should lean on)."""
     if _ADMIT.search(proof):
         return Recheck(False, "the proof admits")
     try:
@@ -160,7 +164,7 @@ def recheck(name: str, proof: str, *, place: dict | None = None, prelude: str = 
         return Recheck(False, "no Print Assumptions output")
     if not axioms:
         return Recheck(True, "closed under the global context")
-    declared = {n for group in HEADER_AXIOMS.findall(header) for n in group.split()}
+    declared = {n for group in HEADER_AXIOMS.findall(header) for n in group.split()} if header_axioms else set()
     # Locate right after Print Assumptions, where the short names it printed are relative to
     extra = locate_sentences(axioms)
     locate = coq_file.compile(extra, timeout_s)

@@ -57,6 +57,10 @@ def test_header_axioms_stdlib_and_declared_pass_others_fail():
     assert classical.ok and "Coq.Logic.Classical_Prop.classic" in classical.note, classical
     declared = recheck("t", "exact oracle.", header="Axiom oracle : 1 = 2.", statement="Theorem t : 1 = 2.")
     assert declared.ok, declared
+    # a mutant's header is its file's imports: there, a declared axiom fails too (bench/mutation_recheck.py)
+    strict = recheck("t", "exact oracle.", header="Axiom oracle : 1 = 2.", statement="Theorem t : 1 = 2.",
+                     header_axioms=False)
+    assert not strict.ok and "outside Coq's standard library" in strict.note, strict
     smuggled = recheck("t", "exact M.oracle.", header="Module M. Definition x := 0. End M.",
                        statement="Theorem t : 1 = 2.")
     assert not smuggled.ok
