@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from proofsmith.checker.child_process import popen
+from proofsmith.eval.results import read_results
 
 TRACE = ".cache/trace/stdlib"
 SFT_MODEL = "runs/sft-stdlib-pr/final"
@@ -86,7 +87,7 @@ def cell_figure(out: Path, benchmark: str, row: str) -> str:
         if not results.exists():
             return "–"
         # a cell still running (or stopped): what it has finished so far, marked as such
-        records = [json.loads(line) for line in results.read_text().splitlines() if line.strip()]
+        records = read_results(results)
         proved = sum(r["verdict"] == "proved" for r in records)
         return f"{proved} of the first {len(records)} finished (unfinished run)"
     s = json.loads(summary.read_text())

@@ -18,11 +18,11 @@ machine load (a busy machine turns fast proofs into timeouts at a fixed budget).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 from proofsmith.checker.child_process import popen
+from proofsmith.eval.results import read_results
 
 
 def first_problems(data: str, split: str, limit: int) -> list[str]:
@@ -61,8 +61,7 @@ def run_ways(args: argparse.Namespace, names: list[str]) -> None:
 
 
 def proved(run_dir: Path) -> dict[str, bool]:
-    records = [json.loads(line) for line in (run_dir / "results.jsonl").read_text().splitlines() if line.strip()]
-    return {r["name"]: r["verdict"] == "proved" for r in records}
+    return {r["name"]: r["verdict"] == "proved" for r in read_results(run_dir / "results.jsonl")}
 
 
 def main() -> int:
