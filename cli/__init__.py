@@ -34,11 +34,30 @@ COMMAND_MODULES = [
 ]
 
 
+class SubcommandParser(argparse.ArgumentParser):
+    """A subcommand's parser: an argument it does not know is its error (its usage, its name), not the
+    top-level parser's, which would print `proofsmith COMMAND ...` and leave the user to find the flag."""
+
+    def parse_known_args(self, args=None, namespace=None):
+        namespace, extras = super().parse_known_args(args, namespace)
+        if extras:
+            self.error(f"unrecognized arguments: {' '.join(extras)}{self._did_you_mean(extras)}")
+        return namespace, extras
+
+    def _did_you_mean(self, extras: list[str]) -> str:
+        import difflib
+
+        known = [flag for action in self._actions for flag in action.option_strings]
+        guesses = [f"{flag} -> {close[0]}" for flag in extras if flag.startswith("--")
+                   for close in [difflib.get_close_matches(flag.split("=")[0], known, n=1)] if close]
+        return f" (did you mean: {', '.join(guesses)}?)" if guesses else ""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="proofsmith", description="Machine theorem proving and verified synthesis."
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=SubcommandParser)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
     return parser

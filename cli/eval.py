@@ -15,7 +15,7 @@ import json
 import os
 from pathlib import Path
 
-from proofsmith.cli import load_path_options
+from proofsmith.cli import load_path_options, shared_options
 from proofsmith.cli.errors import UsageError
 
 
@@ -39,12 +39,8 @@ def register(sub) -> None:
     # Not argparse choices: an unknown name gets the same one-line error as every other bad option.
     p.add_argument("--prover", default="portfolio", metavar="PROVER",
                    help=f"which prover: {', '.join(PROVERS)} (default: portfolio)")
-    p.add_argument("--model", default=None,
-                   help="model for learned provers (directory or hub id cached locally; with --model-url, the served name)")
-    p.add_argument("--model-url", default=None, metavar="URL",
-                   help="an OpenAI-compatible model server, e.g. http://localhost:8000/v1 (prover option model_url)")
-    p.add_argument("--api-key-env", default=None, metavar="VAR",
-                   help="environment variable holding the server's API key (default: OPENAI_API_KEY, when set)")
+    shared_options.add_model(
+        p, help="model for learned provers (directory or hub id cached locally; with --model-url, the served name)")
     p.add_argument("--prover-option", action="append", default=[], metavar="KEY=VALUE",
                    help="extra prover option (VALUE parsed as JSON when it can be), repeatable")
     p.add_argument("--budget-s", type=float, default=60.0, help="wall-clock seconds per problem, all attempts together (default 60)")
@@ -54,7 +50,7 @@ def register(sub) -> None:
     p.add_argument("--limit", type=int, default=None,
                    help="evaluate N problems drawn at random with --seed (the same N, seed and data: the same sample)")
     p.add_argument("--problems", default=None, metavar="NAME[,NAME...]", help="evaluate only these problems")
-    p.add_argument("--seed", type=int, default=0)
+    shared_options.add_seed(p, help="seed of the --limit sample and of the provers (default 0)")
     p.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
                    help="run workers as Ray actors: on a new local Ray instance, or on the cluster at ADDRESS")
     p.add_argument("--out", required=True, type=Path, help="run directory, e.g. runs/minif2f-test-portfolio")
@@ -64,17 +60,7 @@ def register(sub) -> None:
 
 
 def _prover_options(args) -> tuple[tuple[str, object], ...]:
-    options: dict[str, object] = {}
-    if args.model is not None:
-        options["model"] = args.model
-    if args.model_url is not None:
-        if args.model is None:
-            raise UsageError(f"--model-url {args.model_url}: name the served model with --model NAME")
-        options["model_url"] = args.model_url
-    if args.api_key_env is not None:
-        if args.model_url is None:
-            raise UsageError("--api-key-env: only a served model (--model-url) takes an API key")
-        options["api_key_env"] = args.api_key_env  # the variable's name is recorded, never the key
+    options = shared_options.model_options(args)
     for item in args.prover_option:
         key, sep, value = item.partition("=")
         if not sep or not key:

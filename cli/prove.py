@@ -19,7 +19,7 @@ import json
 import sys
 from pathlib import Path
 
-from proofsmith.cli import load_path_options, statement_input
+from proofsmith.cli import load_path_options, shared_options, statement_input
 from proofsmith.cli.errors import UsageError
 
 
@@ -33,21 +33,15 @@ def register(sub) -> None:
     statement_input.add_header_arguments(p)
     p.add_argument("--prover", choices=[p for p in PROVERS if not replays_reference(p)], default=None,
                    help="default: search with --model, model-free-search without")
-    p.add_argument("--model", default=None,
-                   help="generator checkpoint folder or .gguf ('default': SmolLM2); with --model-url, the served model's name")
-    p.add_argument("--model-url", default=None, metavar="URL",
-                   help="an OpenAI-compatible server (vLLM, SGLang, llama.cpp, Ollama, hosted), e.g. http://localhost:8000/v1")
-    p.add_argument("--api-key-env", default=None, metavar="VAR",
-                   help="environment variable holding the server's API key (default: OPENAI_API_KEY, when set)")
+    shared_options.add_model(p, device=True)
     p.add_argument("--retriever", default=None, metavar="INDEX", help="premise index folder (proofsmith index build)")
     p.add_argument("--budget-s", type=float, default=60.0, help="wall-clock seconds (default 60)")
     p.add_argument("--expansions", type=int, default=None, help="at most N node expansions")
     p.add_argument("--tactics", type=int, default=8, help="tactics tried per expansion (default 8)")
     p.add_argument("--attempts", type=int, default=1, help="samples for --prover sample (default 1)")
     p.add_argument("--tactic-timeout-s", type=float, default=10.0)
-    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda when present)")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads for the model")
-    p.add_argument("--seed", type=int, default=0)
+    shared_options.add_threads(p)
+    shared_options.add_seed(p)
     p.add_argument("--hammer", action="store_true",
                    help="CoqHammer joins the prover (portfolio, model-free-search): sauto/hauto/qauto and the hammer; "
                         "the tactic prelude then loads Hammer.Tactics")

@@ -36,7 +36,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from proofsmith.cli import load_path_options, statement_input
+from proofsmith.cli import load_path_options, shared_options, statement_input
 from proofsmith.cli.errors import UsageError
 
 COMMANDS_HELP = "number: take it · tactic: run it · u: undo · s: search · p: premises · q: quit"
@@ -51,8 +51,8 @@ def register(sub) -> None:
     p.add_argument("--file", type=Path, default=None, help="a .v file of a project: suggest inside its proof at --line")
     p.add_argument("--line", type=int, default=None, help="with --file: a line inside the proof (from 1)")
     models = p.add_mutually_exclusive_group()
-    models.add_argument("--model", default=None,
-                        help="generator checkpoint folder or .gguf (default: the shipped SmolLM2, CTranslate2 on CPU)")
+    shared_options.add_model(p, served=False, group=models,
+                             help="generator checkpoint folder or .gguf (default: the shipped SmolLM2, CTranslate2 on CPU)")
     models.add_argument("--no-model", action="store_true", help="automation (and memory, hammer) only: no model")
     p.add_argument("--model-k", type=int, default=None, help="tactics the model proposes (beam width, default 4)")
     p.add_argument("--retriever", default=None, metavar="INDEX", help="premise index folder (proofsmith index build)")
@@ -64,7 +64,7 @@ def register(sub) -> None:
     p.add_argument("--list-budget-s", type=float, default=15.0,
                    help="time for one list: slow candidates are retried with the full timeout while it lasts (default 15)")
     p.add_argument("--search-s", type=float, default=30.0, help="budget of `s`, the search from here (default 30)")
-    p.add_argument("--threads", type=int, default=None, help="CPU threads for the model")
+    shared_options.add_threads(p)
     p.add_argument("--json", action="store_true", help="print the suggestions once as JSON and exit")
     load_path_options.add_arguments(p, what="the libraries the header or file requires (--backend coq)",
                                     project_help="; with --file, the project the file belongs to")
