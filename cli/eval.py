@@ -74,6 +74,7 @@ def _prover_options(args) -> tuple[tuple[str, object], ...]:
 
 def run(args) -> int:
     from proofsmith.eval.benchmarks import BenchmarkDataError, BenchmarkSelectionError
+    from proofsmith.eval.ray_cluster import RayClusterError
     from proofsmith.eval.report import headline
     from proofsmith.eval.results import ResultsFileError
     from proofsmith.eval.runner import RunConfig, RunConfigError, run_eval
@@ -101,7 +102,7 @@ def run(args) -> int:
         outcome = run_eval(config, args.out, progress=not args.no_progress)
     except BenchmarkDataError as exc:
         raise UsageError(f"bad benchmark data: {exc}") from None
-    except (BenchmarkSelectionError, RunConfigError, ResultsFileError, ProverOptionError) as exc:
+    except (BenchmarkSelectionError, RunConfigError, RayClusterError, ResultsFileError, ProverOptionError) as exc:
         raise UsageError(str(exc)) from None
     print(headline(outcome.summary))
     print(f"results: {outcome.out_dir / 'results.jsonl'}  report: {outcome.out_dir / 'report.html'}")

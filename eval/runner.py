@@ -1,17 +1,18 @@
-"""The resumable evaluation runner: prove every problem of a benchmark split, one JSON line each.
+"""The resumable runner: prove a list of problems into a results file, one JSON line each.
 
-A worker owns one checker (a pool of one session, so the header stays loaded
-between the usability check, the prover and the re-check) and one prover.
-Locally N workers run in threads (checker.parallel; the work happens in the
-proof-assistant processes); with Ray each worker is an actor. Both paths call the same
-`ProblemEvaluator.evaluate`, and only the driver writes results, so the
-results file has exactly one line per finished theorem whichever path ran.
+`prove_problems` is the one proving loop (an eval run and every proving stage
+of `proofsmith iterate` call it). A worker (eval.evaluator.ProblemEvaluator)
+owns one checker (a pool of one session, so the header stays loaded between
+the usability check, the prover and the re-check) and one prover. Locally N
+workers run in threads (checker.parallel; the work happens in the
+proof-assistant processes); with Ray each worker is an actor
+(eval.ray_cluster). Both paths call the same `ProblemEvaluator.evaluate`, and
+only the driver writes results, so the results file has exactly one line per
+finished theorem whichever path ran.
 
-For every problem the worker first asks the installed checker whether the
-statement compiles (if not, the problem is unusable: recorded with the error,
-counted and listed, never dropped), then runs the prover, then re-checks any
-proof the prover calls proved through the checker's soundness guard; only
-that re-check can make the recorded verdict "proved".
+`run_eval` is a benchmark run on top of it: the options validated, the
+problems selected, the run's identity stored (a resume with other options is
+refused), the summary and reports written.
 """
 
 from __future__ import annotations
@@ -19,20 +20,21 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import random
 import time
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from proofsmith.checker.coq.load_path import LoadPath
 from proofsmith.checker.parallel import parallel_map
 from proofsmith.checker.settings import CheckerSettings
-from proofsmith.checker.types import CheckerInfo, Verdict
 from proofsmith.eval.benchmarks import Benchmark, Problem, load_benchmark
 from proofsmith.eval.benchmarks.system_packages import missing_packages
-from proofsmith.eval.results import ResultsFile
+from proofsmith.eval.evaluator import EvaluatorSpec, ProblemEvaluator
+from proofsmith.eval.ray_cluster import ray_map
+from proofsmith.eval.results import ResultsFile, ResultsFileError
 from proofsmith.prover.base import Budget
 
 log = logging.getLogger(__name__)
@@ -187,103 +189,6 @@ def _require_backend(backend: str, benchmark: str) -> None:
         )
 
 
-class ProblemEvaluator:
-    """One worker: a checker with one session, and a prover. Also the body of a Ray actor."""
-
-    def __init__(self, backend: str, prover: str, prover_options: dict[str, Any], budget: Budget, context: dict[str, Any],
-                 load_path: LoadPath = LoadPath()):
-        from proofsmith.checker.registry import open_checker
-        from proofsmith.prover.registry import make_prover
-
-        from proofsmith.prover.registry import checker_settings
-
-        self.settings = checker_settings(prover, prover_options, CheckerSettings(workers=1).with_load_path(load_path))
-        self.prover = make_prover(prover, **prover_options)
-        self.checker = open_checker(backend, self.settings)
-        self.budget = budget
-        self.context = context
-
-    def _statement_error(self, problem: Problem) -> str | None:
-        try:
-            with self.checker.session() as session:
-                session.open(problem.theorem, timeout_s=self.settings.timeout_s)
-        except ValueError as exc:
-            return str(exc)
-        except Exception as exc:  # a crash or hang while opening: unusable, with the reason
-            return f"could not open the statement: {type(exc).__name__}: {exc}"
-        return None
-
-    def evaluate(self, problem: Problem) -> dict[str, Any]:
-        record = {
-            "name": problem.name,
-            "split": problem.split,
-            "category": problem.category,
-            **({"place": asdict(problem.theorem.place)} if problem.theorem.place else {}),
-            **self.context,
-            "prover": self.prover.name,
-            "model": self.prover.model,
-        }
-        error = self._statement_error(problem)
-        if error is not None:
-            if problem.dataset_note:
-                error += f" [dataset note: {problem.dataset_note}]"
-            missing = missing_packages(problem.requires)
-            if missing:
-                error += f" [needs Debian packages not installed here: {' '.join(missing)}]"
-            return record | _verdict_fields(Verdict.ERROR, error, None, usable=False) | self._checker_field(None)
-        reference = {"reference": problem.reference_proof} if self.prover.replays_reference else {}
-        try:
-            result = self.prover.prove(problem.theorem, self.checker, self.budget, **reference)
-        except Exception as exc:
-            failure = _verdict_fields(Verdict.ERROR, f"prover failure: {type(exc).__name__}: {exc}", None)
-            return record | failure | self._checker_field(None)
-        verdict, reason, axioms = result.verdict, result.reason, ()
-        checker_info = result.check.checker if result.check else None
-        if result.proved:
-            recheck = self.checker.check(problem.theorem, result.proof or "", timeout_s=self.settings.timeout_s)
-            checker_info = recheck.checker
-            axioms = recheck.axioms
-            if not recheck.proved:
-                verdict = recheck.verdict
-                reason = f"the soundness guard rejected the prover's proof: {recheck.verdict.value}: {recheck.reason}"
-        record |= _verdict_fields(verdict, reason, result.proof, axioms=axioms)
-        record.update(
-            {
-                "time_s": round(result.time_s, 3),
-                "attempts": len(result.attempts),
-                "successes": result.successes if verdict is Verdict.PROVED else 0,
-                "attempt_verdicts": [a.verdict.value for a in result.attempts],
-                "timings": {k: round(v, 3) for k, v in result.timings.items()},
-                "prover_extra": result.extra,
-            }
-        )
-        return record | self._checker_field(checker_info)
-
-    def _checker_field(self, info: CheckerInfo | None) -> dict[str, Any]:
-        """Which checker judged the result (backend, version, prelude), on every record."""
-        try:
-            info = info or self.checker.info
-        except Exception:  # the checker cannot start a session: the reason is in the record already
-            return {"checker": None}
-        return {"checker": asdict(info)}
-
-    def close(self) -> None:
-        self.checker.close()
-
-
-def _verdict_fields(verdict: Verdict, reason: str, proof: str | None, *, usable: bool = True, axioms=()) -> dict[str, Any]:
-    return {
-        "usable": usable,
-        "verdict": verdict.value,
-        "reason": reason,
-        "proof": proof,
-        "axioms": list(axioms),
-        "time_s": 0.0,
-        "attempts": 0,
-        "successes": 0,
-    }
-
-
 def _warn_missing_packages(problems: list[Problem]) -> None:
     needing = [p for p in problems if missing_packages(p.requires)]
     if needing:
@@ -295,106 +200,70 @@ def _warn_missing_packages(problems: list[Problem]) -> None:
         )
 
 
-def _run_ray(
-    address: str, worker_args: tuple, problems: list[Problem], workers: int
-) -> Iterator[dict[str, Any]]:
-    import ray
-    from ray.util import ActorPool
+def evaluation_stream(spec: EvaluatorSpec, problems: Sequence[Problem], workers: int,
+                      ray: str | None = None) -> Iterator[dict[str, Any]]:
+    """Every problem's record, as workers finish them: `workers` threads here, or Ray actors with `ray`.
 
-    started = not ray.is_initialized()
-    if started:
-        connect_ray(address)
-    actors = []
-    try:
-        actor = ray.remote(num_cpus=1)(ProblemEvaluator)
-        actors = [actor.remote(*worker_args) for _ in range(min(workers, len(problems)))]
-        pool = ActorPool(actors)
-        yield from pool.map_unordered(lambda a, p: a.evaluate.remote(p), problems)
-        for a in actors:
-            ray.get(a.close.remote())
-    finally:
-        # Interrupted or failed: the actors (and with them their proof-assistant
-        # processes, which die with their parent) go now, on a cluster as well.
-        for a in actors:
-            try:
-                ray.kill(a)
-            except Exception:  # already gone, or Ray itself is going down
-                pass
-        if started:
-            ray.shutdown()
-
-
-class RayClusterError(RunConfigError):
-    """`--ray ADDRESS` cannot be used as it stands; the message says what to set."""
-
-
-def connect_ray(address: str) -> None:
-    """`ray.init` for `--ray`: a new local instance (""), or the cluster at ADDRESS.
-
-    A cluster started with `ray start --head` uses token authentication when a
-    token exists where Ray keeps it (~/.ray/auth_token, RAY_AUTH_TOKEN,
-    RAY_AUTH_TOKEN_PATH), but a driver given an explicit address does not turn
-    it on by itself, and would retry for 20 s before failing. So the cluster is
-    asked first: if it wants a token and this machine has the right one, token
-    authentication is turned on for this process (RAY_AUTH_MODE=token);
-    otherwise the run stops at once, saying what to set.
+    Locally each worker is a `ProblemEvaluator` in a thread (the work happens in
+    the proof-assistant processes); with Ray ("" a local instance, else an
+    address) each is an actor. Closing the stream stops the workers: a running
+    problem stops at its next session lease, not at the end of its budget.
     """
-    import ray
-
-    if address and "://" not in address and address not in ("auto", "local"):
-        _prepare_cluster_auth(address)
-    ray.init(address=address or None, include_dashboard=False, log_to_driver=False)
-
-
-def _prepare_cluster_auth(address: str) -> None:
-    from ray._raylet import AuthenticationTokenLoader
-
-    where = "~/.ray/auth_token, RAY_AUTH_TOKEN or RAY_AUTH_TOKEN_PATH"
-    answer = _ask_gcs(address, ())
-    if answer == "ok":
-        return
-    if answer != "unauthenticated":
-        raise RayClusterError(
-            f"--ray {address}: no Ray cluster answers there ({answer}); start one on the head node with "
-            "`ray start --head --port PORT` and pass HOST:PORT, or use `--ray` alone for a local Ray instance"
-        )
-    if os.environ.get("RAY_AUTH_MODE", "").lower() == "disabled":
-        raise RayClusterError(f"--ray {address}: the cluster uses token authentication but RAY_AUTH_MODE=disabled here; unset it")
-    try:
-        header = AuthenticationTokenLoader.instance().get_token_for_http_header(ignore_auth_mode=True)
-    except Exception as exc:  # an unreadable token file
-        raise RayClusterError(f"--ray {address}: cannot read the Ray token ({where}): {exc}") from None
-    if not header:
-        raise RayClusterError(
-            f"--ray {address}: the cluster uses token authentication and this machine has no token. "
-            "Copy the token `ray start` wrote on the head node (its ~/.ray/auth_token; `ray get-auth-token` prints it) "
-            "to ~/.ray/auth_token here, or set RAY_AUTH_TOKEN=<token> (or RAY_AUTH_TOKEN_PATH=<file>)"
-        )
-    if _ask_gcs(address, tuple(header.items())) != "ok":
-        raise RayClusterError(
-            f"--ray {address}: the cluster refused this machine's Ray token (from {where}); "
-            "use the head node's token (`ray get-auth-token` there)"
-        )
-    os.environ["RAY_AUTH_MODE"] = "token"  # for this process and the processes it starts
-    from ray._raylet import Config
-
-    Config.initialize("")  # Ray read its settings on import: make it see token mode
+    if ray is not None:
+        return ray_map(ProblemEvaluator, (spec,), lambda actor, p: actor.evaluate.remote(p), problems, workers, ray)
+    return parallel_map(ProblemEvaluator.evaluate, list(problems), workers, open_state=lambda: ProblemEvaluator(spec),
+                        close_state=ProblemEvaluator.close, cancel_running=True, name="eval-worker")
 
 
-def _ask_gcs(address: str, metadata: tuple, timeout_s: float = 10.0) -> str:
-    """Ask the cluster's GCS for its id: "ok", "unauthenticated", or why it did not answer."""
-    import grpc
-    from ray.core.generated import gcs_service_pb2, gcs_service_pb2_grpc
+@dataclass
+class ProvingOutcome:
+    records: list[dict[str, Any]]  # every record of the results file, in file order
+    newly_finished: int
 
-    with grpc.insecure_channel(address) as channel:
-        stub = gcs_service_pb2_grpc.NodeInfoGcsServiceStub(channel)
-        try:
-            stub.GetClusterId(gcs_service_pb2.GetClusterIdRequest(), timeout=timeout_s, metadata=metadata)
-        except grpc.RpcError as exc:
-            if exc.code() == grpc.StatusCode.UNAUTHENTICATED:
-                return "unauthenticated"
-            return f"{exc.code().name}: {exc.details()}"
-    return "ok"
+    def by_problem(self, problems: Sequence[Problem]) -> list[dict[str, Any]]:
+        """The records of `problems` that are finished, in their order."""
+        by_name = {r["name"]: r for r in self.records}
+        return [by_name[p.name] for p in problems if p.name in by_name]
+
+
+def prove_problems(problems: Sequence[Problem], spec: EvaluatorSpec, results_path: Path, workers: int = 1,
+                   ray: str | None = None, progress: str | None = None) -> ProvingOutcome:
+    """Prove every problem not yet in `results_path` into it, one JSON line each (eval.results); resumable.
+
+    The one proving loop of the platform (eval runs, iterate rounds). Only this
+    driver writes the file, so it holds exactly one line per finished problem
+    whichever way the workers ran; a killed run resumes with what is missing.
+    `progress` is the bar's label (None: no bar). Raises ResultsFileError for a
+    file in use, corrupt, or holding problems outside `problems`.
+    """
+    results_path.parent.mkdir(parents=True, exist_ok=True)
+    with ResultsFile(results_path) as results:
+        records = results.open()
+        wanted = {p.name for p in problems}
+        strangers = [r["name"] for r in records if r["name"] not in wanted]
+        if strangers:
+            raise ResultsFileError(f"{results_path} holds results for problems outside this run: {', '.join(strangers[:5])}")
+        done = {r["name"] for r in records}
+        pending = [p for p in problems if p.name not in done]
+        new = 0
+        if pending:
+            _warn_missing_packages(pending)
+            stream = evaluation_stream(spec, pending, workers, ray)
+            bar = _progress_bar(progress, len(problems), len(done), records)
+            try:
+                for record in stream:
+                    record["finished_at"] = round(time.time(), 3)
+                    results.append(record)
+                    records.append(record)
+                    new += 1
+                    if bar is not None:
+                        bar.update(1)
+                        bar.set_postfix_str(_progress_note(records))
+            finally:
+                stream.close()
+                if bar is not None:
+                    bar.close()
+    return ProvingOutcome(records, new)
 
 
 def run_eval(config: RunConfig, out_dir: Path | str, progress: bool = True) -> RunOutcome:
@@ -440,46 +309,17 @@ def run_eval(config: RunConfig, out_dir: Path | str, progress: bool = True) -> R
     out_dir.mkdir(parents=True, exist_ok=True)
     _check_resume(out_dir, identity)
 
-    with ResultsFile(out_dir / RESULTS) as results:
-        records = results.open()
-        selected_names = {p.name for p in selected}
-        strangers = [r["name"] for r in records if r["name"] not in selected_names]
-        if strangers:
-            raise RunConfigError(f"{out_dir / RESULTS} holds results for problems outside this run: {', '.join(strangers[:5])}")
-        done = {r["name"] for r in records}
-        pending = [p for p in selected if p.name not in done]
-        new = 0
-        if pending:
-            _warn_missing_packages(pending)
-            context = {
-                "benchmark": benchmark.name,
-                "benchmark_source": {"repo": benchmark.source_repo, "commit": benchmark.source_commit},
-                "budget": {"wall_s": budget.wall_s, "attempts": budget.attempts, "tactic_timeout_s": budget.tactic_timeout_s},
-                "seed": config.seed,
-            }
-            load_path = benchmark.load_path.merged(config.load_path)
-            worker_args = (identity["backend"], config.prover, dict(config.prover_options), budget, context, load_path)
-            if config.ray is not None:
-                stream = _run_ray(config.ray, worker_args, pending, config.workers)
-            else:
-                # cancelling closes the evaluators: a running problem stops at its next session lease, not at the end of its budget
-                stream = parallel_map(ProblemEvaluator.evaluate, pending, config.workers,
-                                      open_state=lambda: ProblemEvaluator(*worker_args), close_state=ProblemEvaluator.close,
-                                      cancel_running=True, name="eval-worker")
-            bar = _progress_bar(progress, benchmark, len(selected), len(done), records)
-            try:
-                for record in stream:
-                    record["finished_at"] = round(time.time(), 3)
-                    results.append(record)
-                    records.append(record)
-                    new += 1
-                    if bar is not None:
-                        bar.update(1)
-                        bar.set_postfix_str(_progress_note(records))
-            finally:
-                stream.close()
-                if bar is not None:
-                    bar.close()
+    context = {
+        "benchmark": benchmark.name,
+        "benchmark_source": {"repo": benchmark.source_repo, "commit": benchmark.source_commit},
+        "budget": {"wall_s": budget.wall_s, "attempts": budget.attempts, "tactic_timeout_s": budget.tactic_timeout_s},
+        "seed": config.seed,
+    }
+    spec = EvaluatorSpec(identity["backend"], config.prover, dict(config.prover_options), budget, context,
+                         benchmark.load_path.merged(config.load_path))
+    label = f"{benchmark.name} {benchmark.split}" if progress else None
+    proving = prove_problems(selected, spec, out_dir / RESULTS, config.workers, config.ray, label)
+    records, new = proving.records, proving.newly_finished
 
     summary = summarize(records, identity, selected, category_label=benchmark.category_label, notes=benchmark.notes)
     write_reports(out_dir, summary, records)
@@ -492,11 +332,11 @@ def _progress_note(records: list[dict[str, Any]]) -> str:
     return f"proved {proved}/{usable}"
 
 
-def _progress_bar(enabled: bool, benchmark: Benchmark, total: int, initial: int, records: list[dict[str, Any]]):
-    if not enabled:
+def _progress_bar(desc: str | None, total: int, initial: int, records: list[dict[str, Any]]):
+    if desc is None:
         return None
     from tqdm import tqdm
 
-    bar = tqdm(total=total, initial=initial, desc=f"{benchmark.name} {benchmark.split}", unit="thm", dynamic_ncols=True)
+    bar = tqdm(total=total, initial=initial, desc=desc, unit="thm", dynamic_ncols=True)
     bar.set_postfix_str(_progress_note(records))
     return bar

@@ -102,11 +102,11 @@ def library_problems(trace: Path, split: str, count: int, seed: int) -> tuple[li
     Only the drawn ones are placed (placing all 10k random/train theorems takes minutes).
     """
     from proofsmith.checker.coq.file_context import THEOREM_WORDS
-    from proofsmith.eval.benchmarks.coq_library import _libraries, _problem
+    from proofsmith.eval.benchmarks.coq_library import library_problem, traced_libraries
     from proofsmith.retrieval.benchmark import read_split, split_file
 
     path = split_file(trace, split, "a trace folder written by `proofsmith trace`")
-    libraries, _ = _libraries(trace)
+    libraries, _ = traced_libraries(trace)
     seen: set[str] = set()
     theorems = []
     for t in read_split(path):
@@ -119,7 +119,7 @@ def library_problems(trace: Path, split: str, count: int, seed: int) -> tuple[li
     problems, info = [], {}
     for t in theorems:
         library = libraries[Path(t.file_path).parts[0]]
-        problems.append(_problem(t, library, split))
+        problems.append(library_problem(t, library, split))
         info[t.full_name] = {
             "type": t.extra.get("type", ""), "statement": t.extra.get("statement", ""),
             "proof": t.extra.get("proof", ""), "file_path": t.file_path,
@@ -159,51 +159,12 @@ def conjecture_problem(record: dict[str, Any]) -> Problem:
 
 def prove_problems(problems: Sequence[Problem], prover: str, options: dict[str, Any], budget: Budget, workers: int,
                    ray: str | None, out_path: Path, context: dict[str, Any], progress: str | None = None) -> list[dict]:
-    """Prove every problem not yet in `out_path` (one JSON line each, eval.results' file); all records.
+    """Prove every problem not yet in `out_path` (eval.runner.prove_problems, the one proving loop); their records."""
+    from proofsmith.eval.evaluator import EvaluatorSpec
+    from proofsmith.eval.runner import prove_problems as prove_into
 
-    The work is eval.runner's: a `ProblemEvaluator` per worker, threads locally,
-    Ray actors with `ray` (eval.runner._run_ray), the statement checked first
-    and every proof re-checked through the soundness guard.
-    """
-    from proofsmith.checker.parallel import parallel_map
-    from proofsmith.eval.results import ResultsFile
-    from proofsmith.eval.runner import ProblemEvaluator, _run_ray
-
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    with ResultsFile(out_path) as results:
-        records = results.open()
-        done = {r["name"] for r in records}
-        pending = [p for p in problems if p.name not in done]
-        if pending:
-            worker_args = ("coq", prover, dict(options), budget, context, LoadPath())
-            if ray is not None:
-                stream = _run_ray(ray, worker_args, pending, workers)
-            else:
-                stream = parallel_map(ProblemEvaluator.evaluate, pending, workers,
-                                      open_state=lambda: ProblemEvaluator(*worker_args),
-                                      close_state=ProblemEvaluator.close, cancel_running=True, name="iterate-worker")
-            bar = _bar(progress, len(problems), len(done))
-            try:
-                for record in stream:
-                    record["finished_at"] = round(time.time(), 3)
-                    results.append(record)
-                    records.append(record)
-                    if bar is not None:
-                        bar.update(1)
-            finally:
-                stream.close()
-                if bar is not None:
-                    bar.close()
-    by_name = {r["name"]: r for r in records}
-    return [by_name[p.name] for p in problems if p.name in by_name]
-
-
-def _bar(desc: str | None, total: int, initial: int):
-    if desc is None:
-        return None
-    from tqdm import tqdm
-
-    return tqdm(total=total, initial=initial, desc=desc, unit="thm", dynamic_ncols=True, disable=None)
+    spec = EvaluatorSpec("coq", prover, dict(options), budget, context, LoadPath())
+    return prove_into(problems, spec, out_path, workers, ray, progress).by_problem(problems)
 
 
 def pass_rate(record: dict[str, Any]) -> float:

@@ -209,7 +209,7 @@ def test_lean_benchmarks_fail_clearly_without_the_lean_backend(tmp_path):
 def test_a_proved_claim_is_counted_only_after_the_soundness_guard_accepts_it():
     from proofsmith.checker.types import Verdict
     from proofsmith.eval.benchmarks import load_benchmark
-    from proofsmith.eval.runner import ProblemEvaluator
+    from proofsmith.eval.evaluator import EvaluatorSpec, ProblemEvaluator
     from proofsmith.prover.base import Budget, Prover, ProverResult
 
     class ClaimsProved(Prover):
@@ -224,7 +224,7 @@ def test_a_proved_claim_is_counted_only_after_the_soundness_guard_accepts_it():
             return ProverResult(theorem.name, Verdict.PROVED, proof=self.script)
 
     problem = next(p for p in load_benchmark("minif2f-coq", "test").problems if p.name == "mathd_algebra_304")
-    evaluator = ProblemEvaluator("coq", "portfolio", {}, Budget(wall_s=10), {})
+    evaluator = ProblemEvaluator(EvaluatorSpec("coq", "portfolio", {}, Budget(wall_s=10)))
     try:
         for script in ("admit.", "Admitted.", "idtac.", "reflexivity. Qed. Axiom cheat : False."):
             evaluator.prover = ClaimsProved(script)
@@ -235,3 +235,18 @@ def test_a_proved_claim_is_counted_only_after_the_soundness_guard_accepts_it():
         assert evaluator.evaluate(problem)["verdict"] == "proved"
     finally:
         evaluator.close()
+
+
+def test_the_proving_loop_refuses_a_results_file_of_other_problems(tmp_path):
+    """eval.runner.prove_problems (the one loop eval and iterate share) never mixes runs in one file."""
+    from proofsmith.eval.benchmarks import load_benchmark
+    from proofsmith.eval.evaluator import EvaluatorSpec
+    from proofsmith.eval.results import ResultsFileError
+    from proofsmith.eval.runner import prove_problems
+    from proofsmith.prover.base import Budget
+
+    problems = [p for p in load_benchmark("minif2f-coq", "test").problems if p.name == "mathd_algebra_304"]
+    path = tmp_path / "results.jsonl"
+    path.write_text(json.dumps({"name": "someone_else", "verdict": "proved"}) + "\n")
+    with pytest.raises(ResultsFileError, match="holds results for problems outside this run: someone_else"):
+        prove_problems(problems, EvaluatorSpec("coq", "portfolio", {}, Budget(wall_s=5)), path)

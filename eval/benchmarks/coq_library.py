@@ -37,7 +37,7 @@ NAME = "coq-library"
 
 
 @dataclass(frozen=True)
-class _Library:
+class TracedLibrary:
     """A traced library as metadata.json records it, and the project its theorems are opened in."""
 
     name: str
@@ -55,7 +55,8 @@ class _Library:
         return Place(self.project, str(self.inside / rel), line)
 
 
-def _libraries(root: Path) -> tuple[dict[str, _Library], LoadPath]:
+def traced_libraries(root: Path) -> tuple[dict[str, TracedLibrary], LoadPath]:
+    """The libraries a trace folder's metadata.json lists, by their folder (a corpus path's first part), and its load path."""
     path = root / "metadata.json"
     metadata = read_json(path)
     if not isinstance(metadata, dict):
@@ -68,7 +69,7 @@ def _libraries(root: Path) -> tuple[dict[str, _Library], LoadPath]:
         load_path = LoadPath.from_json(metadata.get("load_path", []), where="")
     except LoadPathError as exc:
         raise InputFileError(path, str(exc), field="load_path") from None
-    libraries: dict[str, _Library] = {}
+    libraries: dict[str, TracedLibrary] = {}
     for i, entry in enumerate(entries):
         where = f"libraries[{i}]"
         if not isinstance(entry, dict):
@@ -77,11 +78,11 @@ def _libraries(root: Path) -> tuple[dict[str, _Library], LoadPath]:
         url, commit = (get_field(entry, key, str, path, None, optional=True, where=where) or "" for key in ("url", "commit"))
         folder = Path(lib_root).name
         if name == STDLIB:
-            libraries[folder] = _Library(name, folder, url, commit, STDLIB, None)
+            libraries[folder] = TracedLibrary(name, folder, url, commit, STDLIB, None)
             continue
         found = find_project(lib_root) if Path(lib_root).is_dir() else None
         project = found.parent if found is not None else None
-        libraries[folder] = _Library(
+        libraries[folder] = TracedLibrary(
             name, folder, url or lib_root, commit,
             str(project) if project is not None else None,
             Path(lib_root).resolve().relative_to(project) if project is not None else None,
@@ -89,7 +90,8 @@ def _libraries(root: Path) -> tuple[dict[str, _Library], LoadPath]:
     return libraries, load_path
 
 
-def _problem(theorem: TracedTheorem, library: _Library, split: str) -> Problem:
+def library_problem(theorem: TracedTheorem, library: TracedLibrary, split: str) -> Problem:
+    """A traced theorem as a problem in its own file's context (or, if it cannot be placed, one carrying why)."""
     place = library.place(theorem.file_path, theorem.start[0])
     note = None
     try:
@@ -112,11 +114,11 @@ def _problem(theorem: TracedTheorem, library: _Library, split: str) -> Problem:
 
 def load_coq_library(root: Path, split: str) -> Benchmark:
     split_path = split_file(root, split, "a trace folder written by `proofsmith trace` (metadata.json, random/, novel_premises/)")
-    libraries, load_path = _libraries(root)
+    libraries, load_path = traced_libraries(root)
     problems: list[Problem] = []
     left_out: Counter[str] = Counter()
     seen: set[str] = set()
-    used: dict[str, _Library] = {}
+    used: dict[str, TracedLibrary] = {}
     traced = read_split(split_path)
     for i, theorem in enumerate(traced):
         kind = theorem.extra.get("kind")
@@ -138,7 +140,7 @@ def load_coq_library(root: Path, split: str) -> Benchmark:
             )
         seen.add(theorem.full_name)
         used[library.name] = library
-        problems.append(_problem(theorem, library, split))
+        problems.append(library_problem(theorem, library, split))
     if not problems:
         raise InputFileError(split_path, "no theorems stated with a theorem keyword in this split")
     notes = [
