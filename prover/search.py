@@ -26,15 +26,24 @@ Work that cannot help is not done (the counts go into `result.extra`):
 
 Limits (wall time, expansions) are checked between tactics, never in the
 middle of recording a result, so a proof found in the step where a limit
-fires is kept. A proof found by search is re-checked as a whole through
-`checker.check` (the soundness guard) after the session is released; only
-that verdict can make the result "proved".
+fires is kept. A proof found by search is checked as a whole at once, by the
+session's guarded whole-proof check (`ProofSession.check`, the soundness
+guard); only that verdict can make the result "proved". A proof it rejects
+(a remembered `fix NAME 1.` whose goal `auto.` then closed with the unguarded
+hypothesis NAME: "Recursive definition ... is ill-formed") is not the end of
+the search: its finished node becomes a dead end (`SearchTree.reject`) and
+search goes on with the candidates and frontier it had (`rejected_finishes`
+counts them). Where the session offers `guarded(state)` (Coq's `Guarded.` at
+that state: the complaint, or None), a state reached through a `fix`/`cofix`
+is checked for guardedness as soon as the tactic runs, so an unguarded branch
+dies at once instead of at its end.
 """
 
 from __future__ import annotations
 
 import heapq
 import itertools
+import re
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -42,6 +51,7 @@ from dataclasses import dataclass, replace
 
 from proofsmith.checker.backend import Checker, ProofSession, SessionCrashed
 from proofsmith.checker.types import (
+    CheckResult,
     NextState,
     ProofFinished,
     TacticError,
@@ -65,7 +75,11 @@ MAX_CRASHES = 3
 # the budget's full tactic timeout (see the module docstring).
 FIRST_TRY_TIMEOUT_S = 1.0
 # What search counts of the work it avoided or deferred (in result.extra).
-WASTE_COUNTS = ("no_ops", "duplicates_skipped", "timeouts_retried")
+WASTE_COUNTS = ("no_ops", "duplicates_skipped", "timeouts_retried", "rejected_finishes", "unguarded")
+# What Coq's `Guarded.` says of a fixpoint whose body does not yet take its structural argument.
+_NOT_ENOUGH_ABSTRACTIONS = "Not enough abstractions"
+# A tactic sentence that starts a (co)fixpoint: the proof term below it must stay guarded.
+_FIXPOINT_TACTIC = re.compile(r"(?:^|[;\[|(]\s*|\bthen\s+)(?:co)?fix\b")
 
 
 @dataclass(eq=False)
@@ -150,6 +164,10 @@ class BestFirstSearchProver(Prover):
         self._crashes = 0
         self._pairs_run: set[tuple[str, str]] = set()
         self._retries_pending: dict[int, int] = {}  # node id -> its timed-out tactics not yet retried
+        self._below_fixpoint: set[int] = set()  # ids of nodes whose state's path runs a fix/cofix tactic
+        self._accepted: tuple[str, CheckResult] | None = None  # the proof the whole-proof check accepted
+        self._last_rejection = ""
+        self._theorem = theorem
         tree: SearchTree | None = None
         stats = {"expansions": 0, "tactics": 0, **{name: 0 for name in WASTE_COUNTS}}
         stop = "frontier exhausted"
@@ -167,24 +185,17 @@ class BestFirstSearchProver(Prover):
                 self._result(theorem, Verdict.ERROR, start, clock, f"checker crashed: {exc}", tree, stats), tree
             )
 
-        tactics = tree.proof()
-        if tactics is None:
+        if self._accepted is None:
             # Like the portfolio prover: TIMEOUT when the wall budget ran out, FAILED otherwise.
             verdict = Verdict.TIMEOUT if stop.startswith("wall-clock") else Verdict.FAILED
+            if stats["rejected_finishes"]:
+                stop += (f"; the checker rejected {stats['rejected_finishes']} proof(s) search found, "
+                         f"the last: {self._last_rejection}")
             return SearchOutcome(self._result(theorem, verdict, start, clock, stop, tree, stats), tree)
-        proof = "\n".join(tactics)
-        # The whole-proof check may run past the wall budget: a proof in hand is never dropped.
-        with clock.timing("checker"):
-            check = checker.check(theorem, proof, timeout_s=max(budget.tactic_timeout_s * 3, 10.0))
-        if check.proved:
-            result = self._result(theorem, Verdict.PROVED, start, clock, "", tree, stats, proof)
-        else:
-            result = self._result(
-                theorem, Verdict.FAILED, start, clock, f"the checker rejected the proof search found: {check.reason}",
-                tree, stats, proof,
-            )
+        proof, check = self._accepted
+        result = self._result(theorem, Verdict.PROVED, start, clock, "", tree, stats, proof)
         result.check = check
-        if check.proved and learn:
+        if learn:
             # A generator that learns (the tactic memory) gets the proof at once, for the next theorem.
             self.generator.learn(theorem.name, tree.proof_steps() or [])
         return SearchOutcome(result, tree)
@@ -220,7 +231,7 @@ class BestFirstSearchProver(Prover):
             if isinstance(frontier[0][2], TimeoutRetry):
                 retry = heapq.heappop(frontier)[2]
                 self._retry(session, tree, retry, budget, deadline, clock, frontier, order, stats)
-                if tree.root.status is Status.PROVED:
+                if self._proof_accepted(session, tree, budget, clock, stats):
                     return "proof found"
                 if tree.root.status is Status.FAILED:
                     return "every branch failed"
@@ -276,7 +287,7 @@ class BestFirstSearchProver(Prover):
                             retry = TimeoutRetry(node, tactic, logprob)
                             self._retries_pending[node.id] = self._retries_pending.get(node.id, 0) + 1
                             heapq.heappush(frontier, (-retry.priority, next(order), retry))
-                        if tree.root.status is Status.PROVED:
+                        if self._proof_accepted(session, tree, budget, clock, stats):
                             return "proof found"
             for node in batch:
                 if not self._retries_pending.get(node.id):
@@ -286,6 +297,38 @@ class BestFirstSearchProver(Prover):
             if tree.root.status is Status.FAILED:
                 return "every branch failed"
         return exhausted
+
+    def _proof_accepted(
+        self, session: ProofSession, tree: SearchTree, budget: Budget, clock: Stopwatch, stats: dict[str, int]
+    ) -> bool:
+        """While the tree shows a proof, check it whole; True once one is accepted. A rejected proof's
+        finished node becomes a dead end and the next shortest proof (if any) is checked in turn."""
+        while tree.root.status is Status.PROVED:
+            end = tree.proof_end()
+            tactics = tree.proof()
+            assert end is not None and tactics is not None
+            proof = "\n".join(tactics)
+            # The whole-proof check may run past the wall budget: a proof in hand is never dropped.
+            with clock.timing("checker"):
+                check = session.check(self._theorem, proof, timeout_s=max(budget.tactic_timeout_s * 3, 10.0))
+            if check.proved:
+                self._accepted = (proof, check)
+                return True
+            stats["rejected_finishes"] += 1
+            self._last_rejection = check.reason or check.verdict.value
+            tree.reject(end, f"the checker rejected the proof: {self._last_rejection}")
+        return False
+
+    def _unguarded(self, session: ProofSession, node: InternalNode, tactic: str, outcome: TacticResult) -> str | None:
+        """Coq's complaint when the state `tactic` led to from `node` is below a fix/cofix and not guarded."""
+        below = node.id in self._below_fixpoint or bool(_FIXPOINT_TACTIC.search(tactic.strip()))
+        guarded = getattr(session, "guarded", None)
+        if not below or guarded is None or not isinstance(outcome, (NextState, ProofFinished)):
+            return None
+        complaint = guarded(outcome.state)
+        if complaint is None or (isinstance(outcome, NextState) and _NOT_ENOUGH_ABSTRACTIONS in complaint):
+            return None  # a body still a hole (right after `fix IH 2.`) gets its abstractions from later steps
+        return f"not guarded: {complaint}"
 
     def _retry(
         self,
@@ -343,6 +386,14 @@ class BestFirstSearchProver(Prover):
             if self._crashes > MAX_CRASHES:
                 raise
             outcome = TacticError(f"checker crashed: {exc}")
+        if isinstance(outcome, (NextState, ProofFinished)) and not (
+            isinstance(outcome, NextState) and outcome.state.text == node.state.text
+        ):
+            with clock.timing("checker"):
+                complaint = self._unguarded(session, node, tactic, outcome)
+            if complaint is not None:
+                stats["unguarded"] += 1
+                outcome = TacticError(complaint)
         elapsed = time.perf_counter() - t0
         if isinstance(outcome, ProofFinished):
             dst = tree.finished(outcome.state)
@@ -355,6 +406,8 @@ class BestFirstSearchProver(Prover):
                 dst = known
             else:
                 dst = tree.internal(outcome.state, node.cumulative_logprob + logprob, node.depth + 1)
+                if node.id in self._below_fixpoint or _FIXPOINT_TACTIC.search(tactic.strip()):
+                    self._below_fixpoint.add(dst.id)
                 heapq.heappush(frontier, (-dst.priority, next(order), dst))
         elif isinstance(outcome, TacticTimeout):
             if retry_timeout:

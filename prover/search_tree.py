@@ -13,7 +13,10 @@ Status propagation:
 - a node is FAILED once its expansion is done (every candidate tried, a
   timed-out one retried too) and every outgoing edge reaches a FAILED node (a
   node whose only way out is a cycle stays OPEN);
-- changes travel up the incoming edges.
+- changes travel up the incoming edges;
+- a finished node whose whole proof the checker rejects (an unguarded `fix`
+  closed by its own hypothesis) becomes a dead end (`SearchTree.reject`) and
+  every status is worked out again, so search can go on from where it was.
 
 `SearchTree.check_invariants()` checks these rules, the links and the sizes
 (the search tests run it on every tree they grow).
@@ -47,12 +50,21 @@ class Edge:
 
 @dataclass(eq=False)
 class ProofFinishedNode:
+    """A tactic closed every goal. PROVED until the whole-proof check rejects the proof through it
+    (`SearchTree.reject`): then it is a dead end, FAILED, and `rejected` says why."""
+
     id: int
     state: GoalState | None = None
     in_edges: list[Edge] = field(default_factory=list)
+    rejected: str | None = None
 
-    status = Status.PROVED
-    distance_to_proof = 0
+    @property
+    def status(self) -> Status:
+        return Status.PROVED if self.rejected is None else Status.FAILED
+
+    @property
+    def distance_to_proof(self) -> float:
+        return 0 if self.rejected is None else math.inf
 
 
 @dataclass(eq=False)
@@ -132,6 +144,11 @@ def _propagate_failure(start: InternalNode) -> None:
             stack.extend(e.src for e in node.in_edges)
 
 
+def _shortest_way(node: InternalNode) -> Edge:
+    """The edge out of a PROVED node that starts its shortest proof."""
+    return min((e for e in node.out_edges or () if e.dst.status is Status.PROVED), key=lambda e: e.dst.distance_to_proof)
+
+
 class TreeInvariantError(AssertionError):
     """The search tree contradicts what it promises (SearchTree.check_invariants)."""
 
@@ -166,6 +183,40 @@ class SearchTree:
         self.nodes.append(node)
         return node
 
+    def proof_end(self) -> ProofFinishedNode | None:
+        """The finished node the shortest proof from the root ends in, or None."""
+        if self.root.status is not Status.PROVED:
+            return None
+        node: Node = self.root
+        while isinstance(node, InternalNode):
+            node = _shortest_way(node).dst
+        assert isinstance(node, ProofFinishedNode)
+        return node
+
+    def reject(self, end: ProofFinishedNode, reason: str) -> None:
+        """The checker rejected the proof ending in `end`: that node is dead, every status is recomputed.
+
+        Proof distances are shortest paths back from the finished nodes still standing (breadth
+        first over incoming edges); failure then spreads up from the nodes whose expansion is done.
+        """
+        end.rejected = reason
+        internal = [node for node in self.nodes if isinstance(node, InternalNode)]
+        for node in internal:
+            node.status, node.distance_to_proof = Status.OPEN, math.inf
+        layer: list[Node] = [n for n in self.nodes if isinstance(n, ProofFinishedNode) and n.rejected is None]
+        distance = 0
+        while layer:
+            distance += 1
+            following: list[Node] = []
+            for node in layer:
+                for edge in node.in_edges:
+                    if edge.src.distance_to_proof > distance:
+                        edge.src.distance_to_proof, edge.src.status = distance, Status.PROVED
+                        following.append(edge.src)
+            layer = following
+        for node in internal:
+            _propagate_failure(node)
+
     @property
     def edges(self) -> Iterator[Edge]:
         for node in self.nodes:
@@ -184,10 +235,7 @@ class SearchTree:
         steps: list[tuple[str, str]] = []
         node: Node = self.root
         while isinstance(node, InternalNode):
-            edge = min(
-                (e for e in node.out_edges or () if e.dst.status is Status.PROVED),
-                key=lambda e: e.dst.distance_to_proof,
-            )
+            edge = _shortest_way(node)
             steps.append((node.state.text, edge.tactic))
             node = edge.dst
         return steps
@@ -245,8 +293,10 @@ class SearchTree:
 
     def _check_status(self, node: Node) -> None:
         if isinstance(node, ProofFinishedNode):
-            if node.status is not Status.PROVED or node.distance_to_proof != 0:
+            if node.rejected is None and (node.status is not Status.PROVED or node.distance_to_proof != 0):
                 raise TreeInvariantError(f"finished node {node.id} is not proved at distance 0")
+            if node.rejected is not None and node.status is not Status.FAILED:
+                raise TreeInvariantError(f"finished node {node.id} was rejected but is not failed")
             return
         if isinstance(node, ErrorNode):
             if node.status is not Status.FAILED or node.distance_to_proof != math.inf:
@@ -297,6 +347,8 @@ class SearchTree:
                 record.update(kind="error", message=node.message, timed_out=node.timed_out)
             else:
                 record.update(kind="finished")
+                if node.rejected is not None:
+                    record["rejected"] = node.rejected
             if node.distance_to_proof != math.inf:
                 record["distance_to_proof"] = int(node.distance_to_proof)
             nodes.append(record)
