@@ -38,12 +38,12 @@ import hashlib
 import json
 import logging
 import random
-import re
 import time
 from collections import Counter
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 from proofsmith.checker.coq.load_path import LoadPath
 from proofsmith.checker.json_files import JsonlAppender, read_json, read_jsonl, write_json, write_jsonl
@@ -51,7 +51,7 @@ from proofsmith.checker.types import NextState, ProofFinished, Theorem
 from proofsmith.data_synth import conjecture as cj
 from proofsmith.eval.benchmarks.problem import Problem
 from proofsmith.prover.base import Budget
-from proofsmith.prover.iterate_config import IterateConfig, IterateConfigError
+from proofsmith.prover.iterate_config import IterateConfig
 
 log = logging.getLogger(__name__)
 
@@ -197,61 +197,31 @@ def write_examples(path: Path, examples: Iterable[tuple[str, str, str]]) -> int:
     return len(rows)
 
 
-def fine_tune(examples_path: Path, base_model: str, out_dir: Path, t: dict[str, Any], seed: int) -> dict[str, Any]:
-    """Fine-tune `base_model` on the examples file (prompt, completion rows), resuming from a checkpoint."""
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer, DataCollatorForSeq2Seq, Trainer, TrainingArguments
-    from transformers.trainer_utils import get_last_checkpoint
+def train_round_model(examples_path: Path, base_model: str, out_dir: Path, t: dict[str, Any], seed: int) -> dict[str, Any]:
+    """Fine-tune `base_model` on a round's examples file (prover.fine_tuning.fine_tune, resuming from a checkpoint).
 
-    from proofsmith.prover.model_store import resolve_model
-    from proofsmith.prover.prompt import PromptFormat
-    from proofsmith.prover.sft import Example, TokenizedExamples, freeze_below
+    The checkpoints go once the final model is saved: later rounds read OUT/final only.
+    """
+    from proofsmith.prover.fine_tuning import Example, FineTuneSettings, TrainingSets, fine_tune
 
-    if t["threads"]:
-        torch.set_num_threads(t["threads"])
-    model_dir = resolve_model(None if base_model in ("default", "") else base_model)
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    tokenizer.padding_side = "right"
-    fmt = PromptFormat(tokenizer, max_prompt_tokens=t["max_prompt_tokens"])
     rows = [r for _, r in read_jsonl(examples_path)]
-    examples = [Example(r["prompt"], r["completion"]) for r in rows]
-    data = TokenizedExamples(examples, tokenizer, fmt, t["max_length"])
-    if len(data) == 0:
-        raise IterateError(f"{examples_path}: no training examples")
-    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
-    if t["train_layers"] >= 0:
-        freeze_below(model, t["train_layers"])
-    use_cpu = t["device"] == "cpu" or not torch.cuda.is_available()
-    args = TrainingArguments(
-        output_dir=str(out_dir), max_steps=t["max_steps"], learning_rate=t["learning_rate"],
-        per_device_train_batch_size=t["batch_size"], lr_scheduler_type="linear", warmup_steps=0,
-        logging_steps=max(1, t["max_steps"] // 8), save_strategy="steps", save_steps=max(5, t["max_steps"] // 4),
-        save_total_limit=1, eval_strategy="no", report_to="none", seed=seed, use_cpu=use_cpu, bf16=not use_cpu,
-        remove_unused_columns=False, disable_tqdm=True,
+    settings = FineTuneSettings(
+        model=None if base_model in ("default", "") else base_model, max_steps=t["max_steps"],
+        learning_rate=t["learning_rate"], batch_size=t["batch_size"], max_prompt_tokens=t["max_prompt_tokens"],
+        max_length=t["max_length"], save_steps=max(5, t["max_steps"] // 4), save_total_limit=1,
+        logging_steps=max(1, t["max_steps"] // 8), train_layers=t["train_layers"] if t["train_layers"] >= 0 else None,
+        threads=t["threads"] or None, device="cpu" if t["device"] == "cpu" else None, seed=seed,
+        keep_checkpoints=False, progress=False,
     )
-    collator = DataCollatorForSeq2Seq(tokenizer, label_pad_token_id=-100, padding=True)
-    trainer = Trainer(model=model, args=args, train_dataset=data, data_collator=collator, processing_class=tokenizer)
-    resume = get_last_checkpoint(str(out_dir)) if out_dir.is_dir() else None
-    t0 = time.monotonic()
-    output = trainer.train(resume_from_checkpoint=resume)
-    losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
-    final = out_dir / "final"
-    trainer.save_model(str(final))
-    tokenizer.padding_side = "left"
-    tokenizer.save_pretrained(str(final))
+    result = fine_tune(settings, out_dir, lambda _: TrainingSets([Example(r["prompt"], r["completion"]) for r in rows]),
+                       str(examples_path))
     figures = {
-        "examples": len(data), "steps": trainer.state.global_step, "train_loss": output.training_loss,
-        "first_loss": losses[0] if losses else None, "last_loss": losses[-1] if losses else None,
-        "resumed_from": resume, "seconds": round(time.monotonic() - t0, 1), "model": str(final),
-        "base_model": str(model_dir), "kinds": dict(Counter(r.get("kind", "") for r in rows)),
+        "examples": result.train_examples, "steps": result.steps, "train_loss": result.train_loss,
+        "first_loss": result.first_loss, "last_loss": result.last_loss, "resumed_from": result.resumed_from,
+        "seconds": result.seconds, "model": result.model, "base_model": result.base_model,
+        "kinds": dict(Counter(r.get("kind", "") for r in rows)),
     }
     write_json(out_dir / "summary.json", figures, indent=1)
-    for checkpoint in out_dir.glob("checkpoint-*"):  # the final model is what later rounds read
-        import shutil
-
-        shutil.rmtree(checkpoint, ignore_errors=True)
     return figures
 
 
@@ -807,7 +777,7 @@ class IterationRun:
         rd = self.round_dir(r)
         base = self.model_of(r)
         self._log(f"round {r}: training from {base} ({self.config['training']['max_steps']} steps)")
-        figures = fine_tune(rd / "train.jsonl", base, rd / "model", self.config["training"], self.seed + r)
+        figures = train_round_model(rd / "train.jsonl", base, rd / "model", self.config["training"], self.seed + r)
         self.mark(r, "train", figures)
 
     # -------------------------------------------------------------- evaluation

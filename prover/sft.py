@@ -10,9 +10,10 @@ is on the completion only. With `proof_retrieval` the prompts also show the
 most similar traced proofs (Rango), from a tactic memory of the same train
 split, leave-one-out: a theorem's own proof never appears in its prompts.
 
-Training is transformers' `Trainer`: checkpoints every `save_steps` into the
-output directory, and rerunning the same command resumes from the last one.
-The final model (weights and tokenizer) lands in OUT/final, loadable by
+Training is `prover.fine_tuning.fine_tune` (the one fine-tuning loop, which
+iterate's rounds use too): checkpoints every `save_steps` into the output
+directory, and rerunning the same command resumes from the last one. The
+final model (weights and tokenizer) lands in OUT/final, loadable by
 `--model OUT/final`.
 """
 
@@ -22,27 +23,17 @@ import json
 import logging
 import random
 import re
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from proofsmith.checker.types import Source, Theorem
+from proofsmith.prover.fine_tuning import Example, FineTuneSettings, TrainingDataError, TrainingSets, fine_tune
 from proofsmith.prover.premises import PremiseRetriever
-from proofsmith.prover.proof_examples import ProofRetriever
 from proofsmith.prover.prompt import PromptFormat
+from proofsmith.prover.proof_examples import ProofRetriever
 
 log = logging.getLogger(__name__)
-
-
-class TrainingDataError(ValueError):
-    """Traced data that cannot be turned into training examples; the message names the input."""
-
-
-@dataclass(frozen=True)
-class Example:
-    prompt: str
-    completion: str
 
 
 @dataclass
@@ -139,80 +130,13 @@ def examples_from_split(
     return examples
 
 
-class TokenizedExamples:
-    """Examples as token ids, the loss masked (-100) on the prompt."""
-
-    def __init__(self, examples: Sequence[Example], tokenizer, prompt_format: PromptFormat, max_length: int,
-                 encoder_decoder: bool = False):
-        self.items: list[dict[str, list[int]]] = []
-        for ex in examples:
-            prompt_ids = tokenizer(ex.prompt, add_special_tokens=False)["input_ids"]
-            target_ids = tokenizer(prompt_format.target(ex.completion), add_special_tokens=False)["input_ids"]
-            if encoder_decoder:
-                self.items.append({"input_ids": prompt_ids[:max_length], "labels": target_ids[:max_length]})
-                continue
-            ids = (prompt_ids + target_ids)[:max_length]
-            labels = ([-100] * len(prompt_ids) + target_ids)[:max_length]
-            if all(label == -100 for label in labels):
-                continue  # the prompt alone fills the window: nothing to learn
-            self.items.append({"input_ids": ids, "attention_mask": [1] * len(ids), "labels": labels})
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-    def __getitem__(self, i: int) -> dict[str, list[int]]:
-        return self.items[i]
-
-
-def freeze_below(model, train_layers: int) -> int:
-    """Freeze everything but the top `train_layers` blocks and the final norm; returns trainable params."""
-    base = model.get_decoder() if hasattr(model, "get_decoder") else model.base_model
-    layers = getattr(base, "layers", None)
-    if layers is None or train_layers < 0:
-        raise TrainingDataError("train_layers needs a decoder with a `layers` list and a count >= 0")
-    for param in model.parameters():
-        param.requires_grad = False
-    trainable = list(layers[len(layers) - train_layers :]) if train_layers else []
-    if getattr(base, "norm", None) is not None:
-        trainable.append(base.norm)
-    for module in trainable:
-        for param in module.parameters():
-            param.requires_grad = True
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
-
-
 def train_generator(config: SFTConfig, retriever: PremiseRetriever | None = None) -> dict[str, Any]:
-    """Fine-tune, resuming from the last checkpoint in `config.out`; returns the run's figures."""
-    import torch
-    from transformers import (
-        AutoConfig,
-        AutoModelForCausalLM,
-        AutoModelForSeq2SeqLM,
-        AutoTokenizer,
-        DataCollatorForSeq2Seq,
-        Trainer,
-        TrainingArguments,
-    )
-    from transformers.trainer_utils import get_last_checkpoint
-
-    from proofsmith.prover.model_store import resolve_model
-
-    if config.threads is not None:
-        torch.set_num_threads(config.threads)
+    """Fine-tune (prover.fine_tuning.fine_tune), resuming from the last checkpoint in `config.out`; the run's figures."""
     data = Path(config.data)
     train_path = data / config.split / "train.json"
     if not train_path.is_file():
         raise TrainingDataError(f"{data}: no {config.split}/train.json (expected a LeanDojo Benchmark 4 directory)")
     val_path = data / config.split / "val.json"
-    model_dir = resolve_model(config.model)
-    encoder_decoder = bool(getattr(AutoConfig.from_pretrained(model_dir), "is_encoder_decoder", False))
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    tokenizer.padding_side = "right"
-    prompt_format = PromptFormat(
-        tokenizer, max_prompt_tokens=config.max_prompt_tokens, use_chat_template=not encoder_decoder
-    )
 
     proofs = None
     if config.proof_retrieval:
@@ -223,70 +147,33 @@ def train_generator(config: SFTConfig, retriever: PremiseRetriever | None = None
         except TacticMemoryError as exc:
             raise TrainingDataError(str(exc)) from None
 
-    def dataset(path: Path, limit: int | None) -> TokenizedExamples:
-        examples = examples_from_split(
-            path, prompt_format, retriever, whole_proofs=config.whole_proofs, max_proof_lines=config.max_proof_lines,
-            files=config.files, max_state_chars=config.max_state_chars, proofs=proofs, proofs_k=config.proofs_k,
-            limit=limit, seed=config.seed,
-        )
-        return TokenizedExamples(examples, tokenizer, prompt_format, config.max_length, encoder_decoder)
+    def examples(prompt_format: PromptFormat) -> TrainingSets:
+        def of(path: Path, limit: int | None) -> list[Example]:
+            return examples_from_split(
+                path, prompt_format, retriever, whole_proofs=config.whole_proofs,
+                max_proof_lines=config.max_proof_lines, files=config.files, max_state_chars=config.max_state_chars,
+                proofs=proofs, proofs_k=config.proofs_k, limit=limit, seed=config.seed,
+            )
 
-    train_set = dataset(train_path, config.max_examples)
-    if len(train_set) == 0:
-        raise TrainingDataError(f"{train_path}: no traced tactics to train on")
-    # A bounded validation set: its loss is computed before and after training.
-    val_limit = max(64, config.max_examples // 10) if config.max_examples else None
-    val_set = dataset(val_path, val_limit) if val_path.is_file() else None
+        # A bounded validation set: its loss is computed before and after training.
+        val_limit = max(64, config.max_examples // 10) if config.max_examples else None
+        return TrainingSets(of(train_path, config.max_examples), of(val_path, val_limit) if val_path.is_file() else None)
 
-    model_cls = AutoModelForSeq2SeqLM if encoder_decoder else AutoModelForCausalLM
-    model = model_cls.from_pretrained(model_dir, dtype=torch.float32)
-    if config.train_layers is not None:
-        freeze_below(model, config.train_layers)
+    settings = FineTuneSettings(
+        model=config.model, max_steps=config.max_steps, epochs=config.epochs, learning_rate=config.learning_rate,
+        batch_size=config.batch_size, gradient_accumulation=config.gradient_accumulation,
+        max_prompt_tokens=config.max_prompt_tokens, max_length=config.max_length, save_steps=config.save_steps,
+        train_layers=config.train_layers, threads=config.threads, device=config.device, seed=config.seed,
+    )
     out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
-    use_cpu = config.device == "cpu" or not torch.cuda.is_available()
-    args = TrainingArguments(
-        output_dir=str(out),
-        num_train_epochs=config.epochs,
-        max_steps=config.max_steps,
-        learning_rate=config.learning_rate,
-        per_device_train_batch_size=config.batch_size,
-        per_device_eval_batch_size=config.batch_size,
-        gradient_accumulation_steps=config.gradient_accumulation,
-        lr_scheduler_type="linear",
-        warmup_steps=0,
-        logging_steps=max(1, min(50, config.save_steps)),
-        save_strategy="steps",
-        save_steps=config.save_steps,
-        save_total_limit=2,
-        eval_strategy="no",
-        report_to="none",
-        seed=config.seed,
-        use_cpu=use_cpu,
-        bf16=not use_cpu,
-        remove_unused_columns=False,
-    )
-    collator = DataCollatorForSeq2Seq(tokenizer, label_pad_token_id=-100, padding=True)
-    # With the tokenizer as processing_class every checkpoint is a loadable model directory.
-    trainer = Trainer(
-        model=model, args=args, train_dataset=train_set, eval_dataset=val_set, data_collator=collator,
-        processing_class=tokenizer,
-    )
-    figures: dict[str, Any] = {"train_examples": len(train_set), "val_examples": len(val_set) if val_set else 0}
-    resume = get_last_checkpoint(str(out)) if out.is_dir() else None
-    if val_set is not None and resume is None:
-        figures["val_loss_before"] = trainer.evaluate()["eval_loss"]
-    train_output = trainer.train(resume_from_checkpoint=resume)
-    figures["train_loss"] = train_output.training_loss
-    figures["steps"] = trainer.state.global_step
-    figures["resumed_from"] = resume
-    if val_set is not None:
-        figures["val_loss_after"] = trainer.evaluate()["eval_loss"]
-    final = out / "final"
-    trainer.save_model(str(final))
-    tokenizer.padding_side = "left"
-    tokenizer.save_pretrained(str(final))
-    figures["model"] = str(final)
+    result = fine_tune(settings, out, examples, str(train_path))
+    figures: dict[str, Any] = {"train_examples": result.train_examples, "val_examples": result.val_examples}
+    if result.val_loss_before is not None:
+        figures["val_loss_before"] = result.val_loss_before
+    figures.update(train_loss=result.train_loss, steps=result.steps, resumed_from=result.resumed_from)
+    if result.val_loss_after is not None:
+        figures["val_loss_after"] = result.val_loss_after
+    figures["model"] = result.model
     figures["config"] = asdict(config)
     (out / "sft_summary.json").write_text(json.dumps(figures, indent=1, default=str))
     return figures
