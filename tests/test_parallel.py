@@ -10,7 +10,6 @@ through it.
 
 from __future__ import annotations
 
-import ast
 import signal
 import threading
 import time
@@ -257,22 +256,7 @@ def test_an_item_with_several_results_delivers_each_and_is_cancelled_at_the_next
 # ------------------------------------------------------------- the three users
 
 
-USERS = {
-    "eval/runner.py": "parallel_map",
-    "data_synth/trace/runner.py": "parallel_map",
-    "data_synth/mutation_run.py": "parallel_flat_map",
-}
-
-
-@pytest.mark.parametrize("path", sorted(USERS))
-def test_each_pool_user_runs_through_the_map_and_starts_no_thread_itself(path):
-    tree = ast.parse((ROOT / path).read_text())
-    imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
-                and node.module == "proofsmith.checker.parallel" for alias in node.names}
-    called = {node.func.id for node in ast.walk(tree) if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)}
-    assert USERS[path] in imported and USERS[path] in called
-    names = {n.attr if isinstance(n, ast.Attribute) else n.id for n in ast.walk(tree) if isinstance(n, (ast.Attribute, ast.Name))}
-    assert not names & {"Thread", "ThreadPoolExecutor", "Queue", "SimpleQueue", "queue"}, path
+# That they start no thread or pool of their own is an import-linter contract (pyproject.toml).
 
 
 def _spy(monkeypatch, module, name: str) -> list:
