@@ -25,7 +25,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from proofsmith.checker.json_files import JsonlAppender
+from proofsmith.formats.json_files import JsonlAppender
 from proofsmith.cli import load_path_options
 from proofsmith.cli.errors import UsageError, checker_settings
 
@@ -56,7 +56,7 @@ def read_tasks(path: Path, backend: str, project: str | None = None):
     `project` (`stdlib` or a project folder) lets lines name a theorem by its file instead.
     """
     from proofsmith.checker.types import ProofTask, Theorem
-    from proofsmith.checker.json_files import InputFileError, get_field, read_jsonl
+    from proofsmith.formats.json_files import InputFileError, get_field, read_jsonl
 
     tasks = []
     try:
@@ -75,7 +75,7 @@ def read_tasks(path: Path, backend: str, project: str | None = None):
 def _in_context_task(record: dict, path: Path, line: int, backend: str, project: str | None):
     """A line naming a theorem of a project file: its statement and context are the file's."""
     from proofsmith.checker.coq.file_context import ContextError, theorem_in_context
-    from proofsmith.checker.json_files import InputFileError, get_field
+    from proofsmith.formats.json_files import InputFileError, get_field
     from proofsmith.checker.types import ProofTask
 
     name, file, proof = (get_field(record, k, str, path, line, nonempty=k != "proof") for k in IN_CONTEXT_FIELDS)
@@ -92,6 +92,20 @@ def _in_context_task(record: dict, path: Path, line: int, backend: str, project:
         raise InputFileError(path, str(exc), line) from None
     # the output names the theorem as the input did
     return ProofTask(replace(theorem, backend=backend), proof, extra={"name": name})
+
+
+def _in_built_project(args, tasks, project: str | None):
+    """The tasks with the .vo files they need built (load_path_options.prepare_project): theorems of
+    project files are then replayed in the project's build copy when the project lacked them."""
+    if project == STDLIB:
+        return tasks
+    files = sorted({t.theorem.place.file for t in tasks if t.theorem.place is not None})
+    headers = sorted({t.theorem.header for t in tasks if t.theorem.place is None})
+    folder = load_path_options.prepare_project(args, files, headers, discover=True)
+    if folder is None or project is None or str(folder) == project:
+        return tasks
+    return [replace(t, theorem=replace(t.theorem, place=replace(t.theorem.place, project=str(folder))))
+            if t.theorem.place is not None else t for t in tasks]
 
 
 def _output_name(task) -> str:
@@ -111,7 +125,7 @@ def _project(args) -> str | None:
 def _record_load_path(record: dict, path: Path, line: int):
     """A record's own load path (mutant records carry the one their library needs)."""
     from proofsmith.checker.coq.load_path import LoadPath, LoadPathError
-    from proofsmith.checker.json_files import InputFileError
+    from proofsmith.formats.json_files import InputFileError
 
     try:
         return LoadPath.from_json(record["load_path"], where="")
@@ -126,6 +140,8 @@ def run(args) -> int:
 
     project = _project(args)
     tasks = read_tasks(args.input, args.backend, project)
+    if args.backend == "coq":
+        tasks = _in_built_project(args, tasks, project)
     # `--project stdlib` names Coq's own library: nothing to add to the load path, nothing to look for
     load_path_args = argparse.Namespace(**{**vars(args), "project": None, "no_project": True}) if project == STDLIB else args
     load_path = load_path_options.load_path_from(load_path_args, discover=args.backend == "coq").merged(
@@ -171,7 +187,7 @@ def run(args) -> int:
 
 def _already_judged(out: Path, tasks) -> int:
     """How many proofs, from the first, an earlier run wrote to `out`; refuses a file of other proofs."""
-    from proofsmith.checker.json_files import InputFileError, read_jsonl
+    from proofsmith.formats.json_files import InputFileError, read_jsonl
 
     try:
         names = [record.get("name") for _, record in read_jsonl(out, missing_ok=True)]

@@ -43,6 +43,9 @@ def register(sub) -> None:
         p, help="model for learned provers (directory or hub id cached locally; with --model-url, the served name)")
     p.add_argument("--prover-option", action="append", default=[], metavar="KEY=VALUE",
                    help="extra prover option (VALUE parsed as JSON when it can be), repeatable")
+    p.add_argument("--protocol", default=None, choices=("random", "chronological"),
+                   help="coq-library with a tactic memory: random (LeanDojo's: the strategy's train proofs) or "
+                        "chronological (Tactician's: only the theorems before each target, in library order)")
     p.add_argument("--budget-s", type=float, default=60.0, help="wall-clock seconds per problem, all attempts together (default 60)")
     p.add_argument("--attempts", type=int, default=1, help="attempts K per problem, for pass@k (default 1)")
     p.add_argument("--tactic-timeout-s", type=float, default=10.0, help="seconds per tactic (default 10)")
@@ -61,6 +64,8 @@ def register(sub) -> None:
 
 def _prover_options(args) -> tuple[tuple[str, object], ...]:
     options = shared_options.model_options(args)
+    if args.protocol is not None:
+        options["memory_protocol"] = args.protocol
     for item in args.prover_option:
         key, sep, value = item.partition("=")
         if not sep or not key:
@@ -81,6 +86,7 @@ def run(args) -> int:
     from proofsmith.prover.registry import ProverOptionError
 
     problems = tuple(n.strip() for n in args.problems.split(",") if n.strip()) if args.problems else None
+    load_path_options.prepare_project(args)  # a project's missing .vo files, built into the cache
     config = RunConfig(
         benchmark=args.benchmark,
         split=args.split,

@@ -32,6 +32,8 @@ def theorem_from_args(args):
         header = args.header_file.read_text(encoding="utf-8")
     else:
         header = args.header
+    if args.backend == "coq":  # what the header requires of a project, built when the project lacks it
+        load_path_options.prepare_project(args, headers=[header])
     load_path = load_path_options.load_path_from(args, discover=args.backend == "coq")
     if load_path and args.backend != "coq":
         raise UsageError(f"-Q/-R/--project name a Coq load path; --backend {args.backend} takes none")

@@ -171,10 +171,13 @@ def _run(args) -> int:
             raise UsageError("--file needs --line N (a line inside the proof)")
         if args.backend != "coq":
             raise UsageError("--file/--line takes a Coq file (--backend coq)")
-        from proofsmith.checker.coq.file_context import ContextError
+        from proofsmith.checker.coq.file_context import STDLIB, ContextError
         from proofsmith.checker.coq.proof_at_line import proof_at_line
 
         project, inside = _file_place(args)
+        if project != STDLIB and not args.coq_bindings:  # what the file requires, built when the project lacks it
+            args.project = project
+            project = str(load_path_options.prepare_project(args, [inside]))
         try:
             located = proof_at_line(project, inside, args.line)
         except ContextError as exc:

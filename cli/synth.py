@@ -64,6 +64,7 @@ def run_mutate(args) -> int:
     if args.out.exists() and args.out.is_dir():
         raise UsageError(f"--out {args.out}: is a directory, expected a .jsonl file path")
     try:
+        load_path_options.prepare_project(args)  # a project's missing .vo files, built into the cache
         library = MutationLibrary.load(trace, load_path_options.load_path_from(args))
     except LibraryError as exc:
         raise UsageError(f"--trace {trace}: {exc}") from None

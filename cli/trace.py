@@ -54,14 +54,15 @@ def run(args) -> int:
         value = getattr(args, name)
         if value is not None and value < 1:
             raise UsageError(f"--{name.replace('_', '-')} {value}: must be at least 1")
+    specs, logical_paths, project_load_path = _project_libraries(args.library, args.logical_path)
     try:
-        libraries = resolve(args.library, args.logical_path)
+        libraries = resolve(specs, logical_paths)
     except LibraryError as exc:
         raise UsageError(str(exc)) from None
     if args.limit is not None:
         libraries = [lib.sample(args.limit) for lib in libraries]
     overrides = {"memory_mb": args.memory_mb} if args.memory_mb else {}
-    settings = CheckerSettings(**overrides).with_load_path(load_path_options.load_path_from(args))
+    settings = CheckerSettings(**overrides).with_load_path(load_path_options.load_path_from(args).merged(project_load_path))
     result = trace(
         libraries,
         args.out,
@@ -86,6 +87,68 @@ def run(args) -> int:
         "reused": result.reused,
         "wall_s": round(result.wall_s, 1),
     }
+    failed = _failed_files(args.out, s["files_failed"], s["files_not_compiled"])
+    if failed:
+        summary["why_files_failed"] = failed
     print(json.dumps(summary, indent=1), file=sys.stderr)
     print(f"wrote {args.out}/corpus.jsonl, {args.out}/{{random,novel_premises}}/*.json, {args.out}/stats.json", file=sys.stderr)
+    if failed:
+        print(f"proofsmith trace: {len(failed)} file(s) failed (why_files_failed above; --retry-failed traces them "
+              "again); exit status 1", file=sys.stderr)
+        return 1
     return 0
+
+
+def _project_libraries(specs: list[str], logical_paths: list[str]):
+    """A library folder holding a _CoqProject is its -Q/-R folders under their logical names (unless
+    --logical-path names the folders itself): (library specs, logical paths, the project's other flags)."""
+    from proofsmith.checker.coq.load_path import PROJECT_FILE, LoadPath, LoadPathError
+
+    if logical_paths:
+        return specs, logical_paths, LoadPath()
+    out_specs: list[str] = []
+    out_logical: list[str] = []
+    extra = LoadPath()
+    folders = [spec for spec in specs if spec not in ("stdlib", "mathcomp")]
+    for spec in specs:
+        project = Path(spec) / PROJECT_FILE
+        if spec not in folders or not project.is_file():
+            out_specs.append(spec)
+            if spec in folders:
+                out_logical.append(Path(spec).resolve().name)
+            continue
+        try:
+            load_path = LoadPath.from_project(project)
+        except LoadPathError as exc:
+            raise UsageError(f"--library {spec}: {exc}") from None
+        root = Path(spec).resolve()
+        own = [b for b in load_path.bindings if b.logical and Path(b.directory).is_relative_to(root)]
+        if not own:
+            raise UsageError(f"--library {spec}: its {PROJECT_FILE} binds no folder inside it with -Q/-R")
+        for binding in own:
+            out_specs.append(binding.directory)
+            out_logical.append(binding.logical)
+        others = LoadPath(tuple(b for b in load_path.bindings if b not in own), load_path.extra_args)
+        extra = extra.merged(others)
+        print(f"proofsmith trace: {spec}: libraries from its {PROJECT_FILE}: "
+              + ", ".join(f"{b.directory} as {b.logical}" for b in own), file=sys.stderr)
+    return out_specs, out_logical, extra
+
+
+def _failed_files(out: Path, failed: list[str], not_compiled: list[str]) -> dict[str, str]:
+    """Each file that failed or did not compile, with the first message Coq gave for it."""
+    from proofsmith.data_synth.trace.runner import RECORDS, read_records
+
+    names = list(dict.fromkeys([*not_compiled, *failed]))
+    if not names:
+        return {}
+    records = read_records(out / RECORDS)
+    why = {}
+    for name in names:
+        record = records.get(name) or next((r for path, r in records.items() if name.endswith(path)), None)
+        failures = (record or {}).get("failures") or []
+        first = failures[0] if failures else {}
+        line = f"line {first['start'][0]}: " if isinstance(first.get("start"), list) and first["start"] else ""
+        message = first.get("message", "")
+        why[name] = line + load_path_options.one_line(message or "did not compile (no message recorded)", 300)
+    return why

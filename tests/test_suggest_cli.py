@@ -81,14 +81,32 @@ def test_a_line_outside_any_proof(capsys, project):
     assert "line 3 is not inside any proof; the nearest: above (lines 5-6)" in err
 
 
-def test_a_file_that_does_not_compile_up_to_the_line(capsys, tmp_path):
-    shutil.copytree(FIXTURE, tmp_path, dirs_exist_ok=True)  # Base.v is not compiled: Middle.v cannot require it
-    assert main(["suggest", "--no-model", "--json", "--file", str(tmp_path / "theories/Middle.v"),
-                 "--line", "9", "--project", str(tmp_path)]) == 2
+def test_an_unbuilt_project_is_built_or_with_no_build_the_missing_vo_is_named(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("PROOFSMITH_CACHE_DIR", str(tmp_path / "cache"))
+    project = tmp_path / "P"
+    shutil.copytree(FIXTURE, project)  # Base.v and Util.v are not compiled: Middle.v requires them
+    argv = ["suggest", "--no-model", "--json", "--file", str(project / "theories/Middle.v"), "--line", "9",
+            "--project", str(project)]
+    assert main([*argv, "--no-build"]) == 2
     captured = capsys.readouterr()
     assert "Traceback" not in captured.err and len(captured.err.strip().splitlines()) == 1
-    assert "does not replay up to Proj.Middle.target: line 1: Cannot find a physical path" in captured.err
-    assert "does not replay" in json.loads(captured.out)["error"]  # what an editor reads
+    assert f"--no-build: {project}/theories/Base.vo is missing" in captured.err
+    assert "--no-build" in json.loads(captured.out)["error"]  # what an editor reads
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["proof_so_far"] == ["rewrite <- plus_n_O.", "exact above."]
+    assert "built 2 file(s)" in captured.err and not list(project.rglob("*.vo"))
+
+
+def test_a_file_that_does_not_compile_up_to_the_line(capsys, project):
+    (project / "theories/Early.v").write_text("Lemma early : 1 = 2.\nProof. reflexivity. Qed.\n"
+                                              "Theorem t : True.\nProof.\n  exact I.\nQed.\n")
+    assert main(["suggest", "--no-model", "--json", "--file", str(project / "theories/Early.v"),
+                 "--line", "5", "--project", str(project)]) == 2
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err and len(captured.err.strip().splitlines()) == 1
+    assert "does not replay up to Proj.Early.t: line 2: " in captured.err
+    assert "does not replay" in json.loads(captured.out)["error"]
 
 
 def test_a_file_whose_proof_fails_before_the_line(capsys, project):

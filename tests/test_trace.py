@@ -319,10 +319,12 @@ def test_cli_summary_names_the_files_that_did_not_compile(tmp_path, capsys):
     from proofsmith.cli import main
 
     broken = str(FIXTURES / "tracelib_broken")
-    assert main(["trace", "--library", broken, "--logical-path", "Broken", "--out", str(tmp_path), "--workers", "1"]) == 0
+    # exit 1: files failed (the summary says which, with Coq's error)
+    assert main(["trace", "--library", broken, "--logical-path", "Broken", "--out", str(tmp_path), "--workers", "1"]) == 1
     err = capsys.readouterr().err
     summary = json.loads(err[err.index("{\n") : err.index("\n}\n") + 2])  # the JSON block, past the progress bar
     assert summary["files_not_compiled"] == ["tracelib_broken/Broken.v"]
+    assert summary["why_files_failed"]["tracelib_broken/Broken.v"].startswith("line ")
     assert summary["by_status"] == {"partial": 1}
 
 
