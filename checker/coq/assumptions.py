@@ -38,6 +38,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Callable
 
+from proofsmith.checker.coq.kernel_query.answer import FactKind, KernelAnswer, KernelFact
+
 # Sentences that make `Print NAME` name every global.
 PRINTING_SENTENCES = ("Set Printing All.",)
 
@@ -58,9 +60,41 @@ class Assumption:
     # False when `About` could not read back the name Print Assumptions printed (a name the
     # file's notations made a keyword, `rem`): kept as printed, so never allowed by a pattern
     resolved: bool = field(default=True, compare=False)
+    # what the kernel-query plugin said of it (declaration kind, origin, file); None when the
+    # answer came from Coq's printed Print Assumptions
+    fact: KernelFact | None = field(default=None, compare=False)
 
     def __str__(self) -> str:
         return self.name
+
+
+_UNSAFE_SENTENCE = {
+    FactKind.GUARD: "is assumed to be guarded.",
+    FactKind.POSITIVITY: "is assumed to be positive.",
+    FactKind.TYPE_IN_TYPE: "relies on an unsafe hierarchy.",
+    FactKind.UIP: "relies on definitional UIP.",
+}
+TYPE_IN_TYPE = "Type hierarchy is collapsed (logic is inconsistent)"
+
+
+def from_kernel(answer: KernelAnswer) -> frozenset[Assumption]:
+    """The plugin's facts as assumptions, named the way Print Assumptions names them (fully qualified)."""
+    found: set[Assumption] = set()
+    for fact in answer.facts:
+        if fact.kind is FactKind.SECTION_VARIABLE:
+            found.add(Assumption(AssumptionKind.SECTION_VARIABLE, fact.variable, fact=fact))
+        elif fact.kind is FactKind.CONSTANT and fact.subject is not None:
+            found.add(Assumption(AssumptionKind.AXIOM, fact.subject.display, fact=fact))
+        elif fact.subject is not None:
+            found.add(Assumption(AssumptionKind.UNSAFE, f"{fact.subject.display} {_UNSAFE_SENTENCE[fact.kind]}",
+                                 fact=fact))
+        else:
+            raise AssumptionsUnreadable(f"a {fact.kind.value} fact without its subject")
+    if answer.impredicative_set:
+        found.add(Assumption(AssumptionKind.UNSAFE, IMPREDICATIVE_SET))
+    if answer.type_in_type:
+        found.add(Assumption(AssumptionKind.UNSAFE, TYPE_IN_TYPE))
+    return frozenset(found)
 
 
 class AssumptionsUnreadable(ValueError):

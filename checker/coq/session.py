@@ -26,7 +26,7 @@ import fnmatch
 import os
 import shutil
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from proofsmith.checker.backend import CheckerUnavailable, HeaderError, SessionCrashed
 from proofsmith.checker.coq import guard, protocol
@@ -38,10 +38,15 @@ from proofsmith.checker.coq.assumptions import (
     AssumptionsUnreadable,
     IMPREDICATIVE_SET,
 )
+from proofsmith.checker.coq.assumptions import from_kernel
 from proofsmith.checker.coq.axiom_cache import library_axiom_cache
+from proofsmith.checker.coq.kernel_query import answer as kernel_answer
+from proofsmith.checker.coq.kernel_query.answer import Declared, FactKind, KernelAnswerUnreadable, KernelDeclarations, Origin
+from proofsmith.checker.coq.kernel_query.build import LOAD_SENTENCE, plugin_folder, warn_once
+from proofsmith.checker.coq.library import coqlib
 from proofsmith.checker.coq.document import CoqDocument, CoqError, ProcessUnsound, QueryError
 from proofsmith.checker.coq.load_path import LoadPath
-from proofsmith.checker.coq.file_context import STDLIB, ContextError, ProjectFile, file_script, project_axioms
+from proofsmith.checker.coq.file_context import STDLIB, ContextError, ProjectFile, file_script
 from proofsmith.checker.coq.process import CoqTimeout
 from proofsmith.checker.coq.sentences import CoqSyntaxError, SentenceKind, split_sentences
 from proofsmith.checker.process_session import ProcessSession
@@ -65,12 +70,16 @@ MICROMEGA_NO_CACHE = "Unset Lia Cache. Unset Nia Cache. Unset Nra Cache."
 
 @dataclass(frozen=True)
 class HeaderDeclarations:
-    """The assumptions a header declares, as Coq resolved them: part of the problem."""
+    """What the problem declares (its header, or the file above the theorem), as the kernel knows it."""
 
-    axioms: frozenset[str] = frozenset()  # fully qualified constants
-    # parameters of the functors and module types open at the theorem (`Module Make (X : T)`):
-    # their fields (`X.eq`) are hypotheses of every theorem inside
-    module_parameters: frozenset[str] = frozenset()
+    # the kernel-query plugin's list of the document's constants without a body at the base state
+    # (None without the plugin: then no declaration of the document is allowed)
+    kernel: KernelDeclarations | None = None
+    # in context: the folders of the project's own libraries, whose loaded files' axioms are the problem's
+    project_folders: tuple[str, ...] = ()
+
+# Declaration kinds a problem may assume: never a conjecture (Admitted), nor a constant Coq keeps no kind for.
+ASSUMABLE = frozenset({Declared.AXIOM, Declared.PARAMETER, Declared.CONTEXT, Declared.PRIMITIVE})
 
 
 @dataclass(frozen=True)
@@ -104,6 +113,8 @@ class CoqSession(ProcessSession[CoqDocument]):
         self._file: ProjectFile | None = None
         self._prefix: list[tuple[str, int]] = []
         self._place_key = ""  # the file and statement whose prefix is loaded
+        self._kernel_folder = plugin_folder(self.settings.cache_dir, self.settings.coq_binary)
+        self._kernel = False  # the plugin is loaded in the current process
         self._start()
 
     # ------------------------------------------------------------ process
@@ -114,12 +125,30 @@ class CoqSession(ProcessSession[CoqDocument]):
         return {"fast": self._assumptions.fast, "coq": self._assumptions.full}
 
     def _spawn(self) -> CoqDocument:
-        return CoqDocument(self.settings, self._file.coq_args if self._file else ())
+        plugin = ["-I", str(self._kernel_folder)] if self._kernel_folder is not None else []
+        return CoqDocument(self.settings, [*plugin, *(self._file.coq_args if self._file else ())])
+
+    def _load_plugin(self) -> None:
+        """Declare the kernel-query plugin as the document's first sentence (it changes no logical state)."""
+        self._kernel = False
+        if self._kernel_folder is None:
+            return
+        doc = self._process
+        start = doc.tip
+        try:
+            doc.append(LOAD_SENTENCE, START_PLUGIN_TIMEOUT_S)
+            doc.force(START_PLUGIN_TIMEOUT_S)
+            self._kernel = True
+        except (CoqError, ProcessUnsound) as exc:
+            warn_once(f"the kernel-query plugin in {self._kernel_folder} does not load ({exc}); assumptions "
+                      "come from Coq's Print Assumptions instead (slower)")
+            self._recover_to(start)
 
     def _started(self) -> None:
         self._doc_theorem = None
         self._prefix = []
         self._version = self._process.version
+        self._load_plugin()
         installation = [self._version, os.path.realpath(shutil.which(self.settings.coq_binary) or ""),
                         *self.settings.coq_args]
         roots = ("Coq", *(b.logical.split(".")[0] for b in LoadPath.from_coq_args(self.settings.coq_args).bindings
@@ -209,7 +238,7 @@ class CoqSession(ProcessSession[CoqDocument]):
         added = self._add_script(header, timeout_s)
         self._header_state = added[-1][1]
         self._assumptions.new_header(self._header_state, header, local_prefix=TOP_MODULE + ".")
-        self._header_declarations = self._declarations(added)
+        self._header_declarations = HeaderDeclarations(self._kernel_declarations())
         self._header = header
 
     def _load_place(self, theorem: Theorem, timeout_s: float | None) -> None:
@@ -251,24 +280,21 @@ class CoqSession(ProcessSession[CoqDocument]):
         self._header_state = doc.tip
         self._place_key = key
         self._assumptions.new_header(self._header_state, key, local_prefix=script.file.module + ".")
-        declared = replace(self._declarations([("", self._prelude_state), *self._prefix]),
-                           module_parameters=script.module_parameters(declaration.index))
-        if script.file.project != STDLIB:  # the stdlib's axioms are Coq.*, allowed anyway
-            loaded = self._process.loaded_libraries(self._header_state)
-            declared = replace(declared, axioms=declared.axioms | project_axioms(script.file, loaded))
-        self._header_declarations = declared
+        if script.file.project == STDLIB:
+            folders = (str(coqlib() / "theories"),)
+        else:
+            folders = tuple(b.directory for b in script.file.load_path.bindings if b.logical)
+        self._header_declarations = HeaderDeclarations(self._kernel_declarations(), folders)
         self._header = theorem.context_key
 
-    def _declarations(self, added: list[tuple[str, int]]) -> HeaderDeclarations:
-        """What the header's Axiom/Parameter/Variable/Context/... sentences declared,
-        each name resolved by Coq right after its sentence (modules qualify it)."""
-        axioms = set()
-        for text, state in added[1:]:
-            for name in guard.declared_assumption_names(text):
-                found = self._locate(name, state)
-                if found is not None and found[0] == "Constant":
-                    axioms.add(found[1])
-        return HeaderDeclarations(frozenset(axioms))
+    def _kernel_declarations(self) -> KernelDeclarations | None:
+        """The document's constants without a body at the base state, from the kernel (None without the plugin)."""
+        if not self._kernel:
+            return None
+        try:
+            return kernel_answer.parse_declarations(self._query("ProofsmithDeclarations.", self._header_state))
+        except (QueryError, KernelAnswerUnreadable) as exc:
+            raise HeaderError(f"the kernel-query plugin cannot list the declarations: {exc}") from None
 
     # ------------------------------------------------------------ interactive API
 
@@ -473,26 +499,79 @@ class CoqSession(ProcessSession[CoqDocument]):
         return str(exc)
 
     def _assumptions_of(self, name: str, timeout_s: float) -> frozenset[Assumption]:
-        """What the constant just declared depends on (see checker.coq.assumptions)."""
+        """What the constant just declared depends on: the kernel-query plugin's answer, or Coq's
+        printed `Print Assumptions` without it (see checker.coq.assumptions)."""
         doc = self._process
+        if self._kernel and self.settings.coq_assumptions == "fast":
+            try:
+                found = kernel_answer.parse_assumptions(self._query(f"ProofsmithAssumptions {_coq_string(name)}.",
+                                                                    doc.tip))
+            except KernelAnswerUnreadable as exc:
+                raise AssumptionsUnreadable(str(exc)) from None
+            subject = found.subject
+            if subject.origin is not Origin.CURRENT or subject.declared is not Declared.PROOF or not (
+                    subject.display.endswith("." + name)):
+                raise AssumptionsUnreadable(f"{name} does not name the theorem just proved: {subject.display}")
+            self._assumptions.fast += 1
+            return from_kernel(found)
         for sentence in PRINTING_SENTENCES:
             doc.append(sentence, timeout_s)
         return self._assumptions.of_new_constant(name, doc.tip)
 
     def _allowed(self, assumption: Assumption) -> bool:
-        declared = self._header_declarations
         if assumption.kind is AssumptionKind.AXIOM:
-            if assumption.name.split(".", 1)[0] in declared.module_parameters:
-                return True
-            return assumption.name in declared.axioms or any(
-                fnmatch.fnmatchcase(assumption.name, p) for p in self.settings.coq_allowed_axioms
-            )
+            return self._allowed_constant(assumption)
         if assumption.kind is AssumptionKind.SECTION_VARIABLE:
             # only the trusted context (header or file) can open a section and declare its
             # variables, in any form (Variable, Context, generalized binders): they are the problem's
             return True
         # the one unsafe theory a user can choose deliberately, for the whole session
         return assumption.name == IMPREDICATIVE_SET and "-impredicative-set" in self.settings.coq_args
+
+
+    def _allowed_constant(self, assumption: Assumption) -> bool:
+        """An axiom the problem declared (header, file above, the project's loaded files, a functor's
+        parameter) or one of Coq's own library allowed by name; decided on the kernel's facts only."""
+        fact = assumption.fact
+        if fact is None:  # Coq's printed answer (no plugin): only Coq's library, by name, can be allowed
+            return assumption.resolved and assumption.name.startswith("Coq.") and self._pattern_allows(assumption.name)
+        subject = fact.subject
+        if fact.kind is not FactKind.CONSTANT or subject is None or subject.body is not kernel_answer.Body.NONE:
+            return False
+        if subject.origin is Origin.BOUND:  # a field of an enclosing functor's (or module type's) parameter
+            return subject.declared is not Declared.CONJECTURE
+        if subject.declared not in ASSUMABLE:
+            return False
+        declared = self._header_declarations
+        if subject.origin is Origin.CURRENT:
+            return declared.kernel is not None and subject in declared.kernel.constants
+        if subject.origin is not Origin.LIBRARY or subject.file is None:
+            return False
+        file = os.path.realpath(subject.file)
+        if any(_inside(file, folder) for folder in declared.project_folders):
+            return True
+        if subject.name is None or not self._pattern_allows(subject.name):
+            return False
+        # Coq's own library is where Coq keeps it, whatever logical name a load path binds
+        if not _inside(file, str(coqlib())):
+            return False
+        return not subject.name.startswith("Coq.") or _inside(file, str(coqlib() / "theories"))
+
+    def _pattern_allows(self, name: str) -> bool:
+        return any(fnmatch.fnmatchcase(name, p) for p in self.settings.coq_allowed_axioms)
+
+
+START_PLUGIN_TIMEOUT_S = 60.0
+
+
+def _inside(path: str, folder: str) -> bool:
+    folder = os.path.realpath(folder)
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _coq_string(text: str) -> str:
+    """A Coq string literal (a quote is doubled)."""
+    return '"' + text.replace('"', '""') + '"'
 
 
 def _failed_sentence(exc: Exception, prefix: list[tuple[str, int]], keep: int) -> int | None:
@@ -505,6 +584,14 @@ def _failed_sentence(exc: Exception, prefix: list[tuple[str, int]], keep: int) -
 
 
 def _describe(assumption: Assumption) -> str:
+    fact = assumption.fact
+    if assumption.kind is AssumptionKind.AXIOM and fact is not None and fact.subject is not None:
+        subject = fact.subject
+        if subject.declared is Declared.CONJECTURE:
+            return f"{assumption.name} (conjectural: Admitted or Conjecture)"
+        where = {Origin.CURRENT: "declared by the proof, not the problem", Origin.BOUND: "a module parameter's field",
+                 Origin.LIBRARY: f"from {subject.file}"}.get(subject.origin, subject.origin.value)
+        return f"{assumption.name} ({subject.declared.value if subject.declared else 'no kind'}, {where})"
     if assumption.kind is AssumptionKind.AXIOM:
         return assumption.name if assumption.resolved else f"{assumption.name} (as printed: Coq cannot resolve it here)"
     return f"{assumption.kind.value} {assumption.name}"
