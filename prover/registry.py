@@ -47,7 +47,7 @@ _GENERATOR_OPTIONS = (
 
 
 # Options of the tactic memory (prover.tactic_memory), for `memory-search` and `search`.
-_MEMORY_OPTIONS = ("memory", "memory_split", "memory_share", "memory_online")
+_MEMORY_OPTIONS = ("memory", "memory_split", "memory_share", "memory_online", "memory_protocol")
 
 _SEARCH_OPTIONS = (
     "model", "retriever", "premises_k", "expansion_batch", "tactics_per_expansion", "automation_share", "model_tactics",
@@ -191,6 +191,7 @@ def _memory_generator(options: dict[str, Any], required: bool):
     source = options.pop("memory", None)
     split = options.pop("memory_split", "random")
     online = _flag(options, "memory_online", True)
+    protocol = _memory_protocol(options)
     if source is None:
         if required:
             raise ProverOptionError(
@@ -202,10 +203,22 @@ def _memory_generator(options: dict[str, Any], required: bool):
     from proofsmith.prover.tactic_memory import TacticMemoryError, shared_memory
 
     try:
-        memory = shared_memory(source, split, online)
+        # a chronological memory never learns online (prover.generators.tactic_memory)
+        memory = shared_memory(source, split, online and protocol == "random", protocol)
     except TacticMemoryError as exc:
         raise ProverOptionError(f"memory {str(source)!r}: {exc}") from None
     return TacticMemoryGenerator(memory, online=online)
+
+
+def _memory_protocol(options: dict[str, Any]) -> str:
+    """The option memory_protocol (popped): random (a strategy's train part) or chronological (the
+    library before each target; prover.tactic_memory)."""
+    from proofsmith.prover.tactic_memory import PROTOCOLS
+
+    protocol = options.pop("memory_protocol", "random")
+    if protocol not in PROTOCOLS:
+        raise ProverOptionError(f"memory_protocol must be one of {', '.join(PROTOCOLS)}, got {protocol!r}")
+    return protocol
 
 
 def _memory_share(options: dict[str, Any], zero_allowed: bool = False) -> float:
@@ -231,6 +244,9 @@ def benchmark_defaults(name: str, options: dict[str, Any], benchmark: str, data_
     if not takes_memory:
         return options
     memory = options.get("memory")
+    if options.get("memory_protocol", "random") != "random" and benchmark != "coq-library":
+        raise ProverOptionError(f"memory_protocol={options['memory_protocol']} orders a traced library's theorems; "
+                                f"{benchmark} is not one (use --benchmark coq-library)")
     if benchmark != "coq-library":
         if name == "memory-search" and memory is None:
             raise ProverOptionError(f"memory-search on {benchmark} needs --prover-option memory=TRACE_DIR (a folder "
@@ -288,6 +304,9 @@ def _search(options: dict[str, Any]) -> Prover:
     options = _take(options, PROVER_OPTIONS["search"], "search")
     automation = _hammer_automation(options)
     proof_retrieval = _flag(options, "proof_retrieval", False)
+    if proof_retrieval and options.get("memory_protocol", "random") != "random":
+        raise ProverOptionError("proof_retrieval=true does not yet honour memory_protocol=chronological (its similar "
+                                "proofs would come from the whole library); leave one of them out")
     if proof_retrieval and options.get("memory") is None:
         raise ProverOptionError("proof_retrieval=true shows the model similar proofs from the tactic memory: "
                                 "give memory=TRACE_DIR (or a saved tactic memory folder) too")

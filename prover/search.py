@@ -158,6 +158,7 @@ class BestFirstSearchProver(Prover):
         the generator learns the proof found (`TacticGenerator.learn`)."""
         if self.tactics_per_expansion is not None:
             budget = replace(budget, tactics_per_expansion=self.tactics_per_expansion)
+        self.generator.start(theorem)
         start = time.perf_counter()
         deadline = start + budget.wall_s
         clock = Stopwatch()

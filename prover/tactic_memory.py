@@ -20,6 +20,14 @@ No leaks: `from_trace` reads `<trace>/<strategy>/train.json` and nothing
 else, so evaluating `<strategy>/test` never finds a test theorem's human
 proof; what `add_proof` adds during a run is what the prover itself proved.
 
+The chronological protocol (`protocol="chronological"`, Tactician's and
+CoqHammer's): the memory holds every traced theorem of the library (train,
+val and test), its steps stored in library order (prover.library_order), and
+a query for a target theorem searches only the rows of the theorems before
+it (`rows_before`; an `IDSelectorRange` inside FAISS, so the memory is built
+once, not once per target). The human proofs of earlier test theorems are
+then seen, as in the library; nothing after the target is.
+
 A built memory is cached on disk (`default_cache_dir()`), keyed by the
 train file's content hash and the encoder's weights, so the second
 `from_trace` of the same trace only reads files (a process that finds another
@@ -44,6 +52,7 @@ from typing import Any
 import numpy as np
 
 from proofsmith.prover.hypothesis_renaming import GOAL_SEPARATOR
+from proofsmith.prover.library_order import LibraryOrder, LibraryOrderError
 from proofsmith.prover.proof_examples import ProofExample
 from proofsmith.retrieval.index import search_few_queries
 
@@ -56,6 +65,9 @@ FORMAT = "proofsmith-tactic-memory"
 MEMORY_ENCODER_MAX_TOKENS = 128
 FORMAT_VERSION = 1
 STRATEGIES = ("random", "novel_premises")
+# What a memory built from a trace holds: a strategy's train part (LeanDojo's protocols), or the whole
+# library in library order, each query seeing only the theorems before its target (chronological).
+PROTOCOLS = ("random", "chronological")
 MEMORY_ENCODERS = ("features", "minilm")
 DEFAULT_MEMORY_ENCODER = "features"
 
@@ -143,6 +155,17 @@ def train_file(trace_dir: str | Path, split: str) -> Path:
     return path
 
 
+def _chronological_files(trace_dir: str | Path, split: str) -> list[Path]:
+    """The files a chronological memory reads: corpus.jsonl (the file order) and every part of `split`."""
+    train = train_file(trace_dir, split)
+    files = [Path(trace_dir) / "corpus.jsonl", train] + [train.parent / f"{part}.json" for part in ("val", "test")]
+    for path in files:
+        if not path.is_file():
+            raise TacticMemoryError(f"tactic memory: {str(path)!r} does not exist; the chronological protocol reads "
+                                    "the whole library (corpus.jsonl and the train, val and test parts)")
+    return files
+
+
 class TacticMemory:
     """Remembered (state, tactic, theorem) steps, their embeddings in FAISS, and the proofs they form."""
 
@@ -164,6 +187,23 @@ class TacticMemory:
         self._lock = threading.RLock()
         # what learning online added (after building or loading)
         self.learned = 0
+        # chronological memories: the library order, and for each rank the rows of the theorems before it
+        self.order: LibraryOrder | None = None
+        self._rows_before_rank: list[int] = []
+
+    @property
+    def chronological(self) -> bool:
+        return self.order is not None
+
+    def rows_before(self, theorem: str) -> int:
+        """Chronological memory: how many rows (in library order) belong to theorems before `theorem`;
+        TacticMemoryError for a theorem the library does not hold."""
+        if self.order is None:
+            raise TacticMemoryError("tactic memory: rows_before needs a chronological memory")
+        try:
+            return self._rows_before_rank[self.order.rank(theorem)]
+        except LibraryOrderError as exc:
+            raise TacticMemoryError(f"tactic memory (chronological protocol): {exc}") from None
 
     # -- building ---------------------------------------------------------------
 
@@ -175,16 +215,23 @@ class TacticMemory:
         encoder=None,
         cache_dir: str | Path | None = None,
         progress: bool = False,
+        protocol: str = "random",
     ) -> TacticMemory:
-        """The memory of `<trace_dir>/<split>/train.json` (ONLY the train part of that strategy).
+        """The memory of `<trace_dir>/<split>/train.json` (ONLY the train part of that strategy), or
+        with `protocol="chronological"` of the whole library in library order (module docstring).
 
         Read from `cache_dir` (default: `default_cache_dir()`) when built before
-        from the same file with the same encoder; built and cached otherwise.
+        from the same files with the same encoder; built and cached otherwise.
         """
+        if protocol not in PROTOCOLS:
+            raise TacticMemoryError(f"tactic memory: unknown protocol {protocol!r}; choose one of {', '.join(PROTOCOLS)}")
         path = train_file(trace_dir, split)
+        files = [path] if protocol == "random" else _chronological_files(trace_dir, split)
         if encoder is None:
             encoder = memory_encoder()
-        key = f"{_file_hash(path)[:20]}-{encoder.fingerprint()[:12]}"
+        digest = _file_hash(path) if protocol == "random" else hashlib.sha256(
+            ("chronological:" + ",".join(_file_hash(f) for f in files)).encode()).hexdigest()
+        key = f"{digest[:20]}-{encoder.fingerprint()[:12]}"
         cached = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         cached = cached / key
         cached.parent.mkdir(parents=True, exist_ok=True)
@@ -196,23 +243,41 @@ class TacticMemory:
                     return cls.load(cached, encoder=encoder)
                 except TacticMemoryError:
                     pass  # a damaged cache entry is rebuilt below
-            return cls._build(path, trace_dir, split, encoder, cached, progress)
+            return cls._build(files, trace_dir, split, encoder, cached, progress, protocol)
 
     @classmethod
-    def _build(cls, path: Path, trace_dir: str | Path, split: str, encoder, cached: Path, progress: bool) -> TacticMemory:
+    def _build(cls, files: list[Path], trace_dir: str | Path, split: str, encoder, cached: Path, progress: bool,
+               protocol: str = "random") -> TacticMemory:
         from proofsmith.retrieval.benchmark import read_split
 
         started = time.perf_counter()
-        memory = cls(encoder, source={"trace": str(Path(trace_dir).resolve()), "split": split,
-                                      "train_file_sha256": cached.name.split("-")[0]})
+        source = {"trace": str(Path(trace_dir).resolve()), "split": split, "protocol": protocol}
+        source["train_file_sha256" if protocol == "random" else "library_sha256"] = cached.name.split("-")[0]
+        memory = cls(encoder, source=source)
+        if protocol == "random":
+            theorems = read_split(files[0])
+        else:
+            library = [t for path in files[1:] for t in read_split(path)]
+            try:
+                memory.order = LibraryOrder.of(files[0], library)
+            except LibraryOrderError as exc:
+                raise TacticMemoryError(f"tactic memory: {exc}") from None
+            first = {}
+            for theorem in library:
+                first.setdefault(theorem.full_name, theorem)
+            theorems = [first[name] for name in memory.order.names]
         steps: list[tuple[str, str, str]] = []
         proofs: list[tuple[str, int, int]] = []
-        for theorem in read_split(path):
+        for theorem in theorems:
+            memory._rows_before_rank.append(len(steps))
             usable = [(t.state_before, t.tactic.strip()) for t in theorem.traced_tactics
                       if t.state_before.strip() and t.tactic.strip()]
             if usable:
                 proofs.append((theorem.full_name, len(steps), len(usable)))
                 steps.extend((state, tactic, theorem.full_name) for state, tactic in usable)
+        memory._rows_before_rank.append(len(steps))
+        if memory.order is None:
+            memory._rows_before_rank = []
         vectors = _encode_keys(encoder, [s for s, _, _ in steps], "embedding states" if progress else None)
         memory._append(steps, vectors)
         for theorem, start, count in proofs:
@@ -248,31 +313,40 @@ class TacticMemory:
     def __len__(self) -> int:
         return len(self._states)
 
-    def theorems(self) -> set[str]:
-        """The theorems whose steps the memory holds."""
+    def theorems(self, rows: int | None = None) -> set[str]:
+        """The theorems whose steps the memory holds (in its first `rows` rows, when given)."""
         with self._lock:
-            return set(self._theorems)
+            return set(self._theorems if rows is None else self._theorems[:rows])
 
     def states(self) -> set[str]:
         with self._lock:
             return set(self._states)
 
-    def nearest(self, state: str, k: int) -> list[MemoryHit]:
-        """The k remembered steps whose states are closest to `state`, most similar first."""
-        return self.nearest_many([state], k)[0]
+    def nearest(self, state: str, k: int, rows: int | None = None) -> list[MemoryHit]:
+        """The k remembered steps whose states are closest to `state`, most similar first; with
+        `rows`, among the first `rows` rows only (a chronological memory: `rows_before(target)`)."""
+        return self.nearest_many([state], k, rows)[0]
 
-    def nearest_many(self, states: Sequence[str], k: int) -> list[list[MemoryHit]]:
+    def nearest_many(self, states: Sequence[str], k: int, rows: int | None = None) -> list[list[MemoryHit]]:
         """`nearest` for several states at once (one encoder batch, one FAISS search)."""
         if not states:
             return []
         queries = self._query_vectors(states)
         with self._lock:
-            n = min(k, len(self._states))
+            visible = len(self._states) if rows is None else min(rows, len(self._states))
+            n = min(k, visible)
             if n <= 0:
                 return [[] for _ in states]
+            params = None
+            if visible < len(self._states):
+                import faiss
+
+                # the selector is kept referenced until the search returns
+                selector = faiss.IDSelectorRange(0, visible)
+                params = faiss.SearchParameters(sel=selector)
             # one OpenMP thread for a few queries: FAISS's own split of a single query across
             # threads ran 1.9x slower on two busy cores (150 ms against 79 ms over 70k states)
-            scores, ids = search_few_queries(self._index, queries, n, None)
+            scores, ids = search_few_queries(self._index, queries, n, params)
             return [
                 [MemoryHit(float(s), self._states[i], self._tactics[i], self._theorems[i])
                  for s, i in zip(row_scores, row_ids) if i >= 0]
@@ -293,16 +367,17 @@ class TacticMemory:
             out[i] = vector
         return out
 
-    def similar_proofs(self, state: str, k: int, exclude: Collection[str] = ()) -> list[ProofExample]:
+    def similar_proofs(self, state: str, k: int, exclude: Collection[str] = (), rows: int | None = None) -> list[ProofExample]:
         """The whole proofs of the theorems of the states nearest `state`: k distinct theorems, the
-        nearest first. `exclude` names theorems to leave out (a training example's own)."""
+        nearest first. `exclude` names theorems to leave out (a training example's own); `rows`
+        as in `nearest`."""
         if k <= 0:
             return []
         found: list[ProofExample] = []
         seen: set[str] = set(exclude)
         fetch = max(4 * k, 16)
         while True:
-            hits = self.nearest(state, fetch)
+            hits = self.nearest(state, fetch, rows)
             for hit in hits:
                 if hit.theorem in seen:
                     continue
@@ -349,6 +424,9 @@ class TacticMemory:
             "encoder_fingerprint": self.encoder.fingerprint(), "steps": len(steps), "source": self.source,
             "proofs": proofs,
         }
+        if self.order is not None:
+            meta["library_order"] = {"files": list(self.order.files), "names": list(self.order.names),
+                                     "keys": [list(k) for k in self.order.keys], "rows_before": self._rows_before_rank}
         tmp = out / f"meta.json{suffix}"
         tmp.write_text(json.dumps(meta), encoding="utf-8")
         os.replace(tmp, out / "meta.json")  # last: a folder with meta.json is complete
@@ -384,28 +462,45 @@ class TacticMemory:
         memory = cls(encoder, source=meta.get("source"))
         memory._append([(s["state"], s["tactic"], s["theorem"]) for s in steps], vectors)
         memory._proofs = {t: list(ids) for t, ids in meta.get("proofs", {}).items()}
+        order = meta.get("library_order")
+        if order is not None:
+            try:
+                memory.order = LibraryOrder(tuple(order["files"]), tuple(order["names"]),
+                                            tuple(tuple(k) for k in order["keys"]))
+                memory._rows_before_rank = [int(r) for r in order["rows_before"]]
+            except (KeyError, TypeError, ValueError) as exc:
+                raise TacticMemoryError(f"tactic memory: {str(meta_path)!r} has a damaged library_order: {exc}") from None
+            if len(memory._rows_before_rank) != len(memory.order) + 1:
+                raise TacticMemoryError(f"tactic memory: {str(meta_path)!r} has a library_order of "
+                                        f"{len(memory.order)} theorems but {len(memory._rows_before_rank)} row counts")
         return memory
 
 
-_SHARED: dict[tuple[str, str, bool], TacticMemory] = {}
+_SHARED: dict[tuple[str, str, bool, str], TacticMemory] = {}
 _SHARED_LOCK = threading.Lock()
 
 
-def open_memory(source: str | Path, split: str = "random") -> TacticMemory:
-    """A saved memory folder (meta.json), or the memory of a trace folder's `split` strategy."""
+def open_memory(source: str | Path, split: str = "random", protocol: str = "random") -> TacticMemory:
+    """A saved memory folder (meta.json), or the memory of a trace folder's `split` strategy
+    (under `protocol`, see TacticMemory.from_trace)."""
     root = Path(source)
     if (root / "meta.json").is_file() and not (root / "random").is_dir():
-        return TacticMemory.load(root)
-    return TacticMemory.from_trace(root, split)
+        memory = TacticMemory.load(root)
+        if (protocol == "chronological") != memory.chronological:
+            raise TacticMemoryError(f"tactic memory: {str(root)!r} was not saved for the {protocol} protocol")
+        return memory
+    return TacticMemory.from_trace(root, split, protocol=protocol)
 
 
-def shared_memory(source: str | Path, split: str = "random", online: bool = True) -> TacticMemory:
-    """`open_memory`, opened once per process: every prover built with the same source, split and
-    online flag (the eval runner's worker threads) shares one memory, so what one learns the
-    others know. An online and an offline prover never share (the offline one must stay as built)."""
-    key = (str(Path(source).resolve()), split, online)
+def shared_memory(source: str | Path, split: str = "random", online: bool = True,
+                  protocol: str = "random") -> TacticMemory:
+    """`open_memory`, opened once per process: every prover built with the same source, split,
+    online flag and protocol (the eval runner's worker threads) shares one memory, so what one
+    learns the others know. An online and an offline prover never share (the offline one must
+    stay as built)."""
+    key = (str(Path(source).resolve()), split, online, protocol)
     with _SHARED_LOCK:
         if key not in _SHARED:
-            _SHARED[key] = open_memory(source, split)
+            _SHARED[key] = open_memory(source, split, protocol)
         return _SHARED[key]
 

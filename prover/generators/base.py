@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Any, NamedTuple
 
-from proofsmith.checker.types import GoalState
+from proofsmith.checker.types import GoalState, Theorem
 from proofsmith.prover.premises import RetrievedPremise
 from proofsmith.prover.proof_examples import ProofExample
 from proofsmith.prover.prompt import PromptFormat
@@ -133,6 +133,11 @@ class TacticGenerator(abc.ABC):
     @abc.abstractmethod
     def propose(self, request: TacticRequest) -> list[list[TacticCandidate]]:
         """Up to `request.k` candidate tactics for each goal, best first."""
+
+    def start(self, theorem: Theorem) -> None:
+        """Search calls it before each search of `theorem`. A generator whose knowledge depends on
+        the target (a chronological tactic memory sees only what precedes it in the library) narrows
+        to it here. By default nothing happens."""
 
     def learn(self, theorem: str, steps: Sequence[tuple[str, str]]) -> None:
         """A proof the checker accepted: (goal text before, tactic) per step, in order.

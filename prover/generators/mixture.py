@@ -22,6 +22,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import replace
 
+from proofsmith.checker.types import Theorem
 from proofsmith.prover.generators.base import TacticCandidate, TacticGenerator, TacticRequest, best_unique
 
 
@@ -56,6 +57,10 @@ class MixtureGenerator(TacticGenerator):
             best_unique([TacticCandidate(t, math.log(p)) for t, p in per_goal.items() if p > 0], request.k)
             for per_goal in mass
         ]
+
+    def start(self, theorem: Theorem) -> None:
+        for gen, _, _ in self.parts:
+            gen.start(theorem)
 
     def learn(self, theorem: str, steps: Sequence[tuple[str, str]]) -> None:
         for gen, _, _ in self.parts:

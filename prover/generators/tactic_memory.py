@@ -10,6 +10,11 @@ dropped with its vote (the mass is not given to the others).
 
 It learns: `learn` adds a proof search found to the memory at once, so it
 helps the next theorem (unless built with `online=False`).
+
+With a chronological memory (prover.tactic_memory) it sees, for each search,
+only the rows of the theorems before the target (`start`), and it does not
+learn: the human proofs of every earlier theorem are there already, and a
+proof found must not reach a theorem before its own.
 """
 
 from __future__ import annotations
@@ -17,9 +22,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from proofsmith.checker.types import Theorem
 from proofsmith.prover.generators.base import TacticCandidate, TacticGenerator, TacticRequest, best_unique
 from proofsmith.prover.hypothesis_renaming import adapt_tactic
-from proofsmith.prover.tactic_memory import MemoryHit, TacticMemory
+from proofsmith.prover.tactic_memory import MemoryHit, TacticMemory, TacticMemoryError
 
 DEFAULT_NEIGHBOURS = 32
 # Cosine similarities of near neighbours differ by hundredths: a low temperature lets the
@@ -47,11 +53,20 @@ class TacticMemoryGenerator(TacticGenerator):
         self.memory = memory
         self.neighbours = neighbours
         self.temperature = temperature
-        self.online = online
+        self.online = online and not memory.chronological
+        # chronological memory: the rows the current search's target may see (set by `start`)
+        self._rows: int | None = None
+
+    def start(self, theorem: Theorem) -> None:
+        if self.memory.chronological:
+            self._rows = self.memory.rows_before(theorem.name)
 
     def propose(self, request: TacticRequest) -> list[list[TacticCandidate]]:
         goals = [goal for goal, _ in request.goal_premises()]
-        hits = self.memory.nearest_many(goals, self.neighbours)
+        if self.memory.chronological and self._rows is None:
+            raise TacticMemoryError("a chronological tactic memory answers only within a search (start(theorem) "
+                                    "names the target whose predecessors it may show)")
+        hits = self.memory.nearest_many(goals, self.neighbours, self._rows)
         return [self._vote(goal, goal_hits, request.k) for goal, goal_hits in zip(goals, hits)]
 
     def _vote(self, goal: str, hits: Sequence[MemoryHit], k: int) -> list[TacticCandidate]:
