@@ -35,7 +35,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from proofsmith.checker.coq.session import CoqSession
-from proofsmith.checker.json_files import InputFileError, get_field, read_jsonl, write_jsonl
+from proofsmith.formats.json_files import InputFileError, get_field, read_jsonl, write_jsonl
 from proofsmith.checker.settings import CheckerSettings
 from proofsmith.checker.types import CheckResult, Theorem, Verdict
 

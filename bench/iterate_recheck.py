@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from coqc_recheck import recheck  # noqa: E402
 
-from proofsmith.checker.json_files import read_jsonl  # noqa: E402
+from proofsmith.formats.json_files import read_jsonl  # noqa: E402
 from proofsmith.checker.settings import CheckerSettings  # noqa: E402
 
 

@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from coqc_recheck import Recheck, recheck  # noqa: E402
 
-from proofsmith.checker.json_files import InputFileError, read_jsonl  # noqa: E402
+from proofsmith.formats.json_files import InputFileError, read_jsonl  # noqa: E402
 
 
 def body(statement: str) -> str:

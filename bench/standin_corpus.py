@@ -21,7 +21,7 @@ import subprocess
 from pathlib import Path
 
 from proofsmith.checker.coq.guard import THEOREM_KEYWORDS
-from proofsmith.checker.json_files import write_jsonl
+from proofsmith.formats.json_files import write_jsonl
 from proofsmith.retrieval.corpus import file_record
 
 DECL_KEYWORDS = "|".join([

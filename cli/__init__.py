@@ -16,7 +16,7 @@ import threading
 
 from proofsmith.checker import child_process
 from proofsmith.checker.backend import CheckerUnavailable
-from proofsmith.checker.json_files import InputFileError
+from proofsmith.formats.json_files import InputFileError
 from proofsmith.cli.errors import UsageError
 
 COMMAND_MODULES = [

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from proofsmith.checker.coq.load_path import LoadPath, LoadPathError
-from proofsmith.checker.json_files import InputFileError, get_field, get_position, read_jsonl, replacing, write_jsonl
+from proofsmith.formats.json_files import InputFileError, get_field, get_position, read_jsonl, replacing, write_jsonl
 from proofsmith.data_synth.mutation import Mutant
 from proofsmith.retrieval.benchmark import PARTS, Provenance, TracedTactic, TracedTheorem, write_split
 
@@ -131,7 +131,7 @@ _STEP_KEYS = ("tactic", "state_before", "state_after")
 
 
 def read_records(path: Path, *, missing_ok: bool = False) -> Iterator[tuple[int, MutantRecord]]:
-    """(line number, record) for every mutant of a corpus file (checker.json_files' torn-tail policy)."""
+    """(line number, record) for every mutant of a corpus file (formats.json_files' torn-tail policy)."""
     for line, record in read_jsonl(path, missing_ok=missing_ok):
         yield line, MutantRecord.from_json(record, path, line)
 

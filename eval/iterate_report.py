@@ -11,7 +11,7 @@ import html
 from pathlib import Path
 from typing import Any
 
-from proofsmith.checker.json_files import read_json, read_jsonl, write_text_atomically
+from proofsmith.formats.json_files import read_json, read_jsonl, write_text_atomically
 from proofsmith.eval.report import HTML_STYLE, figure_png, html_image, html_table
 
 REPORT = "report.html"

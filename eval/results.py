@@ -2,7 +2,7 @@
 
 A run killed at any point (even with SIGKILL in the middle of a write) leaves
 a file whose complete lines are complete results; opening it drops a torn last
-line (checker.json_files), so a resumed run redoes exactly that theorem and
+line (formats.json_files), so a resumed run redoes exactly that theorem and
 nothing else. An exclusive lock on the file keeps two runs from writing into
 it at once.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, TypedDict
 
-from proofsmith.checker.json_files import FileInUseError, InputFileError, JsonlAppender, read_jsonl
+from proofsmith.formats.json_files import FileInUseError, InputFileError, JsonlAppender, read_jsonl
 
 
 class ResultsFileError(ValueError):

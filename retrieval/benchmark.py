@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from proofsmith.checker.json_files import InputFileError, get_field, get_position, read_json, write_json
+from proofsmith.formats.json_files import InputFileError, get_field, get_position, read_json, write_json
 from proofsmith.retrieval.corpus import Corpus, CorpusError, Pos
 from proofsmith.retrieval.errors import RetrievalInputError
 

@@ -26,7 +26,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from proofsmith.checker.json_files import InputFileError, read_jsonl, write_jsonl
+from proofsmith.formats.json_files import InputFileError, read_jsonl, write_jsonl
 from proofsmith.retrieval.errors import RetrievalInputError
 
 log = logging.getLogger(__name__)

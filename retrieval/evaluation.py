@@ -11,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Sequence
 
-from proofsmith.checker.json_files import InputFileError, JsonlAppender, get_field, read_jsonl
+from proofsmith.formats.json_files import InputFileError, JsonlAppender, get_field, read_jsonl
 from proofsmith.retrieval.benchmark import Benchmark, Query
 from proofsmith.retrieval.errors import RetrievalInputError
 from proofsmith.retrieval.metrics import RetrievalMetrics, score_rankings

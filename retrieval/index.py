@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from proofsmith.checker.json_files import InputFileError, read_json, write_json
+from proofsmith.formats.json_files import InputFileError, read_json, write_json
 from proofsmith.retrieval.corpus import Corpus, CorpusError
 from proofsmith.retrieval.errors import RetrievalInputError
 from proofsmith.retrieval.settings import RetrievalSettings

@@ -28,7 +28,7 @@ from typing import Sequence
 
 import numpy as np
 
-from proofsmith.checker.json_files import InputFileError, JsonlAppender, get_field, read_json, read_jsonl, write_json, write_jsonl
+from proofsmith.formats.json_files import InputFileError, JsonlAppender, get_field, read_json, read_jsonl, write_json, write_jsonl
 from proofsmith.retrieval.benchmark import Query
 from proofsmith.retrieval.corpus import Corpus, Pos
 from proofsmith.retrieval.encoder import TextEncoder

@@ -172,7 +172,7 @@ def session():
 
 
 def _library_key(name: str) -> str:
-    from proofsmith.checker.json_files import read_jsonl
+    from proofsmith.formats.json_files import read_jsonl
 
     return next(r["key"] for _, r in read_jsonl(SOURCE) if r["name"] == name)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from proofsmith.checker.json_files import InputFileError
+from proofsmith.formats.json_files import InputFileError
 from proofsmith.cli import main
 from proofsmith.eval.benchmarks import load_benchmark
 from proofsmith.eval.benchmarks.problem import library_area

@@ -1,4 +1,4 @@
-"""One JSON Lines policy for every reader and writer (checker.json_files).
+"""One JSON Lines policy for every reader and writer (formats.json_files).
 
 Every reader drops a torn last line (a write cut short by a kill) and refuses
 any other bad line with an error naming file:line; every writer cuts a torn
@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import pytest
 
-from proofsmith.checker.json_files import InputFileError, JsonlAppender, read_jsonl, write_jsonl
+from proofsmith.formats.json_files import InputFileError, JsonlAppender, read_jsonl, write_jsonl
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "eval" / "data"
@@ -235,7 +235,7 @@ def test_an_empty_or_missing_log_is_no_records_but_an_input_file_must_have_some(
 
 
 def test_an_exclusive_appender_refuses_a_second_writer(tmp_path):
-    from proofsmith.checker.json_files import FileInUseError
+    from proofsmith.formats.json_files import FileInUseError
 
     path = tmp_path / "data.jsonl"
     with JsonlAppender(path, exclusive=True):

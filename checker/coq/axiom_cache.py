@@ -18,7 +18,7 @@ import logging
 import threading
 from pathlib import Path
 
-from proofsmith.checker.json_files import InputFileError, JsonlAppender, get_field, read_jsonl, string_list
+from proofsmith.formats.json_files import InputFileError, JsonlAppender, get_field, read_jsonl, string_list
 
 log = logging.getLogger(__name__)
 

@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from proofsmith.checker.coq.load_path import LoadPath
-from proofsmith.checker.json_files import write_json, write_jsonl
+from proofsmith.formats.json_files import write_json, write_jsonl
 from proofsmith.data_synth.trace.libraries import CoqLibrary
 from proofsmith.data_synth.trace.splits import SEED, eval_size, split_by_premise, split_randomly
 from proofsmith.data_synth.trace.tactics import NameUse, annotate

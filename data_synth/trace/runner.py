@@ -23,7 +23,7 @@ from typing import Any
 from tqdm import tqdm
 
 from proofsmith.checker.coq.library import compile_library, coq_version
-from proofsmith.checker.json_files import JsonlAppender, get_field, read_jsonl
+from proofsmith.formats.json_files import JsonlAppender, get_field, read_jsonl
 from proofsmith.checker.parallel import parallel_map
 from proofsmith.checker.coq.load_path import LoadPath
 from proofsmith.checker.settings import CheckerSettings

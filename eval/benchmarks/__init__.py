@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from proofsmith.checker.json_files import InputFileError
+from proofsmith.formats.json_files import InputFileError
 from proofsmith.data_synth.mutant_corpus import SPLITS as MUTANT_SPLITS
 from proofsmith.eval.benchmarks.coq_library import load_coq_library
 from proofsmith.eval.benchmarks.coq_statements import load_coq_statements

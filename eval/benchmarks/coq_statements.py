@@ -17,7 +17,7 @@ from proofsmith.checker.coq.guard import THEOREM_KEYWORDS
 from proofsmith.checker.coq.sentences import leading_word
 from proofsmith.checker.types import Source, Theorem
 from proofsmith.eval.benchmarks.problem import Benchmark, Problem, competition_family
-from proofsmith.checker.json_files import InputFileError, get_field, read_jsonl, string_list
+from proofsmith.formats.json_files import InputFileError, get_field, read_jsonl, string_list
 
 _SOURCE = re.compile(r"^(?P<repo>[\w.-]+/[\w.-]+)@(?P<commit>[0-9a-f]{7,40}) (?P<path>\S.*)$")
 

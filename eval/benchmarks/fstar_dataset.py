@@ -38,7 +38,7 @@ from typing import Any, Iterator
 
 from proofsmith.checker.types import Source, Theorem
 from proofsmith.eval.benchmarks.problem import Benchmark, Problem
-from proofsmith.checker.json_files import InputFileError, get_field, read_json, read_jsonl, require_file, string_list
+from proofsmith.formats.json_files import InputFileError, get_field, read_json, read_jsonl, require_file, string_list
 
 SPLITS = ("test_intra_project", "test_cross_project", "valid", "train")
 SOURCE_REPO = "huggingface.co/datasets/microsoft/FStarDataSet"

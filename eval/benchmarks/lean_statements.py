@@ -13,7 +13,7 @@ from pathlib import Path
 
 from proofsmith.checker.types import Source, Theorem
 from proofsmith.eval.benchmarks.problem import Benchmark, Problem, competition_family
-from proofsmith.checker.json_files import InputFileError, get_field, read_jsonl
+from proofsmith.formats.json_files import InputFileError, get_field, read_jsonl
 
 _SORRY_TAIL = re.compile(r"\s*:=\s*by\s+sorry\s*$")
 

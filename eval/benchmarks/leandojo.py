@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from proofsmith.checker.json_files import InputFileError
+from proofsmith.formats.json_files import InputFileError
 from proofsmith.checker.types import Source, Theorem
 from proofsmith.eval.benchmarks.problem import Benchmark, Problem, library_area
 from proofsmith.retrieval.benchmark import read_from_repo, read_split, split_file

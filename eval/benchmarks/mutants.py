@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from proofsmith.checker.coq.load_path import LoadPath
-from proofsmith.checker.json_files import InputFileError
+from proofsmith.formats.json_files import InputFileError
 from proofsmith.checker.types import Source, Theorem
 from proofsmith.data_synth.mutant_corpus import read_records
 from proofsmith.eval.benchmarks.problem import Benchmark, Problem

@@ -19,9 +19,9 @@ The helpers that check a record's fields (`get_field`, `string_list`) name the
 field as well, so an input error always reads `FILE:LINE[:COLUMN]: field
 'NAME': what is wrong`.
 
-This lives in checker/, the bottom layer, because every package reads or
-writes such files (the axiom cache here, corpora and benchmarks in retrieval,
-logs in data_synth, results and inputs in eval) and imports only flow upward.
+This lives in formats/, below every other layer, because every package reads
+or writes such files (the axiom cache in checker, corpora and benchmarks in
+retrieval, logs in data_synth, results and inputs in eval).
 """
 
 from __future__ import annotations
