@@ -10,7 +10,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
-    from proofsmith.checker.coq.load_path import LoadPath
+    from proofsmith.formats.coq_load_path import LoadPath
 
 DEFAULT_COQ_PRELUDE = "From Coq Require Import Lia Lra Psatz Ring Field."
 # CoqHammer's reconstruction tactics (sauto, hauto, qauto, scongruence use: ...), added to the
@@ -100,7 +100,7 @@ class CheckerSettings(BaseSettings):
 
     def with_load_path(self, load_path: "LoadPath") -> "CheckerSettings":
         """A copy whose Coq processes also get `load_path` (after the flags coq_args already holds)."""
-        from proofsmith.checker.coq.load_path import LoadPath
+        from proofsmith.formats.coq_load_path import LoadPath
 
         if not load_path:
             return self

@@ -124,7 +124,7 @@ def _project(args) -> str | None:
 
 def _record_load_path(record: dict, path: Path, line: int):
     """A record's own load path (mutant records carry the one their library needs)."""
-    from proofsmith.checker.coq.load_path import LoadPath, LoadPathError
+    from proofsmith.formats.coq_load_path import LoadPath, LoadPathError
     from proofsmith.formats.json_files import InputFileError
 
     try:

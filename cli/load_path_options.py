@@ -1,7 +1,7 @@
 """The Coq load-path options the commands share: `-Q DIR NAME`, `-R DIR NAME`, `--project PATH`.
 
 They mean what they mean to `coqc`; `--project` reads a `_CoqProject`
-(checker.coq.load_path). Commands that discover one look in the current
+(formats.coq_load_path). Commands that discover one look in the current
 folder and the folders above it, as Coq's own tools do, unless told
 `--no-project`.
 """
@@ -45,7 +45,7 @@ def add_arguments(
 
 def project_of(args: argparse.Namespace, discover: bool = True) -> Path | None:
     """The _CoqProject the options name or the one found from the current folder (None: none, or `stdlib`)."""
-    from proofsmith.checker.coq.load_path import find_project
+    from proofsmith.formats.coq_load_path import find_project
 
     if args.project == "stdlib":
         return None
@@ -131,7 +131,7 @@ def load_path_from(args: argparse.Namespace, discover: bool = True):
 
     `discover=False` skips looking for a _CoqProject (a command that is not about Coq this time).
     """
-    from proofsmith.checker.coq.load_path import LoadPath, LoadPathError, find_project
+    from proofsmith.formats.coq_load_path import LoadPath, LoadPathError, find_project
 
     try:
         project = args.project

@@ -98,7 +98,7 @@ def _file_place(args) -> tuple[str, str]:
     """(project, file inside it) for --file: --project, else -Q/-R (a project made of them), else the
     _CoqProject found from the file's folder up."""
     from proofsmith.checker.coq.file_context import STDLIB
-    from proofsmith.checker.coq.load_path import find_project
+    from proofsmith.formats.coq_load_path import find_project
 
     if args.project == STDLIB:
         return STDLIB, str(args.file)

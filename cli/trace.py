@@ -102,7 +102,7 @@ def run(args) -> int:
 def _project_libraries(specs: list[str], logical_paths: list[str]):
     """A library folder holding a _CoqProject is its -Q/-R folders under their logical names (unless
     --logical-path names the folders itself): (library specs, logical paths, the project's other flags)."""
-    from proofsmith.checker.coq.load_path import PROJECT_FILE, LoadPath, LoadPathError
+    from proofsmith.formats.coq_load_path import PROJECT_FILE, LoadPath, LoadPathError
 
     if logical_paths:
         return specs, logical_paths, LoadPath()

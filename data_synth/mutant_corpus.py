@@ -27,7 +27,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Iterator
 
-from proofsmith.checker.coq.load_path import LoadPath, LoadPathError
+from proofsmith.formats.coq_load_path import LoadPath, LoadPathError
 from proofsmith.formats.json_files import InputFileError, get_field, get_position, read_jsonl, replacing, write_jsonl
 from proofsmith.data_synth.mutation import Mutant
 from proofsmith.retrieval.benchmark import PARTS, Provenance, TracedTactic, TracedTheorem, write_split

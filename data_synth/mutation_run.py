@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 from proofsmith.checker.backend import Checker, ProofSession
-from proofsmith.checker.coq.load_path import LoadPath, LoadPathError
+from proofsmith.formats.coq_load_path import LoadPath, LoadPathError
 from proofsmith.formats.json_files import InputFileError, JsonlAppender, read_json, read_jsonl
 from proofsmith.checker.parallel import parallel_flat_map
 from proofsmith.data_synth.funnel import Funnel

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from proofsmith.checker.coq.load_path import LoadPath
+from proofsmith.formats.coq_load_path import LoadPath
 from proofsmith.checker.settings import CheckerSettings
 from proofsmith.checker.types import CheckerInfo, Verdict
 from proofsmith.eval.benchmarks import Problem

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from proofsmith.checker.coq.load_path import LoadPath
+from proofsmith.formats.coq_load_path import LoadPath
 from proofsmith.checker.parallel import parallel_map
 from proofsmith.checker.settings import CheckerSettings
 from proofsmith.eval.benchmarks import Benchmark, Problem, load_benchmark

@@ -28,7 +28,7 @@ def _no_load_path_from_the_environment(monkeypatch):
 
 @pytest.mark.skipif(shutil.which("coq_makefile") is None, reason="coq_makefile is not installed")
 def test_a_project_file_means_what_it_means_to_coq_makefile(tmp_path):
-    from proofsmith.checker.coq.load_path import LoadPath
+    from proofsmith.formats.coq_load_path import LoadPath
 
     (tmp_path / "theories").mkdir()
     (tmp_path / "theories" / "A.v").write_text("Lemma a : True. Proof. exact I. Qed.\n")
@@ -56,7 +56,7 @@ def test_a_project_file_means_what_it_means_to_coq_makefile(tmp_path):
 
 
 def test_bad_project_files_and_recorded_load_paths_are_named(tmp_path):
-    from proofsmith.checker.coq.load_path import LoadPath, LoadPathError, find_project
+    from proofsmith.formats.coq_load_path import LoadPath, LoadPathError, find_project
 
     project = tmp_path / "_CoqProject"
     for text, message in (("-f other\n", "-f is not allowed"), ("-R lib\n", "-R needs DIR NAME"),

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from proofsmith.checker.coq.guard import declared_assumption_names
 from proofsmith.checker.coq.library import coqlib
-from proofsmith.checker.coq.load_path import LoadPath, LoadPathError
+from proofsmith.formats.coq_load_path import LoadPath, LoadPathError
 from proofsmith.checker.coq.sentences import CoqSyntaxError, Sentence, SentenceKind, split_sentences, strip_comments
 from proofsmith.checker.types import Place, Theorem
 

@@ -15,7 +15,7 @@ import time
 from typing import Sequence
 
 from proofsmith.checker.backend import SessionCrashed
-from proofsmith.checker.coq.load_path import LoadPath
+from proofsmith.formats.coq_load_path import LoadPath
 from proofsmith.checker.coq.protocol import VALUE_END, Reply, about_call, parse_reply
 from proofsmith.checker.piped_process import PipedProcess
 from proofsmith.checker.settings import CheckerSettings

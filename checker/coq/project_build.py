@@ -32,7 +32,7 @@ from pathlib import Path
 from proofsmith.checker import child_process
 from proofsmith.checker.backend import CheckerUnavailable
 from proofsmith.checker.coq.library import coq_version
-from proofsmith.checker.coq.load_path import PROJECT_FILE, Binding, LoadPath, LoadPathError
+from proofsmith.formats.coq_load_path import PROJECT_FILE, Binding, LoadPath, LoadPathError
 
 BUILD_FOLDER = "build"  # under proofsmith's cache folder
 _HEADER_FILE = "proofsmith_header_{}.v"  # a header written out for coqdep, in the cache folder

@@ -45,7 +45,7 @@ from proofsmith.checker.coq.kernel_query.answer import Declared, FactKind, Kerne
 from proofsmith.checker.coq.kernel_query.build import LOAD_SENTENCE, plugin_folder, warn_once
 from proofsmith.checker.coq.library import coqlib
 from proofsmith.checker.coq.document import CoqDocument, CoqError, ProcessUnsound, QueryError
-from proofsmith.checker.coq.load_path import LoadPath
+from proofsmith.formats.coq_load_path import LoadPath
 from proofsmith.checker.coq.file_context import STDLIB, ContextError, ProjectFile, file_script
 from proofsmith.checker.coq.process import CoqTimeout
 from proofsmith.checker.coq.sentences import CoqSyntaxError, SentenceKind, split_sentences

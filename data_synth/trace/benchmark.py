@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from proofsmith.checker.coq.load_path import LoadPath
+from proofsmith.formats.coq_load_path import LoadPath
 from proofsmith.formats.json_files import write_json, write_jsonl
 from proofsmith.data_synth.trace.libraries import CoqLibrary
 from proofsmith.data_synth.trace.splits import SEED, eval_size, split_by_premise, split_randomly

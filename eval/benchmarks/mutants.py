@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from proofsmith.checker.coq.load_path import LoadPath
+from proofsmith.formats.coq_load_path import LoadPath
 from proofsmith.formats.json_files import InputFileError
 from proofsmith.checker.types import Source, Theorem
 from proofsmith.data_synth.mutant_corpus import read_records
