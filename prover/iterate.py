@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from proofsmith.checker.coq.load_path import LoadPath
+from proofsmith.formats.coq_load_path import LoadPath
 from proofsmith.formats.json_files import JsonlAppender, read_json, read_jsonl, write_json, write_jsonl
 from proofsmith.checker.types import NextState, ProofFinished, Theorem
 from proofsmith.data_synth import conjecture as cj
