@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from proofsmith.prover.iterate_config import IterateConfigError, load_config, validate
+from proofsmith.iterate.config import IterateConfigError, load_config, validate
 
 ROOT = Path(__file__).resolve().parent.parent
 TRACE = ROOT / ".cache" / "trace" / "stdlib"
@@ -78,7 +78,7 @@ def _write(tmp_path: Path, text: str) -> Path:
 def test_examples_validate():
     for name in ("iterate-cpu.toml", "iterate-gpu.toml"):
         config = load_config(ROOT / "examples" / name)
-        assert config["run"]["rounds"] >= 3 and config["prover"]["name"] == "search"
+        assert config.run.rounds >= 3 and config.prover.name == "search"
 
 
 @pytest.mark.parametrize("text, message", [
@@ -91,6 +91,11 @@ def test_examples_validate():
     ("[prover.options]\nfrobnicate = 1\n", "prover.options: prover 'search' takes no option frobnicate"),
     ("[prover.options]\nmodel = \"x\"\n", "prover.options.model"),
     ("[memory]\nenabled = 1\n", "memory.enabled: expected true or false"),
+    ("[conjecturer]\ngenerator = \"model-free\"\n", "conjecturer.generator: expected one of 'auto'"),
+    ("[conjecturer]\ngenerator = \"openai-server\"\n", "conjecturer.generator: expected one of"),
+    ("[training]\ndevice = \"gpu0\"\n", "training.device: expected one of 'auto' or 'cpu'"),
+    ("[training]\nmax_steps = 1.5\n", "training.max_steps: expected an integer"),
+    ("pools = 3\n", "pools: expected a table"),
 ])
 def test_config_errors_name_the_key(tmp_path, text, message):
     with pytest.raises(IterateConfigError, match=message.replace("[", r"\[").replace("]", r"\]").replace(".", r"\.")):
@@ -99,7 +104,7 @@ def test_config_errors_name_the_key(tmp_path, text, message):
 
 def test_config_defaults_and_cli_error(tmp_path):
     config = validate({})
-    assert config["conjecturer"]["min_seed_rate"] == 0.35 and config["conjecturer"]["max_lemma_share"] == 0.10
+    assert config.conjecturer.min_seed_rate == 0.35 and config.conjecturer.max_lemma_share == 0.10
     path = _write(tmp_path, "[pools]\nlibary = 3\n")
     result = subprocess.run([sys.executable, "-m", "proofsmith.cli", "iterate", "--config", str(path), "--out",
                              str(tmp_path / "run")], capture_output=True, text=True, cwd=ROOT)
@@ -108,7 +113,7 @@ def test_config_defaults_and_cli_error(tmp_path):
 
 
 def test_report_from_metrics(tmp_path):
-    from proofsmith.eval.iterate_report import write_iterate_report
+    from proofsmith.iterate.report import write_iterate_report
 
     lines = [
         {"round": 0, "attempted": 0, "proved": 0, "cumulative_attempted": 0, "cumulative_proved": 0, "new_proofs": 0,
@@ -234,13 +239,14 @@ def test_proving_a_pool_through_ray_gives_the_local_results(tmp_path):
     """`--ray`: a round's proving goes through eval.runner's Ray actors, into the same resumable file."""
     if not MUTANTS.is_file():
         pytest.skip("needs the stdlib mutants (.cache/mutants/stdlib.jsonl)")
+    from proofsmith.eval.evaluator import EvaluatorSpec
+    from proofsmith.eval.runner import prove_problems
+    from proofsmith.iterate.pools import mutant_problems
     from proofsmith.prover.base import Budget
-    from proofsmith.prover.iterate import mutant_problems, prove_problems
 
     problems, _ = mutant_problems(MUTANTS, 3, set(), seed=1)
-    budget = Budget(wall_s=5, attempts=2, tactic_timeout_s=3)
-    run = lambda ray, name: prove_problems(problems, "model-free-search", {}, budget, 2, ray, tmp_path / name,  # noqa: E731
-                                           {"round": 1})
+    spec = EvaluatorSpec("coq", "model-free-search", {}, Budget(wall_s=5, attempts=2, tactic_timeout_s=3), {"round": 1})
+    run = lambda ray, name: prove_problems(problems, spec, tmp_path / name, 2, ray).by_problem(problems)  # noqa: E731
     local, on_ray = run(None, "local.jsonl"), run("", "ray.jsonl")
     assert [(r["name"], r["verdict"], r["successes"]) for r in on_ray] == \
         [(r["name"], r["verdict"], r["successes"]) for r in local]

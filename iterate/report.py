@@ -1,4 +1,4 @@
-"""runs/NAME/report.html of `proofsmith iterate`: per-round proved counts, the conjecture funnel, held-out pass rates.
+"""runs/NAME/report.html (and report.md) of `proofsmith iterate`: per-round proved counts, the conjecture funnel, held-out pass rates.
 
 Read from the run folder only (metrics.jsonl, round-R/funnel.json), so it can
 be rewritten at any time, also while the run goes on. The plotting and HTML
@@ -11,11 +11,10 @@ import html
 from pathlib import Path
 from typing import Any
 
-from proofsmith.formats.json_files import read_json, read_jsonl, write_text_atomically
 from proofsmith.eval.report import HTML_STYLE, figure_png, html_image, html_table
+from proofsmith.formats.json_files import read_json, read_jsonl, write_text_atomically
+from proofsmith.iterate.layout import RunLayout
 
-REPORT = "report.html"
-REPORT_MD = "report.md"
 FUNNEL = ("generated", "well_formed", "new", "proved", "barely_provable", "kept")
 
 
@@ -24,7 +23,7 @@ def _pct(rate: float | None) -> str:
 
 
 def _finished_at(run_dir: Path, r: int) -> list[float]:
-    path = run_dir / f"round-{r}" / "state.json"
+    path = RunLayout(run_dir).round(r).state
     if not path.is_file():
         return []
     return [v["finished_at"] for v in read_json(path).values() if isinstance(v, dict) and "finished_at" in v]
@@ -37,7 +36,7 @@ def wall_minutes(run_dir: Path, metrics: list[dict[str, Any]]) -> dict[int, floa
     for m in metrics:
         r = m["round"]
         now, before = _finished_at(run_dir, r), _finished_at(run_dir, r - 1) if r else []
-        state = run_dir / f"round-{r}" / "state.json"
+        state = RunLayout(run_dir).round(r).state
         started = read_json(state).get("started", {}).get("finished_at") if state.is_file() else None
         if started is not None and now:
             out[r] = round((max(now) - started) / 60, 1)
@@ -54,7 +53,7 @@ def ill_formed_reasons(run_dir: Path, r: int) -> dict[str, int] | None:
 
     from proofsmith.data_synth.conjecture import ill_formed_reason
 
-    path = run_dir / f"round-{r}" / "conjectures.jsonl"
+    path = RunLayout(run_dir).round(r).conjectures
     if not path.is_file():
         return None
     rows = [c for _, c in read_jsonl(path, missing_ok=True) if not c.get("well_formed")]
@@ -135,14 +134,15 @@ def _plots(metrics: list[dict[str, Any]]) -> dict[str, bytes]:
 
 def write_iterate_report(run_dir: Path) -> Path:
     run_dir = Path(run_dir)
-    metrics = sorted((m for _, m in read_jsonl(run_dir / "metrics.jsonl", missing_ok=True)), key=lambda m: m["round"])
+    layout = RunLayout(run_dir)
+    metrics = sorted((m for _, m in read_jsonl(layout.metrics, missing_ok=True)), key=lambda m: m["round"])
     e = html.escape
     parts = ["<!doctype html><html><head><meta charset='utf-8'>", f"<title>iterate {e(run_dir.name)}</title>", HTML_STYLE,
              "</head><body>", f"<h1>proofsmith iterate: {e(run_dir.name)}</h1>"]
     if not metrics:
         parts.append("<p>no round finished yet</p></body></html>")
-        write_text_atomically(run_dir / REPORT, "\n".join(parts))
-        return run_dir / REPORT
+        write_text_atomically(layout.report, "\n".join(parts))
+        return layout.report
     header, rows = round_table(metrics, wall_minutes(run_dir, metrics))
     parts += ["<h2>Rounds</h2>", html_table(header, rows),
               "<p>Round 0 trains the starting model on the mutation corpus (conjecturer) and traced human steps "
@@ -155,7 +155,7 @@ def write_iterate_report(run_dir: Path) -> Path:
     md += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     for m in metrics:
         r = m["round"]
-        funnel_path = run_dir / f"round-{r}" / "funnel.json"
+        funnel_path = layout.round(r).funnel
         if not funnel_path.is_file():
             continue
         f = read_json(funnel_path)
@@ -177,6 +177,6 @@ def write_iterate_report(run_dir: Path) -> Path:
             md.append("ill-formed by Coq's reason: " + ", ".join(
                 f"{k} {v}" for k, v in sorted(f["ill_formed"].items(), key=lambda kv: -kv[1])))
     parts.append("</body></html>")
-    write_text_atomically(run_dir / REPORT, "\n".join(parts))
-    write_text_atomically(run_dir / REPORT_MD, "\n".join(md) + "\n")
-    return run_dir / REPORT
+    write_text_atomically(layout.report, "\n".join(parts))
+    write_text_atomically(layout.report_md, "\n".join(md) + "\n")
+    return layout.report

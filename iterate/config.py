@@ -1,0 +1,249 @@
+"""The configuration of `proofsmith iterate`: a TOML file read into pydantic models that refuse a wrong value.
+
+Every key has a type, a default and a range; an unknown section or key, a
+wrong type, a value out of range or a choice not on the list is an
+`IterateConfigError` saying `section.key: what is wrong`, before anything is
+written. `check_inputs` then refuses, also before round 0, an input the config
+names that is missing or empty (the trace, the mutant corpus when mutants are
+asked for). The config's dump is saved into the run folder, so a resumed run
+can be compared key by key with the run that started it.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from proofsmith.prover.generators import GENERATOR_KINDS
+
+
+class IterateConfigError(ValueError):
+    """A bad iterate config, or an input it names that cannot be used; the message names the key."""
+
+
+Positive = Annotated[int, Field(gt=0)]
+Count = Annotated[int, Field(ge=0)]
+Seconds = Annotated[float, Field(gt=0)]
+Share = Annotated[float, Field(ge=0, le=1)]
+# The conjecturer completes prompts with the model's own tokenizer: a local model.
+ConjecturerGenerator = Literal["auto", "seeded", "transformers", "ctranslate2", "ct2", "vllm"]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class RunSection(Section):
+    rounds: Positive = 3
+    seed: int = 0
+
+
+class DataSection(Section):
+    trace: str = ".cache/trace/stdlib"  # proofsmith trace output
+    mutants: str = ".cache/mutants/stdlib.jsonl"  # proofsmith synth mutate output (and its .source.jsonl)
+
+
+class PoolsSection(Section):
+    library: Count = 150  # random/train theorems in the pool
+    library_per_round: Count = 50
+    mutants: Count = 90
+    mutants_per_round: Count = 30
+    # false: slices in corpus order (so rounds see different library areas); true: drawn in random order,
+    # so that every round's slice is alike
+    shuffle: bool = False
+
+
+class ProverSection(Section):
+    name: str = "search"
+    model: str = "default"  # the starting model
+    workers: Positive = 2
+    budget_s: Seconds = 20.0
+    tactic_timeout_s: Seconds = 5.0
+    attempts: Positive = 2  # per pool statement: its empirical pass rate
+    conjecture_attempts: Positive = 4
+    options: dict[str, Any] = Field(default_factory=dict)  # prover.registry.make_prover's (model is set per round)
+
+
+class ConjecturerSection(Section):
+    inputs_per_round: Count = 24
+    samples_per_input: Positive = 1
+    temperature: Seconds = 1.0
+    max_tokens: Positive = 96
+    max_prompt_tokens: Positive = 512
+    min_seed_rate: Share = 0.35
+    empty_lemma_p: Share = 0.5
+    max_lemma_share: Share = 0.10
+    max_pass_rate: Share = 0.25
+    elegance_drop: Share = 0.20
+    cap: Count = 0  # 0: the number of dataset statements attempted in the round (STP)
+    elaborate_timeout_s: Seconds = 10.0
+    generator: ConjecturerGenerator = "auto"
+    threads: Count = 0  # 0: the generator's default
+
+
+class TrainingSection(Section):
+    max_steps: Positive = 60
+    batch_size: Positive = 8
+    learning_rate: Seconds = 1e-4
+    max_length: Positive = 384
+    max_prompt_tokens: Positive = 320
+    train_layers: Annotated[int, Field(ge=-1)] = -1  # -1: all
+    threads: Count = 0
+    mutation_examples: Count = 400  # round 0: the first conjecturer set
+    mutation_replay: Count = 50  # later rounds
+    human_examples: Count = 300  # traced human steps of random/train, each round
+    max_state_chars: Positive = 1200
+    device: Literal["auto", "cpu"] = "auto"
+
+
+class HeldoutSection(Section):
+    stdlib_val: Count = 30
+    minif2f_valid: Count = 20
+    stdlib_test: Count = 100  # --final only
+    minif2f_test: Count = 50  # --final only
+    budget_s: Seconds = 20.0
+    seed: int = 0
+
+
+class MemorySection(Section):
+    enabled: bool = True  # the tactic memory learns every verified proof of a round
+    from_trace: bool = True  # round 0's memory: the traced random/train proofs
+
+
+class IterateConfig(Section):
+    run: RunSection = RunSection()
+    data: DataSection = DataSection()
+    pools: PoolsSection = PoolsSection()
+    prover: ProverSection = ProverSection()
+    conjecturer: ConjecturerSection = ConjecturerSection()
+    training: TrainingSection = TrainingSection()
+    heldout: HeldoutSection = HeldoutSection()
+    memory: MemorySection = MemorySection()
+
+    @model_validator(mode="after")
+    def _prover_trains(self) -> IterateConfig:
+        from proofsmith.prover.registry import PROVER_OPTIONS, ProverOptionError, check_prover
+
+        options = dict(self.prover.options)
+        if "model" in options:
+            raise ValueError("prover.options.model: the model is prover.model (each round sets its own)")
+        try:
+            check_prover(self.prover.name, options)
+        except ProverOptionError as exc:
+            raise ValueError(f"prover.name / prover.options: {exc}") from None
+        if "model" not in PROVER_OPTIONS[self.prover.name]:
+            takes = ", ".join(n for n, o in PROVER_OPTIONS.items() if "model" in o)
+            raise ValueError(f"prover.name: {self.prover.name!r} runs no model, so iteration cannot train it; "
+                             f"use one that takes a model ({takes})")
+        return self
+
+    def identity(self) -> dict[str, Any]:
+        """What a resumed run must share with the run that started it (workers and threads may change)."""
+        data = self.model_dump()
+        for section, key in MAY_CHANGE:
+            data[section].pop(key, None)
+        return data
+
+    def differing(self, previous: dict[str, Any]) -> list[str]:
+        """Keys whose value differs from a stored identity; a key the stored one lacks (a run started
+        before the key existed) counts as its default."""
+        defaults = IterateConfig().model_dump()
+        out = []
+        for section, keys in self.identity().items():
+            for key, value in keys.items():
+                before = previous.get(section, {}).get(key, defaults[section][key])
+                if isinstance(before, int) and not isinstance(before, bool) and isinstance(value, float):
+                    before = float(before)
+                if before != value:
+                    out.append(f"{section}.{key}")
+        return out
+
+    def to_json(self) -> str:
+        return json.dumps(self.model_dump(), indent=1, sort_keys=True)
+
+
+# Keys a resumed run may change (they do not change what is computed).
+MAY_CHANGE = {("prover", "workers"), ("conjecturer", "threads"), ("training", "threads"), ("training", "device")}
+
+_TYPE_NAMES = {"int": "an integer", "float": "a number", "bool": "true or false", "str": "a string", "dict": "a table"}
+
+
+def _message(error: dict[str, Any]) -> str:
+    """One pydantic error as `section.key: what is wrong, got VALUE`."""
+    loc = [str(part) for part in error["loc"]]
+    where = ".".join(loc)
+    kind, value = error["type"], error.get("input")
+    if kind == "extra_forbidden":
+        if len(loc) == 1:
+            return f"unknown section [{loc[0]}]; sections: {', '.join(IterateConfig.model_fields)}"
+        section = IterateConfig.model_fields.get(loc[0])
+        takes = ", ".join(section.annotation.model_fields) if section is not None else ""  # type: ignore[union-attr]
+        return f"{where}: unknown key; [{loc[0]}] takes {takes}"
+    if kind == "model_type" or kind == "dict_type":
+        return f"{where}: expected a table [{where}], got {value!r}"
+    if kind.endswith("_type") or kind in ("int_from_float", "bool_parsing", "int_parsing", "float_parsing"):
+        name = kind.removesuffix("_type").removesuffix("_parsing").removesuffix("_from_float")
+        if kind == "int_from_float":
+            name = "int"
+        return f"{where}: expected {_TYPE_NAMES.get(name, name)}, got {value!r}"
+    if kind == "greater_than":
+        return f"{where}: must be positive, got {value!r}"
+    if kind == "greater_than_equal":
+        bound = error.get("ctx", {}).get("ge")
+        return f"{where}: must be at least {bound}, got {value!r}"
+    if kind == "less_than_equal":
+        return f"{where}: must be between 0 and 1, got {value!r}"
+    if kind == "literal_error":
+        return f"{where}: expected one of {error['ctx']['expected']}, got {value!r}"
+    if kind == "value_error":  # a model validator's own message, which names its key
+        return str(error["msg"]).removeprefix("Value error, ")
+    return f"{where}: {error['msg']}, got {value!r}"
+
+
+def validate(raw: dict[str, Any], where: str = "config") -> IterateConfig:
+    try:
+        return IterateConfig.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        message = _message(dict(first))
+        if first["loc"] == ("conjecturer", "generator") and first.get("input") in GENERATOR_KINDS:
+            message += " (the conjecturer samples statements with a local model and its tokenizer)"
+        raise IterateConfigError(f"{where}: {message}") from None
+
+
+def load_config(path: str | Path) -> IterateConfig:
+    path = Path(path)
+    if not path.is_file():
+        raise IterateConfigError(f"{path}: no such config file")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise IterateConfigError(f"{path}: not valid TOML: {exc}") from None
+    return validate(raw, str(path))
+
+
+def check_inputs(config: IterateConfig, where: str = "config") -> None:
+    """Refuse, before round 0, an input the config names that is missing or empty."""
+    trace = Path(config.data.trace)
+    for split in ("random/train", "random/val"):
+        path = trace / f"{split}.json"
+        if not path.is_file():
+            raise IterateConfigError(f"{where}: data.trace: {trace} has no {split}.json (a folder written by "
+                                     "`proofsmith trace`)")
+        if path.stat().st_size <= 2:
+            raise IterateConfigError(f"{where}: data.trace: {path} is empty")
+    wants_mutants = config.pools.mutants or config.training.mutation_examples or config.training.mutation_replay
+    mutants = Path(config.data.mutants)
+    if wants_mutants:
+        asked = ", ".join(k for k, v in (("pools.mutants", config.pools.mutants),
+                                         ("training.mutation_examples", config.training.mutation_examples),
+                                         ("training.mutation_replay", config.training.mutation_replay)) if v)
+        if not mutants.is_file():
+            raise IterateConfigError(f"{where}: data.mutants: {mutants} does not exist, and {asked} asks for mutants "
+                                     "(write it with `proofsmith synth mutate`, or set those to 0)")
+        if mutants.stat().st_size == 0:
+            raise IterateConfigError(f"{where}: data.mutants: {mutants} is empty, and {asked} asks for mutants")

@@ -1,0 +1,89 @@
+"""The end of a round: its data manifest (inputs and outputs with SHA-256) and its metrics line."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from proofsmith.formats.json_files import JsonlAppender, read_json, write_json
+from proofsmith.iterate.config import IterateConfig
+from proofsmith.iterate.layout import RunLayout
+from proofsmith.iterate.pools import Pools
+from proofsmith.iterate.records import MetricsLine, read_records
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def dir_hash(path: Path) -> str:
+    h = hashlib.sha256()
+    for f in sorted(path.rglob("*")):
+        if f.is_file():
+            h.update(f.relative_to(path).as_posix().encode())
+            h.update(sha256_file(f).encode())
+    return h.hexdigest()
+
+
+def read_metrics(layout: RunLayout) -> list[MetricsLine]:
+    return read_records(layout.metrics, MetricsLine)
+
+
+def write_manifest(config: IterateConfig, layout: RunLayout, r: int, state: dict[str, Any], pools: Pools,
+                   base_model: str) -> None:
+    rd = layout.round(r)
+    files = {path.name: {"sha256": sha256_file(path), "lines": sum(1 for _ in path.open("rb"))}
+             for path in rd.data_files() if path.is_file()}
+    trace, mutants = Path(config.data.trace), Path(config.data.mutants)
+    inputs = {
+        "trace": {"path": str(trace), "train_sha256": sha256_file(trace / "random" / "train.json")},
+        "mutants": {"path": str(mutants), "sha256": sha256_file(mutants)} if mutants.is_file() else None,
+        "base_model": base_model,
+        "pool_library": sha256_text("\n".join(p.name for p in pools.library)),
+        "pool_mutants": sha256_text("\n".join(p.name for p in pools.mutants)),
+    }
+    manifest = {"round": r, "inputs": inputs, "files": files, "config": config.model_dump(),
+                "model": {"path": str(rd.model), "sha256": dir_hash(rd.model) if rd.model.is_dir() else None},
+                "stages": state}
+    write_json(rd.manifest, manifest, indent=1)
+
+
+def metrics_line(layout: RunLayout, r: int, state: dict[str, Any], seconds: float) -> MetricsLine:
+    rd = layout.round(r)
+    previous = [m for m in read_metrics(layout) if m.round < r]
+
+    def count(stage: str, key: str) -> int:
+        return int(state.get(stage, {}).get(key, 0))
+
+    attempted, proved = count("prove", "attempted"), count("prove", "proved")
+    c_att, c_proved = count("prove_conjectures", "attempted"), count("prove_conjectures", "proved")
+    funnel = read_json(rd.funnel)["counts"] if rd.funnel.is_file() else {}
+    train = state.get("train", {})
+    return MetricsLine(
+        round=r, model=str(rd.model), attempted=attempted + c_att, proved=proved + c_proved,
+        dataset_attempted=attempted, dataset_proved=proved, conjectures_attempted=c_att, conjectures_proved=c_proved,
+        cumulative_attempted=sum(m.attempted for m in previous) + attempted + c_att,
+        cumulative_proved=sum(m.proved for m in previous) + proved + c_proved,
+        new_proofs=proved + c_proved, funnel=funnel,
+        heldout={k: v for k, v in state.get("heldout", {}).items() if k != "finished_at"},
+        train_loss=train.get("train_loss"), train_first_loss=train.get("first_loss"),
+        train_last_loss=train.get("last_loss"), train_examples=train.get("examples"),
+        train_seconds=train.get("seconds"),
+        memory={k: v for k, v in state.get("memory", {}).items() if k != "finished_at"},
+        seconds_this_run=round(seconds, 1),
+        stage_finished_at={k: v.get("finished_at") for k, v in state.items()},
+    )
+
+
+def append_metrics(layout: RunLayout, line: MetricsLine) -> None:
+    with JsonlAppender(layout.metrics) as f:
+        f.append(line.model_dump())

@@ -1,0 +1,59 @@
+"""`proofsmith iterate --dry-run`: the plan of a run (pools, sizes, stages, minutes per round) without running it.
+
+The minutes are upper bounds from the budgets: a statement's proving stops at
+`budget_s` whatever its attempts, `workers` statements at a time; generation,
+elaboration, tracing and training are not budgeted and come on top.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from proofsmith.iterate.config import IterateConfig
+from proofsmith.iterate.heldout import heldout_sets
+from proofsmith.iterate.layout import RunLayout
+from proofsmith.iterate.stages import ROUND_STAGES, ROUND_ZERO_STAGES
+
+
+def _minutes(statements: int, budget_s: float, workers: int) -> float:
+    return round(-(-statements // workers) * budget_s / 60, 1)
+
+
+def plan_lines(config: IterateConfig, out: Path) -> list[str]:
+    p, pools, c, t, h = config.prover, config.pools, config.conjecturer, config.training, config.heldout
+    layout = RunLayout(out)
+    rounds = config.run.rounds
+    held = heldout_sets(config, final=False)
+    held_n = sum(s.limit for s in held)
+    held_min = _minutes(held_n, h.budget_s, p.workers)
+    memory = ("off" if not config.memory.enabled else
+              f"seeded from {config.data.trace} random/train" if config.memory.from_trace else "starts empty")
+    lines = [
+        f"run folder: {layout.dir} ({'resumes' if layout.config.is_file() else 'new'})",
+        f"inputs: trace {config.data.trace}; mutants {config.data.mutants if pools.mutants else '(none asked for)'}",
+        f"prover: {p.name}, model {p.model} (each round then the previous round's), {p.workers} workers, "
+        f"{p.budget_s:g} s a statement, {p.attempts} attempts (conjectures {p.conjecture_attempts})",
+        f"tactic memory: {memory}; learns every verified proof of each round, saved per round",
+        f"pools: {pools.library} library theorems ({pools.library_per_round} a round), "
+        f"{pools.mutants} mutants ({pools.mutants_per_round} a round)"
+        + ("; shuffled" if pools.shuffle else ""),
+        "held-out each round: " + ", ".join(f"{s.label} {s.limit}" for s in held) + f" at {h.budget_s:g} s",
+        f"round 0: stages {', '.join(ROUND_ZERO_STAGES)}; {t.mutation_examples} mutation + {t.human_examples} human "
+        f"examples, {t.max_steps} training steps; held-out <= {held_min} min",
+    ]
+    for shortfall, name, per, total in (("library", "library", pools.library_per_round, pools.library),
+                                        ("mutants", "mutants", pools.mutants_per_round, pools.mutants)):
+        if per and per * rounds > total:
+            lines.append(f"note: pools.{name} = {total} covers {total // per} of {rounds} rounds of {per}; "
+                         f"later rounds prove fewer {shortfall}")
+    conjectures = c.inputs_per_round * c.samples_per_input
+    for r in range(1, rounds + 1):
+        statements = (min(pools.library_per_round, max(0, pools.library - (r - 1) * pools.library_per_round))
+                      + min(pools.mutants_per_round, max(0, pools.mutants - (r - 1) * pools.mutants_per_round)))
+        prove_min = _minutes(statements, p.budget_s, p.workers)
+        conj_min = _minutes(conjectures, p.budget_s, p.workers)
+        total = round(prove_min + conj_min + held_min, 1)
+        lines.append(f"round {r}: stages {', '.join(ROUND_STAGES)}; {statements} statements (<= {prove_min} min), "
+                     f"up to {conjectures} conjectures (<= {conj_min} min), {t.max_steps} training steps, "
+                     f"held-out <= {held_min} min; proving and held-out <= {total} min")
+    return lines

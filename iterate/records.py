@@ -1,0 +1,156 @@
+"""What each stage of a round writes, as typed records (one JSON line or file each).
+
+Stage marks in round-R/state.json carry a stage's counts; the files carry
+these records. Reading tolerates keys a newer version added (`extra="ignore"`),
+so an older run still resumes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+from proofsmith.formats.json_files import JsonlAppender, read_jsonl, write_jsonl
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+R = TypeVar("R", bound=Record)
+
+
+def read_records(path: Path, kind: type[R]) -> list[R]:
+    """The complete records of a JSON Lines file (none when it does not exist; a torn last line dropped)."""
+    return [kind.model_validate(row) for _, row in read_jsonl(path, missing_ok=True)]
+
+
+def write_records(path: Path, records: Iterable[Record]) -> None:
+    write_jsonl(path, [r.model_dump() for r in records])
+
+
+class RecordAppender:
+    """Appends records to a JSON Lines file, each flushed (a killed stage resumes after its last line)."""
+
+    def __init__(self, path: Path):
+        self._appender = JsonlAppender(path)
+
+    def __enter__(self) -> RecordAppender:
+        self._appender.__enter__()
+        return self
+
+    def append(self, record: Record) -> None:
+        self._appender.append(record.model_dump())
+
+    def __exit__(self, *exc: object) -> None:
+        self._appender.__exit__(*exc)
+
+
+ConjectureSource = Literal["model", "symbolic"]
+ConjectureStatus = Literal["ill-formed", "copy of seed", "duplicate", "new"]
+
+
+class GeneratedConjecture(Record):
+    """A conjecture as a conjecturer proposed it, with the seed it came from."""
+
+    name: str
+    round: int
+    body: str
+    raw: str  # the conjecturer's output (the model's text, or the operator that made it)
+    source: ConjectureSource = "model"
+    seed: str
+    seed_statement: str
+    seed_proof: str
+    seed_key: str
+    seed_rate: float
+    header: str
+    fallback_header: str = ""
+    lemma: str | None = None
+    lemma_statement: str | None = None
+
+
+class Conjecture(GeneratedConjecture):
+    """A generated conjecture after elaboration in its seed's environment, keyed and de-duplicated."""
+
+    well_formed: bool
+    key: str
+    reason: str
+    message: str
+    statement: str
+    status: ConjectureStatus
+    duplicate_of: str | None = None
+
+
+class KeptConjecture(Record):
+    """A conjecture the STP selection keeps (it trains the conjecturer)."""
+
+    name: str
+    statement: str
+    body: str
+    header: str
+    source: ConjectureSource = "model"
+    seed: str
+    seed_statement: str
+    seed_proof: str
+    lemma: str | None
+    lemma_statement: str | None
+    proof: str
+    pass_rate: float
+
+
+class TracedProof(Record):
+    """A verified proof of the round, stepped through the checker: (state before, tactic) per step."""
+
+    name: str
+    pool: str  # the problem's split: library theorem, mutant or conjecture
+    proof: str
+    steps: list[tuple[str, str]]
+    pass_rate: float
+
+
+class TrainingRow(Record):
+    kind: str  # prover-proof-step, prover-whole-proof, prover-human, conjecture-mutation, conjecture-kept
+    prompt: str
+    completion: str
+
+
+class HeldoutCounts(Record):
+    proved: int
+    usable: int
+    pass_rate: float | None
+    selected: int
+    data_sha256: str | None = None
+
+
+class MetricsLine(Record):
+    """One line of metrics.jsonl: a finished round."""
+
+    round: int
+    model: str
+    attempted: int
+    proved: int
+    dataset_attempted: int
+    dataset_proved: int
+    conjectures_attempted: int
+    conjectures_proved: int
+    cumulative_attempted: int
+    cumulative_proved: int
+    new_proofs: int
+    funnel: dict[str, int]
+    heldout: dict[str, HeldoutCounts]
+    train_loss: float | None = None
+    train_first_loss: float | None = None
+    train_last_loss: float | None = None
+    train_examples: int | None = None
+    train_seconds: float | None = None
+    memory: dict[str, Any]
+    seconds_this_run: float
+    stage_finished_at: dict[str, float | None]
+
+
+def iter_records(path: Path, kind: type[R]) -> Iterator[R]:
+    for _, row in read_jsonl(path, missing_ok=True):
+        yield kind.model_validate(row)
