@@ -25,7 +25,7 @@ from tqdm import tqdm
 from proofsmith.checker.coq.file_context import THEOREM_WORDS, theorem_in_context
 from proofsmith.checker.coq.session import CoqSession
 from proofsmith.checker.settings import CheckerSettings
-from proofsmith.retrieval.benchmark import read_split
+from proofsmith.formats.leandojo import read_split
 
 
 def main() -> None:

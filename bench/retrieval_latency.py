@@ -41,7 +41,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from proofsmith.checker.coq.guard import THEOREM_KEYWORDS  # noqa: E402
-from proofsmith.retrieval.benchmark import PARTS, STRATEGIES, Benchmark, load_theorems  # noqa: E402
+from proofsmith.formats.leandojo import PARTS, STRATEGIES  # noqa: E402
+from proofsmith.retrieval.benchmark import Benchmark, load_theorems  # noqa: E402
 from proofsmith.retrieval.corpus import Corpus  # noqa: E402
 from proofsmith.retrieval.embedding_cache import corpus_embeddings  # noqa: E402
 from proofsmith.retrieval.encoder import TextEncoder  # noqa: E402

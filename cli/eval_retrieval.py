@@ -25,7 +25,8 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from proofsmith.retrieval.benchmark import PARTS, STRATEGIES, Benchmark
+    from proofsmith.formats.leandojo import PARTS, STRATEGIES
+    from proofsmith.retrieval.benchmark import Benchmark
     from proofsmith.retrieval.bm25 import BM25Retriever
     from proofsmith.retrieval.encoder import TextEncoder
     from proofsmith.retrieval.errors import RetrievalInputError

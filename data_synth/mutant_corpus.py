@@ -30,7 +30,7 @@ from typing import Any, Iterator
 from proofsmith.formats.coq_load_path import LoadPath, LoadPathError
 from proofsmith.formats.json_files import InputFileError, get_field, get_position, read_jsonl, replacing, write_jsonl
 from proofsmith.data_synth.mutation import Mutant
-from proofsmith.retrieval.benchmark import PARTS, Provenance, TracedTactic, TracedTheorem, write_split
+from proofsmith.formats.leandojo import PARTS, Provenance, TracedTactic, TracedTheorem, write_split
 
 # A mutant's split is the part of the exported benchmark's random/ split it lands in.
 SPLITS = PARTS

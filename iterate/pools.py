@@ -52,7 +52,7 @@ def library_problems(trace: Path, split: str, count: int, seed: int) -> tuple[li
     """
     from proofsmith.checker.coq.file_context import THEOREM_WORDS
     from proofsmith.eval.benchmarks.coq_library import library_problem, traced_libraries
-    from proofsmith.retrieval.benchmark import read_split, split_file
+    from proofsmith.formats.leandojo import read_split, split_file
 
     path = split_file(trace, split, "a trace folder written by `proofsmith trace`")
     libraries, _ = traced_libraries(trace)
@@ -75,7 +75,7 @@ def library_problems(trace: Path, split: str, count: int, seed: int) -> tuple[li
 
 
 def split_names(trace: Path, split: str) -> set[str]:
-    from proofsmith.retrieval.benchmark import read_split, split_file
+    from proofsmith.formats.leandojo import read_split, split_file
 
     return {t.full_name for t in read_split(split_file(trace, split, "a trace folder"))}
 
@@ -146,7 +146,7 @@ class RunInputs:
     @cached_property
     def train_proofs(self) -> dict[str, str]:
         """Human proofs of random/train theorems (the parents' proofs in conjecturer prompts)."""
-        from proofsmith.retrieval.benchmark import read_split, split_file
+        from proofsmith.formats.leandojo import read_split, split_file
 
         return {t.full_name: str(t.extra.get("proof", ""))
                 for t in read_split(split_file(self.trace, "random/train", "a trace folder"))}

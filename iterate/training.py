@@ -46,7 +46,7 @@ def human_rows(config: IterateConfig, inputs: RunInputs, tokenizer, r: int) -> l
     """A sample of traced human steps of random/train (never val/test): the prover's replay."""
     from proofsmith.prover.prompt import PromptFormat
     from proofsmith.prover.sft import normalize_tactic
-    from proofsmith.retrieval.benchmark import read_split, split_file
+    from proofsmith.formats.leandojo import read_split, split_file
 
     t = config.training
     if not t.human_examples:

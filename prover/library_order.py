@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from proofsmith.formats.json_files import InputFileError, read_jsonl
-from proofsmith.retrieval.benchmark import TracedTheorem
+from proofsmith.formats.leandojo import TracedTheorem
 
 PARTS = ("train", "val", "test")
 

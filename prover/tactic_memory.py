@@ -248,7 +248,7 @@ class TacticMemory:
     @classmethod
     def _build(cls, files: list[Path], trace_dir: str | Path, split: str, encoder, cached: Path, progress: bool,
                protocol: str = "random") -> TacticMemory:
-        from proofsmith.retrieval.benchmark import read_split
+        from proofsmith.formats.leandojo import read_split
 
         started = time.perf_counter()
         source = {"trace": str(Path(trace_dir).resolve()), "split": split, "protocol": protocol}

@@ -27,11 +27,10 @@ from typing import Any, Sequence
 import numpy as np
 
 from proofsmith.formats.json_files import InputFileError, read_jsonl, write_jsonl
+from proofsmith.formats.leandojo import Pos
 from proofsmith.retrieval.errors import RetrievalInputError
 
 log = logging.getLogger(__name__)
-
-Pos = tuple[int, int]
 
 # Columns are packed below lines in one int64 so positions compare as integers.
 _COLUMN_BITS = 24

@@ -18,8 +18,9 @@ import numpy as np
 from tqdm import tqdm
 
 from proofsmith.checker.types import Theorem
+from proofsmith.formats.leandojo import Pos
 from proofsmith.retrieval.benchmark import Query
-from proofsmith.retrieval.corpus import Corpus, Pos, Premise
+from proofsmith.retrieval.corpus import Corpus, Premise
 from proofsmith.retrieval.embedding_cache import corpus_embeddings
 from proofsmith.retrieval.encoder import DEFAULT_ENCODER_NAME, EncoderError, TextEncoder
 from proofsmith.retrieval.index import PremiseIndex, PremiseIndexError

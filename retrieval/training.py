@@ -28,9 +28,18 @@ from typing import Sequence
 
 import numpy as np
 
-from proofsmith.formats.json_files import InputFileError, JsonlAppender, get_field, read_json, read_jsonl, write_json, write_jsonl
+from proofsmith.formats.json_files import (
+    InputFileError,
+    JsonlAppender,
+    get_field,
+    read_json,
+    read_jsonl,
+    write_json,
+    write_jsonl,
+)
+from proofsmith.formats.leandojo import Pos
 from proofsmith.retrieval.benchmark import Query
-from proofsmith.retrieval.corpus import Corpus, Pos
+from proofsmith.retrieval.corpus import Corpus
 from proofsmith.retrieval.encoder import TextEncoder
 from proofsmith.retrieval.errors import RetrievalInputError
 

@@ -103,7 +103,7 @@ def test_bad_protocols_and_places_are_named(chronological, tmp_path):
     corpus = tmp_path / "corpus.jsonl"
     corpus.write_text('{"path": "tracelib/Base.v", "imports": []}\n')
     from proofsmith.prover.library_order import LibraryOrderError
-    from proofsmith.retrieval.benchmark import read_split
+    from proofsmith.formats.leandojo import read_split
 
     with pytest.raises(LibraryOrderError, match="Top.double_pos: its file tracelib/Top.v is not in"):
         LibraryOrder.of(corpus, read_split(trace / "random" / "train.json"))

@@ -49,7 +49,7 @@ from proofsmith.formats.json_files import write_json, write_jsonl
 from proofsmith.data_synth.trace.libraries import CoqLibrary
 from proofsmith.data_synth.trace.splits import SEED, eval_size, split_by_premise, split_randomly
 from proofsmith.data_synth.trace.tactics import NameUse, annotate
-from proofsmith.retrieval.benchmark import Provenance, TracedTactic, TracedTheorem, write_split
+from proofsmith.formats.leandojo import Provenance, TracedTactic, TracedTheorem, write_split
 from proofsmith.retrieval.corpus import file_record
 
 NO_GOALS = "no goals"

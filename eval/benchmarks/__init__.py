@@ -22,7 +22,7 @@ from proofsmith.eval.benchmarks.lean_statements import load_lean_statements
 from proofsmith.eval.benchmarks.leandojo import load_leandojo
 from proofsmith.eval.benchmarks.mutants import load_mutants
 from proofsmith.eval.benchmarks.problem import Benchmark, Problem
-from proofsmith.retrieval.benchmark import SPLITS as LEANDOJO_SPLITS
+from proofsmith.formats.leandojo import SPLITS as LEANDOJO_SPLITS
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 # Where the bundled formats are described; error messages point here.

@@ -31,7 +31,7 @@ from proofsmith.formats.coq_load_path import LoadPath, LoadPathError, find_proje
 from proofsmith.formats.json_files import InputFileError, get_field, read_json
 from proofsmith.checker.types import Place, Source, Theorem
 from proofsmith.eval.benchmarks.problem import Benchmark, Problem, library_area
-from proofsmith.retrieval.benchmark import TracedTheorem, read_split, split_file
+from proofsmith.formats.leandojo import TracedTheorem, read_split, split_file
 
 NAME = "coq-library"
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from proofsmith.formats.json_files import InputFileError
 from proofsmith.checker.types import Source, Theorem
 from proofsmith.eval.benchmarks.problem import Benchmark, Problem, library_area
-from proofsmith.retrieval.benchmark import read_from_repo, read_split, split_file
+from proofsmith.formats.leandojo import read_from_repo, read_split, split_file
 
 
 def load_leandojo(root: Path, split: str) -> Benchmark:
