@@ -58,7 +58,14 @@ def register(sub) -> None:
     p.add_argument("--retriever", default=None, metavar="INDEX", help="premise index folder (proofsmith index build)")
     p.add_argument("--memory", default=None, metavar="TRACE_DIR",
                    help="a tactic memory: a traced library (TRACE_DIR/random/train.json) or a saved memory folder")
-    p.add_argument("--hammer", action="store_true", help="CoqHammer's sauto/hauto/qauto join the suggestions")
+    hammer = p.add_mutually_exclusive_group()
+    hammer.add_argument("--hammer", action="store_true",
+                        help="CoqHammer's sauto/hauto/qauto join the suggestions (the default where CoqHammer is "
+                             "installed; with --hammer, its absence is an error)")
+    hammer.add_argument("--no-hammer", action="store_true", help="no CoqHammer tactics, even where it is installed")
+    p.add_argument("--no-learn", action="store_true",
+                   help="with --file: do not learn from the project (its proofs as a tactic memory, its declarations "
+                        "as premises)")
     p.add_argument("--show", type=int, default=10, help="suggestions shown (default 10)")
     p.add_argument("--tactic-timeout-s", type=float, default=3.0, help="time a candidate may take (default 3)")
     p.add_argument("--list-budget-s", type=float, default=15.0,
@@ -74,10 +81,12 @@ def register(sub) -> None:
 # ------------------------------------------------------------------ set-up
 
 
-def _sources(args):
+def _sources(args, knowledge=None):
     from proofsmith.prover import suggestion
 
     sources = [suggestion.automation_source()]
+    if knowledge is not None and knowledge.steps:
+        sources.append(suggestion.project_memory_source(knowledge.memory))
     if args.hammer:
         sources.append(suggestion.hammer_source())
     if args.memory is not None:
@@ -164,6 +173,8 @@ def _run(args) -> int:
     if args.show < 1 or args.tactic_timeout_s <= 0 or args.search_s <= 0 or args.list_budget_s <= 0:
         raise UsageError("--show, --tactic-timeout-s, --list-budget-s and --search-s must be positive")
     located = None
+    knowledge = None
+    file_text = ""
     if args.file is not None:
         if args.statement is not None:
             raise UsageError("give a statement or --file/--line, not both")
@@ -175,6 +186,7 @@ def _run(args) -> int:
         from proofsmith.checker.coq.proof_at_line import proof_at_line
 
         project, inside = _file_place(args)
+        user_project = project
         if project != STDLIB and not args.coq_bindings:  # what the file requires, built when the project lacks it
             args.project = project
             project = str(load_path_options.prepare_project(args, [inside]))
@@ -183,7 +195,12 @@ def _run(args) -> int:
         except ContextError as exc:
             raise UsageError(str(exc)) from None
         theorem = located.theorem
+        file_text = (Path(project) / inside).read_text(encoding="utf-8", errors="replace")
         settings = CheckerSettings(workers=1)
+        if not args.no_learn and user_project != STDLIB and not args.coq_bindings:
+            from proofsmith.cli.project_knowledge import learn_project
+
+            knowledge = learn_project(Path(user_project), exclude=theorem.name)
     else:
         if args.line is not None:
             raise UsageError("--line goes with --file")
@@ -191,23 +208,29 @@ def _run(args) -> int:
             raise UsageError('give a statement, e.g. "Theorem t (n : nat) : n + 0 = n.", or --file F --line N')
         theorem, load_path = statement_input.theorem_from_args(args)
         settings = CheckerSettings(workers=1).with_load_path(load_path)
-    if args.hammer:
-        if args.backend != "coq":
-            raise UsageError("--hammer is CoqHammer: --backend coq")
+    if args.hammer and args.backend != "coq":
+        raise UsageError("--hammer is CoqHammer: --backend coq")
+    if args.backend == "coq" and not args.no_hammer:
         from proofsmith.checker.coq.hammer import missing_reason
 
         reason = missing_reason()
-        if reason is not None:
+        if reason is None and located is not None and "Hammer" not in file_text:
+            # a file is replayed without the tactic prelude: its own Require must load the tactics
+            reason = "a file is replayed as it is: CoqHammer's tactics need it to load them " \
+                     "(From Hammer Require Import Tactics.)"
+        if reason is not None and args.hammer:
             raise UsageError(f"--hammer: {reason}")
-        settings = settings.with_hammer()
+        args.hammer = reason is None  # a source wherever CoqHammer is installed (and loaded)
+        if args.hammer:
+            settings = settings.with_hammer()
     ensure_installed(args.backend)
-    retriever = None
+    retriever = knowledge.retriever if knowledge is not None else None  # the project's declarations
     if args.retriever is not None:
         try:
             retriever = load_retriever(args.retriever)
         except ProverOptionError as exc:
             raise UsageError(str(exc)) from None
-    sources = _sources(args)
+    sources = _sources(args, knowledge)
     with _session(args.backend, settings) as session:
         try:
             # on the screen, the model starts loading once the first suggestions are shown (its

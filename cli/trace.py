@@ -54,7 +54,7 @@ def run(args) -> int:
         value = getattr(args, name)
         if value is not None and value < 1:
             raise UsageError(f"--{name.replace('_', '-')} {value}: must be at least 1")
-    specs, logical_paths, project_load_path = _project_libraries(args.library, args.logical_path)
+    specs, logical_paths, project_load_path = libraries_of_projects(args.library, args.logical_path)
     try:
         libraries = resolve(specs, logical_paths)
     except LibraryError as exc:
@@ -99,7 +99,7 @@ def run(args) -> int:
     return 0
 
 
-def _project_libraries(specs: list[str], logical_paths: list[str]):
+def libraries_of_projects(specs: list[str], logical_paths: list[str], say: bool = True):
     """A library folder holding a _CoqProject is its -Q/-R folders under their logical names (unless
     --logical-path names the folders itself): (library specs, logical paths, the project's other flags)."""
     from proofsmith.formats.coq_load_path import PROJECT_FILE, LoadPath, LoadPathError
@@ -130,8 +130,9 @@ def _project_libraries(specs: list[str], logical_paths: list[str]):
             out_logical.append(binding.logical)
         others = LoadPath(tuple(b for b in load_path.bindings if b not in own), load_path.extra_args)
         extra = extra.merged(others)
-        print(f"proofsmith trace: {spec}: libraries from its {PROJECT_FILE}: "
-              + ", ".join(f"{b.directory} as {b.logical}" for b in own), file=sys.stderr)
+        if say:
+            print(f"proofsmith trace: {spec}: libraries from its {PROJECT_FILE}: "
+                  + ", ".join(f"{b.directory} as {b.logical}" for b in own), file=sys.stderr)
     return out_specs, out_logical, extra
 
 

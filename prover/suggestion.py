@@ -34,7 +34,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from proofsmith.checker.backend import Checker, ProofSession, SessionCrashed
 from proofsmith.checker.types import (
@@ -144,6 +144,7 @@ class Suggestion:
     time_s: float  # how long the checker took to run it
     finished: bool  # no goal is left: the proof is complete
     closes_goal: bool = False  # the goal in focus is closed (the others, if any, remain as they were)
+    gives_up: bool = False  # it only turned the goal in focus into False (see `gives_up`)
 
     @property
     def source(self) -> str:
@@ -167,9 +168,9 @@ class Suggestion:
 
 def rank(suggestions: Sequence[Suggestion]) -> list[Suggestion]:
     """Those that finish the proof first, then those that close the goal in focus, then by score,
-    best first; fewer goals break ties."""
-    return sorted(suggestions, key=lambda s: (not s.finished, not s.closes_goal, -s.score, len(s.state.goals),
-                                              s.time_s))
+    best first, those that only turn the goal into False last; fewer goals break ties."""
+    return sorted(suggestions, key=lambda s: (not s.finished, not s.closes_goal, s.gives_up, -s.score,
+                                              len(s.state.goals), s.time_s))
 
 
 @dataclass(frozen=True)
@@ -351,152 +352,24 @@ class SuggestionEngine:
         state = self.state
         timing = Timing()
         self.timing = timing
-        t0 = time.perf_counter()
+        started = time.perf_counter()
         if state.is_finished:
             return
         cache_key = (self._key(state), tuple(step.tactic for step in self.stack[1:]))
         if cache_key in self._cache:
             for suggestion in self._cache[cache_key]:
-                timing.first_s = timing.first_s if timing.first_s is not None else time.perf_counter() - t0
+                timing.first_s = timing.first_s if timing.first_s is not None else time.perf_counter() - started
                 timing.shown += 1
                 yield suggestion
-            timing.full_s = time.perf_counter() - t0
+            timing.full_s = time.perf_counter() - started
             return
         if not state.goals:  # goals remain, but none in focus: the next sentence is a bullet or brace
             return
-        on_path = self._on_path()
-        premises = self.premises() if self.retriever is not None else None
-        by_tactic: dict[str, Suggestion] = {}
-        by_state: dict[tuple, Suggestion] = {}
-        rejected: set[str] = set()
-        complete = True
+        checker = _CandidateList(self, state, timing, started)
+        yield from checker.run(self.sources, wait)
+        if checker.complete:
+            self._cache[cache_key] = rank(checker.kept())
 
-        def request(source: Source) -> TacticRequest:
-            return TacticRequest([state], source.k, [premises] if premises and source.uses_premises else None)
-
-        def propose(source: Source, generator: TacticGenerator) -> list[TacticCandidate]:
-            started = time.perf_counter()
-            try:
-                return generator.propose(request(source))[0]
-            finally:
-                timing.per_source_s[source.label] = round(time.perf_counter() - started, 4)
-
-        quick_s = min(self.quick_timeout_s, self.tactic_timeout_s)
-        slow: dict[str, tuple[tuple[str, ...], float]] = {}  # timed out at quick_s: (sources, best score)
-
-        def consider(source: Source, candidates: list[TacticCandidate]) -> Iterator[Suggestion]:
-            for tactic, logprob in candidates:
-                tactic = tactic.strip()
-                timing.candidates += 1
-                if not tactic or tactic in rejected:
-                    continue
-                label = source.label_of(tactic)
-                if tactic in slow:  # timed out once already: it will be retried with both sources
-                    labels, score = slow[tactic]
-                    slow[tactic] = (labels + (label,) if label not in labels else labels, max(score, logprob))
-                    continue
-                if tactic in by_tactic:  # already kept: note the second source, keep the best score
-                    old = by_tactic[tactic]
-                    if label in old.sources:
-                        continue
-                    new = Suggestion(tactic, old.state, max(old.score, logprob), old.sources + (label,),
-                                     old.time_s, old.finished, old.closes_goal)
-                    by_tactic[tactic] = new
-                    if not new.finished:
-                        by_state[self._key(new.state)] = new
-                    yield new
-                    continue
-                new = check(tactic, logprob, (label,), quick_s)
-                if new is not None:
-                    yield new
-
-        def check(tactic: str, logprob: float, labels: tuple[str, ...], timeout_s: float) -> Suggestion | None:
-            started = time.perf_counter()
-            outcome = self._run(state, tactic, timeout_s)
-            elapsed = time.perf_counter() - started
-            timing.checked += 1
-            if isinstance(outcome, TacticTimeout) and timeout_s < self.tactic_timeout_s:
-                slow[tactic] = (labels, logprob)  # retried with the full timeout once the quick ones are done
-                return None
-            if not isinstance(outcome, (NextState, ProofFinished)):
-                rejected.add(tactic)
-                return None
-            finished = isinstance(outcome, ProofFinished)
-            key = self._key(outcome.state)
-            if not finished and key in on_path:  # unchanged, or back to a state on the path
-                rejected.add(tactic)
-                return None
-            closes = finished or (len(outcome.state.goals) < len(state.goals)
-                                  and outcome.state.goals == state.goals[1:])
-            new = Suggestion(tactic, outcome.state, logprob, labels, elapsed, finished, closes)
-            if not finished and key in by_state:
-                old = by_state[key]
-                if old.score >= logprob:
-                    rejected.add(tactic)
-                    return None
-                del by_tactic[old.tactic]
-                rejected.add(old.tactic)
-            by_tactic[tactic] = new
-            if not finished:
-                by_state[key] = new
-            timing.first_s = timing.first_s if timing.first_s is not None else time.perf_counter() - t0
-            return new
-
-        def retry_slow() -> Iterator[Suggestion]:
-            """The candidates that timed out at quick_s, best first, with the full timeout, within the list budget."""
-            for tactic, (labels, logprob) in sorted(slow.items(), key=lambda item: -item[1][1]):
-                if time.perf_counter() - t0 + self.tactic_timeout_s > self.list_budget_s:
-                    timing.timed_out.append(tactic)
-                    continue
-                del slow[tactic]
-                new = check(tactic, logprob, labels, self.tactic_timeout_s)
-                if new is not None:
-                    yield new
-
-        cheap = [s for s in self.sources if not s.costly]
-        costly = [s for s in self.sources if s.costly]
-        # costly sources decode in background threads while the cheap ones' candidates are checked
-        pool = concurrent.futures.ThreadPoolExecutor(max(1, len(costly)), thread_name_prefix="suggest")
-        try:
-            futures: dict[concurrent.futures.Future, Source] = {}
-            deferred = []
-            for source in costly:
-                if not wait and not source.ready and source.failed is None:
-                    deferred.append(source)  # still loading: asked after the cheap ones if ready by then
-                    continue
-                futures[pool.submit(lambda s=source: propose(s, s.get()))] = source
-            for source in cheap:
-                try:
-                    candidates = propose(source, source.get())
-                except Exception as exc:  # a memory that fails to load: the other sources still count
-                    timing.skipped_sources.append(f"{source.label} ({type(exc).__name__}: {exc})")
-                    complete = False
-                    continue
-                yield from consider(source, candidates)
-            for source in deferred:
-                source.start_loading()
-                if source.ready:
-                    futures[pool.submit(lambda s=source: propose(s, s.get()))] = source
-                else:
-                    timing.skipped_sources.append(f"{source.label} (still loading)")
-                    complete = False
-            for future in concurrent.futures.as_completed(futures):
-                source = futures[future]
-                try:
-                    candidates = future.result()
-                except Exception as exc:  # a model that fails to load or decode: the others still count
-                    timing.skipped_sources.append(f"{source.label} ({type(exc).__name__}: {exc})")
-                    complete = False
-                    continue
-                yield from consider(source, candidates)
-            yield from retry_slow()
-        finally:
-            pool.shutdown(wait=False, cancel_futures=True)
-        kept = list(by_tactic.values())
-        timing.shown = len(kept)
-        timing.full_s = time.perf_counter() - t0
-        if complete:
-            self._cache[cache_key] = rank(kept)
 
     # ------------------------------------------------------------ search and the whole proof
 
@@ -567,6 +440,164 @@ def normalize_tactic(text: str, backend: str = "coq") -> str:
     if text.endswith(".") or text.endswith(("{", "}")) or set(text) <= set("-+*"):
         return text
     return text + "."
+
+
+class _CandidateList:
+    """The suggestion list of one state while it is built: each source's candidates are run from the
+    state, failures and repeats dropped, duplicates merged (same tactic: one more source; same
+    state: the better score), and those that timed out at the quick timeout retried at the end."""
+
+    def __init__(self, engine: SuggestionEngine, state: GoalState, timing: Timing, started: float):
+        self.engine = engine
+        self.state = state
+        self.timing = timing
+        self.started = started
+        self.on_path = engine._on_path()
+        self.premises = engine.premises() if engine.retriever is not None else None
+        self.by_tactic: dict[str, Suggestion] = {}
+        self.by_state: dict[tuple, Suggestion] = {}
+        self.rejected: set[str] = set()
+        self.slow: dict[str, tuple[tuple[str, ...], float]] = {}  # timed out at quick_s: (sources, best score)
+        self.quick_s = min(engine.quick_timeout_s, engine.tactic_timeout_s)
+        self.complete = True  # every source answered: the list may be cached
+
+    def kept(self) -> list[Suggestion]:
+        return list(self.by_tactic.values())
+
+    def run(self, sources: Sequence[Source], wait: bool) -> Iterator[Suggestion]:
+        """Cheap sources first; costly ones (a model) decode in background threads meanwhile."""
+        cheap = [s for s in sources if not s.costly]
+        costly = [s for s in sources if s.costly]
+        pool = concurrent.futures.ThreadPoolExecutor(max(1, len(costly)), thread_name_prefix="suggest")
+        try:
+            futures: dict[concurrent.futures.Future, Source] = {}
+            deferred = []
+            for source in costly:
+                if not wait and not source.ready and source.failed is None:
+                    deferred.append(source)  # still loading: asked after the cheap ones if ready by then
+                    continue
+                futures[pool.submit(self._propose_when_loaded, source)] = source
+            for source in cheap:
+                try:
+                    candidates = self._propose_when_loaded(source)
+                except Exception as exc:  # a memory that fails to load: the other sources still count
+                    self._skipped(source, f"{type(exc).__name__}: {exc}")
+                    continue
+                yield from self._consider(source, candidates)
+            for source in deferred:
+                source.start_loading()
+                if source.ready:
+                    futures[pool.submit(self._propose_when_loaded, source)] = source
+                else:
+                    self._skipped(source, "still loading")
+            for future in concurrent.futures.as_completed(futures):
+                source = futures[future]
+                try:
+                    candidates = future.result()
+                except Exception as exc:  # a model that fails to load or decode: the others still count
+                    self._skipped(source, f"{type(exc).__name__}: {exc}")
+                    continue
+                yield from self._consider(source, candidates)
+            yield from self._retry_slow()
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+        self.timing.shown = len(self.by_tactic)
+        self.timing.full_s = time.perf_counter() - self.started
+
+    def _skipped(self, source: Source, why: str) -> None:
+        self.timing.skipped_sources.append(f"{source.label} ({why})")
+        self.complete = False
+
+    def _propose_when_loaded(self, source: Source) -> list[TacticCandidate]:
+        generator = source.get()
+        assert generator is not None  # get() without a timeout waits for the loader
+        premises = [self.premises] if self.premises and source.uses_premises else None
+        started = time.perf_counter()
+        try:
+            return generator.propose(TacticRequest([self.state], source.k, premises))[0]
+        finally:
+            self.timing.per_source_s[source.label] = round(time.perf_counter() - started, 4)
+
+    def _consider(self, source: Source, candidates: list[TacticCandidate]) -> Iterator[Suggestion]:
+        for tactic, logprob in candidates:
+            tactic = tactic.strip()
+            self.timing.candidates += 1
+            if not tactic or tactic in self.rejected:
+                continue
+            label = source.label_of(tactic)
+            if tactic in self.slow:  # timed out once already: it will be retried with both sources
+                labels, score = self.slow[tactic]
+                self.slow[tactic] = (labels + (label,) if label not in labels else labels, max(score, logprob))
+                continue
+            if tactic in self.by_tactic:  # already kept: note the second source, keep the best score
+                old = self.by_tactic[tactic]
+                if label in old.sources:
+                    continue
+                new = replace(old, score=max(old.score, logprob), sources=old.sources + (label,))
+                self.by_tactic[tactic] = new
+                if not new.finished:
+                    self.by_state[self.engine._key(new.state)] = new
+                yield new
+                continue
+            new = self._check(tactic, logprob, (label,), self.quick_s)
+            if new is not None:
+                yield new
+
+    def _check(self, tactic: str, logprob: float, labels: tuple[str, ...], timeout_s: float) -> Suggestion | None:
+        engine, state = self.engine, self.state
+        started = time.perf_counter()
+        outcome = engine._run(state, tactic, timeout_s)
+        elapsed = time.perf_counter() - started
+        self.timing.checked += 1
+        if isinstance(outcome, TacticTimeout) and timeout_s < engine.tactic_timeout_s:
+            self.slow[tactic] = (labels, logprob)  # retried with the full timeout once the quick ones are done
+            return None
+        if not isinstance(outcome, (NextState, ProofFinished)):
+            self.rejected.add(tactic)
+            return None
+        finished = isinstance(outcome, ProofFinished)
+        key = engine._key(outcome.state)
+        if not finished and key in self.on_path:  # unchanged, or back to a state on the path
+            self.rejected.add(tactic)
+            return None
+        closes = finished or (len(outcome.state.goals) < len(state.goals)
+                              and outcome.state.goals == state.goals[1:])
+        new = Suggestion(tactic, outcome.state, logprob, labels, elapsed, finished, closes,
+                         gives_up=not finished and gives_up(state, outcome.state))
+        if not finished and key in self.by_state:
+            old = self.by_state[key]
+            if old.score >= logprob:
+                self.rejected.add(tactic)
+                return None
+            del self.by_tactic[old.tactic]
+            self.rejected.add(old.tactic)
+        self.by_tactic[tactic] = new
+        if not finished:
+            self.by_state[key] = new
+        if self.timing.first_s is None:
+            self.timing.first_s = time.perf_counter() - self.started
+        return new
+
+    def _retry_slow(self) -> Iterator[Suggestion]:
+        """The candidates that timed out at quick_s, best first, with the full timeout, within the list budget."""
+        engine = self.engine
+        for tactic, (labels, logprob) in sorted(self.slow.items(), key=lambda item: -item[1][1]):
+            if time.perf_counter() - self.started + engine.tactic_timeout_s > engine.list_budget_s:
+                self.timing.timed_out.append(tactic)
+                continue
+            del self.slow[tactic]
+            new = self._check(tactic, logprob, labels, engine.tactic_timeout_s)
+            if new is not None:
+                yield new
+
+
+def gives_up(before: GoalState, after: GoalState) -> bool:
+    """Whether a step only turned the goal in focus into `False` (exfalso and the like): no progress
+    unless a hypothesis is contradictory, so it ranks below steps that make some."""
+    if not before.goals or not after.goals or len(after.goals) != len(before.goals):
+        return False
+    target = " ".join(after.goals[0].target.split())
+    return target == "False" and " ".join(before.goals[0].target.split()) != "False"
 
 
 # ------------------------------------------------------------ search from a state
@@ -683,6 +714,14 @@ def memory_source(trace_dir: str, k: int = 8) -> Source:
         return TacticMemoryGenerator(memory)
 
     return Source(MEMORY, loader=load, k=k, costly=True, uses_premises=False)
+
+
+def project_memory_source(memory, k: int = 8) -> Source:
+    """Tactics of similar states in a memory built already (the user's project: cli.project_knowledge),
+    asked with the cheap sources."""
+    from proofsmith.prover.generators.tactic_memory import TacticMemoryGenerator
+
+    return Source(MEMORY, TacticMemoryGenerator(memory, online=False), k=k, uses_premises=False)
 
 
 def percentile(values: Sequence[float], q: float) -> float:

@@ -246,3 +246,10 @@ def test_without_preload_the_model_starts_loading_after_the_first_suggestions(se
         time.sleep(0.01)
     assert started
     assert {s.tactic for s in e.suggest(wait=True)} == {"intros.", "lia."}
+
+
+def test_a_step_that_only_turns_the_goal_into_false_ranks_below_progress(session):
+    fixed = Source("fixed", Fixed(["exfalso.", "intros."]))
+    got = engine(session, fixed, statement="Theorem t (n : nat) : n = n -> True /\\ n = n.").suggest()
+    assert [s.tactic for s in got] == ["intros.", "exfalso."]  # exfalso has the better score
+    assert got[1].gives_up and not got[0].gives_up
