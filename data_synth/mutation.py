@@ -27,7 +27,7 @@ import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -35,6 +35,7 @@ from proofsmith.checker.backend import ProofSession
 from proofsmith.checker.types import Goal, GoalState, NextState, TacticTimeout, Theorem, Verdict
 from proofsmith.data_synth.coq_terms import alpha_key, constants, sides, tokenize
 from proofsmith.data_synth.premise_index import Pattern, PremiseIndex
+from proofsmith.formats.mutant_record import Mutant
 
 RULES = ("rewrite", "apply")
 
@@ -134,27 +135,6 @@ class Candidate:
     @property
     def key(self) -> str:
         return self.context.key()
-
-
-@dataclass(frozen=True)
-class Mutant:
-    """A verified mutant: a new theorem with its proof and provenance."""
-
-    name: str
-    header: str
-    statement: str
-    proof: str
-    key: str  # the statement up to bound names: mutants are unique by key
-    parent: str
-    parent_statement: str
-    rule: str
-    use: str
-    premise: str
-    location: str
-    discovery_tactic: str
-    proof_style: str  # "inverse" (Alchemy) or "replay"
-    traced_tactics: tuple[dict[str, str], ...]  # tactic, state_before, state_after
-    checker: dict[str, Any]
 
 
 @dataclass

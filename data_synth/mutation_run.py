@@ -33,7 +33,7 @@ from proofsmith.formats.coq_load_path import LoadPath, LoadPathError
 from proofsmith.formats.json_files import InputFileError, JsonlAppender, read_json, read_jsonl
 from proofsmith.checker.parallel import parallel_flat_map
 from proofsmith.data_synth.funnel import Funnel
-from proofsmith.data_synth.mutant_corpus import MutantRecord, keep_parents, read_records
+from proofsmith.formats.mutant_record import MutantRecord, keep_parents, read_records
 from proofsmith.data_synth.mutation import LibraryTheorem, MutationSettings, Mutator, open_parent, parent_statement
 from proofsmith.data_synth.premise_index import PremiseIndex, is_theorem_kind
 from proofsmith.retrieval.corpus import Corpus, CorpusError

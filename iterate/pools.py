@@ -37,7 +37,7 @@ class Pools:
     mutants: list[Problem]
     heldout_names: frozenset[str]  # library theorems of random/val and random/test (never trained on)
     library_info: dict[str, LibraryTheorem]
-    mutant_records: dict[str, Any]  # name -> data_synth.mutant_corpus.MutantRecord
+    mutant_records: dict[str, Any]  # name -> formats.mutant_record.MutantRecord
 
     def round_slice(self, r: int, library_per_round: int, mutants_per_round: int) -> tuple[list[Problem], list[Problem]]:
         """Round r's (r >= 1) fresh library theorems and mutants."""
@@ -82,7 +82,7 @@ def split_names(trace: Path, split: str) -> set[str]:
 
 def mutant_problems(path: Path, count: int, exclude_parents: set[str] | frozenset[str], seed: int
                     ) -> tuple[list[Problem], dict[str, Any]]:
-    from proofsmith.data_synth.mutant_corpus import read_records
+    from proofsmith.formats.mutant_record import read_records
 
     records = [r for _, r in read_records(path) if r.split == "train" and r.parent not in exclude_parents]
     if count < len(records):
@@ -153,7 +153,7 @@ class RunInputs:
 
     def mutant_records(self) -> list[Any]:
         """Every mutant of the corpus (MutantRecord), none when the config asks for none."""
-        from proofsmith.data_synth.mutant_corpus import read_records
+        from proofsmith.formats.mutant_record import read_records
 
         if not self.mutants_path.is_file():
             return []

@@ -21,7 +21,7 @@ MUL_COMM = cj.Lemma("Coq.Arith.PeanoNat.Nat.mul_comm", "mul_comm : forall n m : 
 
 
 def _mutants(n: int):
-    from proofsmith.data_synth.mutant_corpus import read_records
+    from proofsmith.formats.mutant_record import read_records
 
     return [r for _, r in itertools.islice(read_records(MUTANTS), n)]
 

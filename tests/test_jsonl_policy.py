@@ -29,7 +29,7 @@ def _bundled(file: str, split: str) -> Callable[[int], dict]:
 
 
 def _mutant(i: int) -> dict[str, Any]:
-    from proofsmith.data_synth.mutant_corpus import MutantRecord
+    from proofsmith.formats.mutant_record import MutantRecord
 
     return MutantRecord(
         name=f"m{i}", split="train", header="", statement=f"Theorem m{i} : True.", proof="exact I.",
@@ -93,13 +93,13 @@ def _traced_files(path: Path) -> int:
 
 
 def _mutant_records(path: Path) -> int:
-    from proofsmith.data_synth.mutant_corpus import read_records
+    from proofsmith.formats.mutant_record import read_records
 
     return sum(1 for _ in read_records(path))
 
 
 def _mutants_kept(path: Path) -> int:
-    from proofsmith.data_synth.mutant_corpus import keep_parents
+    from proofsmith.formats.mutant_record import keep_parents
 
     keep_parents(path, {f"Coq.Init.Logic.p{i}" for i in range(3)})
     return sum(1 for _ in read_jsonl(path))

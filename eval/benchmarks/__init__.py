@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 from proofsmith.formats.json_files import InputFileError
-from proofsmith.data_synth.mutant_corpus import SPLITS as MUTANT_SPLITS
+from proofsmith.formats.mutant_record import SPLITS as MUTANT_SPLITS
 from proofsmith.eval.benchmarks.coq_library import load_coq_library
 from proofsmith.eval.benchmarks.coq_statements import load_coq_statements
 from proofsmith.eval.benchmarks.fstar_dataset import SPLITS as FSTAR_DATASET_SPLITS

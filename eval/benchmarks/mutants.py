@@ -1,6 +1,6 @@
 """Loader for a mutant corpus written by `proofsmith synth mutate`.
 
-The record (`MutantRecord`) and its validation are data_synth.mutant_corpus's:
+The record (`MutantRecord`) and its validation are formats.mutant_record's:
 a Coq problem with its provenance and the load path its library needs. The
 split is the parent's, so mutants of one library theorem never straddle train
 and test. Problems are categorised by rule (rewrite / apply), which reports
@@ -14,7 +14,7 @@ from pathlib import Path
 from proofsmith.formats.coq_load_path import LoadPath
 from proofsmith.formats.json_files import InputFileError
 from proofsmith.checker.types import Source, Theorem
-from proofsmith.data_synth.mutant_corpus import read_records
+from proofsmith.formats.mutant_record import read_records
 from proofsmith.eval.benchmarks.problem import Benchmark, Problem
 
 
