@@ -160,7 +160,7 @@ def round_items(round_dir: Path) -> list[RecheckItem]:
 
 
 def _round_mutants(round_dir: Path, path: str | None) -> dict[str, Any]:
-    from proofsmith.data_synth.mutant_corpus import read_records
+    from proofsmith.formats.mutant_record import read_records
 
     if path is None or not Path(path).is_file():
         raise RecheckInputError(f"{round_dir}: proofs of mutants, but manifest.json names no mutant corpus that exists"
@@ -179,7 +179,7 @@ def _statement_body(statement: str) -> str:
 
 
 def mutant_items(path: Path, sample: int | None = None, seed: int = 0) -> list[RecheckItem]:
-    from proofsmith.data_synth.mutant_corpus import read_records
+    from proofsmith.formats.mutant_record import read_records
 
     try:
         records = [r for _, r in read_records(path)]
