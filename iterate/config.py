@@ -229,7 +229,7 @@ def load_config(path: str | Path) -> IterateConfig:
 def check_inputs(config: IterateConfig, where: str = "config") -> None:
     """Refuse, before round 0, an input the config names that is missing or empty."""
     trace = Path(config.data.trace)
-    for split in ("random/train", "random/val"):
+    for split in ("random/train",) + (("random/val",) if config.heldout.stdlib_val else ()):
         path = trace / f"{split}.json"
         if not path.is_file():
             raise IterateConfigError(f"{where}: data.trace: {trace} has no {split}.json (a folder written by "

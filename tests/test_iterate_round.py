@@ -1,0 +1,162 @@
+"""A tiny round of `proofsmith iterate` on the fixture library (tests/fixtures/tracelib), with the real Coq
+checker and a tiny randomly initialised model (no .cache needed): every stage runs and leaves its typed records,
+a run killed after a stage resumes without redoing it, and --dry-run prints the plan."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .test_coq_library import traced_library  # noqa: F401  (the traced fixture library)
+from .test_prover_learned import build_tiny_model
+
+ROOT = Path(__file__).resolve().parent.parent
+
+CONFIG = """
+[run]
+rounds = 1
+seed = 0
+[data]
+trace = "{trace}"
+mutants = "{trace}/no-mutants.jsonl"
+[pools]
+library = 4
+library_per_round = 4
+mutants = 0
+mutants_per_round = 0
+[prover]
+name = "search"
+model = "{model}"
+workers = 1
+budget_s = 4
+tactic_timeout_s = 2
+attempts = 2
+conjecture_attempts = 2
+[prover.options]
+generator = "transformers"
+decoding = "sample"
+model_tactics = 1
+threads = 1
+[conjecturer]
+inputs_per_round = 2
+max_tokens = 12
+generator = "transformers"
+min_seed_rate = 0.0
+threads = 1
+[training]
+max_steps = 1
+batch_size = 2
+max_length = 128
+max_prompt_tokens = 96
+mutation_examples = 0
+mutation_replay = 0
+human_examples = 4
+threads = 1
+device = "cpu"
+[heldout]
+stdlib_val = 1
+minif2f_valid = 0
+budget_s = 3
+[memory]
+enabled = true
+from_trace = true
+"""
+
+
+@pytest.fixture(scope="module")
+def tiny_config(traced_library, tmp_path_factory):  # noqa: F811
+    _, trace = traced_library
+    tmp = tmp_path_factory.mktemp("iterate_round")
+    model = build_tiny_model(tmp / "model")
+    path = tmp / "iterate.toml"
+    path.write_text(CONFIG.format(trace=trace, model=model))
+    return path
+
+
+def _lines(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.is_file() else []
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tiny_config, tmp_path_factory):
+    from proofsmith.iterate.config import load_config
+    from proofsmith.iterate.run import IterationRun
+    from proofsmith.iterate.stages import StopAfter
+
+    config = load_config(tiny_config)
+    out = tmp_path_factory.mktemp("iterate_run") / "run"
+    with pytest.raises(StopAfter):
+        IterationRun(config, out, progress=False, stop_after="1:prove").run()
+    before = json.loads((out / "round-1" / "state.json").read_text())
+    pool_before = _lines(out / "round-1" / "pool.jsonl")
+    metrics = IterationRun(config, out, progress=False).run()
+    return out, before, pool_before, metrics
+
+
+@pytest.mark.coq
+def test_a_tiny_round_runs_every_stage_on_the_fixture_library(tiny_run):
+    out, _, _, metrics = tiny_run
+    assert [m.round for m in metrics] == [0, 1]
+    state0 = json.loads((out / "round-0" / "state.json").read_text())
+    state1 = json.loads((out / "round-1" / "state.json").read_text())
+    assert {"memory", "examples", "train", "heldout"} <= set(state0)
+    for stage in ("prove", "conjectures", "prove_conjectures", "traced", "select", "memory", "examples", "train",
+                  "heldout"):
+        assert stage in state1, stage
+    # the pool slice is proved with verdicts from the real checker, each re-checked by the soundness guard
+    pool = _lines(out / "round-1" / "pool.jsonl")
+    assert len(pool) == 4 and all(r["verdict"] in ("proved", "failed", "timeout", "error") for r in pool)
+    assert metrics[1].dataset_attempted == 4 and metrics[1].dataset_proved == sum(r["verdict"] == "proved" for r in pool)
+    # every verified proof is traced and learned by the memory, which round 0 seeded from the trace
+    proofs = _lines(out / "round-1" / "proofs.jsonl")
+    assert len(proofs) == metrics[1].proved
+    assert state0["memory"]["status"] == "updated" and state0["memory"]["from"].endswith("random/train")
+    assert state1["memory"]["from"].endswith("round-0/memory")
+    assert state1["memory"]["proofs_added"] == sum(bool(p["steps"]) for p in proofs)
+    assert (out / "round-1" / "memory" / "DONE").is_file()
+    # every conjecture is accounted for (ill-formed with Coq's reason, or keyed)
+    for c in _lines(out / "round-1" / "conjectures.jsonl"):
+        assert c["status"] in ("ill-formed", "copy of seed", "duplicate", "new")
+        assert (c["reason"] and c["message"]) if c["status"] == "ill-formed" else c["key"]
+    assert metrics[1].funnel["generated"] == len(_lines(out / "round-1" / "conjectures.jsonl"))
+    # round 1 trains from round 0's model; held-out ran with round 1's memory
+    summary = json.loads((out / "round-1" / "model" / "summary.json").read_text())
+    assert summary["base_model"].endswith("round-0/model/final") and summary["steps"] == 1
+    run_json = json.loads((out / "round-1" / "heldout" / "stdlib-val" / "run.json").read_text())
+    assert run_json["prover_options"]["memory"].endswith("round-1/memory")
+    assert metrics[1].heldout["stdlib-val"].selected == 1
+    assert (out / "report.html").is_file() and (out / "round-1" / "manifest.json").is_file()
+
+
+@pytest.mark.coq
+def test_a_run_stopped_after_a_stage_resumes_without_redoing_it(tiny_run):
+    out, before, pool_before, _ = tiny_run
+    assert set(before) == {"started", "prove"}
+    after = json.loads((out / "round-1" / "state.json").read_text())
+    assert after["prove"] == before["prove"]  # the marked stage was skipped, not redone
+    pool = _lines(out / "round-1" / "pool.jsonl")
+    assert [(r["name"], r["finished_at"]) for r in pool] == [(r["name"], r["finished_at"]) for r in pool_before]
+
+
+def test_dry_run_prints_the_plan_and_writes_nothing(tiny_config, tmp_path):
+    out = tmp_path / "run"
+    done = subprocess.run([sys.executable, "-m", "proofsmith.cli", "iterate", "--config", str(tiny_config), "--out",
+                           str(out), "--dry-run"], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "pools: 4 library theorems (4 a round), 0 mutants" in done.stdout
+    assert "round 1: stages prove, conjectures" in done.stdout and "<= 0.3 min" in done.stdout
+    assert not out.exists()
+
+
+def test_a_missing_named_input_is_refused_before_round_0(tiny_config, tmp_path):
+    text = tiny_config.read_text().replace("mutants = 0\n", "mutants = 2\n", 1)
+    path = tmp_path / "iterate.toml"
+    path.write_text(text)
+    done = subprocess.run([sys.executable, "-m", "proofsmith.cli", "iterate", "--config", str(path), "--out",
+                           str(tmp_path / "run")], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.returncode == 2 and "data.mutants:" in done.stderr and "pools.mutants" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "run").exists()
