@@ -81,12 +81,23 @@ def register(sub) -> None:
 # ------------------------------------------------------------------ set-up
 
 
-def _sources(args, knowledge=None):
+def _learn(engine, project: Path, args) -> None:
+    """The project's proofs as a tactic memory (after automation), its declarations as the premises
+    unless --retriever names an index (cli.project_knowledge)."""
+    from proofsmith.cli.project_knowledge import learn_project
+    from proofsmith.prover import suggestion
+
+    knowledge = learn_project(project, exclude=engine.theorem.name)
+    if knowledge.steps:
+        engine.sources.insert(1, suggestion.project_memory_source(knowledge.memory))
+    if args.retriever is None and knowledge.retriever is not None:
+        engine.retriever = knowledge.retriever
+
+
+def _sources(args):
     from proofsmith.prover import suggestion
 
     sources = [suggestion.automation_source()]
-    if knowledge is not None and knowledge.steps:
-        sources.append(suggestion.project_memory_source(knowledge.memory))
     if args.hammer:
         sources.append(suggestion.hammer_source())
     if args.memory is not None:
@@ -173,7 +184,7 @@ def _run(args) -> int:
     if args.show < 1 or args.tactic_timeout_s <= 0 or args.search_s <= 0 or args.list_budget_s <= 0:
         raise UsageError("--show, --tactic-timeout-s, --list-budget-s and --search-s must be positive")
     located = None
-    knowledge = None
+    learn_from = None
     file_text = ""
     if args.file is not None:
         if args.statement is not None:
@@ -197,10 +208,8 @@ def _run(args) -> int:
         theorem = located.theorem
         file_text = (Path(project) / inside).read_text(encoding="utf-8", errors="replace")
         settings = CheckerSettings(workers=1)
-        if not args.no_learn and user_project != STDLIB and not args.coq_bindings:
-            from proofsmith.cli.project_knowledge import learn_project
-
-            knowledge = learn_project(Path(user_project), exclude=theorem.name)
+        learn_from = Path(user_project) if not args.no_learn and user_project != STDLIB and not args.coq_bindings \
+            else None
     else:
         if args.line is not None:
             raise UsageError("--line goes with --file")
@@ -224,13 +233,13 @@ def _run(args) -> int:
         if args.hammer:
             settings = settings.with_hammer()
     ensure_installed(args.backend)
-    retriever = knowledge.retriever if knowledge is not None else None  # the project's declarations
+    retriever = None
     if args.retriever is not None:
         try:
             retriever = load_retriever(args.retriever)
         except ProverOptionError as exc:
             raise UsageError(str(exc)) from None
-    sources = _sources(args, knowledge)
+    sources = _sources(args)
     with _session(args.backend, settings) as session:
         try:
             # on the screen, the model starts loading once the first suggestions are shown (its
@@ -246,6 +255,8 @@ def _run(args) -> int:
                 if not step.ok:
                     where = f"{located.theorem.place.file}, line {sentence.line}"
                     raise UsageError(f"{where}: {sentence.text!r} fails: {step.message}")
+        if learn_from is not None:  # once the file replays: what the project teaches joins the sources
+            _learn(engine, learn_from, args)
         if args.json:
             return _print_json(engine, located, args)
         return _interactive(engine, located, args)

@@ -45,7 +45,8 @@ def test_file_line_json_gives_checked_suggestions_in_the_proof(capsys, project):
     first = out["suggestions"][0]
     assert first["rank"] == 1 and first["closes_goal"] and first["finishes_proof"]
     assert {"tactic", "goals", "score", "source", "time_s"} <= set(first)
-    assert all(s["source"] == "automation" for s in out["suggestions"])
+    # with --no-model: automation, and what the project teaches (its proofs, its declarations)
+    assert all(set(s["source"].split("+")) <= {"automation", "tactic memory", "premise"} for s in out["suggestions"])
 
 
 def test_file_line_runs_the_proof_up_to_the_line_with_a_discovered_project(capsys, project, tmp_path, monkeypatch):
@@ -169,7 +170,7 @@ def _row_number(screen_part: str, tactic: str) -> str:
 
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (.ci/setup installs it)")
 def test_the_real_program_in_a_terminal(tmp_path):
-    command = shlex.join([sys.executable, "-m", "proofsmith.cli", "suggest", "--no-model", STATEMENT])
+    command = shlex.join([sys.executable, "-m", "proofsmith.cli", "suggest", "--no-model", "--no-hammer", STATEMENT])
     term = Terminal(f"cd {shlex.quote(str(tmp_path))} && {command}")
     try:
         done = r"\d+ suggestion\(s\) in"
