@@ -59,7 +59,8 @@ PROVER_OPTIONS: dict[str, tuple[str, ...]] = {
     "portfolio": ("hammer",),
     "search": _SEARCH_OPTIONS,
     "model-free-search": ("retriever", "premises_k", "expansion_batch", "tactics_per_expansion", "hammer"),
-    "memory-search": ("retriever", "premises_k", "expansion_batch", "tactics_per_expansion", "hammer") + _MEMORY_OPTIONS,
+    "memory-search": ("retriever", "premises_k", "expansion_batch", "tactics_per_expansion", "hammer", "premise_slots",
+                      "premise_slot_share") + _MEMORY_OPTIONS,
     "sample": ("model", "retriever", "premises_k", "chunk") + _GENERATOR_OPTIONS,
     "portfolio+search": ("portfolio_share",) + _SEARCH_OPTIONS,
     "reference": (),
@@ -81,6 +82,9 @@ HAMMER_AUTOMATION: dict[str, float] = {"qauto.": 0.8, "hauto.": 0.6, "sauto.": 0
 # (they cost a FAISS search, nothing more).
 DEFAULT_MEMORY_SHARE = 0.5
 MEMORY_TACTICS = 16
+# Premise slots (prover.premise_slots): their share of the memory's mass, and their candidates per node.
+DEFAULT_PREMISE_SLOT_SHARE = 0.3
+PREMISE_SLOT_TACTICS = 16
 # `portfolio+search`: the share of the wall budget the portfolio gets first.
 DEFAULT_PORTFOLIO_SHARE = 0.25
 
@@ -364,17 +368,40 @@ def _memory_search(options: dict[str, Any]) -> Prover:
 
     options = _take(options, PROVER_OPTIONS["memory-search"], "memory-search")
     automation = _hammer_automation(options)
+    slots = _flag(options, "premise_slots", False)
+    slot_share = float(options.pop("premise_slot_share", DEFAULT_PREMISE_SLOT_SHARE))
+    if not 0.0 < slot_share < 1.0:
+        raise ProverOptionError(f"premise_slot_share must be in (0, 1), got {slot_share}")
+    source = options.get("memory")
     memory = _memory_generator(options, required=True)
     share = _memory_share(options)
     _resolve_retriever(options)
-    generator = MixtureGenerator([
-        (memory, share, MEMORY_TACTICS),
-        (ModelFreeGenerator(automation=automation), 1.0 - share, MODEL_FREE_TACTICS),
-    ])
-    options.setdefault("tactics_per_expansion", MEMORY_TACTICS + MODEL_FREE_TACTICS)
+    parts = [(memory, share, MEMORY_TACTICS)]
+    if slots:
+        parts = [(memory, share * (1.0 - slot_share), MEMORY_TACTICS),
+                 (_premise_slot_generator(memory, source), share * slot_share, PREMISE_SLOT_TACTICS)]
+    generator = MixtureGenerator([*parts, (ModelFreeGenerator(automation=automation), 1.0 - share, MODEL_FREE_TACTICS)])
+    options.setdefault("tactics_per_expansion", MEMORY_TACTICS + MODEL_FREE_TACTICS + (PREMISE_SLOT_TACTICS if slots else 0))
     prover = BestFirstSearchProver(generator, **options)
     prover.name = "memory-search"
     return prover
+
+
+def _premise_slot_generator(memory, source):
+    """The premise-slot generator over a memory generator: the premises of the trace `source` (or, for
+    a saved memory folder, of the trace it was built from)."""
+    from proofsmith.prover.generators.premise_slots import PremiseSlotGenerator
+    from proofsmith.prover.premise_slots import shared_statements
+    from proofsmith.prover.tactic_memory import TacticMemoryError
+
+    trace = str(source) if (Path(str(source)) / "random").is_dir() else memory.memory.source.get("trace")
+    if not trace or not (Path(trace) / "corpus.jsonl").is_file():
+        raise ProverOptionError("premise_slots=true fills slots with the premises of the memory's trace "
+                                f"(its corpus.jsonl), and this memory records none ({trace!r}); build it from a trace folder")
+    try:
+        return PremiseSlotGenerator(memory, shared_statements(trace, memory.memory.encoder))
+    except TacticMemoryError as exc:
+        raise ProverOptionError(str(exc)) from None
 
 
 def _sample(options: dict[str, Any]) -> Prover:

@@ -196,6 +196,8 @@ class BestFirstSearchProver(Prover):
         proof, check = self._accepted
         result = self._result(theorem, Verdict.PROVED, start, clock, "", tree, stats, proof)
         result.check = check
+        # which generator (a mixture's part) proposed each step of the proof
+        result.extra["proof_sources"] = [self.generator.source_of(goal, tactic) for goal, tactic in tree.proof_steps() or []]
         if learn:
             # A generator that learns (the tactic memory) gets the proof at once, for the next theorem.
             self.generator.learn(theorem.name, tree.proof_steps() or [])

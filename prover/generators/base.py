@@ -139,6 +139,11 @@ class TacticGenerator(abc.ABC):
         the target (a chronological tactic memory sees only what precedes it in the library) narrows
         to it here. By default nothing happens."""
 
+    def source_of(self, goal: str, tactic: str) -> str:
+        """Which generator proposed `tactic` for `goal` in this search (a mixture names the part that
+        gave it most of its probability); by default this one."""
+        return self.name
+
     def learn(self, theorem: str, steps: Sequence[tuple[str, str]]) -> None:
         """A proof the checker accepted: (goal text before, tactic) per step, in order.
 

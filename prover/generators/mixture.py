@@ -23,17 +23,20 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from proofsmith.checker.types import Theorem
-from proofsmith.prover.generators.base import TacticCandidate, TacticGenerator, TacticRequest, best_unique
+from proofsmith.prover.generators.base import TacticCandidate, TacticGenerator, TacticRequest, best_unique, goal_text
 
 
 class MixtureGenerator(TacticGenerator):
     name = "mixture"
 
-    def __init__(self, parts: Sequence[tuple[TacticGenerator, float, int | None]], normalize: bool = True):
+    def __init__(self, parts: Sequence[tuple[TacticGenerator, float, int | None]], normalize: bool = True,
+                 sources: dict[tuple[str, str], TacticGenerator] | None = None):
         """`parts`: (generator, weight, candidates asked of it or None for the caller's k).
 
         `normalize=False` keeps the weights as given (summing to less than 1:
         a part of a larger mixture, whose probabilities are lower bounds).
+        `sources` is where the part behind each (goal, tactic) is noted (a stage shares its
+        mixture's; see `source_of`).
         """
         if not parts:
             raise ValueError("a mixture needs at least one generator")
@@ -45,22 +48,37 @@ class MixtureGenerator(TacticGenerator):
         self.uses_premises = any(gen.uses_premises for gen, _, _ in self.parts)
         self.model = "+".join(gen.model for gen, _, _ in self.parts if gen.model != "none") or "none"
         self.name = "mixture(" + ",".join(f"{gen.name}:{weight:.2f}" for gen, weight, _ in self.parts) + ")"
+        # (goal text, tactic) -> the part that gave the tactic most of its probability, this search
+        self._sources: dict[tuple[str, str], TacticGenerator] = {} if sources is None else sources
 
     def propose(self, request: TacticRequest) -> list[list[TacticCandidate]]:
         mass: list[dict[str, float]] = [{} for _ in request.goals]
+        best_part: list[dict[str, tuple[float, TacticGenerator]]] = [{} for _ in request.goals]
         for gen, weight, part_k in self.parts:
             proposals = gen.propose(replace(request, k=part_k or request.k))
-            for per_goal, candidates in zip(mass, proposals):
+            for per_goal, best, candidates in zip(mass, best_part, proposals):
                 for tactic, logprob in candidates:
-                    per_goal[tactic] = per_goal.get(tactic, 0.0) + weight * math.exp(logprob)
+                    p = weight * math.exp(logprob)
+                    per_goal[tactic] = per_goal.get(tactic, 0.0) + p
+                    if p > best.get(tactic, (0.0, gen))[0]:
+                        best[tactic] = (p, gen)
+        for goal, best in zip(request.goals, best_part):
+            text = goal_text(goal)
+            for tactic, (_, gen) in best.items():
+                self._sources[(text, tactic.strip())] = gen
         return [
             best_unique([TacticCandidate(t, math.log(p)) for t, p in per_goal.items() if p > 0], request.k)
             for per_goal in mass
         ]
 
     def start(self, theorem: Theorem) -> None:
+        self._sources.clear()
         for gen, _, _ in self.parts:
             gen.start(theorem)
+
+    def source_of(self, goal: str, tactic: str) -> str:
+        part = self._sources.get((goal, tactic.strip()))
+        return part.source_of(goal, tactic) if part is not None else self.name
 
     def learn(self, theorem: str, steps: Sequence[tuple[str, str]]) -> None:
         for gen, _, _ in self.parts:
@@ -76,4 +94,4 @@ class MixtureGenerator(TacticGenerator):
         cheap = [part for part in self.parts if not part[0].costly]
         if not cheap or len(cheap) == len(self.parts):
             return [self]
-        return [MixtureGenerator(cheap, normalize=False), self]
+        return [MixtureGenerator(cheap, normalize=False, sources=self._sources), self]

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from proofsmith.checker.types import Theorem
 from proofsmith.prover.generators.base import TacticCandidate, TacticGenerator, TacticRequest, best_unique
@@ -31,6 +32,15 @@ DEFAULT_NEIGHBOURS = 32
 # Cosine similarities of near neighbours differ by hundredths: a low temperature lets the
 # closest state's tactic stand out.
 DEFAULT_TEMPERATURE = 0.02
+
+
+@dataclass(frozen=True)
+class Vote:
+    """A remembered step's say for a goal: its softmax weight and its tactic adapted to the goal (or None)."""
+
+    hit: MemoryHit
+    weight: float
+    tactic: str | None
 
 
 class TacticMemoryGenerator(TacticGenerator):
@@ -56,6 +66,7 @@ class TacticMemoryGenerator(TacticGenerator):
         self.online = online and not memory.chronological
         # chronological memory: the rows the current search's target may see (set by `start`)
         self._rows: int | None = None
+        self._last: tuple[tuple, list[list[Vote]]] | None = None
 
     def start(self, theorem: Theorem) -> None:
         if self.memory.chronological:
@@ -63,24 +74,42 @@ class TacticMemoryGenerator(TacticGenerator):
 
     def propose(self, request: TacticRequest) -> list[list[TacticCandidate]]:
         goals = [goal for goal, _ in request.goal_premises()]
+        return [
+            best_unique([TacticCandidate(t, math.log(min(p, 1.0))) for t, p in self._mass(votes).items()], request.k)
+            for votes in self.votes(goals)
+        ]
+
+    def votes(self, goals: Sequence[str]) -> list[list[Vote]]:
+        """For each goal, its nearest remembered steps with their weights (summing to 1) and their
+        tactics adapted to the goal's hypothesis names (None: the goal cannot supply a name it uses).
+        The last goals asked are answered again without a second search (the premise-slot
+        generator reads the same votes in the same expansion)."""
         if self.memory.chronological and self._rows is None:
             raise TacticMemoryError("a chronological tactic memory answers only within a search (start(theorem) "
                                     "names the target whose predecessors it may show)")
+        key = (tuple(goals), self._rows, len(self.memory))
+        if self._last is not None and self._last[0] == key:
+            return self._last[1]
         hits = self.memory.nearest_many(goals, self.neighbours, self._rows)
-        return [self._vote(goal, goal_hits, request.k) for goal, goal_hits in zip(goals, hits)]
+        answer = [self._weigh(goal, goal_hits) for goal, goal_hits in zip(goals, hits)]
+        self._last = (key, answer)
+        return answer
 
-    def _vote(self, goal: str, hits: Sequence[MemoryHit], k: int) -> list[TacticCandidate]:
+    def _weigh(self, goal: str, hits: Sequence[MemoryHit]) -> list[Vote]:
         if not hits:
             return []
         best = max(h.score for h in hits)
         weights = [math.exp((h.score - best) / self.temperature) for h in hits]
         total = sum(weights)
+        return [Vote(hit, weight / total, adapt_tactic(hit.tactic, hit.state, goal)) for hit, weight in zip(hits, weights)]
+
+    @staticmethod
+    def _mass(votes: Sequence[Vote]) -> dict[str, float]:
         mass: dict[str, float] = {}
-        for hit, weight in zip(hits, weights):
-            tactic = adapt_tactic(hit.tactic, hit.state, goal)
-            if tactic is not None:
-                mass[tactic] = mass.get(tactic, 0.0) + weight / total
-        return best_unique([TacticCandidate(t, math.log(min(p, 1.0))) for t, p in mass.items()], k)
+        for vote in votes:
+            if vote.tactic is not None:
+                mass[vote.tactic] = mass.get(vote.tactic, 0.0) + vote.weight
+        return mass
 
     def learn(self, theorem: str, steps: Sequence[tuple[str, str]]) -> None:
         if self.online:
