@@ -54,6 +54,7 @@ def run(args) -> int:
     total: Counter[str] = Counter()
     passed: Counter[str] = Counter()
     assumptions: Counter[str] = Counter()
+    hypotheses: Counter[str] = Counter()
     bar = tqdm(total=len(items), desc="recheck", unit="proof", dynamic_ncols=True, disable=args.no_progress)
     with ThreadPoolExecutor(max_workers=args.jobs, thread_name_prefix="recheck") as pool:
         futures = {pool.submit(recheck, item, args.timeout_s): item for item in items}
@@ -62,6 +63,7 @@ def run(args) -> int:
             total[item.kind] += 1
             passed[item.kind] += verdict.ok
             assumptions.update(verdict.axioms)
+            hypotheses.update(verdict.hypotheses)
             if not verdict.ok:
                 bar.write(f"FAILED {item.kind} {item.name}: {' '.join(verdict.reason.split())}")
             elif args.verbose:
@@ -76,5 +78,8 @@ def run(args) -> int:
         for kind in sorted(total):
             print(f"  {kind}: {passed[kind]}/{total[kind]} passed")
     if assumptions:
-        print("assumptions:", ", ".join(f"{a} ({k})" for a, k in assumptions.most_common()))
+        print("axioms:", ", ".join(f"{a} ({k})" for a, k in assumptions.most_common()))
+    if hypotheses:
+        print(f"hypotheses (section variables, functor parameters): {sum(hypotheses.values())} uses of "
+              f"{len(hypotheses)}")
     return 1 if n - ok else 0

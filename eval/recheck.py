@@ -112,7 +112,8 @@ class RecheckItem:
 class RecheckVerdict:
     ok: bool
     reason: str
-    axioms: tuple[str, ...] = ()  # qualified names of what the proof assumes
+    axioms: tuple[str, ...] = ()  # qualified names of the axioms the proof rests on
+    hypotheses: tuple[str, ...] = ()  # section variables and functor parameters it uses (the theorem's own)
 
 
 @lru_cache(maxsize=1)
@@ -204,8 +205,12 @@ class CoqcFile:
 
 
 def _proof_block(proof: str) -> str:
+    """`Proof.` proof `Qed.`; a proof that opens with its own `Proof` sentence (`Proof using x.`, the
+    human proofs of a library) keeps it, and gets the `Qed.` it lacks."""
     body = proof.strip()
-    return body if body.startswith("Proof") else f"Proof.\n{body}\nQed."
+    if not re.match(r"Proof\b", body):
+        return f"Proof.\n{body}\nQed."
+    return body if re.search(r"(?:^|\s)(?:Qed|Defined)\.$", body) else f"{body}\nQed."
 
 
 def _renamed(statement: str, theorem: str) -> str:
@@ -329,6 +334,9 @@ def _library_files(library: str, load_path: tuple[tuple[str, str], ...]) -> list
             if logical == package and Path(folder, f"{base}.vo").is_file()]
 
 
+_HYPOTHESIS = "hypothesis "  # what _judge puts before a section variable or functor parameter
+
+
 def _judge(listed: str, after: tuple[Located, ...], before: tuple[Located, ...], libraries: tuple[str, ...],
            load_path: tuple[tuple[str, str], ...], coq_file: CoqcFile) -> tuple[str, str | None]:
     """(what `listed` is, why it is not allowed or None)."""
@@ -337,7 +345,7 @@ def _judge(listed: str, after: tuple[Located, ...], before: tuple[Located, ...],
     found = after[0]
     if found.kind == "Variable":
         if found in before:
-            return f"{found.name} (section variable)", None
+            return _HYPOTHESIS + found.name, None
         return found.name, f"{found.name}: a section variable the proof declares"
     if found.kind != "Constant":
         return found.name, f"{found.name}: Print Assumptions lists a {found.kind}"
@@ -349,7 +357,7 @@ def _judge(listed: str, after: tuple[Located, ...], before: tuple[Located, ...],
         if coq_file.coq_file:
             return name, None
         if short in coq_file.declared:
-            return f"{name} (declared by the header)", None
+            return name, None
         if coq_file.header_admits and not coq_file.functor_parameters:
             return name, f"{name}: depends on an admitted lemma or an axiom of the header (the header admits)"
         what = "its file" if coq_file.functor_parameters else "the header"
@@ -363,7 +371,7 @@ def _judge(listed: str, after: tuple[Located, ...], before: tuple[Located, ...],
         where = ", ".join(outside) if outside else "no .vo file on the load path"
         return name, f"{name}: from library {library} ({where}), outside Coq's standard library"
     if coq_file.functor_parameters and found in before:
-        return f"{name} (functor parameter)", None
+        return _HYPOTHESIS + name, None
     return name, f"{name}: neither in a library nor in the file"
 
 
@@ -432,12 +440,18 @@ def _judge_assumptions(item: RecheckItem, coq_file: CoqcFile, assumptions: Assum
         return _rejection(done, text, coq_file, nonce)
     if again != assumptions:
         return RecheckVerdict(False, "Print Assumptions answers differently in a second compile of the same file")
-    qualified, problems = [], []
+    axioms, hypotheses, problems = [], [], []
     for listed, (after_answer, before_answer) in zip(names, located):
         name, problem = _judge(listed, after_answer, before_answer, libraries, load_path, coq_file)
-        qualified.append(name)
+        if name.startswith(_HYPOTHESIS):
+            hypotheses.append(name.removeprefix(_HYPOTHESIS))
+        else:
+            axioms.append(name)
         if problem:
             problems.append(problem)
     if problems:
-        return RecheckVerdict(False, "depends on what is not allowed: " + "; ".join(problems), tuple(qualified))
-    return RecheckVerdict(True, "axioms: " + ", ".join(qualified), tuple(qualified))
+        return RecheckVerdict(False, "depends on what is not allowed: " + "; ".join(problems), tuple(axioms),
+                              tuple(hypotheses))
+    note = ", ".join([*(f"axioms: {', '.join(axioms)}" for _ in axioms[:1]),
+                      *(f"hypotheses: {', '.join(hypotheses)}" for _ in hypotheses[:1])])
+    return RecheckVerdict(True, note, tuple(axioms), tuple(hypotheses))
