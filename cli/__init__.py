@@ -99,6 +99,9 @@ def _run(args) -> int:
     except CheckerUnavailable as exc:
         print(f"proofsmith {args.command}: {exc}", file=sys.stderr)
         return 3
+    except BrokenPipeError:  # stdout went away (`| head`): nothing more to say to it
+        _silence_stdout()
+        return 141
     except KeyboardInterrupt:
         signum = _stop_signal or signal.SIGINT
         print(f"proofsmith {args.command}: interrupted ({signal.Signals(signum).name}); "
@@ -108,6 +111,12 @@ def _run(args) -> int:
 
 
 EXIT_GRACE_S = 3.0
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's last flush does not fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def _exit_soon(code: int) -> None:

@@ -11,7 +11,6 @@ summary.json, report.md and report.html are rewritten at the end of every run.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -41,8 +40,7 @@ def register(sub) -> None:
                    help=f"which prover: {', '.join(PROVERS)} (default: portfolio)")
     shared_options.add_model(
         p, help="model for learned provers (directory or hub id cached locally; with --model-url, the served name)")
-    p.add_argument("--prover-option", action="append", default=[], metavar="KEY=VALUE",
-                   help="extra prover option (VALUE parsed as JSON when it can be), repeatable")
+    shared_options.add_prover_options(p)
     p.add_argument("--protocol", default=None, choices=("random", "chronological"),
                    help="coq-library with a tactic memory: random (LeanDojo's: the strategy's train proofs) or "
                         "chronological (Tactician's: only the theorems before each target, in library order)")
@@ -63,17 +61,9 @@ def register(sub) -> None:
 
 
 def _prover_options(args) -> tuple[tuple[str, object], ...]:
-    options = shared_options.model_options(args)
-    if args.protocol is not None:
+    options = shared_options.prover_options(args)
+    if args.protocol is not None:  # coq-library's protocol is what the tactic memory may hold
         options["memory_protocol"] = args.protocol
-    for item in args.prover_option:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise UsageError(f"--prover-option {item!r}: expected KEY=VALUE")
-        try:
-            options[key] = json.loads(value)
-        except json.JSONDecodeError:
-            options[key] = value
     return tuple(sorted(options.items()))
 
 
@@ -81,7 +71,7 @@ def run(args) -> int:
     from proofsmith.eval.benchmarks import BenchmarkDataError, BenchmarkSelectionError
     from proofsmith.eval.ray_cluster import RayClusterError
     from proofsmith.eval.report import headline
-    from proofsmith.eval.results import ResultsFileError
+    from proofsmith.formats.run_records import ResultsFileError
     from proofsmith.eval.runner import RunConfig, RunConfigError, run_eval
     from proofsmith.prover.registry import ProverOptionError
 

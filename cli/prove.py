@@ -43,13 +43,33 @@ def register(sub) -> None:
     shared_options.add_threads(p)
     shared_options.add_seed(p)
     p.add_argument("--hammer", action="store_true",
-                   help="CoqHammer joins the prover (portfolio, model-free-search): sauto/hauto/qauto and the hammer; "
-                        "the tactic prelude then loads Hammer.Tactics")
+                   help="CoqHammer joins every prover that takes it: sauto/hauto/qauto among the search's tactics, "
+                        "and the `hammer` itself (its ATPs) in a portfolio run first on a share of the budget; the "
+                        "tactic prelude then loads Hammer.Tactics")
+    p.add_argument("--memory", default=None, metavar="TRACE",
+                   help="a tactic memory: a trace folder (proofsmith trace) or a saved memory; the prover option "
+                        "memory=TRACE (default prover then: memory-search, or search with --model)")
+    shared_options.add_prover_options(p)
     p.add_argument("--tree", type=Path, default=None, metavar="PREFIX",
                    help="write the search tree to PREFIX.json, PREFIX.dot and PREFIX.png")
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
     load_path_options.add_arguments(p, what="the libraries the header requires (--backend coq)")
     p.set_defaults(func=run)
+
+
+# Provers that run CoqHammer's `hammer` tactic themselves (through the portfolio) when given hammer=true;
+# the others get a hammer portfolio in front of them, with this share of the budget.
+HAMMER_RUNNERS = ("portfolio", "portfolio+search")
+HAMMER_SHARE = 0.25
+
+
+def _flag_of(exc, args) -> str:
+    """The flag an option error came from, when it was a shortcut flag."""
+    text = str(exc)
+    for flag, option in (("--hammer", "hammer"), ("--memory", "memory")):
+        if getattr(args, option) and f"option {option}" in text:
+            return f"{flag}: "
+    return "--prover-option: " if args.prover_option else ""
 
 
 def run(args) -> int:
@@ -59,9 +79,10 @@ def run(args) -> int:
     from proofsmith.prover.base import Budget
     from proofsmith.prover.model_store import ModelNotFound
     from proofsmith.prover.registry import (
-        ProverOptionError, checker_settings, default_prover, make_prover, takes_model, unsuitable,
+        ProverOptionError, check_prover, checker_settings, default_prover, make_prover, takes_model, unsuitable,
     )
     from proofsmith.prover.search import BestFirstSearchProver
+    from proofsmith.prover.sequence import ProverSequence
     from proofsmith.prover.tree_drawing import save_tree
 
     if args.backend not in STATEMENT_BACKENDS:
@@ -70,26 +91,34 @@ def run(args) -> int:
     for flag, value in (("--budget-s", args.budget_s), ("--tactics", args.tactics), ("--attempts", args.attempts)):
         if value <= 0:
             raise UsageError(f"{flag} must be positive, got {value:g}")
-    prover_name = args.prover or default_prover(args.backend, args.model)
+    prover_name = args.prover or ("memory-search" if args.memory and not args.model
+                                  else default_prover(args.backend, args.model))
     reason = unsuitable(prover_name, args.backend)
     if reason is not None:
         raise UsageError(f"--prover {args.prover}: {reason}; use --prover sample")
-    options = {"retriever": args.retriever}
-    if args.model_url is not None and args.model is None:
-        raise UsageError(f"--model-url {args.model_url}: name the served model with --model NAME")
-    if args.api_key_env is not None and args.model_url is None:
-        raise UsageError("--api-key-env: only a served model (--model-url) takes an API key")
+    given = shared_options.prover_options(args)
+    options: dict[str, object] = {"retriever": args.retriever}
     if takes_model(prover_name):
         options.update(model=args.model, device=args.device, threads=args.threads)
-        if args.model_url is not None:
-            options.update(model_url=args.model_url, api_key_env=args.api_key_env, device=None, threads=None)
+        if "model_url" in given:
+            options.update(device=None, threads=None)
     elif args.model is not None:
         raise UsageError(f"--model: the prover {prover_name} takes no model")
+    options.update(given)
+    if args.memory is not None:
+        options["memory"] = args.memory
     if args.hammer:
         options["hammer"] = True
+    hammer_first = args.hammer and prover_name not in HAMMER_RUNNERS
+    try:
+        check_prover(prover_name, options)
+    except ProverOptionError as exc:
+        raise UsageError(f"{_flag_of(exc, args)}{exc}") from None
     ensure_installed(args.backend)  # exit 3 with the install instructions before a model is loaded
     try:
         prover = make_prover(prover_name, **options)
+        if hammer_first:  # the search's steps cannot run `hammer` itself (its ATPs): a portfolio does, first
+            prover = ProverSequence([(make_prover("portfolio", hammer=True), HAMMER_SHARE), (prover, 1.0)])
     except (ProverOptionError, ModelNotFound) as exc:
         raise UsageError(str(exc)) from None
     budget = Budget(

@@ -6,6 +6,7 @@ cli.load_path_options.
     shared_options.add_seed(parser)            # --seed (default 0)
     shared_options.add_threads(parser)         # --threads
     options = shared_options.model_options(args)   # {"model": ..., "model_url": ..., "api_key_env": ...}
+    shared_options.add_prover_options(parser)  # --prover-option KEY=VALUE; prover_options(args) reads both
 """
 
 from __future__ import annotations
@@ -48,6 +49,28 @@ def model_options(args: argparse.Namespace) -> dict[str, object]:
         if model_url is None:
             raise UsageError("--api-key-env: only a served model (--model-url) takes an API key")
         options["api_key_env"] = api_key_env
+    return options
+
+
+def add_prover_options(parser) -> None:
+    parser.add_argument("--prover-option", action="append", default=[], metavar="KEY=VALUE",
+                        help="extra prover option (VALUE parsed as JSON when it can be), repeatable; e.g. "
+                             "memory=.cache/trace/stdlib, hammer=true, automation_share=0.3")
+
+
+def prover_options(args: argparse.Namespace) -> dict[str, object]:
+    """The model options (model_options) and every --prover-option KEY=VALUE, VALUE read as JSON when it is."""
+    import json
+
+    options = model_options(args)
+    for item in args.prover_option:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--prover-option {item!r}: expected KEY=VALUE")
+        try:
+            options[key] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key] = value
     return options
 
 
