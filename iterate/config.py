@@ -83,6 +83,11 @@ class ConjecturerSection(Section):
     elaborate_timeout_s: Seconds = 10.0
     generator: ConjecturerGenerator = "auto"
     threads: Count = 0  # 0: the generator's default
+    # Where conjectures come from: the language model (prompted with seed and lemma), and/or the symbolic
+    # conjecturer (iterate.symbolic: mutation of the seeds and generalising operators); both feed the selection.
+    sources: list[Literal["model", "symbolic"]] = Field(default_factory=lambda: ["model"], min_length=1)
+    symbolic_per_seed: Positive = 6  # symbolic conjectures kept per seed
+    mutation_attempts: Count = 24  # discovery steps per mutation rule per seed; 0: generalising operators only
 
 
 class TrainingSection(Section):

@@ -35,7 +35,7 @@ from proofsmith.iterate.tracing import pass_rate
 
 def seeds(inputs: RunInputs, layout: RunLayout, r: int) -> list[cj.Seed]:
     """Every statement proved in rounds 1..r (the latest proof), with its empirical success rate."""
-    from proofsmith.eval.results import read_results
+    from proofsmith.formats.run_records import read_results
 
     pools = inputs.pools
     parents = {p.full_name: p for p in inputs.library.parents}
@@ -119,23 +119,27 @@ def generated(name: str, r: int, body: str, raw: str, inp: cj.ConjectureInput, s
     )
 
 
+Conjecturer = Callable[[Sequence[cj.ConjectureInput]], list[GeneratedConjecture]]
+
+
 def make_conjectures(config: IterateConfig, inputs: RunInputs, layout: RunLayout, r: int,
-                     generate: Callable[[Sequence[cj.ConjectureInput]], list[GeneratedConjecture]],
-                     log: Callable[[str], None]) -> dict[str, int]:
-    """Generate (once: the file is the record) then elaborate, resuming after the last elaborated one."""
+                     conjecturers: Sequence[Conjecturer], log: Callable[[str], None]) -> dict[str, Any]:
+    """Generate with every conjecturer from the same inputs (once: the file is the record), then elaborate,
+    resuming after the last elaborated one."""
     rd = layout.round(r)
     if not rd.generated_conjectures.is_file():
         chosen = conjecture_inputs(config, inputs, layout, r)
         log(f"round {r}: {len(chosen)} conjecture inputs")
         t0 = time.monotonic()
-        rows = generate(chosen) if chosen else []
+        rows = [g for generate in conjecturers for g in (generate(chosen) if chosen else [])]
         log(f"round {r}: generated {len(rows)} conjectures in {time.monotonic() - t0:.0f} s")
         write_records(rd.generated_conjectures, rows)
     elaborate_conjectures(config, inputs, layout, r)
     recs = read_records(rd.conjectures, Conjecture)
     return {"generated": len(recs), "well_formed": sum(x.well_formed for x in recs),
             "new": sum(x.status == "new" for x in recs),
-            "sources": dict(Counter(x.source for x in recs))}  # type: ignore[dict-item]
+            "new_by_source": dict(Counter(x.source for x in recs if x.status == "new")),
+            "by_source": dict(Counter(x.source for x in recs))}
 
 
 def elaborate_conjectures(config: IterateConfig, inputs: RunInputs, layout: RunLayout, r: int) -> None:
@@ -151,9 +155,8 @@ def elaborate_conjectures(config: IterateConfig, inputs: RunInputs, layout: RunL
     if not todo:
         return
     from proofsmith.checker.registry import open_checker
-    from proofsmith.checker.settings import CheckerSettings
 
-    checker = open_checker("coq", CheckerSettings(workers=1))
+    checker = open_checker("coq", inputs.checker_settings)
     try:
         with RecordAppender(rd.conjectures) as out, checker.session() as session:
             for g in todo:
@@ -183,8 +186,8 @@ def new_conjectures(rd: RoundLayout) -> list[Conjecture]:
 
 def select(config: IterateConfig, rd: RoundLayout, dataset_statements: int, seed: int) -> dict[str, Any]:
     """The STP selection of the round's proved conjectures; writes the funnel and the kept ones."""
-    from proofsmith.eval.results import read_results
     from proofsmith.formats.json_files import write_json
+    from proofsmith.formats.run_records import read_results
 
     c = config.conjecturer
     conj = read_records(rd.conjectures, Conjecture)

@@ -130,6 +130,13 @@ class RunInputs:
         return MutationLibrary.load(self.trace)
 
     @cached_property
+    def checker_settings(self):
+        """Checker settings for statements outside the library's files (conjectures, mutants): its load path."""
+        from proofsmith.checker.settings import CheckerSettings
+
+        return CheckerSettings(workers=1).with_load_path(self.library.load_path)
+
+    @cached_property
     def lemma_index(self) -> cj.LemmaIndex:
         return cj.LemmaIndex.from_corpus(self.library.corpus)
 

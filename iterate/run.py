@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from proofsmith.formats.json_files import read_json, write_json
+from proofsmith.formats.run_records import RunContext
 from proofsmith.iterate import conjecturing, heldout, metrics, training
 from proofsmith.iterate.config import IterateConfig, check_inputs
 from proofsmith.iterate.layout import RunLayout
@@ -37,6 +38,7 @@ from proofsmith.iterate.memory import memory_of, update_memory
 from proofsmith.iterate.pools import RunInputs, conjecture_problem
 from proofsmith.iterate.records import MetricsLine, write_records
 from proofsmith.iterate.stages import StageRunner
+from proofsmith.iterate.symbolic import generate_symbolic
 from proofsmith.iterate.tracing import trace_round_proofs
 from proofsmith.prover.base import Budget
 
@@ -148,38 +150,43 @@ class IterationRun:
                                                  self.config.pools.mutants_per_round)
         statements = lib_slice + mut_slice
         options = self.prover_options(model, r - 1)
-        context = {"round": r, "pool": "dataset", "seed": self.seed}
+        context: RunContext = {"round": r, "pool": "dataset", "seed": self.seed}
 
         def prove() -> dict[str, Any]:
             log_line(f"round {r}: proving {len(lib_slice)} library theorems and {len(mut_slice)} mutants with {model}")
             return self.prove(statements, options, p.attempts, rd.pool_results, context, "prove")
 
         self.stages.run(r, "prove", prove)
+        conjecturers = []
+        if "model" in self.config.conjecturer.sources:
+            conjecturers.append(lambda chosen: conjecturing.generate_with_model(self.config, model, chosen, r, self.seed))
+        if "symbolic" in self.config.conjecturer.sources:
+            conjecturers.append(lambda chosen: generate_symbolic(self.config, self.inputs, chosen, r))
         self.stages.run(r, "conjectures", lambda: conjecturing.make_conjectures(
-            self.config, self.inputs, self.layout, r,
-            lambda chosen: conjecturing.generate_with_model(self.config, model, chosen, r, self.seed), log_line))
+            self.config, self.inputs, self.layout, r, conjecturers, log_line))
         new = conjecturing.new_conjectures(rd)
 
         def prove_conjectures() -> dict[str, Any]:
             log_line(f"round {r}: proving {len(new)} new conjectures, {p.conjecture_attempts} attempts each")
             return self.prove([conjecture_problem(c) for c in new], options, p.conjecture_attempts,
-                              rd.conjecture_results, dict(context, pool="conjectures"), "prove conjectures")
+                              rd.conjecture_results, {**context, "pool": "conjectures"}, "prove conjectures")
 
         self.stages.run(r, "prove_conjectures", prove_conjectures)
         problems = statements + [conjecture_problem(c) for c in new]
-        self.stages.run(r, "traced", lambda: trace_round_proofs(rd, problems))
+        self.stages.run(r, "traced", lambda: trace_round_proofs(rd, problems, self.inputs.checker_settings))
         self.stages.run(r, "select", lambda: conjecturing.select(self.config, rd, len(statements), self.seed + r))
         self.stages.run(r, "memory", lambda: update_memory(self.config, self.layout, r))
         self.stages.run(r, "examples", lambda: self.write_examples(r, lambda tok: training.round_rows(
             self.config, self.inputs, self.layout, r, tok)))
         self.train(r)
 
-    def prove(self, problems, options: dict[str, Any], attempts: int, path: Path, context: dict[str, Any],
+    def prove(self, problems, options: dict[str, Any], attempts: int, path: Path, context: RunContext,
               label: str) -> dict[str, Any]:
         from proofsmith.eval.evaluator import EvaluatorSpec
         from proofsmith.eval.runner import prove_problems
 
-        spec = EvaluatorSpec("coq", self.config.prover.name, options, self.budget(attempts), context)
+        spec = EvaluatorSpec("coq", self.config.prover.name, options, self.budget(attempts), context,
+                             self.inputs.library.load_path)
         records = prove_problems(problems, spec, path, self.config.prover.workers, self.ray,
                                  label if self.progress else None).by_problem(problems)
         return {"attempted": len(records), "proved": sum(x["verdict"] == "proved" for x in records)}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+from proofsmith.checker.settings import CheckerSettings
 from proofsmith.checker.types import NextState, ProofFinished, Theorem
 from proofsmith.eval.benchmarks.problem import Problem
 from proofsmith.iterate.layout import RoundLayout
@@ -35,9 +36,9 @@ def trace_proof(session, theorem: Theorem, proof: str, timeout_s: float = 10.0) 
     return steps
 
 
-def trace_round_proofs(rd: RoundLayout, problems: Sequence[Problem]) -> dict[str, int]:
+def trace_round_proofs(rd: RoundLayout, problems: Sequence[Problem], settings: CheckerSettings) -> dict[str, int]:
     """Trace each proved record of the round's results files not yet in proofs.jsonl; the stage's counts."""
-    from proofsmith.eval.results import read_results
+    from proofsmith.formats.run_records import read_results
 
     by_name = {p.name: p for p in problems}
     done = {p.name for p in read_records(rd.proofs, TracedProof)}
@@ -45,9 +46,8 @@ def trace_round_proofs(rd: RoundLayout, problems: Sequence[Problem]) -> dict[str
               if rec.get("verdict") == "proved" and rec.get("proof") and rec["name"] not in done]
     if proved:
         from proofsmith.checker.registry import open_checker
-        from proofsmith.checker.settings import CheckerSettings
 
-        checker = open_checker("coq", CheckerSettings(workers=1))
+        checker = open_checker("coq", settings)
         try:
             with RecordAppender(rd.proofs) as out:
                 for rec in proved:

@@ -47,6 +47,9 @@ max_tokens = 12
 generator = "transformers"
 min_seed_rate = 0.0
 threads = 1
+sources = ["model", "symbolic"]
+symbolic_per_seed = 4
+mutation_attempts = 8
 [training]
 max_steps = 1
 batch_size = 2
@@ -122,7 +125,14 @@ def test_a_tiny_round_runs_every_stage_on_the_fixture_library(tiny_run):
     for c in _lines(out / "round-1" / "conjectures.jsonl"):
         assert c["status"] in ("ill-formed", "copy of seed", "duplicate", "new")
         assert (c["reason"] and c["message"]) if c["status"] == "ill-formed" else c["key"]
-    assert metrics[1].funnel["generated"] == len(_lines(out / "round-1" / "conjectures.jsonl"))
+    conjectures = _lines(out / "round-1" / "conjectures.jsonl")
+    assert metrics[1].funnel["generated"] == len(conjectures)
+    # the symbolic conjecturer (mutation and generalising operators on proved statements) feeds the same funnel:
+    # its new statements elaborate in their seed's environment and are proved like the model's
+    symbolic = [c for c in conjectures if c["source"] == "symbolic"]
+    assert any(c["status"] == "new" for c in symbolic), symbolic
+    attempted = {r["name"] for r in _lines(out / "round-1" / "conjecture_results.jsonl")}
+    assert {c["name"] for c in conjectures if c["status"] == "new"} == attempted
     # round 1 trains from round 0's model; held-out ran with round 1's memory
     summary = json.loads((out / "round-1" / "model" / "summary.json").read_text())
     assert summary["base_model"].endswith("round-0/model/final") and summary["steps"] == 1
@@ -160,3 +170,17 @@ def test_a_missing_named_input_is_refused_before_round_0(tiny_config, tmp_path):
                            str(tmp_path / "run")], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert done.returncode == 2 and "data.mutants:" in done.stderr and "pools.mutants" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr and not (tmp_path / "run").exists()
+
+
+def test_the_generalising_operators():
+    from proofsmith.iterate.symbolic import generalisations, split_top_level_arrows
+
+    assert split_top_level_arrows("0 < n -> (m <= n -> n = m) -> a <-> b") == ["0 < n", "(m <= n -> n = m)", "a <-> b"]
+    assert generalisations("forall n, 0 < n -> 0 < double n") == [
+        ("drop-hypothesis", "forall n, 0 < double n"),
+        ("converse", "forall n, 0 < double n -> 0 < n"),
+        ("numeral-to-variable", "forall c, forall n, c < n -> 0 < double n"),
+        ("change-numeral", "forall n, 1 < n -> 0 < double n"),
+    ]
+    assert ("numeral-to-variable", "forall c1, forall c, c + c1 = S c") in generalisations("forall c, c + 1 = S c")
+    assert generalisations("forall x, twice (fun y => y) x = x") == []  # nothing to generalise: no copy of the seed
