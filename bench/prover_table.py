@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from proofsmith.checker.child_process import popen
-from proofsmith.eval.results import read_results
+from proofsmith.formats.run_records import read_results
 
 TRACE = ".cache/trace/stdlib"
 SFT_MODEL = "runs/sft-stdlib-pr/final"

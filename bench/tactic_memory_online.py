@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 from proofsmith.checker.child_process import popen
-from proofsmith.eval.results import read_results
+from proofsmith.formats.run_records import read_results
 
 
 def first_problems(data: str, split: str, limit: int) -> list[str]:

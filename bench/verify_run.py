@@ -26,7 +26,7 @@ from coqc_recheck import recheck  # noqa: E402
 
 from proofsmith.checker.coq.guard import GuardRejection, parse_statement  # noqa: E402
 from proofsmith.eval.benchmarks import load_benchmark  # noqa: E402
-from proofsmith.eval.results import read_results  # noqa: E402
+from proofsmith.formats.run_records import read_results  # noqa: E402
 
 
 def main() -> int:

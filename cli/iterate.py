@@ -23,7 +23,7 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from proofsmith.eval.ray_cluster import RayClusterError
-    from proofsmith.eval.results import ResultsFileError
+    from proofsmith.formats.run_records import ResultsFileError
     from proofsmith.iterate.config import IterateConfigError, check_inputs, load_config
     from proofsmith.iterate.run import IterateError, run_iteration
     from proofsmith.prover.fine_tuning import TrainingDataError

@@ -9,14 +9,16 @@ make the recorded verdict "proved". The same class is the body of a Ray actor.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from proofsmith.formats.coq_load_path import LoadPath
 from proofsmith.checker.settings import CheckerSettings
 from proofsmith.checker.types import CheckerInfo, Verdict
 from proofsmith.eval.benchmarks import Problem
 from proofsmith.eval.benchmarks.system_packages import missing_packages
+from proofsmith.formats.coq_load_path import LoadPath
+from proofsmith.formats.run_records import RunContext, RunRecord
 from proofsmith.prover.base import Budget
 
 
@@ -29,7 +31,7 @@ class EvaluatorSpec:
     prover_options: dict[str, Any]
     budget: Budget
     # fields copied into every record (benchmark, seed, round, ...)
-    context: dict[str, Any] = field(default_factory=dict)
+    context: RunContext = field(default_factory=lambda: RunContext())
     load_path: LoadPath = LoadPath()
 
 
@@ -57,16 +59,7 @@ class ProblemEvaluator:
             return f"could not open the statement: {type(exc).__name__}: {exc}"
         return None
 
-    def evaluate(self, problem: Problem) -> dict[str, Any]:
-        record = {
-            "name": problem.name,
-            "split": problem.split,
-            "category": problem.category,
-            **({"place": asdict(problem.theorem.place)} if problem.theorem.place else {}),
-            **self.context,
-            "prover": self.prover.name,
-            "model": self.prover.model,
-        }
+    def evaluate(self, problem: Problem) -> RunRecord:
         error = self._statement_error(problem)
         if error is not None:
             if problem.dataset_note:
@@ -74,13 +67,12 @@ class ProblemEvaluator:
             missing = missing_packages(problem.requires)
             if missing:
                 error += f" [needs Debian packages not installed here: {' '.join(missing)}]"
-            return record | _verdict_fields(Verdict.ERROR, error, None, usable=False) | self._checker_field(None)
+            return self._record(problem, Verdict.ERROR, error, None, usable=False)
         reference = {"reference": problem.reference_proof} if self.prover.replays_reference else {}
         try:
             result = self.prover.prove(problem.theorem, self.checker, self.budget, **reference)
         except Exception as exc:
-            failure = _verdict_fields(Verdict.ERROR, f"prover failure: {type(exc).__name__}: {exc}", None)
-            return record | failure | self._checker_field(None)
+            return self._record(problem, Verdict.ERROR, f"prover failure: {type(exc).__name__}: {exc}", None)
         verdict, reason, axioms = result.verdict, result.reason, ()
         checker_info = result.check.checker if result.check else None
         if result.proved:
@@ -90,39 +82,45 @@ class ProblemEvaluator:
             if not recheck.proved:
                 verdict = recheck.verdict
                 reason = f"the soundness guard rejected the prover's proof: {recheck.verdict.value}: {recheck.reason}"
-        record |= _verdict_fields(verdict, reason, result.proof, axioms=axioms)
-        record.update(
-            {
-                "time_s": round(result.time_s, 3),
-                "attempts": len(result.attempts),
-                "successes": result.successes if verdict is Verdict.PROVED else 0,
-                "attempt_verdicts": [a.verdict.value for a in result.attempts],
-                "timings": {k: round(v, 3) for k, v in result.timings.items()},
-                "prover_extra": result.extra,
-            }
-        )
-        return record | self._checker_field(checker_info)
+        record = self._record(problem, verdict, reason, result.proof, axioms=axioms, checker=checker_info)
+        record["time_s"] = round(result.time_s, 3)
+        record["attempts"] = len(result.attempts)
+        record["successes"] = result.successes if verdict is Verdict.PROVED else 0
+        record["attempt_verdicts"] = [a.verdict.value for a in result.attempts]
+        record["timings"] = {k: round(v, 3) for k, v in result.timings.items()}
+        record["prover_extra"] = result.extra
+        return record
 
-    def _checker_field(self, info: CheckerInfo | None) -> dict[str, Any]:
+    def _record(self, problem: Problem, verdict: Verdict, reason: str, proof: str | None, *, usable: bool = True,
+                axioms: Sequence[str] = (), checker: CheckerInfo | None = None) -> RunRecord:
+        record: RunRecord = {
+            "name": problem.name,
+            "split": problem.split,
+            "category": problem.category,
+            **self.context,
+            "prover": self.prover.name,
+            "model": self.prover.model,
+            "usable": usable,
+            "verdict": verdict.value,
+            "reason": reason,
+            "proof": proof,
+            "axioms": list(axioms),
+            "time_s": 0.0,
+            "attempts": 0,
+            "successes": 0,
+            "checker": self._checker_field(checker),
+        }
+        if problem.theorem.place:
+            record["place"] = asdict(problem.theorem.place)
+        return record
+
+    def _checker_field(self, info: CheckerInfo | None) -> dict[str, Any] | None:
         """Which checker judged the result (backend, version, prelude), on every record."""
         try:
             info = info or self.checker.info
         except Exception:  # the checker cannot start a session: the reason is in the record already
-            return {"checker": None}
-        return {"checker": asdict(info)}
+            return None
+        return asdict(info)
 
     def close(self) -> None:
         self.checker.close()
-
-
-def _verdict_fields(verdict: Verdict, reason: str, proof: str | None, *, usable: bool = True, axioms=()) -> dict[str, Any]:
-    return {
-        "usable": usable,
-        "verdict": verdict.value,
-        "reason": reason,
-        "proof": proof,
-        "axioms": list(axioms),
-        "time_s": 0.0,
-        "attempts": 0,
-        "successes": 0,
-    }

@@ -9,7 +9,7 @@ proof-assistant processes they started), on a cluster as well.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from typing import Any, TypeVar
 
 Item = TypeVar("Item")
@@ -20,7 +20,7 @@ class RayClusterError(ValueError):
 
 
 def ray_map(actor_class: type, actor_args: tuple, call: Callable[[Any, Item], Any], items: Sequence[Item],
-            workers: int, address: str) -> Iterator[Any]:
+            workers: int, address: str) -> Generator[Any, None, None]:
     """`call(actor, item)` (an actor method's `.remote(...)`) for every item, on `workers` actors of `actor_class`.
 
     `address`: "" starts a local Ray instance, else the cluster there (see

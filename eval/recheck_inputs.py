@@ -70,7 +70,7 @@ def _place_item(kind: str, name: str, proof: str, place: Any, statement: str = "
 
 def eval_run_items(run_dir: Path) -> list[RecheckItem]:
     from proofsmith.eval.benchmarks import BenchmarkSelectionError, load_benchmark
-    from proofsmith.eval.results import ResultsFileError, read_results
+    from proofsmith.formats.run_records import ResultsFileError, read_results
 
     try:
         run = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))

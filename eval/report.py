@@ -12,8 +12,9 @@ import html
 import json
 import statistics
 from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from proofsmith.eval.benchmarks import Problem
 from proofsmith.eval.passk import mean_pass_at_k, reported_ks
@@ -31,7 +32,7 @@ def _rate(num: int, den: int) -> float | None:
     return round(num / den, 4) if den else None
 
 
-def _distinct(records: list[dict[str, Any]], key: str) -> Any:
+def _distinct(records: Sequence[Mapping[str, Any]], key: str) -> Any:
     values = {json.dumps(r[key], sort_keys=True) for r in records if r.get(key) is not None}
     if not values:
         return None
@@ -69,7 +70,7 @@ HTML_STYLE = ("<style>body{font-family:sans-serif;max-width:60em;margin:2em auto
 
 
 def summarize(
-    records: list[dict[str, Any]], run: dict[str, Any], selected: Sequence[Problem], *,
+    records: Sequence[Mapping[str, Any]], run: dict[str, Any], selected: Sequence[Problem], *,
     category_label: str = "problem source", notes: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Everything the reports show, from the result records and the run's identity.
@@ -93,7 +94,7 @@ def summarize(
         pass_at_k = {str(k): round(mean_pass_at_k(counts, k), 4) for k in reported_ks(n)}
 
     by_category: dict[str, dict[str, Any]] = {}
-    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    groups: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
     for r in records:
         groups[r.get("category", "other")].append(r)
     for category in sorted(groups):
@@ -170,12 +171,12 @@ def _no_proof_note(summary: dict[str, Any]) -> str:
     return f"{NO_PROOF} ({summary['usable']} usable, {summary['finished']} of {summary['selected']} finished)"
 
 
-def _not_proved(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _not_proved(records: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """Usable problems that were not proved (failed, timeout, error), with the reason, by name."""
     return sorted((r for r in records if r.get("usable") and r["verdict"] != "proved"), key=lambda r: r["name"])
 
 
-def _plots(out_dir: Path, summary: dict[str, Any], records: list[dict[str, Any]]) -> dict[str, bytes]:
+def _plots(out_dir: Path, summary: dict[str, Any], records: Sequence[Mapping[str, Any]]) -> dict[str, bytes]:
     """The two plots, written next to the reports; none when nothing was proved."""
     images: dict[str, bytes] = {}
     if not summary["proved"]:
@@ -250,7 +251,7 @@ def _pct(rate: float | None) -> str:
     return "n/a" if rate is None else f"{100 * rate:.1f}%"
 
 
-def _markdown(summary: dict[str, Any], records: list[dict[str, Any]], images: dict[str, bytes]) -> str:
+def _markdown(summary: dict[str, Any], records: Sequence[Mapping[str, Any]], images: dict[str, bytes]) -> str:
     lines = [f"# {summary['benchmark']} {summary['split']}: {summary['prover']}", "", f"**{headline(summary)}**", ""]
     lines += ["| setting | value |", "|---|---|"]
     lines += [f"| {k} | {v.replace('|', '/')} |" for k, v in _settings_rows(summary)]
@@ -300,7 +301,7 @@ def _markdown(summary: dict[str, Any], records: list[dict[str, Any]], images: di
     return "\n".join(lines) + "\n"
 
 
-def _html(summary: dict[str, Any], records: list[dict[str, Any]], images: dict[str, bytes]) -> str:
+def _html(summary: dict[str, Any], records: Sequence[Mapping[str, Any]], images: dict[str, bytes]) -> str:
     e = html.escape
 
     def img(name: str, alt: str) -> str:
@@ -353,7 +354,7 @@ def _html(summary: dict[str, Any], records: list[dict[str, Any]], images: dict[s
     return "\n".join(parts)
 
 
-def write_reports(out_dir: Path, summary: dict[str, Any], records: list[dict[str, Any]]) -> None:
+def write_reports(out_dir: Path, summary: dict[str, Any], records: Sequence[Mapping[str, Any]]) -> None:
     out_dir = Path(out_dir)
     (out_dir / SUMMARY).write_text(json.dumps(summary, indent=1) + "\n")
     images = _plots(out_dir, summary, records)

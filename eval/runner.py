@@ -22,19 +22,19 @@ import json
 import logging
 import random
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from proofsmith.formats.coq_load_path import LoadPath
 from proofsmith.checker.parallel import parallel_map
 from proofsmith.checker.settings import CheckerSettings
 from proofsmith.eval.benchmarks import Benchmark, Problem, load_benchmark
 from proofsmith.eval.benchmarks.system_packages import missing_packages
 from proofsmith.eval.evaluator import EvaluatorSpec, ProblemEvaluator
 from proofsmith.eval.ray_cluster import ray_map
-from proofsmith.eval.results import ResultsFile, ResultsFileError
+from proofsmith.formats.coq_load_path import LoadPath
+from proofsmith.formats.run_records import ResultsFile, ResultsFileError, RunContext, RunRecord
 from proofsmith.prover.base import Budget
 
 log = logging.getLogger(__name__)
@@ -77,7 +77,7 @@ class RunConfig:
 @dataclass
 class RunOutcome:
     out_dir: Path
-    records: list[dict[str, Any]]
+    records: list[RunRecord]
     newly_finished: int
     selected: int
     summary: dict[str, Any] = field(default_factory=dict)
@@ -201,7 +201,7 @@ def _warn_missing_packages(problems: list[Problem]) -> None:
 
 
 def evaluation_stream(spec: EvaluatorSpec, problems: Sequence[Problem], workers: int,
-                      ray: str | None = None) -> Iterator[dict[str, Any]]:
+                      ray: str | None = None) -> Generator[RunRecord, None, None]:
     """Every problem's record, as workers finish them: `workers` threads here, or Ray actors with `ray`.
 
     Locally each worker is a `ProblemEvaluator` in a thread (the work happens in
@@ -217,10 +217,10 @@ def evaluation_stream(spec: EvaluatorSpec, problems: Sequence[Problem], workers:
 
 @dataclass
 class ProvingOutcome:
-    records: list[dict[str, Any]]  # every record of the results file, in file order
+    records: list[RunRecord]  # every record of the results file, in file order
     newly_finished: int
 
-    def by_problem(self, problems: Sequence[Problem]) -> list[dict[str, Any]]:
+    def by_problem(self, problems: Sequence[Problem]) -> list[RunRecord]:
         """The records of `problems` that are finished, in their order."""
         by_name = {r["name"]: r for r in self.records}
         return [by_name[p.name] for p in problems if p.name in by_name]
@@ -228,7 +228,7 @@ class ProvingOutcome:
 
 def prove_problems(problems: Sequence[Problem], spec: EvaluatorSpec, results_path: Path, workers: int = 1,
                    ray: str | None = None, progress: str | None = None) -> ProvingOutcome:
-    """Prove every problem not yet in `results_path` into it, one JSON line each (eval.results); resumable.
+    """Prove every problem not yet in `results_path` into it, one JSON line each (formats.run_records); resumable.
 
     The one proving loop of the platform (eval runs, iterate rounds). Only this
     driver writes the file, so it holds exactly one line per finished problem
@@ -309,7 +309,7 @@ def run_eval(config: RunConfig, out_dir: Path | str, progress: bool = True) -> R
     out_dir.mkdir(parents=True, exist_ok=True)
     _check_resume(out_dir, identity)
 
-    context = {
+    context: RunContext = {
         "benchmark": benchmark.name,
         "benchmark_source": {"repo": benchmark.source_repo, "commit": benchmark.source_commit},
         "budget": {"wall_s": budget.wall_s, "attempts": budget.attempts, "tactic_timeout_s": budget.tactic_timeout_s},
@@ -326,13 +326,13 @@ def run_eval(config: RunConfig, out_dir: Path | str, progress: bool = True) -> R
     return RunOutcome(out_dir, records, new, len(selected), summary)
 
 
-def _progress_note(records: list[dict[str, Any]]) -> str:
+def _progress_note(records: list[RunRecord]) -> str:
     proved = sum(r["verdict"] == "proved" for r in records)
     usable = sum(bool(r.get("usable")) for r in records)
     return f"proved {proved}/{usable}"
 
 
-def _progress_bar(desc: str | None, total: int, initial: int, records: list[dict[str, Any]]):
+def _progress_bar(desc: str | None, total: int, initial: int, records: list[RunRecord]):
     if desc is None:
         return None
     from tqdm import tqdm

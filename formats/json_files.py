@@ -30,9 +30,10 @@ import fcntl
 import json
 import logging
 import os
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +139,7 @@ def read_json(path: Path) -> Any:
         raise InputFileError(path, f"not valid JSON: {exc.msg}", exc.lineno, column=exc.colno) from None
 
 
-def json_line(record: dict[str, Any]) -> bytes:
+def json_line(record: Mapping[str, Any]) -> bytes:
     """One record as a JSON Lines line: UTF-8, non-ASCII kept as is, newline-terminated."""
     return (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
 
@@ -157,7 +158,7 @@ class JsonlAppender:
         self.exclusive = exclusive
         self._file = None
 
-    def open(self) -> "JsonlAppender":
+    def open(self) -> JsonlAppender:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         f = self.path.open("a+b")
         if self.exclusive:
@@ -174,7 +175,9 @@ class JsonlAppender:
         self._file = f
         return self
 
-    def append(self, record: dict[str, Any]) -> None:
+    def append(self, record: Mapping[str, Any]) -> None:
+        if self._file is None:
+            raise ValueError(f"{self.path}: append before open")
         self._file.write(json_line(record))
         self._file.flush()
 
@@ -183,7 +186,7 @@ class JsonlAppender:
             self._file.close()  # closing releases the lock
             self._file = None
 
-    def __enter__(self) -> "JsonlAppender":
+    def __enter__(self) -> JsonlAppender:
         return self.open() if self._file is None else self
 
     def __exit__(self, *exc: object) -> None:
@@ -233,7 +236,7 @@ def write_text_atomically(path: Path, text: str) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
-def write_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> None:
+def write_jsonl(path: Path, records: Iterable[Mapping[str, Any]]) -> None:
     """Replace `path` with these records, one per line, atomically."""
     with replacing(path) as tmp, tmp.open("wb") as f:
         for record in records:

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from proofsmith.formats.coq_load_path import LoadPath, LoadPathError
 from proofsmith.formats.json_files import InputFileError, get_field, get_position, read_jsonl, write_jsonl
@@ -70,9 +71,10 @@ class MutantRecord(Mutant):
 
     @classmethod
     def of(cls, m: Mutant, source: str, file_path: str, position: tuple[int, int],
-           load_path: LoadPath = LoadPath()) -> "MutantRecord":
+           load_path: LoadPath = LoadPath()) -> MutantRecord:
         mutant = {f.name: getattr(m, f.name) for f in fields(Mutant)}
-        return cls(**mutant, split=split_of(m.parent), source=source, file_path=file_path, position=tuple(position),
+        return cls(**mutant, split=split_of(m.parent), source=source, file_path=file_path,
+                   position=(position[0], position[1]),
                    load_path=load_path)
 
     def to_json(self) -> dict[str, Any]:
@@ -102,7 +104,7 @@ class MutantRecord(Mutant):
         return record
 
     @classmethod
-    def from_json(cls, record: dict[str, Any], path: Path, line: int) -> "MutantRecord":
+    def from_json(cls, record: dict[str, Any], path: Path, line: int) -> MutantRecord:
         """A record as read; InputFileError names file, line and field of anything wrong."""
 
         def text(name: str, nonempty: bool = False) -> str:
@@ -138,6 +140,8 @@ class MutantRecord(Mutant):
     def source_parts(self) -> tuple[str, str, str]:
         """(owner/repo, commit, path) of `source`."""
         match = _SOURCE.match(self.source)
+        if match is None:  # from_json checks it; a record built in code may not
+            raise ValueError(f"mutant {self.name}: source {self.source!r} is not 'owner/repo@commit path'")
         return match["repo"], match["commit"], match["path"]
 
 

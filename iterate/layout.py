@@ -6,7 +6,7 @@ runs/NAME/
   report.html, report.md
   round-R/
     state.json           the stage marks (iterate.stages)
-    pool.jsonl           the round's pool statements, proved (eval.results' file)
+    pool.jsonl           the round's pool statements, proved (formats.run_records' file)
     conjectures.generated.jsonl, conjectures.jsonl, conjecture_results.jsonl
     proofs.jsonl         every verified proof of the round, traced
     funnel.json, kept_conjectures.jsonl

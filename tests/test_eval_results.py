@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from proofsmith.eval.results import ResultsFile, ResultsFileError, read_results
+from proofsmith.formats.run_records import ResultsFile, ResultsFileError, read_results
 
 
 def test_append_then_reopen_returns_every_record(tmp_path):

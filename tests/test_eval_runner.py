@@ -241,7 +241,7 @@ def test_the_proving_loop_refuses_a_results_file_of_other_problems(tmp_path):
     """eval.runner.prove_problems (the one loop eval and iterate share) never mixes runs in one file."""
     from proofsmith.eval.benchmarks import load_benchmark
     from proofsmith.eval.evaluator import EvaluatorSpec
-    from proofsmith.eval.results import ResultsFileError
+    from proofsmith.formats.run_records import ResultsFileError
     from proofsmith.eval.runner import prove_problems
     from proofsmith.prover.base import Budget
 

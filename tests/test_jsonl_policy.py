@@ -48,14 +48,14 @@ def _fstar(i: int) -> dict[str, Any]:
 
 
 def _results_file(path: Path) -> int:
-    from proofsmith.eval.results import ResultsFile
+    from proofsmith.formats.run_records import ResultsFile
 
     with ResultsFile(path) as results:
         return len(results.open())
 
 
 def _read_results(path: Path) -> int:
-    from proofsmith.eval.results import read_results
+    from proofsmith.formats.run_records import read_results
 
     return len(read_results(path))
 
@@ -177,7 +177,7 @@ def _append_jsonl(path: Path, record: dict) -> None:
 
 
 def _append_result(path: Path, record: dict) -> None:
-    from proofsmith.eval.results import ResultsFile
+    from proofsmith.formats.run_records import ResultsFile
 
     with ResultsFile(path) as results:
         results.open()

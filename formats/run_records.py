@@ -1,4 +1,4 @@
-"""The results file of a run: one JSON line per finished theorem, appended and flushed.
+"""The results file of a run (results.jsonl): one `RunRecord` per finished problem, appended and flushed.
 
 A run killed at any point (even with SIGKILL in the middle of a write) leaves
 a file whose complete lines are complete results; opening it drops a torn last
@@ -10,7 +10,7 @@ it at once.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict, cast
 
 from proofsmith.formats.json_files import FileInUseError, InputFileError, JsonlAppender, read_jsonl
 
@@ -19,17 +19,24 @@ class ResultsFileError(ValueError):
     """The results file is corrupt beyond a torn last line, or already in use."""
 
 
-class RunRecord(TypedDict, total=False):
-    """One line of results.jsonl, as `eval.runner.ProblemEvaluator.evaluate` writes it."""
+class RunContext(TypedDict, total=False):
+    """What a run copies into every one of its records (eval: the benchmark; iterate: the round and pool)."""
 
-    name: str  # the problem; unique in the file
-    split: str
-    category: str
-    place: dict[str, Any]  # a theorem in context (coq-library): project, file, line of the statement
     benchmark: str
     benchmark_source: dict[str, str]  # repo, commit
     budget: dict[str, float]  # wall_s, attempts, tactic_timeout_s
     seed: int
+    round: int
+    pool: str  # "dataset" or "conjectures"
+
+
+class RunRecord(RunContext):
+    """One line of results.jsonl, as `eval.evaluator.ProblemEvaluator.evaluate` writes it."""
+
+    name: str  # the problem; unique in the file
+    split: str
+    category: str
+    place: NotRequired[dict[str, Any]]  # a theorem in context (coq-library): project, file, line of the statement
     prover: str
     model: str | None
     usable: bool  # False: the statement could not be opened (the reason says why)
@@ -40,11 +47,11 @@ class RunRecord(TypedDict, total=False):
     time_s: float
     attempts: int
     successes: int
-    attempt_verdicts: list[str]
-    timings: dict[str, float]
-    prover_extra: dict[str, Any]
+    attempt_verdicts: NotRequired[list[str]]  # these three only where the prover ran
+    timings: NotRequired[dict[str, float]]
+    prover_extra: NotRequired[dict[str, Any]]
     checker: dict[str, Any] | None  # which checker judged it (checker.types.CheckerInfo)
-    finished_at: float  # Unix time
+    finished_at: NotRequired[float]  # Unix time; set by the loop that appends the record
 
 
 def _read(path: Path) -> list[RunRecord]:
@@ -58,7 +65,7 @@ def _read(path: Path) -> list[RunRecord]:
             if name in seen:
                 raise ResultsFileError(f"{path}:{lineno}: duplicate result for {name!r} (first on line {seen[name]})")
             seen[name] = lineno
-            records.append(record)
+            records.append(cast(RunRecord, record))  # written by the typed producer (eval.evaluator)
     except InputFileError as exc:
         raise ResultsFileError(f"{exc}; fix or remove that line") from None
     return records
@@ -84,6 +91,8 @@ class ResultsFile:
             raise
 
     def append(self, record: RunRecord) -> None:
+        if self._appender is None:
+            raise ResultsFileError(f"{self.path}: append before open")
         self._appender.append(record)
 
     def close(self) -> None:
@@ -91,7 +100,7 @@ class ResultsFile:
             self._appender.close()
             self._appender = None
 
-    def __enter__(self) -> "ResultsFile":
+    def __enter__(self) -> ResultsFile:
         return self
 
     def __exit__(self, *exc: object) -> None:
