@@ -66,10 +66,10 @@ def test_run_records_verdicts_unusable_statements_and_a_report(tmp_path):
     assert "amc12a_2020_p15" in (tmp_path / "run" / "report.md").read_text()
 
     # every proof the runner calls proved compiles with plain coqc, axioms from Coq's stdlib only
-    done = subprocess.run([sys.executable, str(ROOT / "bench" / "verify_run.py"), str(tmp_path / "run")],
+    done = subprocess.run([sys.executable, "-m", "proofsmith.cli", "recheck", str(tmp_path / "run"), "--no-progress"],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "coqc verified 3/3 proved results" in done.stdout
+    assert "3 re-checked by plain coqc, 3 passed, 0 failed" in done.stdout
     assert "Coq.Reals.ClassicalDedekindReals.sig_forall_dec" in done.stdout
 
     # rerunning a finished run redoes nothing
@@ -86,9 +86,9 @@ def test_verify_script_rejects_a_tampered_proof(tmp_path):
     assert record["verdict"] == "proved"
     record["proof"] = "admit."
     results.write_text(json.dumps(record) + "\n")
-    done = subprocess.run([sys.executable, str(ROOT / "bench" / "verify_run.py"), str(tmp_path / "run")],
+    done = subprocess.run([sys.executable, "-m", "proofsmith.cli", "recheck", str(tmp_path / "run"), "--no-progress"],
                           capture_output=True, text=True, timeout=120)
-    assert done.returncode == 1 and "FAIL mathd_algebra_304" in done.stdout
+    assert done.returncode == 1 and "FAILED proof mathd_algebra_304: the proof admits" in done.stdout
 
 
 @pytest.mark.coq

@@ -227,8 +227,8 @@ def test_one_tiny_round_end_to_end(resumed_run):
     held = metrics["heldout"]
     assert held["stdlib-val"]["selected"] == 1 and held["minif2f-valid"]["selected"] == 1
     assert (out / "report.html").is_file() and "round 1: proved" in stdout
-    # the recheck bench re-checks every proof and kept conjecture with plain coqc
-    result = subprocess.run([sys.executable, str(ROOT / "bench" / "iterate_recheck.py"), str(rd)], cwd=ROOT,
+    # `proofsmith recheck` re-checks every proof and kept conjecture with plain coqc, under their recorded prelude
+    result = subprocess.run([sys.executable, "-m", "proofsmith.cli", "recheck", str(rd), "--no-progress"], cwd=ROOT,
                             capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
 

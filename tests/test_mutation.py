@@ -85,28 +85,28 @@ def _body(statement: str) -> str:
 
 
 def test_sampled_mutants_recheck_with_plain_coqc(run):
-    """bench/mutation_recheck.py: each sampled mutant compiled alone by coqc, axioms located, statement changed."""
+    """`proofsmith recheck CORPUS`: each sampled mutant compiled alone by coqc, axioms located, statement changed."""
     out, _ = run
     records = _lines(out)
     sample = min(8, len(records))
     done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "mutation_recheck.py"), str(out), "--sample", str(sample)],
+        [sys.executable, "-m", "proofsmith.cli", "recheck", str(out), "--sample", str(sample), "--no-progress"],
         capture_output=True, text=True, timeout=600,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.startswith(f"{sample}/{sample} sampled mutants re-checked by plain coqc")
-    assert "'rewrite'" in done.stdout and "'apply'" in done.stdout
-    # and the bench does reject: a mutant whose proof is its parent's statement unchanged, or wrong
+    assert f"(mutant corpus): {sample} re-checked by plain coqc, {sample} passed, 0 failed" in done.stdout
+    assert "mutant (rewrite)" in done.stdout and "mutant (apply)" in done.stdout
+    # and it does reject: a mutant whose proof is its parent's statement unchanged, or wrong
     bad = dict(records[0], name=records[0]["name"] + "_bad", proof="exact I.")
     same = dict(records[0], name=records[0]["name"] + "_same", statement=records[0]["parent_statement"].replace(
         records[0]["parent_statement"].split()[1], records[0]["name"] + "_same", 1))
     broken = out.with_name("broken.jsonl")
     broken.write_text(json.dumps(bad) + "\n" + json.dumps(same) + "\n")
     done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "mutation_recheck.py"), str(broken), "--sample", "2"],
+        [sys.executable, "-m", "proofsmith.cli", "recheck", str(broken), "--no-progress"],
         capture_output=True, text=True, timeout=600,
     )
-    assert done.returncode == 1 and done.stdout.startswith("0/2")
+    assert done.returncode == 1 and "2 re-checked by plain coqc, 0 passed, 2 failed" in done.stdout, done.stdout
     assert "same statement as its parent" in done.stdout
 
 
