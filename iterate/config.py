@@ -31,6 +31,11 @@ Seconds = Annotated[float, Field(gt=0)]
 Share = Annotated[float, Field(ge=0, le=1)]
 # The conjecturer completes prompts with the model's own tokenizer: a local model.
 ConjecturerGenerator = Literal["auto", "seeded", "transformers", "ctranslate2", "ct2", "vllm"]
+# The symbolic conjecturer's operators (iterate.symbolic).
+SymbolicOperator = Literal["mutation", "numeral-to-variable", "drop-hypothesis", "change-numeral", "converse"]
+SYMBOLIC_OPERATORS = ("mutation", "numeral-to-variable", "drop-hypothesis", "change-numeral", "converse")
+# The stdlib split held out each round (its strategy's train part is the pool, the memory's seed, the human examples).
+HeldoutSplit = Literal["random/val", "novel_premises/val", "novel_premises/test", "random/test"]
 
 
 class Section(BaseModel):
@@ -87,10 +92,13 @@ class ConjecturerSection(Section):
     # conjecturer (iterate.symbolic: mutation of the seeds and generalising operators); both feed the selection.
     sources: list[Literal["model", "symbolic"]] = Field(default_factory=lambda: ["model"], min_length=1)
     symbolic_per_seed: Positive = 6  # symbolic conjectures kept per seed
+    operators: list[SymbolicOperator] = Field(default_factory=lambda: list(SYMBOLIC_OPERATORS), min_length=1)
     mutation_attempts: Count = 24  # discovery steps per mutation rule per seed; 0: generalising operators only
 
 
 class TrainingSection(Section):
+    # false: no language model is trained (a round's learner is the tactic memory alone)
+    enabled: bool = True
     max_steps: Positive = 60
     batch_size: Positive = 8
     learning_rate: Seconds = 1e-4
@@ -106,6 +114,9 @@ class TrainingSection(Section):
 
 
 class HeldoutSection(Section):
+    # the stdlib split sampled each round (stdlib_val theorems of it, in context); a test split here is the
+    # measurement itself: its theorems and their strategy's val part never enter the pool or the memory
+    stdlib_split: HeldoutSplit = "random/val"
     stdlib_val: Count = 30
     minif2f_valid: Count = 20
     stdlib_test: Count = 100  # --final only
@@ -116,7 +127,9 @@ class HeldoutSection(Section):
 
 class MemorySection(Section):
     enabled: bool = True  # the tactic memory learns every verified proof of a round
-    from_trace: bool = True  # round 0's memory: the traced random/train proofs
+    from_trace: bool = True  # round 0's memory: the traced proofs of the held-out strategy's train part
+    # which conjecture proofs it learns: every proved conjecture, or those the STP selection keeps
+    conjectures: Literal["all", "kept"] = "all"
 
 
 class IterateConfig(Section):
@@ -141,10 +154,19 @@ class IterateConfig(Section):
         except ProverOptionError as exc:
             raise ValueError(f"prover.name / prover.options: {exc}") from None
         if "model" not in PROVER_OPTIONS[self.prover.name]:
-            takes = ", ".join(n for n, o in PROVER_OPTIONS.items() if "model" in o)
-            raise ValueError(f"prover.name: {self.prover.name!r} runs no model, so iteration cannot train it; "
-                             f"use one that takes a model ({takes})")
+            if self.training.enabled:
+                takes = ", ".join(n for n, o in PROVER_OPTIONS.items() if "model" in o)
+                raise ValueError(f"prover.name: {self.prover.name!r} runs no model, so iteration cannot train it; "
+                                 f"use one that takes a model ({takes}), or set training.enabled = false")
+            if not self.memory.enabled:
+                raise ValueError(f"memory.enabled: {self.prover.name!r} runs no model and training is off, "
+                                 "so without the memory nothing learns")
         return self
+
+    @property
+    def strategy(self) -> str:
+        """The split strategy of the held-out stdlib split (random or novel_premises)."""
+        return self.heldout.stdlib_split.split("/")[0]
 
     def identity(self) -> dict[str, Any]:
         """What a resumed run must share with the run that started it (workers and threads may change)."""
@@ -234,7 +256,7 @@ def load_config(path: str | Path) -> IterateConfig:
 def check_inputs(config: IterateConfig, where: str = "config") -> None:
     """Refuse, before round 0, an input the config names that is missing or empty."""
     trace = Path(config.data.trace)
-    for split in ("random/train",) + (("random/val",) if config.heldout.stdlib_val else ()):
+    for split in (f"{config.strategy}/train",) + ((config.heldout.stdlib_split,) if config.heldout.stdlib_val else ()):
         path = trace / f"{split}.json"
         if not path.is_file():
             raise IterateConfigError(f"{where}: data.trace: {trace} has no {split}.json (a folder written by "

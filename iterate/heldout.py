@@ -1,8 +1,8 @@
 """Held-out evaluation of a round's model and memory on statements the run never trains on.
 
 Each set is an eval run (eval.runner.run_eval, resumable itself) in
-round-R/heldout/LABEL: a sample of the stdlib's random/val (in context) and of
-miniF2F-Coq valid; with `--final`, after the last round, the test splits.
+round-R/heldout/LABEL: a sample of a stdlib split (`heldout.stdlib_split`, in context) and of
+miniF2F-Coq valid, each with its 95% interval; with `--final`, after the last round, the test splits.
 """
 
 from __future__ import annotations
@@ -27,12 +27,29 @@ class HeldoutSet:
 def heldout_sets(config: IterateConfig, final: bool) -> list[HeldoutSet]:
     h, trace = config.heldout, config.data.trace
     if final:
-        sets = [HeldoutSet("stdlib-test", "coq-library", "random/test", trace, h.stdlib_test),
+        test = f"{config.strategy}/test"
+        sets = [HeldoutSet(stdlib_label(test), "coq-library", test, trace, h.stdlib_test),
                 HeldoutSet("minif2f-test", "minif2f-coq", "test", None, h.minif2f_test)]
     else:
-        sets = [HeldoutSet("stdlib-val", "coq-library", "random/val", trace, h.stdlib_val),
+        sets = [HeldoutSet(stdlib_label(h.stdlib_split), "coq-library", h.stdlib_split, trace, h.stdlib_val),
                 HeldoutSet("minif2f-valid", "minif2f-coq", "valid", None, h.minif2f_valid)]
     return [s for s in sets if s.limit]
+
+
+def stdlib_label(split: str) -> str:
+    """stdlib-val and stdlib-test for the random splits (as earlier runs have them), else the split in the name."""
+    strategy, part = split.split("/")
+    return f"stdlib-{part}" if strategy == "random" else f"stdlib-{strategy}-{part}"
+
+
+def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float] | None:
+    """The 95% Wilson score interval of a pass rate (None for no trials)."""
+    if n <= 0:
+        return None
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / (1 + z * z / n)
+    return (round(max(0.0, centre - half), 4), round(min(1.0, centre + half), 4))
 
 
 def evaluate(config: IterateConfig, layout: RunLayout, r: int, options: dict[str, Any], final: bool,
@@ -51,5 +68,6 @@ def evaluate(config: IterateConfig, layout: RunLayout, r: int, options: dict[str
         summary = run_eval(run, layout.round(r).heldout(s.label, final), progress=progress).summary
         results[s.label] = HeldoutCounts(proved=summary["proved"], usable=summary["usable"],
                                          pass_rate=summary["pass_rate"], selected=summary["selected"],
-                                         data_sha256=summary["data_sha256"]).model_dump()
+                                         data_sha256=summary["data_sha256"],
+                                         interval_95=wilson_interval(summary["proved"], summary["usable"])).model_dump()
     return results

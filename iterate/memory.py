@@ -1,8 +1,9 @@
 """The tactic memory of a run: seeded from the trace's train split, learning every verified proof of every round.
 
-Round 0's memory is the traced random/train proofs (`memory.from_trace`, the
-default) or empty; round r's is round r-1's plus every proof traced in round r
-(pool statements, mutants, conjectures). Each round saves its memory
+Round 0's memory is the traced proofs of the held-out strategy's train split
+(`memory.from_trace`, the default) or empty; round r's is round r-1's plus
+every proof traced in round r (pool statements, mutants, conjectures: all
+proved ones, or with `memory.conjectures = "kept"` those the STP selection keeps). Each round saves its memory
 (round-R/memory, with a DONE mark), and round r's provers, held-out
 evaluation included, use round r's memory.
 """
@@ -13,7 +14,7 @@ from typing import Any
 
 from proofsmith.iterate.config import IterateConfig
 from proofsmith.iterate.layout import RunLayout
-from proofsmith.iterate.records import TracedProof, read_records
+from proofsmith.iterate.records import KeptConjecture, TracedProof, read_records
 
 
 def memory_of(layout: RunLayout, r: int):
@@ -36,15 +37,18 @@ def update_memory(config: IterateConfig, layout: RunLayout, r: int) -> dict[str,
         memory = TacticMemory.load(previous)
         info["from"] = str(previous)
     elif config.memory.from_trace:
-        memory = TacticMemory.from_trace(config.data.trace, "random")
-        info["from"] = f"{config.data.trace} random/train"
+        memory = TacticMemory.from_trace(config.data.trace, config.strategy)
+        info["from"] = f"{config.data.trace} {config.strategy}/train"
     else:
         memory = TacticMemory()
         info["from"] = "empty"
     before = len(memory)
     added = 0
     rd = layout.round(r)
+    kept = {k.name for k in read_records(rd.kept_conjectures, KeptConjecture)}
     for proof in read_records(rd.proofs, TracedProof):
+        if config.memory.conjectures == "kept" and proof.pool == "conjectures" and proof.name not in kept:
+            continue
         if proof.steps:
             memory.add_proof(proof.name, [tuple(s) for s in proof.steps])
             added += 1

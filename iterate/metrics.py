@@ -45,7 +45,8 @@ def write_manifest(config: IterateConfig, layout: RunLayout, r: int, state: dict
              for path in rd.data_files() if path.is_file()}
     trace, mutants = Path(config.data.trace), Path(config.data.mutants)
     inputs = {
-        "trace": {"path": str(trace), "train_sha256": sha256_file(trace / "random" / "train.json")},
+        "trace": {"path": str(trace), "split": f"{config.strategy}/train",
+                  "train_sha256": sha256_file(trace / config.strategy / "train.json")},
         "mutants": {"path": str(mutants), "sha256": sha256_file(mutants)} if mutants.is_file() else None,
         "base_model": base_model,
         "pool_library": sha256_text("\n".join(p.name for p in pools.library)),

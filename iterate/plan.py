@@ -27,7 +27,8 @@ def plan_lines(config: IterateConfig, out: Path) -> list[str]:
     held_n = sum(s.limit for s in held)
     held_min = _minutes(held_n, h.budget_s, p.workers)
     memory = ("off" if not config.memory.enabled else
-              f"seeded from {config.data.trace} random/train" if config.memory.from_trace else "starts empty")
+              f"seeded from {config.data.trace} {config.strategy}/train" if config.memory.from_trace else "starts empty")
+    learner = f"{t.max_steps} training steps" if t.enabled else "no model training"
     lines = [
         f"run folder: {layout.dir} ({'resumes' if layout.config.is_file() else 'new'})",
         f"inputs: trace {config.data.trace}; mutants {config.data.mutants if pools.mutants else '(none asked for)'}",
@@ -38,8 +39,11 @@ def plan_lines(config: IterateConfig, out: Path) -> list[str]:
         f"{pools.mutants} mutants ({pools.mutants_per_round} a round)"
         + ("; shuffled" if pools.shuffle else ""),
         "held-out each round: " + ", ".join(f"{s.label} {s.limit}" for s in held) + f" at {h.budget_s:g} s",
-        f"round 0: stages {', '.join(ROUND_ZERO_STAGES)}; {t.mutation_examples} mutation + {t.human_examples} human "
-        f"examples, {t.max_steps} training steps; held-out <= {held_min} min",
+        f"conjecturers: {', '.join(c.sources)}" + (f" (operators {', '.join(c.operators)})" if "symbolic" in c.sources
+                                                   else "") + f"; the memory learns {config.memory.conjectures} proved conjectures",
+        f"round 0: stages {', '.join(s for s in ROUND_ZERO_STAGES if t.enabled or s not in ('examples', 'train'))}; "
+        + (f"{t.mutation_examples} mutation + {t.human_examples} human examples, " if t.enabled else "")
+        + f"{learner}; held-out <= {held_min} min",
     ]
     for shortfall, name, per, total in (("library", "library", pools.library_per_round, pools.library),
                                         ("mutants", "mutants", pools.mutants_per_round, pools.mutants)):
@@ -53,7 +57,8 @@ def plan_lines(config: IterateConfig, out: Path) -> list[str]:
         prove_min = _minutes(statements, p.budget_s, p.workers)
         conj_min = _minutes(conjectures, p.budget_s, p.workers)
         total = round(prove_min + conj_min + held_min, 1)
-        lines.append(f"round {r}: stages {', '.join(ROUND_STAGES)}; {statements} statements (<= {prove_min} min), "
-                     f"up to {conjectures} conjectures (<= {conj_min} min), {t.max_steps} training steps, "
+        stages = [s for s in ROUND_STAGES if t.enabled or s not in ("examples", "train")]
+        lines.append(f"round {r}: stages {', '.join(stages)}; {statements} statements (<= {prove_min} min), "
+                     f"up to {conjectures} conjectures (<= {conj_min} min), {learner}, "
                      f"held-out <= {held_min} min; proving and held-out <= {total} min")
     return lines

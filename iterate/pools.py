@@ -1,4 +1,4 @@
-"""The statements a run proves: library theorems of the trace's random/train split (each in its file context)
+"""The statements a run proves: library theorems of the trace's train split (each in its file context)
 and mutants of train parents; round r proves its slice of each.
 
 `RunInputs` reads the run's inputs once (the trace, the mutant corpus, the
@@ -35,7 +35,7 @@ class LibraryTheorem:
 class Pools:
     library: list[Problem]
     mutants: list[Problem]
-    heldout_names: frozenset[str]  # library theorems of random/val and random/test (never trained on)
+    heldout_names: frozenset[str]  # library theorems of the held-out strategy's val and test (never trained on)
     library_info: dict[str, LibraryTheorem]
     mutant_records: dict[str, Any]  # name -> formats.mutant_record.MutantRecord
 
@@ -113,8 +113,9 @@ class RunInputs:
     @cached_property
     def pools(self) -> Pools:
         p = self.config.pools
-        heldout = split_names(self.trace, "random/val") | split_names(self.trace, "random/test")
-        library, info = library_problems(self.trace, "random/train", p.library, self.seed)
+        strategy = self.config.strategy
+        heldout = split_names(self.trace, f"{strategy}/val") | split_names(self.trace, f"{strategy}/test")
+        library, info = library_problems(self.trace, f"{strategy}/train", p.library, self.seed)
         mutants, records = ([], {})
         if p.mutants:
             mutants, records = mutant_problems(self.mutants_path, p.mutants, heldout, self.seed)
@@ -156,7 +157,7 @@ class RunInputs:
         from proofsmith.formats.leandojo import read_split, split_file
 
         return {t.full_name: str(t.extra.get("proof", ""))
-                for t in read_split(split_file(self.trace, "random/train", "a trace folder"))}
+                for t in read_split(split_file(self.trace, f"{self.config.strategy}/train", "a trace folder"))}
 
     def mutant_records(self) -> list[Any]:
         """Every mutant of the corpus (MutantRecord), none when the config asks for none."""

@@ -123,6 +123,7 @@ class HeldoutCounts(Record):
     pass_rate: float | None
     selected: int
     data_sha256: str | None = None
+    interval_95: tuple[float, float] | None = None  # Wilson score interval of proved / usable
 
 
 class MetricsLine(Record):

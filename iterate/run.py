@@ -68,13 +68,18 @@ class IterationRun:
     # -------------------------------------------------------------- what each round uses
 
     def model_of(self, r: int) -> str:
-        """The model round r proves with: round r-1's trained model (the starting model before round 0)."""
-        if r <= 0:
+        """The model round r proves with: round r-1's trained model (the starting model before round 0, and
+        in every round when training is off)."""
+        if r <= 0 or not self.config.training.enabled:
             return self.config.prover.model
         final = self.layout.round(r - 1).model
         if not (final / "config.json").is_file():
             raise IterateError(f"round {r - 1} has no trained model at {final}")
         return str(final)
+
+    def model_after(self, r: int) -> str:
+        """The model as it stands after round r: its trained one, or the starting model when training is off."""
+        return str(self.layout.round(r).model) if self.config.training.enabled else self.config.prover.model
 
     def memory_at(self, r: int) -> str | None:
         """The tactic memory as it stands after round r (the latest one saved at or before it)."""
@@ -86,12 +91,16 @@ class IterationRun:
     def prover_options(self, model: str, memory_round: int) -> dict[str, Any]:
         from proofsmith.prover.registry import PROVER_OPTIONS
 
+        takes = PROVER_OPTIONS.get(self.config.prover.name, ())
         options = dict(self.config.prover.options)
-        options["model"] = None if model == "default" else model
-        if "memory" in PROVER_OPTIONS.get(self.config.prover.name, ()) and self.config.memory.enabled:
+        if "model" in takes:
+            options["model"] = None if model == "default" else model
+        if "memory" in takes and self.config.memory.enabled:
             memory = self.memory_at(memory_round)
             if memory is not None:
                 options["memory"] = memory
+                if memory == self.config.data.trace:
+                    options["memory_split"] = self.config.strategy
         return options
 
     def budget(self, attempts: int) -> Budget:
@@ -136,9 +145,10 @@ class IterationRun:
     def round_zero(self) -> None:
         self.layout.round(0).dir.mkdir(parents=True, exist_ok=True)
         self.stages.run(0, "memory", lambda: update_memory(self.config, self.layout, 0))
-        self.stages.run(0, "examples", lambda: self.write_examples(0, lambda tok: training.round_zero_rows(
-            self.config, self.inputs, tok)))
-        self.train(0)
+        if self.config.training.enabled:
+            self.stages.run(0, "examples", lambda: self.write_examples(0, lambda tok: training.round_zero_rows(
+                self.config, self.inputs, tok)))
+            self.train(0)
 
     def round(self, r: int) -> None:
         rd = self.layout.round(r)
@@ -176,9 +186,10 @@ class IterationRun:
         self.stages.run(r, "traced", lambda: trace_round_proofs(rd, problems, self.inputs.checker_settings))
         self.stages.run(r, "select", lambda: conjecturing.select(self.config, rd, len(statements), self.seed + r))
         self.stages.run(r, "memory", lambda: update_memory(self.config, self.layout, r))
-        self.stages.run(r, "examples", lambda: self.write_examples(r, lambda tok: training.round_rows(
-            self.config, self.inputs, self.layout, r, tok)))
-        self.train(r)
+        if self.config.training.enabled:
+            self.stages.run(r, "examples", lambda: self.write_examples(r, lambda tok: training.round_rows(
+                self.config, self.inputs, self.layout, r, tok)))
+            self.train(r)
 
     def prove(self, problems, options: dict[str, Any], attempts: int, path: Path, context: RunContext,
               label: str) -> dict[str, Any]:
@@ -208,7 +219,7 @@ class IterationRun:
         self.stages.run(r, "train", work)
 
     def evaluate(self, r: int, final: bool) -> dict[str, Any]:
-        options = self.prover_options(str(self.layout.round(r).model), r)
+        options = self.prover_options(self.model_after(r), r)
         return heldout.evaluate(self.config, self.layout, r, options, final, self.ray, self.progress, log_line)
 
     # -------------------------------------------------------------- end of a round

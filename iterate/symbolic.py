@@ -138,14 +138,15 @@ def generate_symbolic(config: IterateConfig, inputs: RunInputs, chosen: Sequence
                 max_attempts=c.mutation_attempts, tactic_timeout_s=1.0, check_timeout_s=c.elaborate_timeout_s))
             for idx, seed in enumerate(seeds.values()):
                 found: list[tuple[str, str, cj.Lemma | None, str]] = []  # raw, body, lemma, header
-                if c.mutation_attempts:
+                if c.mutation_attempts and "mutation" in c.operators:
                     parent, accessible = _parent(inputs, seed)
                     outcome = mutator.mutate(parent, accessible)
                     for m in outcome.mutants:
                         lemma = cj.Lemma(m.premise, inputs.lemma_index.by_full.get(m.premise, "")) if m.premise else None
                         found.append((f"mutation {m.rule} {m.discovery_tactic}"[:600], cj.statement_body(m.statement),
                                       lemma, m.header))
-                found += [(op, body, None, seed.header) for op, body in generalisations(cj.statement_body(seed.statement))]
+                found += [(op, body, None, seed.header) for op, body in generalisations(cj.statement_body(seed.statement))
+                          if op in c.operators]
                 for j, (raw, body, lemma, header) in enumerate(found[:c.symbolic_per_seed]):
                     inp = cj.ConjectureInput(seed, lemma)
                     g = generated(f"sym_r{r}_{idx}_{j}", r, body, raw, inp, "symbolic")

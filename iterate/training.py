@@ -43,17 +43,17 @@ def mutation_rows(config: IterateConfig, inputs: RunInputs, tokenizer, count: in
 
 
 def human_rows(config: IterateConfig, inputs: RunInputs, tokenizer, r: int) -> list[TrainingRow]:
-    """A sample of traced human steps of random/train (never val/test): the prover's replay."""
+    """A sample of traced human steps of the train split (never val/test): the prover's replay."""
+    from proofsmith.formats.leandojo import read_split, split_file
     from proofsmith.prover.prompt import PromptFormat
     from proofsmith.prover.sft import normalize_tactic
-    from proofsmith.formats.leandojo import read_split, split_file
 
     t = config.training
     if not t.human_examples:
         return []
     fmt = PromptFormat(tokenizer, max_prompt_tokens=t.max_prompt_tokens)
     steps = []
-    for thm in read_split(split_file(inputs.trace, "random/train", "a trace folder")):
+    for thm in read_split(split_file(inputs.trace, f"{config.strategy}/train", "a trace folder")):
         for s in thm.traced_tactics:
             if s.tactic.strip() and len(s.state_before) <= t.max_state_chars:
                 steps.append((s.state_before, normalize_tactic(s.tactic)))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -184,3 +185,73 @@ def test_the_generalising_operators():
     ]
     assert ("numeral-to-variable", "forall c1, forall c, c + c1 = S c") in generalisations("forall c, c + 1 = S c")
     assert generalisations("forall x, twice (fun y => y) x = x") == []  # nothing to generalise: no copy of the seed
+
+
+ARM_C = """
+[run]
+rounds = 1
+[data]
+trace = "{trace}"
+mutants = "{trace}/no-mutants.jsonl"
+[pools]
+library = 4
+library_per_round = 4
+mutants = 0
+mutants_per_round = 0
+[prover]
+name = "memory-search"
+workers = 1
+budget_s = 4
+tactic_timeout_s = 2
+attempts = 2
+conjecture_attempts = 2
+[conjecturer]
+inputs_per_round = 3
+min_seed_rate = 0.0
+sources = ["symbolic"]
+symbolic_per_seed = 3
+mutation_attempts = 8
+[training]
+enabled = false
+mutation_examples = 0
+mutation_replay = 0
+[heldout]
+stdlib_split = "novel_premises/test"
+stdlib_val = 1
+minif2f_valid = 0
+budget_s = 3
+[memory]
+conjectures = "kept"
+"""
+
+
+@pytest.mark.coq
+def test_a_cpu_round_learns_with_the_memory_alone_and_holds_out_novel_premises(traced_library, tmp_path):  # noqa: F811
+    """Arm (c) on CPU: the memory is the learner (no model), conjectures are symbolic, the held-out split is
+    novel_premises/test (its val and test theorems never enter the pool) with a 95% interval."""
+    from proofsmith.iterate.config import validate
+    from proofsmith.iterate.run import IterationRun
+
+    _, trace = traced_library
+    config = validate(tomllib.loads(ARM_C.format(trace=trace)))
+    out = tmp_path / "run"
+    metrics = IterationRun(config, out, progress=False).run()
+    assert [m.round for m in metrics] == [0, 1]
+    assert not list(out.rglob("model")) and not list(out.rglob("train.jsonl"))  # nothing trained
+    held_out = {t["full_name"] for part in ("val", "test")
+                for t in json.loads((trace / "novel_premises" / f"{part}.json").read_text())}
+    pool = _lines(out / "round-1" / "pool.jsonl")
+    assert len(pool) == 4 and not {r["name"] for r in pool} & held_out
+    state1 = json.loads((out / "round-1" / "state.json").read_text())
+    assert state1["conjectures"]["by_source"] == {"symbolic": state1["conjectures"]["generated"]}
+    counts = metrics[1].heldout["stdlib-novel_premises-test"]
+    assert counts.selected == 1 and counts.interval_95 is not None
+    lo, hi = counts.interval_95
+    assert 0 <= lo <= (counts.pass_rate or 0) <= hi <= 1
+    # the memory learned the pool's proofs and only the kept conjectures
+    kept = {k["name"] for k in _lines(out / "round-1" / "kept_conjectures.jsonl")}
+    learned = [p for p in _lines(out / "round-1" / "proofs.jsonl") if p["steps"]
+               and (p["pool"] != "conjectures" or p["name"] in kept)]
+    assert state1["memory"]["proofs_added"] == len(learned)
+    run_json = json.loads((out / "round-1" / "heldout" / "stdlib-novel_premises-test" / "run.json").read_text())
+    assert run_json["prover_options"]["memory"].endswith("round-1/memory")
