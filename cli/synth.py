@@ -27,7 +27,13 @@ def register(sub) -> None:
     m = synth.add_parser("mutate", help="mutate a traced library's theorems (rewrite and apply rules)")
     m.add_argument("--library", default="stdlib", help="library name; its trace is looked up in .cache/trace/NAME")
     m.add_argument("--trace", type=Path, default=None, help="trace directory (corpus.jsonl) instead of .cache/trace/LIBRARY")
-    m.add_argument("--limit", type=int, default=None, help="mutate only the first N theorems (corpus order)")
+    m.add_argument("--limit", type=int, default=None,
+                   help="mutate only the first N theorems (corpus order, after --files/--area)")
+    m.add_argument("--files", default=None, metavar="GLOB",
+                   help="mutate only theorems of corpus files matching GLOB, e.g. 'theories/Lists/*.v'")
+    m.add_argument("--area", default=None, metavar="AREA",
+                   help="mutate only theorems of one library area (a folder under the library root: Lists, "
+                        "Arith, Numbers/Natural, ...)")
     m.add_argument("--workers", type=int, default=None, help="checker processes (default: cores)")
     m.add_argument("--rules", default="rewrite,apply", help="comma-separated: rewrite, apply")
     m.add_argument("--max-attempts", type=int, default=200, help="checker steps per rule per theorem")
@@ -45,7 +51,9 @@ def run_mutate(args) -> int:
     from proofsmith.checker.settings import CheckerSettings
     from proofsmith.data_synth.mutant_corpus import export_benchmark
     from proofsmith.data_synth.mutation import RULES, MutationSettings
-    from proofsmith.data_synth.mutation_run import LibraryError, MutationLibrary, mutate_library
+    from proofsmith.data_synth.mutation_run import (
+        LibraryError, MutationLibrary, areas, mutate_library, select_parents,
+    )
 
     trace = args.trace or DEFAULT_TRACE_ROOT / args.library
     if not trace.is_dir():
@@ -65,9 +73,12 @@ def run_mutate(args) -> int:
         raise UsageError(f"--out {args.out}: is a directory, expected a .jsonl file path")
     try:
         load_path_options.prepare_project(args)  # a project's missing .vo files, built into the cache
-        library = MutationLibrary.load(trace, load_path_options.load_path_from(args))
+        library = MutationLibrary.load(trace, load_path_options.load_path_from(args), progress=True)
+        parents = select_parents(library, args.files, args.area, args.limit)
     except LibraryError as exc:
         raise UsageError(f"--trace {trace}: {exc}") from None
+    print(f"proofsmith synth mutate: {len(parents)} of {len(library.parents)} theorems to mutate"
+          f" (first: {parents[0].full_name})", file=sys.stderr)
     overrides = {"timeout_s": max(args.check_timeout, args.tactic_timeout)}
     if args.workers is not None:
         overrides["workers"] = args.workers
@@ -81,10 +92,17 @@ def run_mutate(args) -> int:
     )
     command = "proofsmith " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else ""
     with open_checker("coq", settings) as checker:
-        funnel = mutate_library(library, checker, args.out, args.limit, settings.workers, settings_m, command)
-    benchmark_dir = args.out.with_name(args.out.name + ".benchmark")
-    sizes = export_benchmark(args.out, benchmark_dir, trace / "corpus.jsonl", library.positions())
+        funnel = mutate_library(library, checker, args.out, args.limit, settings.workers, settings_m, command,
+                                parents=parents)
     print(funnel.table())
+    benchmark_dir = args.out.with_name(args.out.name + ".benchmark")
+    if not args.out.is_file() or not args.out.stat().st_size:
+        # a result, not bad input: the funnel says where the candidates dropped out
+        print(f"no verified mutant from these {len(parents)} theorems (the funnel above says where candidates "
+              f"dropped out; funnel: {args.out}.funnel.md); try a larger --limit or another area (--area "
+              f"{', '.join(areas(library)[:6])}, ...)", file=sys.stderr)
+        return 0
+    sizes = export_benchmark(args.out, benchmark_dir, trace / "corpus.jsonl", library.positions())
     run = funnel.run
     print(
         f"this run: {run['parents_this_run']} theorems in {run['wall_minutes_this_run']} min, "
@@ -93,4 +111,17 @@ def run_mutate(args) -> int:
     )
     print(f"corpus: {args.out}; funnel: {args.out}.funnel.md; benchmark: {benchmark_dir} "
           f"(train {sizes['train']}, val {sizes['val']}, test {sizes['test']})")
+    empty = [part for part in ("val", "test") if not sizes[part]]
+    if empty:
+        print(f"no {' and no '.join(empty)} mutants: a mutant goes to its parent theorem's part (5% of parents "
+              f"each to val and test, by a hash of the parent's name, so no parent's mutants leak across "
+              f"parts); the {sum(sizes.values())} mutants here come from {_parents_with_mutants(args.out)} "
+              f"parent(s), none in {' or '.join(empty)}. Mutate more theorems (--limit, --area) for "
+              f"`eval --benchmark coq-mutants --split {empty[-1]}`", file=sys.stderr)
     return 0
+
+
+def _parents_with_mutants(corpus: Path) -> int:
+    from proofsmith.formats.mutant_record import read_records
+
+    return len({record.parent for _, record in read_records(corpus)})

@@ -70,8 +70,9 @@ class MutationLibrary:
     load_path: LoadPath = LoadPath()  # what Coq needs to load the library (the trace's metadata.json)
 
     @classmethod
-    def load(cls, trace_dir: Path, extra_load_path: LoadPath = LoadPath()) -> "MutationLibrary":
-        """The library a trace directory describes; `extra_load_path` adds to the load path its metadata records."""
+    def load(cls, trace_dir: Path, extra_load_path: LoadPath = LoadPath(), progress: bool = False) -> "MutationLibrary":
+        """The library a trace directory describes; `extra_load_path` adds to the load path its metadata records.
+        `progress`: a bar over the declarations while the premise index is built."""
         corpus_file = trace_dir / "corpus.jsonl"
         if not corpus_file.is_file():
             raise LibraryError(f"{trace_dir}: no corpus.jsonl (expected a trace directory written by `proofsmith trace`)")
@@ -115,7 +116,12 @@ class MutationLibrary:
         ]
         if not parents:
             raise LibraryError(f"{corpus_file}: no theorem or lemma among {len(corpus)} declarations")
-        index = PremiseIndex.from_premises(corpus.premises)
+        premises = corpus.premises
+        if progress:
+            from tqdm import tqdm
+
+            premises = tqdm(premises, desc="premise index", unit="decl", dynamic_ncols=True, mininterval=0.5)
+        index = PremiseIndex.from_premises(premises)
         return cls(trace_dir, corpus, parents, index, sources, load_path.merged(extra_load_path))
 
     def source(self, path: str) -> str:
@@ -217,7 +223,36 @@ def _each_parent(checker: Checker, workers: int, parents: list[LibraryTheorem],
 def _progress(total: int, initial: int, desc: str):
     from tqdm import tqdm
 
-    return tqdm(total=total, initial=initial, desc=desc, unit="thm", dynamic_ncols=True, disable=None)
+    # shown on a pipe too (a log file): a long pass must never look like a hang
+    return tqdm(total=total, initial=initial, desc=desc, unit="thm", dynamic_ncols=True, mininterval=1.0)
+
+
+def select_parents(library: MutationLibrary, files: str | None = None, area: str | None = None,
+                   limit: int | None = None) -> list[LibraryTheorem]:
+    """The parents to mutate: those of corpus files matching the glob `files` (e.g.
+    `theories/Lists/*.v`) and of the library area `area` (a folder under the library's root, e.g.
+    `Lists` or `Numbers/Natural`), in corpus order, the first `limit` of them. LibraryError when
+    nothing is left, naming what was asked and what there is."""
+    import fnmatch
+
+    parents = library.parents
+    if files is not None:
+        parents = [p for p in parents if fnmatch.fnmatch(p.path, files)]
+        if not parents:
+            raise LibraryError(f"--files {files}: no theorem of the trace is in a file matching it (files are named "
+                               f"as in its corpus, e.g. {library.parents[0].path})")
+    if area is not None:
+        prefix = area.strip("/").replace(".", "/") + "/"
+        parents = [p for p in parents if p.path.partition("/")[2].startswith(prefix)]
+        if not parents:
+            raise LibraryError(f"--area {area}: no theorem in that area; areas: {', '.join(areas(library)[:30])}")
+    return parents[:limit] if limit else parents
+
+
+def areas(library: MutationLibrary) -> list[str]:
+    """The library's top-level areas (first folder under each library root), most theorems first."""
+    counts = Counter(p.path.split("/")[1] for p in library.parents if p.path.count("/") >= 2)
+    return [name for name, _ in counts.most_common()]
 
 
 def source_statements(library: MutationLibrary, checker: Checker, workers: int, log_path: Path,
@@ -256,8 +291,10 @@ def mutate_library(
     workers: int = 1,
     settings: MutationSettings | None = None,
     command: str = "",
+    parents: Sequence[LibraryTheorem] | None = None,
 ) -> Funnel:
-    """Mutate the library's first `limit` parents into `out`; returns the funnel (also written beside it)."""
+    """Mutate `parents` (default: the library's first `limit` parents; `select_parents`) into `out`;
+    returns the funnel (also written beside it)."""
     settings = settings or MutationSettings()
     out.parent.mkdir(parents=True, exist_ok=True)
     parents_log = out.with_name(out.name + ".parents.jsonl")
@@ -273,7 +310,7 @@ def mutate_library(
     kept: dict[str, str] = {}
     for _, r in read_records(out, missing_ok=True):
         kept[r.key] = r.name
-    selected = library.parents[:limit] if limit else library.parents
+    selected = list(parents) if parents is not None else (library.parents[:limit] if limit else library.parents)
     todo = [p for p in selected if p.full_name not in done]
 
     timeouts: Counter = Counter()  # shared by all workers: slow premises are skipped run-wide
