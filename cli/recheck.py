@@ -8,6 +8,7 @@ passed, failed; per kind; the assumptions seen); exit 1 if anything fails,
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -18,7 +19,7 @@ from proofsmith.cli.errors import UsageError
 
 def register(sub) -> None:
     p = sub.add_parser("recheck", help="re-check proofs with plain coqc, outside every proofsmith session",
-                       description=__doc__.splitlines()[0])
+                       description="Re-check every proof of PATH with plain coqc, outside every proofsmith session.")
     p.add_argument("path", type=Path, help="an eval run folder, an iterate round (runs/NAME/round-R), a mutant corpus "
                                            "(.jsonl) or a `proofsmith check --out` file (with --input)")
     p.add_argument("--jobs", type=int, default=2, help="coqc processes at once (default 2)")
@@ -45,6 +46,8 @@ def run(args) -> int:
         raise UsageError(f"--timeout-s must be positive, got {args.timeout_s:g}")
     if args.sample is not None and args.sample < 1:
         raise UsageError(f"--sample must be at least 1, got {args.sample}")
+    if shutil.which("coqc") is None:
+        raise UsageError("coqc is not on PATH: the re-check compiles every proof with plain coqc (make setup installs Coq)")
     try:
         what, items = recheck_items(args.path, checked=args.input, project=args.project, sample=args.sample,
                                     seed=args.seed)
@@ -56,8 +59,9 @@ def run(args) -> int:
     assumptions: Counter[str] = Counter()
     hypotheses: Counter[str] = Counter()
     bar = tqdm(total=len(items), desc="recheck", unit="proof", dynamic_ncols=True, disable=args.no_progress)
-    with ThreadPoolExecutor(max_workers=args.jobs, thread_name_prefix="recheck") as pool:
-        futures = {pool.submit(recheck, item, args.timeout_s): item for item in items}
+    pool = ThreadPoolExecutor(max_workers=args.jobs, thread_name_prefix="recheck")
+    futures = {pool.submit(recheck, item, args.timeout_s): item for item in items}
+    try:
         for future in as_completed(futures):
             item, verdict = futures[future], future.result()
             total[item.kind] += 1
@@ -70,7 +74,9 @@ def run(args) -> int:
                 bar.write(f"ok {item.kind} {item.name}: {verdict.reason}")
             bar.update(1)
             bar.set_postfix_str(f"failed {sum(total.values()) - sum(passed.values())}")
-    bar.close()
+    finally:  # interrupted: nothing more starts (the CLI's signal handler has killed the running coqc)
+        pool.shutdown(wait=False, cancel_futures=True)
+        bar.close()
     n, ok = sum(total.values()), sum(passed.values())
     print(f"proofsmith recheck {args.path} ({what}): {n} re-checked by plain coqc, {ok} passed, {n - ok} failed "
           f"({time.monotonic() - started:.1f} s, {args.jobs} jobs)")

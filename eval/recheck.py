@@ -45,7 +45,6 @@ from functools import lru_cache
 from pathlib import Path
 
 from proofsmith.checker import child_process
-from proofsmith.formats.coq_load_path import LoadPath, LoadPathError
 from proofsmith.eval.coqc_answers import (
     AnswerError,
     Assumptions,
@@ -57,6 +56,7 @@ from proofsmith.eval.coqc_answers import (
     parse_load_path,
     parse_locate,
 )
+from proofsmith.formats.coq_load_path import LoadPath, LoadPathError
 
 STDLIB = "stdlib"
 HEADER_MODULE = "ProofsmithRecheck"

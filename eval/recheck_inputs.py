@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,7 @@ def _records(path: Path, missing_ok: bool = True) -> list[dict[str, Any]]:
         raise RecheckInputError(str(exc)) from None
 
 
-def _recorded_prelude(record: dict[str, Any], fallback: str | None = None) -> str | None:
+def _recorded_prelude(record: Mapping[str, object], fallback: str | None = None) -> str | None:
     checker = record.get("checker")
     prelude = checker.get("prelude") if isinstance(checker, dict) else None
     return prelude if isinstance(prelude, str) else fallback

@@ -286,3 +286,37 @@ def test_a_bad_path_is_one_line_naming_it(tmp_path, capsys):
     other.write_text('{"a": 1}\n')
     assert main(["recheck", str(other)]) == 2
     assert "not an eval run folder, an iterate round, a mutant corpus" in capsys.readouterr().err
+
+
+def _mutant(name: str, statement: str, proof: str, parent_statement: str, prelude: str = DEFAULT_COQ_PRELUDE) -> dict:
+    return {"name": name, "split": "train", "header": "Require Import Arith.", "statement": statement, "proof": proof,
+            "source": "coq/coq@V8.16.1 theories/Arith/PeanoNat.v", "parent": "Coq.Init.Peano.plus_n_O",
+            "parent_statement": parent_statement, "rule": "rewrite", "use": "", "premise": "", "location": "",
+            "proof_style": "", "discovery_tactic": "", "key": name, "file_path": "theories/Arith/PeanoNat.v",
+            "position": [1, 1], "traced_tactics": [], "checker": {"backend": "coq", "prelude": prelude}}
+
+
+@pytest.mark.coq
+def test_an_iterate_round_is_rechecked_under_each_proofs_recorded_prelude(coq_project, tmp_path, capsys):
+    """Library theorems in their file, mutants from the manifest's corpus, conjectures and kept ones."""
+    corpus = tmp_path / "mutants.jsonl"
+    corpus.write_text(json.dumps(_mutant("m1", "Theorem m1 : forall n : nat, n = n + 0.", "intros; lia.",
+                                         "Theorem plus_n_O : forall n : nat, n = n + 0.")) + "\n")
+    rd = tmp_path / "run" / "round-1"
+    rd.mkdir(parents=True)
+    (rd / "manifest.json").write_text(json.dumps({"inputs": {"mutants": {"path": str(corpus)}}}))
+    place = {"project": str(coq_project), "file": MIDDLE, "line": 8}
+    (rd / "pool.jsonl").write_text("".join(json.dumps(r) + "\n" for r in [
+        _proved("Proj.Middle.target", "rewrite <- plus_n_O. exact above.") | {"place": place},
+        _proved("m1", "intros; lia."),
+        {"name": "m2", "verdict": "failed", "proof": None},
+    ]))
+    conjecture = {"name": "c1", "header": "", "statement": "Theorem c1 : forall n : nat, n + 0 = n."}
+    (rd / "conjectures.jsonl").write_text(json.dumps(conjecture) + "\n")
+    # found by a hammer prover: its recorded prelude loads the hammer's tactics
+    (rd / "conjecture_results.jsonl").write_text(json.dumps(_proved("c1", "sauto.", prelude=HAMMER)) + "\n")
+    (rd / "kept_conjectures.jsonl").write_text(json.dumps(conjecture | {"proof": "sauto."}) + "\n")
+    assert main(["recheck", str(rd), "--no-progress"]) == 0, capsys.readouterr()
+    out = capsys.readouterr().out
+    assert "(iterate round): 4 re-checked by plain coqc, 4 passed, 0 failed" in out, out
+    assert "kept conjecture: 1/1 passed" in out and "proof of a dataset statement: 2/2 passed" in out
