@@ -58,6 +58,8 @@ def evaluate(config: IterateConfig, layout: RunLayout, r: int, options: dict[str
     from proofsmith.eval.runner import RunConfig, run_eval
 
     p = config.prover
+    if "memory" in options:
+        options = dict(options, memory_online=False)  # held-out proofs must not teach the memory mid-evaluation
     results = {}
     for s in heldout_sets(config, final):
         run = RunConfig(benchmark=s.benchmark, split=s.split, data=s.data, prover=p.name,

@@ -32,7 +32,9 @@ def plan_lines(config: IterateConfig, out: Path) -> list[str]:
     lines = [
         f"run folder: {layout.dir} ({'resumes' if layout.config.is_file() else 'new'})",
         f"inputs: trace {config.data.trace}; mutants {config.data.mutants if pools.mutants else '(none asked for)'}",
-        f"prover: {p.name}, model {p.model} (each round then the previous round's), {p.workers} workers, "
+        f"prover: {p.name}, "
+        + (f"model {p.model} (each round then the previous round's), " if t.enabled else "no model trained, ")
+        + f"{p.workers} workers, "
         f"{p.budget_s:g} s a statement, {p.attempts} attempts (conjectures {p.conjecture_attempts})",
         f"tactic memory: {memory}; learns every verified proof of each round, saved per round",
         f"pools: {pools.library} library theorems ({pools.library_per_round} a round), "
@@ -50,7 +52,8 @@ def plan_lines(config: IterateConfig, out: Path) -> list[str]:
         if per and per * rounds > total:
             lines.append(f"note: pools.{name} = {total} covers {total // per} of {rounds} rounds of {per}; "
                          f"later rounds prove fewer {shortfall}")
-    conjectures = c.inputs_per_round * c.samples_per_input
+    conjectures = c.inputs_per_round * (c.samples_per_input * ("model" in c.sources)
+                                        + c.symbolic_per_seed * ("symbolic" in c.sources))
     for r in range(1, rounds + 1):
         statements = (min(pools.library_per_round, max(0, pools.library - (r - 1) * pools.library_per_round))
                       + min(pools.mutants_per_round, max(0, pools.mutants - (r - 1) * pools.mutants_per_round)))

@@ -142,9 +142,9 @@ def test_resuming_with_other_options_is_refused(tmp_path):
     config = RunConfig(benchmark="minif2f-coq", split="test", budget_s=10, problems=("mathd_algebra_304",))
     out = tmp_path / "run"
     out.mkdir()
+    from proofsmith.checker.settings import CheckerSettings
     from proofsmith.eval.benchmarks import load_benchmark
     from proofsmith.eval.runner import _check_resume, _identity, select_problems
-    from proofsmith.checker.settings import CheckerSettings
 
     bench = load_benchmark("minif2f-coq", "test")
     _check_resume(out, _identity(config, bench, select_problems(bench, None, config.problems, 0), CheckerSettings()))
@@ -241,8 +241,8 @@ def test_the_proving_loop_refuses_a_results_file_of_other_problems(tmp_path):
     """eval.runner.prove_problems (the one loop eval and iterate share) never mixes runs in one file."""
     from proofsmith.eval.benchmarks import load_benchmark
     from proofsmith.eval.evaluator import EvaluatorSpec
-    from proofsmith.formats.run_records import ResultsFileError
     from proofsmith.eval.runner import prove_problems
+    from proofsmith.formats.run_records import ResultsFileError
     from proofsmith.prover.base import Budget
 
     problems = [p for p in load_benchmark("minif2f-coq", "test").problems if p.name == "mathd_algebra_304"]

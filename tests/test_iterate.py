@@ -76,9 +76,9 @@ def _write(tmp_path: Path, text: str) -> Path:
 
 
 def test_examples_validate():
-    for name in ("iterate-cpu.toml", "iterate-gpu.toml"):
+    for name in ("iterate-cpu.toml", "iterate-cpu-a.toml", "iterate-cpu-b.toml", "iterate-cpu-lm.toml", "iterate-gpu.toml"):
         config = load_config(ROOT / "examples" / name)
-        assert config.run.rounds >= 3 and config.prover.name == "search"
+        assert config.run.rounds >= 3 and config.prover.name in ("search", "memory-search")
 
 
 @pytest.mark.parametrize("text, message", [
