@@ -369,7 +369,8 @@ def _judge(listed: str, after: tuple[Located, ...], before: tuple[Located, ...],
         if files and not outside:
             return name, None
         where = ", ".join(outside) if outside else "no .vo file on the load path"
-        return name, f"{name}: from library {library} ({where}), outside Coq's standard library"
+        return name, (f"{name}: an axiom or admitted lemma of library {library} ({where}), outside Coq's "
+                      "standard library")
     if coq_file.functor_parameters and found in before:
         return _HYPOTHESIS + name, None
     return name, f"{name}: neither in a library nor in the file"

@@ -8,8 +8,9 @@ PATH is one of
 - an iterate round (round-R: pool.jsonl, conjecture_results.jsonl,
   kept_conjectures.jsonl): every proof found and every kept conjecture, under
   the prelude recorded with the proof (a round run with the hammer records
-  the hammer's); mutants from the corpus its manifest.json names, with their
-  load path; library theorems in their own file;
+  the hammer's); the load path of the trace its manifest.json names;
+  mutants from the corpus it names, with their own load path too; library
+  theorems in their own file;
 - a mutant corpus (`proofsmith synth mutate`'s JSONL): every mutant (or a
   sample), under its recorded prelude and load path; its header declares no
   axiom a proof may use, and its statement must differ from its parent's;
@@ -118,7 +119,7 @@ def eval_run_items(run_dir: Path) -> list[RecheckItem]:
 
 def round_items(round_dir: Path) -> list[RecheckItem]:
     conjectures = {c.get("name"): c for c in _records(round_dir / "conjectures.jsonl")}
-    mutants_path = None
+    mutants_path, library_load_path = None, LoadPath()
     manifest = round_dir / "manifest.json"
     if manifest.is_file():
         try:
@@ -126,6 +127,7 @@ def round_items(round_dir: Path) -> list[RecheckItem]:
         except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError) as exc:
             raise RecheckInputError(f"{manifest}: not readable as a round manifest ({exc})") from None
         mutants_path = (inputs.get("mutants") or {}).get("path")
+        library_load_path = _trace_load_path((inputs.get("trace") or {}).get("path"))
     mutants: dict[str, Any] | None = None
     items = []
     preludes: dict[str, str | None] = {}
@@ -141,7 +143,7 @@ def round_items(round_dir: Path) -> list[RecheckItem]:
             elif name in conjectures:
                 c = conjectures[name]
                 items.append(_header_item(kind, name, proof, prelude, str(c.get("header", "")),
-                                          str(c.get("statement", ""))))
+                                          str(c.get("statement", "")), library_load_path))
             else:
                 if mutants is None:
                     mutants = _round_mutants(round_dir, mutants_path)
@@ -151,13 +153,25 @@ def round_items(round_dir: Path) -> list[RecheckItem]:
                                              error=f"neither a library theorem, a conjecture nor a mutant of {mutants_path}"))
                 else:
                     items.append(_header_item(kind, name, proof, prelude, m.header, m.statement,
-                                              m.load_path or LoadPath()))
+                                              library_load_path.merged(m.load_path or LoadPath())))
     for k in _records(round_dir / "kept_conjectures.jsonl"):
         name = str(k.get("name"))
         # kept from this round's conjecture results: the prelude the proof was found under
         items.append(_header_item("kept conjecture", name, str(k.get("proof", "")), preludes.get(name),
-                                  str(k.get("header", "")), str(k.get("statement", ""))))
+                                  str(k.get("header", "")), str(k.get("statement", "")), library_load_path))
     return items
+
+
+def _trace_load_path(trace: str | None) -> LoadPath:
+    """The load path of the traced library a round proves in (its metadata.json): conjectures and mutants use it."""
+    if not trace or not (Path(trace) / "metadata.json").is_file():
+        return LoadPath()
+    path = Path(trace) / "metadata.json"
+    try:
+        metadata = json.loads(path.read_text(encoding="utf-8"))
+        return LoadPath.from_json(metadata.get("load_path", []) if isinstance(metadata, dict) else [], where=str(path))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, LoadPathError) as exc:
+        raise RecheckInputError(f"{path}: not a trace's metadata ({exc})") from None
 
 
 def _round_mutants(round_dir: Path, path: str | None) -> dict[str, Any]:
