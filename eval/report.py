@@ -18,6 +18,7 @@ from typing import Any
 
 from proofsmith.eval.benchmarks import Problem
 from proofsmith.eval.passk import mean_pass_at_k, reported_ks
+from proofsmith.eval.proportions import rate_text, wilson
 
 SUMMARY = "summary.json"
 REPORT_MD = "report.md"
@@ -30,6 +31,37 @@ DENOMINATOR = "usable problems: those whose statement compiles on the installed 
 
 def _rate(num: int, den: int) -> float | None:
     return round(num / den, 4) if den else None
+
+
+def _interval(num: int, den: int) -> list[float] | None:
+    """The 95% Wilson interval of num/den as [low, high] (None without a denominator)."""
+    interval = wilson(num, den)
+    return None if interval is None else [round(interval.low, 4), round(interval.high, 4)]
+
+
+def options_text(options: Mapping[str, Any] | None) -> str:
+    """A prover's options as the command line gives them: "hammer=true, memory=.cache/trace/stdlib"."""
+    if not options:
+        return ""
+    return ", ".join(f"{k}={json.dumps(v) if not isinstance(v, str) else v}" for k, v in sorted(options.items()))
+
+
+def run_title(summary: Mapping[str, Any]) -> str:
+    """What tells two runs apart: benchmark, split, prover and its options."""
+    options = options_text(summary.get("prover_options"))
+    return f"{summary['benchmark']} {summary['split']}: {summary['prover']}" + (f" ({options})" if options else "")
+
+
+def _where(problem: Problem | None) -> str:
+    """file:line of a problem's statement where the benchmark knows it (a file alone where not)."""
+    if problem is None:
+        return ""
+    theorem = problem.theorem
+    if theorem.place is not None:
+        return f"{theorem.place.file}:{theorem.place.line}" if theorem.place.line else theorem.place.file
+    if theorem.source is not None and theorem.source.path:
+        return theorem.source.path
+    return ""
 
 
 def _distinct(records: Sequence[Mapping[str, Any]], key: str) -> Any:
@@ -101,7 +133,8 @@ def summarize(
         rs = groups[category]
         u = sum(bool(r.get("usable")) for r in rs)
         p = sum(r["verdict"] == "proved" for r in rs if r.get("usable"))
-        by_category[category] = {"problems": len(rs), "usable": u, "proved": p, "pass_rate": _rate(p, u)}
+        by_category[category] = {"problems": len(rs), "usable": u, "proved": p, "pass_rate": _rate(p, u),
+                                 "pass_rate_ci95": _interval(p, u)}
 
     times = sorted(r["time_s"] for r in proved)
     time_to_proof = (
@@ -122,6 +155,7 @@ def summarize(
         "data": run["data"] or "bundled with proofsmith (eval/data)",
         "data_sha256": run["data_sha256"],
         "prover": run["prover"],
+        "prover_options": dict(run.get("prover_options") or {}),
         "model": _distinct(records, "model"),
         "checker": _distinct(records, "checker"),
         "budget": {"wall_s": run["budget_s"], "attempts": run["attempts"], "tactic_timeout_s": run["tactic_timeout_s"]},
@@ -137,6 +171,10 @@ def summarize(
         "timeout": verdicts.get("timeout", 0),
         "error": verdicts.get("error", 0),
         "pass_rate": _rate(len(proved), len(usable)),
+        "pass_rate_ci95": _interval(len(proved), len(usable)),
+        "interval": "95% Wilson score interval",
+        "where": {p.name: _where(p) for p in selected if _where(p)},
+        "in_file_context": any(p.theorem.place is not None for p in selected),
         "pass_at_k": pass_at_k,
         "category_label": category_label,
         "by_category": by_category,
@@ -150,11 +188,11 @@ def summarize(
 
 def headline(summary: dict[str, Any]) -> str:
     """One line: what was proved, out of what, with which prover and budget."""
-    rate = summary["pass_rate"]
-    pct = f"{100 * rate:.1f}%" if rate is not None else "n/a"
+    interval = wilson(summary["proved"], summary["usable"])
+    pct = f"{100 * summary['proved'] / summary['usable']:.1f}% {interval.percent()}" if interval else "n/a"
     line = (
-        f"{summary['benchmark']} {summary['split']}: {summary['prover']} proved {summary['proved']}/{summary['usable']}"
-        f" usable ({pct}), budget {summary['budget']['wall_s']:g} s"
+        f"{run_title(summary)} proved {summary['proved']}/{summary['usable']}"
+        f" usable ({pct}, 95% interval), budget {summary['budget']['wall_s']:g} s"
     )
     if summary["unusable_count"]:
         line += f"; {summary['unusable_count']} unusable (statement does not compile here), listed in the report"
@@ -193,14 +231,18 @@ def _plots(out_dir: Path, summary: dict[str, Any], records: Sequence[Mapping[str
     cats = [c for c, v in summary["by_category"].items() if v["usable"]]
     fig, ax = plt.subplots(figsize=(max(7.0, 0.4 * len(cats)), 3.6))  # a library has dozens of areas
     rates = [100 * summary["by_category"][c]["pass_rate"] for c in cats]
-    bars = ax.bar(cats, rates, color="#4c72b0")
+    intervals = [wilson(summary["by_category"][c]["proved"], summary["by_category"][c]["usable"]) for c in cats]
+    errors = [[r - 100 * i.low for r, i in zip(rates, intervals)], [100 * i.high - r for r, i in zip(rates, intervals)]]
+    bars = ax.bar(cats, rates, color="#4c72b0", yerr=errors, capsize=3, ecolor="#333333")
     for bar, c in zip(bars, cats):
         v = summary["by_category"][c]
+        inside = bar.get_height() > 85  # a label above a bar near 100% would leave the axes
         ax.annotate(f"{v['proved']}/{v['usable']}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-                    ha="center", va="bottom", fontsize=8)
-    ax.set_ylabel("pass rate (%)")
-    ax.set_ylim(0, max(rates + [10]) * 1.2)
-    ax.set_title(f"{summary['benchmark']} {summary['split']}: pass rate by {_category_label(summary)}")
+                    ha="center", va="top" if inside else "bottom", fontsize=8, color="white" if inside else "black",
+                    xytext=(0, -2 if inside else 2), textcoords="offset points")
+    ax.set_ylabel("pass rate (%), 95% Wilson interval")
+    ax.set_ylim(0, 100)  # a rate: never above 100%
+    ax.set_title(f"{run_title(summary)}: pass rate by {_category_label(summary)}", fontsize=10)
     plt.setp(ax.get_xticklabels(), rotation=45 if len(cats) > 12 else 20, ha="right")
     images[PLOT_BY_SOURCE] = figure_png(fig)
 
@@ -229,6 +271,8 @@ def _settings_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
     else:
         checker_text = f"{checker.get('backend', '?')} {checker.get('version', '?')}"
         prelude = checker.get("prelude", "")
+    if not prelude:
+        prelude = "none (in file context)" if summary.get("in_file_context") else "none"
     budget = summary["budget"]
     return [
         ("benchmark", f"{summary['benchmark']} ({summary['split']})"),
@@ -237,9 +281,11 @@ def _settings_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
         ("checker", checker_text),
         ("tactic prelude", prelude),
         ("prover", f"{summary['prover']} (model: {summary['model']})"),
+        ("prover options", options_text(summary.get("prover_options")) or "none (the prover's defaults)"),
         ("budget", f"{budget['wall_s']:g} s per problem, {budget['attempts']} attempt(s), tactic timeout {budget['tactic_timeout_s']:g} s"),
         ("seed", str(summary["seed"])),
         ("denominator", f"{summary['usable']} {DENOMINATOR}"),
+        ("intervals", "95% Wilson score interval on every rate"),
     ]
 
 
@@ -252,7 +298,7 @@ def _pct(rate: float | None) -> str:
 
 
 def _markdown(summary: dict[str, Any], records: Sequence[Mapping[str, Any]], images: dict[str, bytes]) -> str:
-    lines = [f"# {summary['benchmark']} {summary['split']}: {summary['prover']}", "", f"**{headline(summary)}**", ""]
+    lines = [f"# {run_title(summary)}", "", f"**{headline(summary)}**", ""]
     lines += ["| setting | value |", "|---|---|"]
     lines += [f"| {k} | {v.replace('|', '/')} |" for k, v in _settings_rows(summary)]
     lines += ["", "## Verdicts (usable problems)", "", "| proved | failed | timeout | error | usable | unusable |", "|---|---|---|---|---|---|"]
@@ -268,9 +314,9 @@ def _markdown(summary: dict[str, Any], records: Sequence[Mapping[str, Any]], ima
     label = _category_label(summary)
     lines += ["", f"## Pass rate by {label}", ""]
     lines += [f"![pass rate by {label}]({PLOT_BY_SOURCE})" if PLOT_BY_SOURCE in images else _no_proof_note(summary), ""]
-    lines += [f"| {label} | problems | usable | proved | pass rate |", "|---|---|---|---|---|"]
+    lines += [f"| {label} | problems | usable | proved | pass rate (95% interval) |", "|---|---|---|---|---|"]
     for cat, v in summary["by_category"].items():
-        lines.append(f"| {cat} | {v['problems']} | {v['usable']} | {v['proved']} | {_pct(v['pass_rate'])} |")
+        lines.append(f"| {cat} | {v['problems']} | {v['usable']} | {v['proved']} | {rate_text(v['proved'], v['usable'])} |")
     lines += ["", "## Time to proof", "", f"![time to proof]({PLOT_TIME})" if PLOT_TIME in images else _no_proof_note(summary), ""]
     if summary["time_to_proof_s"]:
         t = summary["time_to_proof_s"]
@@ -290,15 +336,30 @@ def _markdown(summary: dict[str, Any], records: Sequence[Mapping[str, Any]], ima
     not_proved = _not_proved(records)
     lines += ["", f"## Not proved ({len(not_proved)}: failed, timed out or error)", ""]
     if not_proved:
-        lines += ["| problem | verdict | time (s) | why |", "|---|---|---|---|"]
+        lines += ["| problem | where | verdict | time (s) | why | rejected proof |", "|---|---|---|---|---|---|"]
         for r in not_proved:
             reason = " ".join((r.get("reason") or "").split()).replace("|", "/")[:300]
-            lines.append(f"| {r['name']} | {r['verdict']} | {r.get('time_s', 0.0)} | {reason} |")
+            rejected = _rejected(r).replace("|", "\\|")[:300]
+            lines.append(f"| {r['name']} | {_record_where(summary, r)} | {r['verdict']} | {r.get('time_s', 0.0)} | "
+                         f"{reason} | {rejected} |")
     else:
         lines.append("none")
     if summary["pending"]:
         lines += ["", f"## Not finished ({len(summary['pending'])})", "", ", ".join(summary["pending"])]
     return "\n".join(lines) + "\n"
+
+
+def _rejected(record: Mapping[str, Any]) -> str:
+    """The proof the checker rejected, on one line, or what there is instead."""
+    proof = " ".join((record.get("proof") or "").split())
+    return proof or "none (the prover found no proof to check)"
+
+
+def _record_where(summary: Mapping[str, Any], record: Mapping[str, Any]) -> str:
+    place = record.get("place")
+    if isinstance(place, dict) and place.get("file"):
+        return f"{place['file']}:{place['line']}" if place.get("line") else str(place["file"])
+    return (summary.get("where") or {}).get(record["name"], "")
 
 
 def _html(summary: dict[str, Any], records: Sequence[Mapping[str, Any]], images: dict[str, bytes]) -> str:
@@ -313,10 +374,10 @@ def _html(summary: dict[str, Any], records: Sequence[Mapping[str, Any]], images:
 
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'>",
-        f"<title>{e(summary['benchmark'])} {e(summary['split'])}: {e(summary['prover'])}</title>",
+        f"<title>{e(run_title(summary))}</title>",
         HTML_STYLE,
         "</head><body>",
-        f"<h1>{e(summary['benchmark'])} {e(summary['split'])}: {e(summary['prover'])}</h1>",
+        f"<h1>{e(run_title(summary))}</h1>",
         f"<p><b>{e(headline(summary))}</b></p>",
         table(["setting", "value"], [list(r) for r in _settings_rows(summary)]),
         "<h2>Verdicts (usable problems)</h2>",
@@ -330,8 +391,9 @@ def _html(summary: dict[str, Any], records: Sequence[Mapping[str, Any]], images:
         parts += ["<h2>About the problems</h2>", "<ul>" + "".join(f"<li>{e(n)}</li>" for n in summary["notes"]) + "</ul>"]
     label = _category_label(summary)
     parts += [f"<h2>Pass rate by {e(label)}</h2>", img(PLOT_BY_SOURCE, f"pass rate by {label}"),
-              table([label, "problems", "usable", "proved", "pass rate"],
-                    [[c, v["problems"], v["usable"], v["proved"], _pct(v["pass_rate"])] for c, v in summary["by_category"].items()]),
+              table([label, "problems", "usable", "proved", "pass rate (95% interval)"],
+                    [[c, v["problems"], v["usable"], v["proved"], rate_text(v["proved"], v["usable"])]
+                     for c, v in summary["by_category"].items()]),
               "<h2>Time to proof</h2>", img(PLOT_TIME, "time to proof")]
     if summary["time_to_proof_s"]:
         t = summary["time_to_proof_s"]
@@ -344,8 +406,9 @@ def _html(summary: dict[str, Any], records: Sequence[Mapping[str, Any]], images:
     not_proved = _not_proved(records)
     parts.append(f"<h2>Not proved ({len(not_proved)}: failed, timed out or error)</h2>")
     parts.append(
-        table(["problem", "verdict", "time (s)", "why"],
-              [[r["name"], r["verdict"], r.get("time_s", 0.0), r.get("reason") or ""] for r in not_proved])
+        table(["problem", "where", "verdict", "time (s)", "why", "rejected proof"],
+              [[r["name"], _record_where(summary, r), r["verdict"], r.get("time_s", 0.0), r.get("reason") or "",
+                _rejected(r)] for r in not_proved])
         if not_proved else "<p>none</p>"
     )
     if summary["pending"]:

@@ -46,11 +46,15 @@ def test_the_denominator_is_the_usable_problems_and_unusable_ones_are_listed(rec
     assert s["unusable_count"] == 1 and s["unusable"][0]["name"] == "amc_2"
     assert "statement does not compile" in s["unusable"][0]["reason"]
     assert s["pending"] == ["imo_1"] and not s["complete"]
-    assert s["by_category"]["mathd"] == {"problems": 3, "usable": 3, "proved": 2, "pass_rate": 0.6667}
-    assert s["by_category"]["amc"] == {"problems": 2, "usable": 1, "proved": 0, "pass_rate": 0.0}
+    assert s["by_category"]["mathd"] == {"problems": 3, "usable": 3, "proved": 2, "pass_rate": 0.6667,
+                                         "pass_rate_ci95": [0.2077, 0.9385]}
+    assert s["by_category"]["amc"] == {"problems": 2, "usable": 1, "proved": 0, "pass_rate": 0.0,
+                                       "pass_rate_ci95": [0.0, 0.7935]}
+    assert s["pass_rate_ci95"] == [0.15, 0.85]
     assert s["checker"] == CHECKER
     line = headline(s)
-    assert "proved 2/4 usable (50.0%)" in line and "1 unusable" in line and "1 of 6 not finished" in line
+    assert "proved 2/4 usable (50.0% [15.0%, 85.0%], 95% interval)" in line
+    assert "1 unusable" in line and "1 of 6 not finished" in line
 
 
 def test_pass_at_k_uses_the_unbiased_estimator(records):
@@ -80,17 +84,42 @@ def test_an_empty_run_still_reports(tmp_path):
     assert "n/a" in (tmp_path / "report.md").read_text()
 
 
-def test_reports_list_the_failed_and_timed_out_problems_with_their_reasons(tmp_path, records):
-    records[2]["reason"] = "search exhausted: 12 nodes, no proof"
+def test_reports_list_the_failed_and_timed_out_problems_with_where_why_and_the_rejected_proof(tmp_path, records):
+    from dataclasses import replace
+
+    from proofsmith.checker.types import Place, Source
+
+    records[2]["reason"] = "the soundness guard rejected the prover's proof: failed: admit"
+    records[2]["proof"] = "intros.\n  admit."
     records[3]["reason"] = "budget of 20 s spent <in search>"
-    s = summarize(records, RUN, [_problem(r["name"]) for r in records])
+    selected = [_problem(r["name"]) for r in records]
+    selected[2] = replace(selected[2], theorem=replace(selected[2].theorem, place=Place("stdlib", "theories/M.v", 12)))
+    selected[3] = replace(selected[3], theorem=replace(selected[3].theorem, source=Source("r", "c", "Valid/amc_1.v")))
+    s = summarize(records, RUN, selected)
     write_reports(tmp_path, s, records)
     html = (tmp_path / "report.html").read_text()
     assert "Not proved (2: failed, timed out or error)" in html
-    assert "<td>amc_1</td><td>timeout</td><td>1.0</td><td>budget of 20 s spent &lt;in search&gt;</td>" in html
-    assert "<td>mathd_3</td><td>failed</td><td>1.0</td><td>search exhausted: 12 nodes, no proof</td>" in html
+    assert ("<td>amc_1</td><td>Valid/amc_1.v</td><td>timeout</td><td>1.0</td><td>budget of 20 s spent &lt;in search&gt;"
+            "</td><td>none (the prover found no proof to check)</td>") in html
+    assert ("<td>mathd_3</td><td>theories/M.v:12</td><td>failed</td><td>1.0</td><td>the soundness guard rejected the "
+            "prover&#x27;s proof: failed: admit</td><td>intros. admit.</td>") in html
     md = (tmp_path / "report.md").read_text()
-    assert "| mathd_3 | failed | 1.0 | search exhausted: 12 nodes, no proof |" in md
+    assert "| mathd_3 | theories/M.v:12 | failed | 1.0 | the soundness guard rejected" in md
+    assert md.rstrip().splitlines()[-1].endswith("| none (the prover found no proof to check) |") or \
+        "| intros. admit. |" in md
+
+
+def test_the_title_and_settings_carry_the_prover_options_and_an_empty_prelude_is_named(tmp_path, records):
+    run = {**RUN, "prover_options": {"hammer": True, "memory": ".cache/trace/stdlib"}}
+    for r in records:
+        r["checker"] = {**CHECKER, "prelude": ""}
+    s = summarize(records, run, [_problem(r["name"]) for r in records])
+    write_reports(tmp_path, s, records)
+    html = (tmp_path / "report.html").read_text()
+    assert "<h1>minif2f-coq test: portfolio (hammer=true, memory=.cache/trace/stdlib)</h1>" in html
+    assert "<td>prover options</td><td>hammer=true, memory=.cache/trace/stdlib</td>" in html
+    assert "<td>tactic prelude</td><td>none</td>" in html
+    assert "95% Wilson" in html and "2/3 = 66.7% [20.8%, 93.9%]" in html
 
 
 def _plotted_axes(monkeypatch) -> list:
@@ -124,3 +153,15 @@ def test_with_nothing_proved_the_report_says_so_instead_of_empty_plots(tmp_path,
     md = (tmp_path / "report.md").read_text()
     assert "](time_to_proof.png)" not in md and md.count("no problem proved") == 2
     assert not (tmp_path / "time_to_proof.png").exists() and not (tmp_path / "pass_rate_by_source.png").exists()
+
+
+def test_the_pass_rate_axis_stops_at_100_and_every_bar_has_its_interval(tmp_path, records, monkeypatch):
+    axes = _plotted_axes(monkeypatch)
+    records = [_record("mathd_1", "proved", successes=4), _record("amc_1", "failed")]  # 1/1 and 0/1
+    write_reports(tmp_path, summarize(records, RUN, [_problem(r["name"]) for r in records]), records)
+    rate_axis = next(ax for ax in axes if ax.get_ylabel().startswith("pass rate (%)"))
+    assert rate_axis.get_ylim() == (0.0, 100.0)
+    (error_bars,) = [c for c in rate_axis.containers if c.__class__.__name__ == "ErrorbarContainer"]
+    segments = error_bars.lines[2][0].get_segments()
+    lows = sorted(round(float(seg[0][1]), 1) for seg in segments)
+    assert lows == [0.0, 20.7]  # 1/1 reaches down to 20.7%: one problem says little
