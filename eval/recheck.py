@@ -334,15 +334,17 @@ def _library_files(library: str, load_path: tuple[tuple[str, str], ...]) -> list
             if logical == package and Path(folder, f"{base}.vo").is_file()]
 
 
+_NOT_TERMS = frozenset({"Ltac", "Ltac2", "Module", "Module Type", "Section"})
 _HYPOTHESIS = "hypothesis "  # what _judge puts before a section variable or functor parameter
 
 
 def _judge(listed: str, after: tuple[Located, ...], before: tuple[Located, ...], libraries: tuple[str, ...],
            load_path: tuple[tuple[str, str], ...], coq_file: CoqcFile) -> tuple[str, str | None]:
     """(what `listed` is, why it is not allowed or None)."""
-    if not after:
-        return listed, f"{listed}: Locate finds nothing of that name"
-    found = after[0]
+    # the term the name denotes (Locate also lists tactics and modules of that name)
+    found = next((located for located in after if located.kind not in _NOT_TERMS), None)
+    if found is None:
+        return listed, f"{listed}: Locate finds no term of that name"
     if found.kind == "Variable":
         if found in before:
             return _HYPOTHESIS + found.name, None

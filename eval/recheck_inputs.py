@@ -109,8 +109,10 @@ def eval_run_items(run_dir: Path) -> list[RecheckItem]:
             items.append(RecheckItem(kind, name, proof, FileProblem(place.project, place.file, problem.theorem.name,
                                                                     place.line, problem.theorem.statement)))
         else:
+            # a mutant's header is its library file's imports (as for a corpus): it declares no axiom to use
             items.append(_header_item(kind, name, proof, _recorded_prelude(record, run.get("prelude")),
-                                      problem.theorem.header, problem.theorem.statement, load_path))
+                                      problem.theorem.header, problem.theorem.statement, load_path,
+                                      header_axioms=benchmark.name != "coq-mutants"))
     return items
 
 
