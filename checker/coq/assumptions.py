@@ -149,7 +149,8 @@ def parse_print_assumptions(text: str) -> list[PrintedAssumption]:
         if line in _SECTIONS:
             section = line
             continue
-        if line[0].isspace() or line.startswith(":"):
+        # `used in foo to prove` (an axiom reached through an empty match) continues its entry
+        if line[0].isspace() or line.startswith(":") or (entries and line.startswith("used in ")):
             if not entries:
                 raise AssumptionsUnreadable(f"continuation line before any entry: {line!r}")
             entries[-1].append(line.strip())

@@ -19,7 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from proofsmith.checker.coq.guard import declared_assumption_names
-from proofsmith.checker.coq.library import coqlib
+from proofsmith.checker.coq.library import coqlib, reserved_binding
 from proofsmith.formats.coq_load_path import LoadPath, LoadPathError
 from proofsmith.checker.coq.sentences import CoqSyntaxError, Sentence, SentenceKind, split_sentences, strip_comments
 from proofsmith.checker.types import Place, Theorem
@@ -71,6 +71,9 @@ def project_file(project: str, path: str) -> ProjectFile:
         load_path = LoadPath.from_project(folder)
     except LoadPathError as exc:
         raise ContextError(str(exc)) from None
+    reserved = reserved_binding(load_path.bindings)
+    if reserved:
+        raise ContextError(f"{folder / '_CoqProject'}: {reserved}")
     source = (folder / path).resolve()
     if not source.is_file():
         raise ContextError(f"{path}: no such file in project {project}")
@@ -113,7 +116,8 @@ class FileScript:
         if line is not None:
             # a functor's body is traced under the name of the module that includes it: trust the line
             at_line = [d for d in self.declarations if d.line == line and d.name.rsplit(".", 1)[-1] == short]
-            matches = [d for d in matches if d.line == line] or at_line or matches
+            # the line decides: a name that is not the theorem at that line is an error, never another theorem
+            matches = [d for d in matches if d.line == line] or at_line
         if not matches:
             raise ContextError(f"{self.file.path}: no theorem named {name}" + (f" at line {line}" if line else ""))
         if len(matches) > 1:

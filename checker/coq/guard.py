@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Callable
 
 from proofsmith.checker.coq.sentences import (
     CoqSyntaxError,
@@ -52,14 +53,22 @@ VERNACULAR = frozenset(
     SearchPattern SearchRewrite Section Separate Set Show Solve Strategy String Structure
     SubClass Succeed Tactic Test Theorem Time Timeout Transparent Typeclasses Undelimit Undo
     Unfocus Unfocused Universe Universes Unset Variable Variables Variant Debug
+    Next Final Generate Comments Chapter Firstorder Attributes Symbol Equations Grammar Zify
+    Hammer_version Hammer_cleanup Hammer_objects Predict
+    ProofsmithAssumptions ProofsmithCoqAssumptions ProofsmithDeclarations
     """.split()
 )
+# No tactic of Coq 8.16 or of the libraries the prelude loads starts with an upper-case letter,
+# while every command does: an unknown capitalised first word is a command (a plugin's, say)
+# unless Coq knows it as an Ltac name the problem defined.
+_CAPITALISED = re.compile(r"^[A-Z]")
+_QUALIFIED = re.compile(r"\.[^\W\d]")  # `Module.tactic`: a qualified Ltac name, never a command
 
 # Tactics that give a goal up: the proof would not be a proof.
 GIVE_UP_TACTICS = frozenset({"admit", "give_up"})
 
 # Vernacular that is part of ordinary proof structure and changes nothing global.
-PROOF_STRUCTURE = frozenset({"Unshelve"})
+PROOF_STRUCTURE = frozenset({"Unshelve", "Grab"})
 # Scopes change only how later tactic text parses; the kernel checks the final term
 # against the statement the checker added, and Edit_at undoes them after the proof.
 _SCOPE_COMMAND = re.compile(r"^(?:Local\s+)?(?:Open|Close)\s+Scope\s+[\w.']+\s*\.$")
@@ -83,17 +92,21 @@ def parse_statement(statement: str) -> ParsedStatement:
     if len(sentences) != 1 or sentences[0].kind is not SentenceKind.COMMAND:
         raise GuardRejection(f"statement must be exactly one sentence, found {len(sentences)}")
     body = strip_comments(sentences[0].text).strip()
-    m = re.match(r"(?:#\[[^\]]*\]\s*)?(\w+)\s+([A-Za-z_][\w']*)", body)
-    if body.startswith("#[") or not m or m.group(1) not in THEOREM_KEYWORDS:
+    # attributes and universe binders are the statement's own: the kernel reports any unsafe flag they set
+    m = re.match(r"(?:#\[[^\]]*\]\s*)*(?:(?:Local|Global|Polymorphic|Monomorphic)\s+)*(\w+)\s+([^\W\d][\w']*)", body)
+    if not m or m.group(1) not in THEOREM_KEYWORDS:
         raise GuardRejection(
             "statement must start with one of " + ", ".join(sorted(THEOREM_KEYWORDS)) + " and a name"
         )
     return ParsedStatement(name=m.group(2), text=sentences[0].text)
 
 
-def tactic_sentences(proof: str) -> list[Sentence]:
+def tactic_sentences(proof: str, is_ltac: Callable[[str], bool] | None = None) -> list[Sentence]:
     """The sentences of a proof script, with an optional leading `Proof.` and final
-    `Qed.`/`Defined.` removed; raises GuardRejection naming the offending sentence."""
+    `Qed.`/`Defined.` removed; raises GuardRejection naming the offending sentence.
+
+    `is_ltac(word)` says whether Coq knows a capitalised first word as an Ltac name
+    (without it, every capitalised first word is refused)."""
     try:
         sentences = split_sentences(proof)
     except CoqSyntaxError as exc:
@@ -103,13 +116,13 @@ def tactic_sentences(proof: str) -> list[Sentence]:
     for index, sentence in enumerate(sentences):
         if sentence.kind is not SentenceKind.COMMAND:
             continue
-        check_tactic_sentence(sentence.text, first=index == 0)
+        check_tactic_sentence(sentence.text, first=index == 0, is_ltac=is_ltac)
     if not any(s.kind is SentenceKind.COMMAND for s in sentences):
         raise GuardRejection("proof has no tactic")
     return sentences
 
 
-def check_tactic_sentence(text: str, first: bool = False) -> None:
+def check_tactic_sentence(text: str, first: bool = False, is_ltac: Callable[[str], bool] | None = None) -> None:
     """Raise GuardRejection unless `text` is one tactic sentence (or a leading `Proof.`)."""
     body = strip_comments(text).strip()
     if body.startswith("#["):
@@ -123,6 +136,9 @@ def check_tactic_sentence(text: str, first: bool = False) -> None:
         return
     if word in VERNACULAR:
         raise GuardRejection(f"vernacular command {word!r} is not allowed in a proof: {_clip(body)}")
+    if _CAPITALISED.match(word) and not _QUALIFIED.match(after_selector(body)[len(word):]) and not (
+            is_ltac is not None and is_ltac(word)):
+        raise GuardRejection(f"{word!r} is neither a tactic nor an Ltac name of the problem: {_clip(body)}")
     if not word and not after_selector(body).startswith(("(", "[", "!", "<")):
         raise GuardRejection(f"not a tactic: {_clip(body)}")
     # A tactic expression can still name give-up tactics after `;` or inside tactic combinators.

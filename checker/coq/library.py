@@ -41,6 +41,24 @@ def user_contrib() -> Path:
     return coqlib() / "user-contrib"
 
 
+@functools.lru_cache(maxsize=None)
+def reserved_roots() -> frozenset[str]:
+    """Logical roots Coq's installed libraries use (Coq, and each library under user-contrib)."""
+    folder = user_contrib()
+    installed = {p.name for p in folder.iterdir() if p.is_dir()} if folder.is_dir() else set()
+    return frozenset({"Coq", *installed})
+
+
+def reserved_binding(bindings) -> str:
+    """Why a load path may not be used ("" when it may): a -Q/-R binding may not bind a logical root
+    that Coq's own libraries use, or a file elsewhere could pose as Coq's library."""
+    for binding in bindings:
+        if binding.logical and binding.logical.split(".")[0] in reserved_roots():
+            return (f"{binding.flag} {binding.directory} {binding.logical} binds {binding.logical.split('.')[0]}, "
+                    "a logical root of Coq's installed libraries; bind your library under a name of its own")
+    return ""
+
+
 def up_to_date(source: Path) -> bool:
     vo = source.with_suffix(".vo")
     return vo.is_file() and vo.stat().st_mtime >= source.stat().st_mtime

@@ -40,8 +40,10 @@ class CoqProcess(PipedProcess):
     name = "coqidetop"
 
     def __init__(self, argv: list[str], memory_mb: int, stack_mb: int | None = None):
-        # A folder of its own: tactics such as lia write caches (.lia.cache) into the working folder.
+        # A folder of its own: tactics such as lia write caches (.lia.cache) into the working folder,
+        # and native_compute its Coq_native* folders into TMPDIR: both land here and go with the process.
         self._cwd = tempfile.mkdtemp(prefix="proofsmith-coq-")
+        argv = ["env", f"TMPDIR={self._cwd}", *argv]
         try:
             super().__init__(argv, cwd=self._cwd, address_space_mb=memory_mb, stack_mb=stack_mb)
         except BaseException:

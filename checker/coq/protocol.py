@@ -8,6 +8,7 @@ into a real no-break space before parsing.
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
@@ -100,9 +101,20 @@ def richpp_text(elem: ET.Element | None) -> str:
     return "".join(elem.itertext()).replace("\xa0", " ")
 
 
+# Characters XML 1.0 forbids; Coq writes them unescaped when a message or goal holds one
+# (a string literal with a control character), and the reply is then not well-formed.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
 def parse_reply(raw: bytes) -> Reply:
     """Parse the bytes of one reply: feedbacks followed by exactly one `<value>`."""
-    doc = ET.fromstring(b"<r>" + raw.replace(b"&nbsp;", "\u00a0".encode()) + b"</r>")
+    body = raw.replace(b"&nbsp;", "\u00a0".encode())
+    try:
+        doc = ET.fromstring(b"<r>" + body + b"</r>")
+    except ET.ParseError:
+        # recover: invalid UTF-8 and characters XML forbids become U+FFFD, the rest is parsed as is
+        text = _NOT_XML.sub("\ufffd", body.decode("utf-8", errors="replace"))
+        doc = ET.fromstring(("<r>" + text + "</r>").encode())
     messages = []
     value = None
     for child in doc:

@@ -33,7 +33,9 @@ class CoqSyntaxError(ValueError):
     """The text cannot be split: an unterminated comment or string, or a missing final period."""
 
 
-_BLANK = " \t\r\n\f\v"
+# What Coq's lexer (CLexer.blank_or_eof) takes for a blank: a period ends a sentence only before
+# one of these (or the end); a form feed, a vertical tab or a no-break space is not one.
+_BLANK = " \t\r\n"
 _SELECTOR_BRACE = re.compile(r"(?:\d+|\[\s*[A-Za-z_][\w']*\s*\])\s*:\s*\{")
 
 
@@ -83,8 +85,15 @@ def _skip_blanks_and_comments(text: str, i: int) -> int:
     return i
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def split_sentences(text: str) -> list[Sentence]:
     """All sentences of `text`, comments between sentences dropped."""
+    surrogate = _SURROGATE.search(text)
+    if surrogate:
+        raise CoqSyntaxError(f"a lone surrogate (U+{ord(surrogate.group()):04X}) at offset {surrogate.start()}: "
+                             "not Unicode text Coq can read")
     sentences: list[Sentence] = []
     n = len(text)
     i = _skip_blanks_and_comments(text, 0)

@@ -43,7 +43,7 @@ from proofsmith.checker.coq.axiom_cache import library_axiom_cache
 from proofsmith.checker.coq.kernel_query import answer as kernel_answer
 from proofsmith.checker.coq.kernel_query.answer import Declared, FactKind, KernelAnswerUnreadable, KernelDeclarations, Origin
 from proofsmith.checker.coq.kernel_query.build import LOAD_SENTENCE, plugin_folder, warn_once
-from proofsmith.checker.coq.library import coqlib
+from proofsmith.checker.coq.library import coqlib, reserved_binding
 from proofsmith.checker.coq.document import CoqDocument, CoqError, ProcessUnsound, QueryError
 from proofsmith.formats.coq_load_path import LoadPath
 from proofsmith.checker.coq.file_context import STDLIB, ContextError, ProjectFile, file_script
@@ -99,6 +99,9 @@ class CoqSession(ProcessSession[CoqDocument]):
                 f"{self.settings.coq_binary} not found on PATH: install Coq 8.16 "
                 "(Debian: apt-get install coq) or set PROOFSMITH_COQ_BINARY"
             )
+        reserved = reserved_binding(LoadPath.from_coq_args(self.settings.coq_args).bindings)
+        if reserved:
+            raise CheckerUnavailable(f"coq_args: {reserved}")
         self._prelude = self.settings.coq_prelude
         # the proof currently in Coq's document: (header, statement), the
         # statement's state, and the (sentence, state) line after it
@@ -115,6 +118,7 @@ class CoqSession(ProcessSession[CoqDocument]):
         self._place_key = ""  # the file and statement whose prefix is loaded
         self._kernel_folder = plugin_folder(self.settings.cache_dir, self.settings.coq_binary)
         self._kernel = False  # the plugin is loaded in the current process
+        self._ltac_names: dict[tuple[int, str], bool] = {}
         self._start()
 
     # ------------------------------------------------------------ process
@@ -145,6 +149,7 @@ class CoqSession(ProcessSession[CoqDocument]):
             self._recover_to(start)
 
     def _started(self) -> None:
+        self._ltac_names = {}
         self._doc_theorem = None
         self._prefix = []
         self._version = self._process.version
@@ -173,6 +178,19 @@ class CoqSession(ProcessSession[CoqDocument]):
         except (CoqError, HeaderError, QueryError) as exc:
             self.close()
             raise CheckerUnavailable(f"the Coq tactic prelude does not load: {exc}") from None
+
+    def _is_ltac(self, word: str) -> bool:
+        """Whether `word` names an Ltac definition in the base state (the problem's own tactics)."""
+        key = (self._header_state, word)
+        if key not in self._ltac_names:
+            try:
+                answer = self._query(f"Locate Ltac {word}.", self._header_state)
+            except QueryError:
+                answer = ""
+            self._ltac_names[key] = any(
+                line.startswith("Ltac ") and line.split()[1].rsplit(".", 1)[-1] == word
+                for line in answer.splitlines() if len(line.split()) > 1)
+        return self._ltac_names[key]
 
     def _query_timeout(self) -> float:
         """Within the current check's deadline."""
@@ -357,7 +375,7 @@ class CoqSession(ProcessSession[CoqDocument]):
             sentences = split_sentences(tactic)
             for s in sentences:
                 if s.kind is SentenceKind.COMMAND:
-                    guard.check_tactic_sentence(s.text)
+                    guard.check_tactic_sentence(s.text, is_ltac=self._is_ltac)
         except (CoqSyntaxError, guard.GuardRejection) as exc:
             return TacticError(f"rejected: {exc}")
         if not sentences:
@@ -422,7 +440,8 @@ class CoqSession(ProcessSession[CoqDocument]):
         except guard.GuardRejection as exc:
             return result(Verdict.ERROR, f"bad statement: {exc}")
         try:
-            sentences = guard.tactic_sentences(proof)
+            # Ltac names are known once the header is loaded (checked again below)
+            sentences = guard.tactic_sentences(proof, is_ltac=lambda word: True)
         except guard.GuardRejection as exc:
             return result(Verdict.FAILED, f"rejected: {exc}")
         self._deadline = deadline
@@ -432,6 +451,10 @@ class CoqSession(ProcessSession[CoqDocument]):
                     self.load_header(theorem.header, remaining())
             except HeaderError as exc:
                 return result(Verdict.ERROR, f"header does not compile: {exc}")
+            try:
+                guard.tactic_sentences(proof, is_ltac=self._is_ltac)
+            except guard.GuardRejection as exc:
+                return result(Verdict.FAILED, f"rejected: {exc}")
             doc = self._process
             try:
                 doc.append(parsed.text, remaining())
