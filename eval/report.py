@@ -189,10 +189,11 @@ def summarize(
 def headline(summary: dict[str, Any]) -> str:
     """One line: what was proved, out of what, with which prover and budget."""
     interval = wilson(summary["proved"], summary["usable"])
-    pct = f"{100 * summary['proved'] / summary['usable']:.1f}% {interval.percent()}" if interval else "n/a"
+    pct = f"{100 * summary['proved'] / summary['usable']:.1f}%" if interval else "n/a"
     line = (
-        f"{run_title(summary)} proved {summary['proved']}/{summary['usable']}"
-        f" usable ({pct}, 95% interval), budget {summary['budget']['wall_s']:g} s"
+        f"{run_title(summary)} proved {summary['proved']}/{summary['usable']} usable ({pct})"
+        + (f", 95% interval {interval.percent()}" if interval else "")
+        + f", budget {summary['budget']['wall_s']:g} s"
     )
     if summary["unusable_count"]:
         line += f"; {summary['unusable_count']} unusable (statement does not compile here), listed in the report"

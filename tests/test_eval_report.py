@@ -53,7 +53,7 @@ def test_the_denominator_is_the_usable_problems_and_unusable_ones_are_listed(rec
     assert s["pass_rate_ci95"] == [0.15, 0.85]
     assert s["checker"] == CHECKER
     line = headline(s)
-    assert "proved 2/4 usable (50.0% [15.0%, 85.0%], 95% interval)" in line
+    assert "proved 2/4 usable (50.0%), 95% interval [15.0%, 85.0%]" in line
     assert "1 unusable" in line and "1 of 6 not finished" in line
 
 
