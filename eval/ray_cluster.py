@@ -32,7 +32,7 @@ def ray_map(actor_class: type, actor_args: tuple, call: Callable[[Any, Item], An
     started = not ray.is_initialized()
     if started:
         connect_ray(address)
-    actors = []
+    actors: list[Any] = []
     try:
         actor = ray.remote(num_cpus=1)(actor_class)
         actors = [actor.remote(*actor_args) for _ in range(min(workers, len(items)))]
@@ -69,7 +69,7 @@ def connect_ray(address: str) -> None:
 
 
 def _prepare_cluster_auth(address: str) -> None:
-    from ray._raylet import AuthenticationTokenLoader
+    from ray._raylet import AuthenticationTokenLoader  # pyright: ignore[reportAttributeAccessIssue]  (compiled, no stubs)
 
     where = "~/.ray/auth_token, RAY_AUTH_TOKEN or RAY_AUTH_TOKEN_PATH"
     answer = _ask_gcs(address, ())
@@ -98,7 +98,7 @@ def _prepare_cluster_auth(address: str) -> None:
             "use the head node's token (`ray get-auth-token` there)"
         )
     os.environ["RAY_AUTH_MODE"] = "token"  # for this process and the processes it starts
-    from ray._raylet import Config
+    from ray._raylet import Config  # pyright: ignore[reportAttributeAccessIssue]  (compiled, no stubs)
 
     Config.initialize("")  # Ray read its settings on import: make it see token mode
 
@@ -111,7 +111,8 @@ def _ask_gcs(address: str, metadata: tuple, timeout_s: float = 10.0) -> str:
     with grpc.insecure_channel(address) as channel:
         stub = gcs_service_pb2_grpc.NodeInfoGcsServiceStub(channel)
         try:
-            stub.GetClusterId(gcs_service_pb2.GetClusterIdRequest(), timeout=timeout_s, metadata=metadata)
+            request = gcs_service_pb2.GetClusterIdRequest()  # pyright: ignore[reportAttributeAccessIssue]  (generated)
+            stub.GetClusterId(request, timeout=timeout_s, metadata=metadata)
         except grpc.RpcError as exc:
             if exc.code() == grpc.StatusCode.UNAUTHENTICATED:
                 return "unauthenticated"

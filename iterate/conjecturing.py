@@ -97,11 +97,13 @@ def generate_with_model(config: IterateConfig, model: str, inputs: Sequence[cj.C
                         seed: int) -> list[GeneratedConjecture]:
     """The language-model conjecturer: one opening per input completed `samples_per_input` times."""
     from proofsmith.prover.generators import make_generator
-    from proofsmith.prover.generators.base import DecodeRequest
+    from proofsmith.prover.generators.base import DecodeRequest, LanguageModelGenerator
 
     c = config.conjecturer
     options = {"threads": c.threads} if c.threads else {}
     gen = make_generator(c.generator, None if model == "default" else model, **options)
+    if not isinstance(gen, LanguageModelGenerator):  # the config's choices are all model generators
+        raise TypeError(f"conjecturer.generator {c.generator!r} built no language model")
     fmt = cj.ConjectureFormat(gen.prompt_format.tokenizer, c.max_prompt_tokens)
     prompts = [fmt.prompt(i.lemma, i.seed.statement, i.seed.proof) for i in inputs]
     outputs = gen.complete(DecodeRequest(prompts, c.samples_per_input, c.max_tokens, "sample", c.temperature,

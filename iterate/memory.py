@@ -50,7 +50,7 @@ def update_memory(config: IterateConfig, layout: RunLayout, r: int) -> dict[str,
         if config.memory.conjectures == "kept" and proof.pool == "conjectures" and proof.name not in kept:
             continue
         if proof.steps:
-            memory.add_proof(proof.name, [tuple(s) for s in proof.steps])
+            memory.add_proof(proof.name, proof.steps)
             added += 1
     memory.save(rd.memory)
     rd.memory_done.write_text("")
