@@ -31,6 +31,7 @@ COMMAND_MODULES = [
     "proofsmith.cli.synth",
     "proofsmith.cli.trace",
     "proofsmith.cli.iterate",
+    "proofsmith.cli.compare",
     "proofsmith.cli.recheck",
 ]
 
