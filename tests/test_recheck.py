@@ -108,6 +108,21 @@ def test_a_proof_that_aborts_and_states_another_theorem_fails():
 
 
 @pytest.mark.coq
+def test_an_axiom_from_a_library_bound_to_a_coq_name_from_elsewhere_fails(tmp_path):
+    import subprocess
+
+    (tmp_path / "Fake.v").write_text("Axiom cheat : False.\n")
+    subprocess.run(["coqc", "-Q", ".", "Coq.Evil", "Fake.v"], cwd=tmp_path, check=True, capture_output=True)
+    proof = f'Add LoadPath "{tmp_path}" as Coq.Evil. Require Import Coq.Evil.Fake. exact cheat.'
+    done = _header(proof, "Theorem t : False.")
+    assert not done.ok and "Coq.Evil.Fake.cheat" in done.reason and str(tmp_path / "Fake.vo") in done.reason, done
+    # nor does a tampered record's prelude make its own axioms part of the problem
+    done = _header("lra.", "Theorem t : 1 = 2.", prelude=f"{DEFAULT_COQ_PRELUDE} Axiom cheat : False. "
+                   "Ltac lra := exact (False_ind _ cheat).")
+    assert not done.ok and "cheat" in done.reason, done
+
+
+@pytest.mark.coq
 def test_a_definition_accepted_without_the_guard_check_is_rejected_as_unsafe():
     header = "Unset Guard Checking.\nFixpoint loop (n : nat) : False := loop n.\nSet Guard Checking."
     done = _header("exact (loop 0).", "Theorem t : False.", header)
