@@ -255,3 +255,47 @@ def test_a_cpu_round_learns_with_the_memory_alone_and_holds_out_novel_premises(t
     assert state1["memory"]["proofs_added"] == len(learned)
     run_json = json.loads((out / "round-1" / "heldout" / "stdlib-novel_premises-test" / "run.json").read_text())
     assert run_json["prover_options"]["memory"].endswith("round-1/memory")
+
+
+@pytest.mark.coq
+def test_a_round_killed_mid_stage_resumes_with_nothing_redone_or_lost(traced_library, tmp_path):  # noqa: F811
+    """SIGKILL in the middle of proving the round's conjectures (some results written, the stage unmarked); the
+    same command then finishes the run: the finished results keep their lines, nothing is proved twice, the
+    stages marked before the kill are not redone."""
+    import os
+    import signal
+    import time
+
+    _, trace = traced_library
+    config = tmp_path / "iterate.toml"
+    config.write_text(ARM_C.format(trace=trace).replace("budget_s = 4\n", "budget_s = 8\n", 1))
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "proofsmith.cli", "iterate", "--config", str(config), "--out", str(out),
+               "--no-progress"]
+    log = (tmp_path / "first.log").open("w")
+    first = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    results, state = out / "round-1" / "conjecture_results.jsonl", out / "round-1" / "state.json"
+    try:
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline and first.poll() is None and not _lines(results):
+            time.sleep(0.05)
+        assert first.poll() is None, (tmp_path / "first.log").read_text()[-3000:]
+        os.killpg(first.pid, signal.SIGKILL)
+    finally:
+        if first.poll() is None:
+            os.killpg(first.pid, signal.SIGKILL)
+        first.wait()
+    before_state = json.loads(state.read_text())
+    before = _lines(results)
+    assert before and "prove_conjectures" not in before_state  # killed mid-stage
+    new = [c["name"] for c in _lines(out / "round-1" / "conjectures.jsonl") if c["status"] == "new"]
+    assert len(before) < len(new)
+    second = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+    after = _lines(results)
+    assert sorted(r["name"] for r in after) == sorted(new)  # every new conjecture once
+    assert after[:len(before)] == before  # the finished ones untouched, not proved again
+    after_state = json.loads(state.read_text())
+    for stage, mark in before_state.items():
+        assert after_state[stage] == mark, stage  # marked stages were not redone
+    assert [m["round"] for m in _lines(out / "metrics.jsonl")] == [0, 1]
