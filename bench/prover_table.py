@@ -44,6 +44,24 @@ ROWS: dict[str, tuple[str, list[str]]] = {
         "tactic memory + hammer",
         ["--prover", "memory-search", "--prover-option", f"memory={TRACE}", "--prover-option", "hammer=true"],
     ),
+    # Premise slots (prover.premise_slots): remembered tactics' premise arguments refilled with the
+    # accessible premises whose statements embed nearest the goal.
+    "memory-slots": (
+        "tactic memory + premise slots",
+        ["--prover", "memory-search", "--prover-option", f"memory={TRACE}", "--prover-option", "premise_slots=true"],
+    ),
+    # The chronological protocol (Tactician's, CoqHammer's): each theorem sees only the theorems
+    # before it in library order, earlier test theorems' human proofs included (prover.tactic_memory).
+    "memory-chronological": (
+        "tactic memory, chronological protocol",
+        ["--prover", "memory-search", "--prover-option", f"memory={TRACE}",
+         "--prover-option", "memory_protocol=chronological"],
+    ),
+    "memory-slots-chronological": (
+        "tactic memory + premise slots, chronological protocol",
+        ["--prover", "memory-search", "--prover-option", f"memory={TRACE}", "--prover-option", "premise_slots=true",
+         "--prover-option", "memory_protocol=chronological"],
+    ),
     # The model of `proofsmith train generator TRACE --proof-retrieval --out runs/sft-stdlib-pr
     # --max-prompt-tokens 384 ...` (README, "Provers side by side"), decoded by CTranslate2 int8 (search's default on CPU),
     # with the automation mixture as every `search`; memory_share=0: the memory only shows

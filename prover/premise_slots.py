@@ -19,7 +19,16 @@ defined in the target's file above it, is as findable as a popular one. The
 ranking honours accessibility inside FAISS (a mask of the premises in the
 files the target's file imports, transitively, and those earlier in its own
 file: `retrieval.corpus.Corpus.accessible_mask`), and a rewrite slot takes
-only premises whose statement is an equation or an equivalence.
+only premises whose statement is an equation or an equivalence. The
+embedding's best candidates (over-fetched) are re-ranked with the rare
+symbols they share with the goal's conclusion (an IDF-weighted cosine over
+the statements' symbols): hashed features weigh `=` and `0` as much as
+`count_occ`, and a rewrite needs the rare head symbol to match.
+
+A premise is named as the target can refer to it: by its full name when it
+comes from another file, by its name inside the file's module when it is the
+target's own file's (`Coq.Lists.List.app_nil_r` is `app_nil_r` inside
+List.v, where a section may still be open).
 
 The vectors are cached on disk, keyed by the corpus content and the encoder
 (the stdlib's 37k premises embed in well under a minute on one core).
@@ -28,6 +37,8 @@ The vectors are cached on disk, keyed by the corpus content and the encoder
 from __future__ import annotations
 
 import hashlib
+import json
+import math
 import os
 import re
 import threading
@@ -135,14 +146,36 @@ def is_equation(premise: Premise) -> bool:
     return bool(_EQUATION.search(conclusion))
 
 
+_SYMBOL = re.compile(r"[A-Za-z_][\w'.]*|\d+|[^\s\w()]+")
+# How many embedding neighbours the symbol re-ranking looks at, per premise asked for.
+OVERFETCH = 8
+# The embedding's and the symbols' shares of a premise's score.
+SYMBOL_WEIGHT = 0.5
+
+
+def _symbols(text: str) -> frozenset[str]:
+    return frozenset(_SYMBOL.findall(text))
+
+
 class PremiseStatements:
     """The corpus's premises embedded from their statements, ranked for a goal among those accessible."""
 
-    def __init__(self, corpus: Corpus, encoder, vectors: np.ndarray):
+    def __init__(self, corpus: Corpus, encoder, vectors: np.ndarray, modules: dict[str, str] | None = None):
+        """`modules`: each corpus file's logical module (`theories/Lists/List.v` -> `Coq.Lists.List`),
+        to name a premise of the target's own file as the file does."""
         if vectors.shape != (len(corpus), encoder.dim):
             raise ValueError(f"premise statements: {vectors.shape} vectors for {len(corpus)} premises")
         self.corpus = corpus
         self.encoder = encoder
+        self.modules = dict(modules or {})
+        self._symbols = [_symbols(statement_text(p)) for p in corpus.premises]
+        counts: dict[str, int] = {}
+        for found in self._symbols:
+            for symbol in found:
+                counts[symbol] = counts.get(symbol, 0) + 1
+        n = len(corpus)
+        self._idf = {symbol: math.log(n / df) for symbol, df in counts.items()}
+        self._norms = [math.sqrt(sum(self._idf[t] ** 2 for t in found)) or 1.0 for found in self._symbols]
         self.index = PremiseIndex.build(corpus, vectors, "none", {"name": encoder.name})
         fillable = np.array([p.kind in FILLABLE_KINDS and not p.admitted for p in corpus.premises], dtype=bool)
         equations = np.array([is_equation(p) for p in corpus.premises], dtype=bool)
@@ -174,16 +207,41 @@ class PremiseStatements:
             tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp.npy")
             np.save(tmp, vectors)
             os.replace(tmp, path)
-        return cls(corpus, encoder, vectors)
+        return cls(corpus, encoder, vectors, _file_modules(Path(trace_dir), corpus))
 
     def rank(self, goal_key: str, theorem: Theorem, kind: str, k: int) -> list[tuple[Premise, float]]:
-        """The k premises accessible to `theorem` that suit a `kind` slot, most similar to the goal first."""
+        """The k premises accessible to `theorem` that suit a `kind` slot, most similar to the goal first
+        (embedding neighbours re-ranked by the rare symbols they share with the goal's conclusion)."""
         if k < 1:
             return []
         mask = self._accessible(theorem) & self._kind_masks[kind]
         query = self.encoder.encode([goal_key])
-        scores, ids = self.index.search(query, k, mask)
-        return [(self.corpus.premises[int(i)], float(s)) for s, i in zip(scores[0], ids[0]) if i >= 0]
+        scores, ids = self.index.search(query, k * OVERFETCH, mask)
+        goal = _symbols(goal_key.split("\n", 1)[0])
+        goal_norm = math.sqrt(sum(self._idf.get(t, 0.0) ** 2 for t in goal)) or 1.0
+        ranked = []
+        for score, i in zip(scores[0], ids[0]):
+            if i < 0:
+                continue
+            shared = goal & self._symbols[int(i)]
+            overlap = sum(self._idf[t] ** 2 for t in shared) / (goal_norm * self._norms[int(i)])
+            ranked.append((self.corpus.premises[int(i)], (1 - SYMBOL_WEIGHT) * float(score) + SYMBOL_WEIGHT * overlap))
+        ranked.sort(key=lambda item: -item[1])
+        return ranked[:k]
+
+    def name_for(self, premise: Premise, theorem: Theorem) -> str:
+        """How `theorem`'s proof refers to `premise`: inside its own file's module by the name there."""
+        path, _ = theorem_place(self.corpus, theorem)
+        module = self.modules.get(premise.path)
+        if path != premise.path or not module or not premise.full_name.startswith(module + "."):
+            return premise.full_name
+        # inside the modules (or functor) the target itself stands in, their members go by their own names
+        inner = premise.full_name[len(module) + 1:].split(".")
+        around = theorem.name[len(module) + 1:].split(".")[:-1] if theorem.name.startswith(module + ".") else []
+        shared = 0
+        while shared < min(len(inner) - 1, len(around)) and inner[shared] == around[shared]:
+            shared += 1
+        return ".".join(inner[shared:])
 
     def _accessible(self, theorem: Theorem) -> np.ndarray:
         path, pos = theorem_place(self.corpus, theorem)
@@ -196,6 +254,22 @@ class PremiseStatements:
                     self._masks.clear()
                 self._masks[key] = mask
             return mask
+
+
+def _file_modules(trace_dir: Path, corpus: Corpus) -> dict[str, str]:
+    """Each corpus file's logical module, from metadata.json's libraries (a library's root folder is
+    the first part of its files' paths; `logical` its logical name)."""
+    try:
+        metadata = json.loads((trace_dir / "metadata.json").read_text(encoding="utf-8"))
+        roots = {Path(lib["root"]).name: lib["logical"] for lib in metadata.get("libraries", []) if lib.get("logical")}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+    modules = {}
+    for path in corpus.files:
+        parts = Path(path).with_suffix("").parts
+        if parts and parts[0] in roots:
+            modules[path] = ".".join((roots[parts[0]], *parts[1:]))
+    return modules
 
 
 _SHARED: dict[tuple[str, str], PremiseStatements] = {}

@@ -46,6 +46,8 @@ def write_trace(root: Path) -> Path:
     premises = [{"full_name": n, "code": c, "start": [10 + i, 1], "end": [10 + i, 40], "kind": k}
                 for i, (n, c, k) in enumerate(PREMISES)]
     (root / "corpus.jsonl").write_text(json.dumps({"path": ARITH, "imports": [], "premises": premises}) + "\n")
+    (root / "metadata.json").write_text(json.dumps({"libraries": [
+        {"name": "stdlib", "logical": "Coq", "root": "/usr/lib/coq/theories"}]}))
     return root
 
 
@@ -153,3 +155,13 @@ def test_memory_search_takes_premise_slots_and_names_bad_ones(trace, tmp_path):
     (moved / "corpus.jsonl").unlink()
     with pytest.raises(ProverOptionError, match="corpus.jsonl"):
         make_prover("memory-search", memory=str(moved), premise_slots=True)
+
+
+def test_a_premise_is_named_as_the_targets_file_refers_to_it(statements):
+    mul_comm = statements.corpus.by_name["Coq.Arith.PeanoNat.Nat.mul_comm"]
+    # from elsewhere: the full name; inside PeanoNat's module Nat, where the target stands: its own name
+    assert statements.name_for(mul_comm, MUL_COMM) == "Coq.Arith.PeanoNat.Nat.mul_comm"
+    inside = Theorem("Coq.Arith.PeanoNat.Nat.add_0_r", "Lemma add_0_r : forall n : nat, n + 0 = n.")
+    assert statements.name_for(mul_comm, inside) == "mul_comm"
+    after = Theorem("Coq.Arith.PeanoNat.later", "Lemma later : True.")  # after `End Nat.`, not in the corpus
+    assert statements.name_for(mul_comm, after) == "Coq.Arith.PeanoNat.Nat.mul_comm"

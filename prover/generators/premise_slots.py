@@ -95,7 +95,7 @@ class PremiseSlotGenerator(TacticGenerator):
             for (premise, _), p in zip(ranked[slot.kind], share[slot.kind]):
                 if premise.full_name == slot.name or premise.full_name.endswith("." + slot.name):
                     continue
-                filled = slot.fill(tactic, premise.full_name)
+                filled = slot.fill(tactic, self.statements.name_for(premise, self._theorem))
                 mass[filled] = mass.get(filled, 0.0) + weight * p / slots_of[tactic]
         return best_unique([TacticCandidate(t, math.log(min(p, 1.0))) for t, p in mass.items() if p > 0], k)
 
