@@ -74,6 +74,8 @@ def metrics_line(layout: RunLayout, r: int, state: dict[str, Any], seconds: floa
         dataset_attempted=attempted, dataset_proved=proved, conjectures_attempted=c_att, conjectures_proved=c_proved,
         cumulative_attempted=sum(m.attempted for m in previous) + attempted + c_att,
         cumulative_proved=sum(m.proved for m in previous) + proved + c_proved,
+        cumulative_dataset_attempted=sum(m.dataset_attempted for m in previous) + attempted,
+        cumulative_dataset_proved=sum(m.dataset_proved for m in previous) + proved,
         new_proofs=proved + c_proved, funnel=funnel,
         heldout={k: v for k, v in state.get("heldout", {}).items() if k != "finished_at"},
         train_loss=train.get("train_loss"), train_first_loss=train.get("first_loss"),

@@ -139,6 +139,9 @@ class MetricsLine(Record):
     conjectures_proved: int
     cumulative_attempted: int
     cumulative_proved: int
+    # the pool alone (library theorems and mutants), so far: the STP / LeanWorkbook metric
+    cumulative_dataset_attempted: int = 0
+    cumulative_dataset_proved: int = 0
     new_proofs: int
     funnel: dict[str, int]
     heldout: dict[str, HeldoutCounts]

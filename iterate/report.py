@@ -62,7 +62,8 @@ def ill_formed_reasons(run_dir: Path, r: int) -> dict[str, int] | None:
 
 def round_table(metrics: list[dict[str, Any]], minutes: dict[int, float] | None = None) -> tuple[list[str], list[list[Any]]]:
     labels = sorted({k for m in metrics for k in m.get("heldout", {})})
-    header = ["round", "attempted", "proved", "cumulative attempted", "cumulative proved", "new proofs",
+    header = ["round", "attempted", "proved", "cumulative attempted", "cumulative proved", "pool proved (cumulative)",
+              "new proofs",
               *(f"funnel: {s}" for s in FUNNEL), *(f"held-out {lab}" for lab in labels), "train loss (first -> last)",
               "minutes"]
     rows = []
@@ -71,10 +72,14 @@ def round_table(metrics: list[dict[str, Any]], minutes: dict[int, float] | None 
         held = []
         for lab in labels:
             v = m.get("heldout", {}).get(lab)
-            held.append(f"{v['proved']}/{v['usable']} ({_pct(v['pass_rate'])})" if v else "-")
+            interval = v.get("interval_95") if v else None
+            ci = f" [{_pct(interval[0])}, {_pct(interval[1])}]" if interval else ""
+            held.append(f"{v['proved']}/{v['usable']} ({_pct(v['pass_rate'])}){ci}" if v else "-")
         first, last = m.get("train_first_loss"), m.get("train_last_loss")
         loss = f"{first:.3f} -> {last:.3f}" if first is not None and last is not None else "-"
-        rows.append([m["round"], m["attempted"], m["proved"], m["cumulative_attempted"], m["cumulative_proved"],
+        pool = (f"{m['cumulative_dataset_proved']}/{m['cumulative_dataset_attempted']}"
+                if m.get("cumulative_dataset_attempted") else "-")
+        rows.append([m["round"], m["attempted"], m["proved"], m["cumulative_attempted"], m["cumulative_proved"], pool,
                      m["new_proofs"], *(f.get(s, "-") if m["round"] else "-" for s in FUNNEL), *held, loss,
                      (minutes or {}).get(m["round"], round((m.get("seconds_this_run") or 0) / 60, 1))])
     return header, rows

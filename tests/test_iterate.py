@@ -121,7 +121,8 @@ def test_report_from_metrics(tmp_path):
          "train_first_loss": 3.0, "train_last_loss": 2.0, "seconds_this_run": 60},
         {"round": 1, "attempted": 12, "proved": 4, "cumulative_attempted": 12, "cumulative_proved": 4, "new_proofs": 4,
          "funnel": {"generated": 10, "well_formed": 5, "new": 4, "proved": 2, "barely_provable": 1, "kept": 1},
-         "heldout": {"stdlib-val": {"proved": 2, "usable": 10, "pass_rate": 0.2}}, "seconds_this_run": 120},
+         "heldout": {"stdlib-val": {"proved": 2, "usable": 10, "pass_rate": 0.2, "interval_95": [0.0567, 0.5098]}},
+         "cumulative_dataset_attempted": 10, "cumulative_dataset_proved": 3, "seconds_this_run": 120},
     ]
     (tmp_path / "metrics.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
     (tmp_path / "round-1").mkdir()
@@ -129,7 +130,8 @@ def test_report_from_metrics(tmp_path):
         "counts": lines[1]["funnel"], "ill_formed": {"syntax error": 5}, "not_new": {"duplicate": 1},
         "dropped": {}, "examples": {"kept": [{"name": "conj_r1_0_0", "seed": "s", "lemma": None, "statement": "True"}]}}))
     html = write_iterate_report(tmp_path).read_text()
-    assert "2/10 (20.0%)" in html and "syntax error 5" in html and "conj_r1_0_0" in html
+    assert "2/10 (20.0%) [5.7%, 51.0%]" in html and "syntax error 5" in html and "conj_r1_0_0" in html
+    assert "3/10" in html  # the pool proved so far
     assert html.count("<img") == 3  # proved per round, held-out, funnel
     assert "| 1 | 12 | 4 |" in (tmp_path / "report.md").read_text()
 
@@ -251,3 +253,11 @@ def test_proving_a_pool_through_ray_gives_the_local_results(tmp_path):
     assert [(r["name"], r["verdict"], r["successes"]) for r in on_ray] == \
         [(r["name"], r["verdict"], r["successes"]) for r in local]
     assert len(_lines(tmp_path / "ray.jsonl")) == 3 and run("", "ray.jsonl") == on_ray  # finished: nothing redone
+
+
+def test_heldout_interval_is_wilsons():
+    from proofsmith.iterate.heldout import wilson_interval
+
+    assert wilson_interval(2, 10) == (0.0567, 0.5098)  # the textbook 95% Wilson interval of 2/10
+    assert wilson_interval(0, 150) == (0.0, 0.025) and wilson_interval(5, 5)[1] == 1.0
+    assert wilson_interval(0, 0) is None
