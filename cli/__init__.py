@@ -76,7 +76,28 @@ def _on_exit_signal(signum: int, frame) -> None:
     if _stop_signal is not None:
         os._exit(128 + signum)
     _stop_signal = signum
+    if _in_finalizer(frame):
+        # a KeyboardInterrupt raised inside a __del__ (Popen's, while a pool is torn down) is only
+        # printed as an ignored exception with its traceback: end the process the quiet way instead
+        print(f"proofsmith: interrupted ({signal.Signals(signum).name}) while shutting down; "
+              "every process it started is stopped", file=sys.stderr)
+        _exit_soon(128 + signum)
+        return
     raise KeyboardInterrupt
+
+
+def _in_finalizer(frame) -> bool:
+    """Whether the interrupted code runs inside a __del__ (where an exception cannot propagate)."""
+    while frame is not None:
+        if frame.f_code.co_name == "__del__":
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _exit_quietly(signum: int, frame) -> None:
+    """After the command is done (the interpreter tearing down): a signal ends the process at once."""
+    os._exit(128 + signum)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -88,7 +109,9 @@ def main(argv: list[str] | None = None) -> int:
         return _run(args)
     finally:
         for signum, handler in previous.items():
-            signal.signal(signum, handler)
+            # the program itself (no argv given): nothing is left to do, so a Ctrl-C during the
+            # interpreter's teardown exits without a traceback; a caller's main(argv) gets its handlers back
+            signal.signal(signum, _exit_quietly if argv is None else handler)
 
 
 def _run(args) -> int:
@@ -106,9 +129,19 @@ def _run(args) -> int:
     except KeyboardInterrupt:
         signum = _stop_signal or signal.SIGINT
         print(f"proofsmith {args.command}: interrupted ({signal.Signals(signum).name}); "
-              "every process it started is stopped", file=sys.stderr)
+              f"every process it started is stopped{_resume_note(args)}", file=sys.stderr)
         _exit_soon(128 + signum)
         return 128 + signum
+
+
+# Commands whose work is appended as it finishes, so that the same command run again goes on from there.
+RESUMING_COMMANDS = frozenset({"eval", "synth", "trace", "iterate", "train"})
+
+
+def _resume_note(args) -> str:
+    if args.command in RESUMING_COMMANDS or (args.command == "check" and getattr(args, "out", None)):
+        return "; what finished is saved: run the same command again to resume"
+    return ""
 
 
 EXIT_GRACE_S = 3.0

@@ -1,6 +1,6 @@
 """`proofsmith check`: judge a JSONL file of proofs.
 
-Input lines: {"name", "header", "statement", "proof"}, and optionally
+Input lines: {"name", "header", "statement", "proof"} ("header" may be left out: no imports), and optionally
 "load_path" (Coq flags such as ["-R", "/abs/dir", "Lib"], as mutant records
 carry them; -Q/-R/--project add to it). With `--project DIR|stdlib`, a line
 may instead name a theorem of a file of that project, to be proved where it
@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
@@ -29,7 +30,7 @@ from proofsmith.formats.json_files import JsonlAppender
 from proofsmith.cli import load_path_options
 from proofsmith.cli.errors import UsageError, checker_settings
 
-FIELDS = ("name", "header", "statement", "proof")
+FIELDS = ("name", "header", "statement", "proof")  # header may be left out (no imports)
 IN_CONTEXT_FIELDS = ("name", "file", "proof")  # with --project DIR|stdlib
 STDLIB = "stdlib"
 
@@ -64,7 +65,8 @@ def read_tasks(path: Path, backend: str, project: str | None = None):
             if "file" in record and "statement" not in record:
                 tasks.append(_in_context_task(record, path, line, backend, project))
                 continue
-            name, header, statement, proof = (get_field(record, k, str, path, line) for k in FIELDS)
+            name, statement, proof = (get_field(record, k, str, path, line) for k in ("name", "statement", "proof"))
+            header = get_field(record, "header", str, path, line, optional=True) or ""  # none: no imports
             extra = {"load_path": _record_load_path(record, path, line)} if "load_path" in record else {}
             tasks.append(ProofTask(Theorem(name, statement, header, backend=backend), proof, extra=extra))
     except InputFileError as exc:
@@ -160,12 +162,14 @@ def run(args) -> int:
     todo = tasks[done:]
     out = JsonlAppender(args.out).open() if args.out else None
     pending: dict[int, dict] = {}
+    verdicts: Counter[str] = Counter()
     next_index = 0
     bar = tqdm(total=len(tasks), initial=done, unit="proof", desc="check", file=sys.stderr, disable=None)
 
     def emit(index: int, result) -> None:
         nonlocal next_index
         pending[index] = result.to_record(_output_name(todo[index]))
+        verdicts[result.verdict.value] += 1
         bar.update(1)
         while next_index in pending:
             record = pending.pop(next_index)
@@ -182,6 +186,10 @@ def run(args) -> int:
         bar.close()
         if out is not None:
             out.close()
+    counts = ", ".join(f"{verdicts[v]} {v}" for v in ("proved", "failed", "error", "timeout") if verdicts[v])
+    where = f"; results: {args.out}" if args.out else ""
+    resumed = f" (and {done} judged before, kept)" if done else ""
+    print(f"proofsmith check: judged {len(todo)} proof(s){resumed}: {counts or 'nothing to do'}{where}", file=sys.stderr)
     return 0
 
 

@@ -21,6 +21,7 @@ import hashlib
 import json
 import logging
 import random
+import sys
 import time
 from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -157,6 +158,14 @@ def _check_resume(out_dir: Path, identity: dict[str, Any]) -> None:
     except json.JSONDecodeError:
         raise RunConfigError(f"{path}: not valid JSON; remove the run directory or fix the file") from None
     differing = [k for k in identity if previous.get(k) != identity[k]]
+    if differing == ["problems"] and set(previous.get("problems") or ()) < set(identity["problems"]):
+        # a larger --limit of the same seed: its sample holds the smaller one (the run grows)
+        print(f"{out_dir}: growing the run from {len(previous['problems'])} to {len(identity['problems'])} "
+              "problems; the finished ones are kept", file=sys.stderr)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(identity, indent=1) + "\n")
+        tmp.replace(path)
+        return
     if differing:
         def show(v: Any) -> str:
             return f"{len(v)} problems" if isinstance(v, list) else repr(v)
