@@ -12,6 +12,7 @@ theorems before it.
 from __future__ import annotations
 
 import bisect
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,3 +90,20 @@ def _corpus_files(path: Path) -> list[str]:
             raise InputFileError(path, "expected an object with a string 'path'", line, "path")
         files.append(record["path"])
     return files
+
+
+def file_modules(trace_dir: Path, files: Iterable[str]) -> dict[str, str]:
+    """Each of a trace's files' logical module (`theories/Lists/List.v` -> `Coq.Lists.List`), from
+    metadata.json's libraries (a library's root folder is the first part of its files' paths, `logical`
+    its logical name); {} when the trace records none."""
+    try:
+        metadata = json.loads((Path(trace_dir) / "metadata.json").read_text(encoding="utf-8"))
+        roots = {Path(lib["root"]).name: lib["logical"] for lib in metadata.get("libraries", []) if lib.get("logical")}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+    modules = {}
+    for path in files:
+        parts = Path(path).with_suffix("").parts
+        if parts and parts[0] in roots:
+            modules[path] = ".".join((roots[parts[0]], *parts[1:]))
+    return modules

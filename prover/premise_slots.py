@@ -37,7 +37,6 @@ The vectors are cached on disk, keyed by the corpus content and the encoder
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import os
 import re
@@ -49,6 +48,7 @@ from pathlib import Path
 import numpy as np
 
 from proofsmith.checker.types import Theorem
+from proofsmith.prover.library_order import file_modules
 from proofsmith.retrieval.corpus import Corpus, CorpusError, Premise
 from proofsmith.retrieval.index import PremiseIndex
 from proofsmith.retrieval.retriever import theorem_place
@@ -207,7 +207,7 @@ class PremiseStatements:
             tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp.npy")
             np.save(tmp, vectors)
             os.replace(tmp, path)
-        return cls(corpus, encoder, vectors, _file_modules(Path(trace_dir), corpus))
+        return cls(corpus, encoder, vectors, file_modules(Path(trace_dir), corpus.files))
 
     def rank(self, goal_key: str, theorem: Theorem, kind: str, k: int) -> list[tuple[Premise, float]]:
         """The k premises accessible to `theorem` that suit a `kind` slot, most similar to the goal first
@@ -254,22 +254,6 @@ class PremiseStatements:
                     self._masks.clear()
                 self._masks[key] = mask
             return mask
-
-
-def _file_modules(trace_dir: Path, corpus: Corpus) -> dict[str, str]:
-    """Each corpus file's logical module, from metadata.json's libraries (a library's root folder is
-    the first part of its files' paths; `logical` its logical name)."""
-    try:
-        metadata = json.loads((trace_dir / "metadata.json").read_text(encoding="utf-8"))
-        roots = {Path(lib["root"]).name: lib["logical"] for lib in metadata.get("libraries", []) if lib.get("logical")}
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return {}
-    modules = {}
-    for path in corpus.files:
-        parts = Path(path).with_suffix("").parts
-        if parts and parts[0] in roots:
-            modules[path] = ".".join((roots[parts[0]], *parts[1:]))
-    return modules
 
 
 _SHARED: dict[tuple[str, str], PremiseStatements] = {}
