@@ -120,5 +120,5 @@ def test_the_folder_of_a_refused_eval_takes_the_corrected_run_whose_report_lists
     assert failure["verdict"] in ("failed", "timeout") and failure["reason"]
     html = (out / "report.html").read_text()
     assert "Not proved (1: failed, timed out or error)" in html
-    assert f"<td>aime_1984_p7</td><td>{failure['verdict']}</td>" in html
+    assert f"<td>aime_1984_p7</td><td>test/aime_1984_p7.v</td><td>{failure['verdict']}</td>" in html
     assert escape(failure["reason"]) in html
