@@ -40,7 +40,7 @@ import re
 import secrets
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -288,13 +288,11 @@ class _Queries:
 
     def __init__(self, nonce: str):
         self.nonce = nonce
-        self.tags: list[str] = []
 
     def _markers(self, tag: str) -> tuple[str, str]:
         return f"proofsmith_recheck_{self.nonce}_{tag}_begin", f"proofsmith_recheck_{self.nonce}_{tag}_end"
 
     def add(self, tag: str, command: str) -> str:
-        self.tags.append(tag)
         begin, end = self._markers(tag)
         return marker_command(begin) + command + "\n" + marker_command(end)
 
@@ -313,8 +311,7 @@ def _trailer(coq_file: CoqcFile, queries: _Queries) -> str:
             + queries.add("assumptions", f"Print Assumptions {coq_file.theorem}."))
 
 
-def _rejection(done: subprocess.CompletedProcess, text: str, coq_file: CoqcFile, nonce: str,
-               timeout_note: str = "") -> RecheckVerdict:
+def _rejection(done: subprocess.CompletedProcess, text: str, coq_file: CoqcFile, nonce: str) -> RecheckVerdict:
     """Why coqc stopped before the last marker."""
     sentinel_line = text[: text.find(_open_proof_sentinel(nonce))].count("\n") + 1
     error = _ERROR_AT.search(done.stderr) or _ERROR_AT.search(done.stdout)
@@ -412,17 +409,15 @@ def recheck(item: RecheckItem, timeout_s: float = 600.0) -> RecheckVerdict:
         return RecheckVerdict(False, "Print Assumptions reports unsafe definitions: " + "; ".join(assumptions.unsafe)[:300])
     if assumptions.closed:
         return RecheckVerdict(True, "closed under the global context")
-    return _judge_assumptions(item, coq_file, assumptions, timeout_s)
+    return _judge_assumptions(coq_file, assumptions, timeout_s)
 
 
-def _judge_assumptions(item: RecheckItem, coq_file: CoqcFile, assumptions: Assumptions, timeout_s: float) -> RecheckVerdict:
+def _judge_assumptions(coq_file: CoqcFile, assumptions: Assumptions, timeout_s: float) -> RecheckVerdict:
     """The second compile: each listed name located before the statement and after Print Assumptions
     (in the compile that prints them again), with the libraries loaded and the load path they came from."""
     nonce = secrets.token_hex(8)
     theorem = f"proofsmith_recheck_{nonce}"
-    coq_file = CoqcFile(coq_file.prefix, coq_file.statement.replace(coq_file.theorem, theorem, 1), theorem,
-                        coq_file.proof, coq_file.module, coq_file.args, coq_file.declared, coq_file.coq_file,
-                        coq_file.functor_parameters, coq_file.header_admits)
+    coq_file = replace(coq_file, statement=coq_file.statement.replace(coq_file.theorem, theorem, 1), theorem=theorem)
     queries = _Queries(nonce)
     names = assumptions.names
     before = "".join(queries.add(f"before_{i}", f"Locate {n}.") for i, n in enumerate(names))

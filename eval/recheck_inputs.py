@@ -265,8 +265,9 @@ def check_output_items(out: Path, checked: Path, project: str | None = None) -> 
 def recheck_items(path: Path, *, checked: Path | None = None, project: str | None = None, sample: int | None = None,
                   seed: int = 0) -> tuple[str, list[RecheckItem]]:
     """(what PATH is, its items)."""
-    if project is not None and project != STDLIB:
-        project = str(Path(project).expanduser().resolve())
+    if project is not None and project != STDLIB:  # as `proofsmith check --project` reads it
+        given = Path(project).expanduser()
+        project = str((given if given.is_dir() else given.parent).resolve())
     if path.is_dir():
         if (path / "run.json").is_file() or (path / "results.jsonl").is_file():
             return "eval run", eval_run_items(path)
