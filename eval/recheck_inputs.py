@@ -271,10 +271,12 @@ def recheck_items(path: Path, *, checked: Path | None = None, project: str | Non
     if path.is_dir():
         if (path / "run.json").is_file() or (path / "results.jsonl").is_file():
             return "eval run", eval_run_items(path)
-        if any((path / f).is_file() for f in ("pool.jsonl", "conjecture_results.jsonl", "kept_conjectures.jsonl")):
+        # state.json: a round that has proved nothing yet (round 0 only trains) is a round with no proof
+        if any((path / f).is_file() for f in ("pool.jsonl", "conjecture_results.jsonl", "kept_conjectures.jsonl",
+                                              "state.json")):
             return "iterate round", round_items(path)
         raise RecheckInputError(f"{path}: a folder, but neither an eval run (run.json, results.jsonl) nor an iterate "
-                                "round (pool.jsonl, conjecture_results.jsonl, kept_conjectures.jsonl)")
+                                "round (state.json, pool.jsonl, conjecture_results.jsonl, kept_conjectures.jsonl)")
     if not path.is_file():
         raise RecheckInputError(f"{path}: no such file or folder")
     first = next(iter(_records(path, missing_ok=False)), None)
