@@ -299,6 +299,9 @@ class AssumptionFinder:
     def _resolve(self, printed: PrintedAssumption, state: int, cached: bool) -> Assumption:
         if printed.kind is AssumptionKind.AXIOM:
             found = self.about(printed.name, state, cached)
+            if found is None and self._local_prefix:
+                # a name the document's notations made a keyword (`rem`) reads back qualified
+                found = self.about(self._local_prefix + printed.name, state, cached)
             if found is None:
                 return Assumption(AssumptionKind.AXIOM, printed.name, resolved=False)
             return Assumption(AssumptionKind.AXIOM, found[1])

@@ -556,8 +556,16 @@ class CoqSession(ProcessSession[CoqDocument]):
         """An axiom the problem declared (header, file above, the project's loaded files, a functor's
         parameter) or one of Coq's own library allowed by name; decided on the kernel's facts only."""
         fact = assumption.fact
-        if fact is None:  # Coq's printed answer (no plugin): only Coq's library, by name, can be allowed
-            return assumption.resolved and assumption.name.startswith("Coq.") and self._pattern_allows(assumption.name)
+        if fact is None:  # Coq's printed answer, its names resolved by About
+            if not assumption.resolved:
+                return False
+            kernel = self._header_declarations.kernel
+            if kernel is not None:  # the plugin is loaded: the problem's declarations are known by their kinds
+                declared = [g for g in kernel.constants if g.name == assumption.name]
+                if declared:
+                    return all(g.declared in ASSUMABLE for g in declared)
+            # no load path may bind the Coq root (library.reserved_binding): Coq.* is Coq's own library
+            return assumption.name.startswith("Coq.") and self._pattern_allows(assumption.name)
         subject = fact.subject
         if fact.kind is not FactKind.CONSTANT or subject is None or subject.body is not kernel_answer.Body.NONE:
             return False
