@@ -62,7 +62,7 @@ def coqc_one(task: ProofTask, prelude: str, workdir: Path) -> bool:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--proofs", type=int, default=200)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--round-trips", type=int, default=2000)
@@ -70,7 +70,8 @@ def main() -> None:
                         help="start from an empty library-axiom cache (the first run on a machine)")
     args = parser.parse_args()
     cold_cache = tempfile.TemporaryDirectory() if args.cold else None
-    settings = CheckerSettings(workers=args.workers, **({"cache_dir": Path(cold_cache.name)} if cold_cache else {}))
+    settings = (CheckerSettings(workers=args.workers, cache_dir=Path(cold_cache.name)) if cold_cache
+                else CheckerSettings(workers=args.workers))
     tasks = make_proofs(args.proofs)
 
     t0 = time.perf_counter()

@@ -29,7 +29,7 @@ from proofsmith.formats.leandojo import read_split
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--trace", type=Path, default=Path(".cache/trace/stdlib"))
     parser.add_argument("--split", default="random/test")
     parser.add_argument("--files", type=int, default=20)

@@ -94,7 +94,7 @@ def measure_fixed(generator, prompts, beam: int, length: int, repeats: int) -> d
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--model", default="default")
     parser.add_argument("--beam", type=int, default=8)
     parser.add_argument("--max-new-tokens", type=int, default=32)

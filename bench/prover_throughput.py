@@ -31,7 +31,7 @@ from proofsmith.prover.search import BestFirstSearchProver
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--generators", default="model-free,default")
     parser.add_argument("--problems", type=int, default=20)
     parser.add_argument("--budget-s", type=float, default=10.0)

@@ -31,7 +31,7 @@ from proofsmith.prover.suggestion import SuggestionEngine, automation_source, mo
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--goals", type=int, default=20)
     models = parser.add_mutually_exclusive_group()
     models.add_argument("--model", default=None, help="checkpoint folder or .gguf (default: the shipped SmolLM2)")

@@ -65,7 +65,7 @@ def proved(run_dir: Path) -> dict[str, bool]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--data", default=".cache/trace/stdlib", help="trace folder (proofsmith trace)")
     parser.add_argument("--split", default="random/test", help="coq-library split, e.g. random/test")
     parser.add_argument("--limit", type=int, default=300, help="the first N theorems of the split, in file order")

@@ -211,6 +211,7 @@ def kill(proc: subprocess.Popen) -> None:
     _live.discard(proc)
     for stream in (proc.stdin, proc.stdout):
         try:
-            stream.close()
-        except (OSError, AttributeError):
+            if stream is not None:
+                stream.close()
+        except OSError:
             pass

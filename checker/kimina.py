@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from enum import Enum
-from typing import Annotated, Any, Sequence, Union
+from typing import Annotated, Any, Sequence, TypeVar, Union
 
 import httpx
 from pydantic import Discriminator, Tag, ValidationError
@@ -37,6 +37,8 @@ HTTP_MARGIN_S = 30.0  # beyond the Lean timeout, for queueing on the server
 def _answer_kind(data: Any) -> str:
     return "error" if isinstance(data, dict) and "message" in data else "response"
 
+
+_Answer = TypeVar("_Answer", bound=ReplModel)
 
 class TimedCommandResponse(CommandResponse):
     time: float | None = None
@@ -208,7 +210,7 @@ class KiminaClient:
         answer = self._post("/verify", request, VerifyResponse, timeout_s)
         return self._in_order(snippets, [KiminaResult.from_verify(r) for r in answer.results])
 
-    def _post(self, path: str, request: ReplModel, answer_type: type[ReplModel], timeout_s: float):
+    def _post(self, path: str, request: ReplModel, answer_type: type[_Answer], timeout_s: float) -> _Answer:
         body = request.model_dump(mode="json", exclude_none=True)
         try:
             reply = self._http.post(path, json=body, timeout=timeout_s + HTTP_MARGIN_S)
@@ -276,6 +278,8 @@ class KiminaChecker(Checker):
         if result.outcome in (Outcome.SERVER_ERROR, Outcome.REPL_ERROR):
             return verdict(Verdict.ERROR, f"Kimina {result.outcome.value}: {result.error}")
         response = result.response
+        if response is None:
+            return verdict(Verdict.ERROR, f"Kimina answered {result.outcome.value} with no REPL response")
         messages = [m.located() for m in response.messages]
         failure = guard.proof_failure(response)
         if failure is not None:

@@ -32,7 +32,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from typing import Any, Callable, Generator, Generic, Iterable, Iterator, TypeVar
+from typing import Any, Callable, Generator, Generic, Iterable, Iterator, TypeVar, cast
 
 log = logging.getLogger(__name__)
 
@@ -90,8 +90,8 @@ class _WorkerState(Generic[S]):
     """One worker's state: built once in the worker's thread, closed exactly once by whichever thread comes first."""
 
     def __init__(self, open_state: Callable[[], S] | None, close_state: Callable[[S], Any] | None):
-        self._open = open_state or (lambda: None)
-        self._close = close_state or (lambda state: None)
+        self._open: Callable[[], Any] = open_state or (lambda: None)
+        self._close: Callable[[Any], Any] = close_state or (lambda state: None)
         self._lock = threading.Lock()
         self._state: Any = _NOT_BUILT
         self._closed = False
@@ -166,11 +166,11 @@ def _run(work: Callable[[Any, T], Iterable[R]], items: list[T], states: list[_Wo
             if stop.is_set():  # the caller's request: the map sets it only in the shutdown below
                 break
             if kind == _RESULT:
-                yield value
+                yield cast(R, value)  # what the worker put with _RESULT
             elif kind == _EXIT:
                 running -= 1
             elif kind == _FATAL:
-                raise value
+                raise cast(BaseException, value)
     finally:
         stop.set()
         if cancel_running:

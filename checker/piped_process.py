@@ -55,6 +55,9 @@ class PipedProcess:
             self.argv, cwd=self.cwd, address_space_mb=self.address_space_mb, stack_mb=self.stack_mb,
             stderr=subprocess.DEVNULL if self.stderr_title is None else subprocess.PIPE,
         )
+        if self._proc.stdin is None or self._proc.stdout is None:  # spawn always pipes both
+            raise OSError(f"{self.argv[0]}: started without pipes")
+        self._stdin, self._stdout = self._proc.stdin, self._proc.stdout
         self._ps = psutil.Process(self._proc.pid)
         self._buffer = b""
         self._stderr: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
@@ -78,8 +81,8 @@ class PipedProcess:
         if not self.alive:
             raise SessionCrashed(self.death_note())
         try:
-            self._proc.stdin.write(request.encode())
-            self._proc.stdin.flush()
+            self._stdin.write(request.encode())
+            self._stdin.flush()
         except OSError:
             raise SessionCrashed(self.death_note()) from None
 
@@ -89,7 +92,7 @@ class PipedProcess:
         Raises SessionCrashed when the process closes its stdout (naming
         `waiting_for`, if given) and `memory_error` when it goes over the cap.
         """
-        fd = self._proc.stdout.fileno()
+        fd = self._stdout.fileno()
         while True:
             end = self._buffer.find(delimiter)
             if end != -1:
@@ -137,6 +140,8 @@ class PipedProcess:
         return total / (1024 * 1024)
 
     def _drain_stderr(self, proc: subprocess.Popen) -> None:
+        if proc.stderr is None:  # started with stderr to /dev/null: nothing to drain
+            return
         for line in iter(proc.stderr.readline, b""):
             text = line.decode("utf-8", errors="replace").rstrip()
             log.debug("%s stderr: %s", self.name, text)

@@ -137,14 +137,16 @@ class PooledChecker(Checker):
             futures = {executor.submit(self._check_one, tasks[i]): i for i in order}
             for future in as_completed(futures):
                 index = futures[future]
-                results[index] = future.result()
+                result = results[index] = future.result()
                 if on_result is not None:
-                    on_result(index, results[index])
+                    on_result(index, result)
         finally:
             # Interrupted (Ctrl-C, a failing callback): the tasks not started are dropped; the
             # running ones end with their processes (proofsmith's signal handler kills them all).
             executor.shutdown(wait=True, cancel_futures=True)
-        return results  # type: ignore[return-value]
+        done = [r for r in results if r is not None]
+        assert len(done) == len(tasks)  # every future finished or raised out of the loop
+        return done
 
     @contextmanager
     def session(self) -> Iterator[ProofSession]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import abc
 from typing import ClassVar, Generic, Protocol, TypeVar
 
-from proofsmith.checker.backend import ProofSession
+from proofsmith.checker.backend import ProofSession, SessionCrashed
 from proofsmith.checker.settings import CheckerSettings
 from proofsmith.checker.types import CheckerInfo, CheckResult, Theorem
 
@@ -84,11 +84,20 @@ class ProcessSession(ProofSession, Generic[P]):
         self.generation += 1
         self._started()
 
+    def _started_process(self) -> P:
+        """The process started last, alive or not (a dead one raises SessionCrashed when used)."""
+        if self._process is None:
+            raise SessionCrashed(f"{type(self).__name__}: no process started")
+        return self._process
+
     def _live_process(self) -> P:
         """The process, replaced by a fresh one if it died."""
-        if not self.alive:
+        process = self._process
+        if process is None or not process.alive:
             self._start()
-        return self._process
+            process = self._process
+            assert process is not None  # _start sets it or raises
+        return process
 
     def restart(self) -> None:
         """Replace the process by a fresh one with nothing loaded."""

@@ -1,3 +1,6 @@
+from typing import Any
+
+
 class UsageError(Exception):
     """Bad input from the user: printed as one line naming the input, exit status 2."""
 
@@ -13,7 +16,8 @@ def checker_settings(options: dict[str, tuple[str, object]]):
 
     from proofsmith.checker.settings import CheckerSettings
 
-    given = {field: value for field, (_, value) in options.items() if value is not None}
+    # values of any type: CheckerSettings validates them, and a bad one is the ValidationError below
+    given: dict[str, Any] = {field: value for field, (_, value) in options.items() if value is not None}
     try:
         return CheckerSettings(**given)
     except ValidationError as exc:

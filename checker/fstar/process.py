@@ -121,6 +121,13 @@ class FStarIde(PipedProcess):
                 return Answer(item, tuple(messages))
             messages.append(item)
 
+    def answer(self, query: AnyQuery, timeout_s: float | None = None) -> Answer:
+        """`call` for a query F* answers (every query but the never-answered ones)."""
+        answer = self.call(query, timeout_s)
+        if answer is None:
+            raise ValueError(f"F* never answers a {query.query!r} query")
+        return answer
+
     def full_buffer(self, query: FullBuffer, timeout_s: float | None = None, query_id: str | None = None) -> FullBufferAnswer:
         """A full-buffer check: every response (one per failing fragment or batch of
         issues) until the `full-buffer-finished` progress message."""
@@ -149,6 +156,8 @@ class FStarIde(PipedProcess):
             data = self._read_object(deadline, what)
         except FStarTimeout as exc:
             raise FStarTimeout(str(exc), tuple(so_far)) from None
+        if query.response_type is None:
+            raise ValueError(f"F* never answers a {query.query!r} query")
         try:
             item = parse_incoming(data, query.response_type)
         except ProtocolError as exc:

@@ -120,13 +120,13 @@ class ProofState(IdeModel):
     depth: int
     urgency: int
     goals: list[ProofGoal]
-    smt_goals: list[ProofGoal] = Field(alias="smt-goals")
+    smt_goals: list[ProofGoal] = Field(validation_alias="smt-goals", serialization_alias="smt-goals")
     location: Range | None = None
 
 
 class CodeFragment(IdeModel):
     range: Range
-    code_digest: str = Field(alias="code-digest")
+    code_digest: str = Field(validation_alias="code-digest", serialization_alias="code-digest")
 
 
 class Progress(IdeModel):
@@ -135,12 +135,12 @@ class Progress(IdeModel):
     stage: str | None
     modname: str | None = None
     ranges: Range | None = None
-    code_fragment: CodeFragment | None = Field(default=None, alias="code-fragment")
+    code_fragment: CodeFragment | None = Field(default=None, validation_alias="code-fragment", serialization_alias="code-fragment")
 
 
 class _Message(IdeModel):
     kind: Literal["message"]
-    query_id: str | None = Field(alias="query-id")
+    query_id: str | None = Field(validation_alias="query-id", serialization_alias="query-id")
 
 
 class TextMessage(_Message):
@@ -168,7 +168,7 @@ class OpaqueMessage(_Message):
 
 Message = Union[TextMessage, ProofStateMessage, ProgressMessage, OpaqueMessage]
 
-_MESSAGE_TYPES: dict[str, type[_Message]] = {
+_MESSAGE_TYPES: dict[str, type[TextMessage] | type[ProofStateMessage] | type[ProgressMessage]] = {
     "error": TextMessage,
     "warning": TextMessage,
     "info": TextMessage,
@@ -194,7 +194,7 @@ def message_text(message: Message) -> str:
 
 class Response(IdeModel):
     kind: Literal["response"]
-    query_id: str = Field(alias="query-id")
+    query_id: str = Field(validation_alias="query-id", serialization_alias="query-id")
     status: Status
     response: JsonValue
 
@@ -241,9 +241,9 @@ class SymbolInfo(IdeModel):
     type: str | None = None
     documentation: str | None = None
     definition: str | None = None
-    defined_at: Range | None = Field(default=None, alias="defined-at")
+    defined_at: Range | None = Field(default=None, validation_alias="defined-at", serialization_alias="defined-at")
     # echoed back only when the request carried a symbol-range
-    symbol_range: JsonValue = Field(default=None, alias="symbol-range")
+    symbol_range: JsonValue = Field(default=None, validation_alias="symbol-range", serialization_alias="symbol-range")
     symbol: str | None = None
 
 
@@ -268,7 +268,7 @@ class OptionInfo(IdeModel):
     default: JsonValue
     documentation: str | None
     type: str
-    permission_level: str = Field(alias="permission-level")
+    permission_level: str = Field(validation_alias="permission-level", serialization_alias="permission-level")
 
 
 class LookupResponse(Response):
@@ -319,11 +319,11 @@ class OptionState(IdeModel):
     default: JsonValue
     documentation: str | None
     type: str
-    permission_level: str = Field(alias="permission-level")
+    permission_level: str = Field(validation_alias="permission-level", serialization_alias="permission-level")
 
 
 class ReplDescription(IdeModel):
-    loaded_dependencies: list[str] = Field(alias="loaded-dependencies")
+    loaded_dependencies: list[str] = Field(validation_alias="loaded-dependencies", serialization_alias="loaded-dependencies")
     options: list[OptionState]
 
 
@@ -332,8 +332,8 @@ class ReplResponse(Response):
 
 
 class Formatted(IdeModel):
-    formatted_code: str | None = Field(default=None, alias="formatted-code")
-    formatted_code_issue: list[Issue] | None = Field(default=None, alias="formatted-code-issue")
+    formatted_code: str | None = Field(default=None, validation_alias="formatted-code", serialization_alias="formatted-code")
+    formatted_code_issue: list[Issue] | None = Field(default=None, validation_alias="formatted-code-issue", serialization_alias="formatted-code-issue")
 
 
 class FormatResponse(Response):
@@ -383,7 +383,7 @@ class PushPartialCheckedFile(Query):
 
     query: ClassVar[str] = "push-partial-checked-file"
     response_type: ClassVar[type[Response]] = IssuesResponse
-    until_lid: str = Field(alias="until-lid")
+    until_lid: str = Field(validation_alias="until-lid", serialization_alias="until-lid")
 
 
 class Pop(Query):
@@ -416,16 +416,16 @@ class Lookup(Query):
     query: ClassVar[str] = "lookup"
     response_type: ClassVar[type[Response]] = LookupResponse
     symbol: str
-    requested_info: list[LookupInfo] = Field(alias="requested-info")
+    requested_info: list[LookupInfo] = Field(validation_alias="requested-info", serialization_alias="requested-info")
     context: str | None = None
     location: Location | None = None
-    symbol_range: Range | None = Field(default=None, alias="symbol-range")
+    symbol_range: Range | None = Field(default=None, validation_alias="symbol-range", serialization_alias="symbol-range")
 
 
 class Autocomplete(Query):
     query: ClassVar[str] = "autocomplete"
     response_type: ClassVar[type[Response]] = CompletionResponse
-    partial_symbol: str = Field(alias="partial-symbol")
+    partial_symbol: str = Field(validation_alias="partial-symbol", serialization_alias="partial-symbol")
     context: str | None = None
 
 
@@ -463,8 +463,8 @@ class FullBuffer(Query):
     code: str
     line: int
     column: int
-    with_symbols: bool | None = Field(default=None, alias="with-symbols")  # required by F* from 2023
-    to_position: ToPosition | None = Field(default=None, alias="to-position")
+    with_symbols: bool | None = Field(default=None, validation_alias="with-symbols", serialization_alias="with-symbols")  # required by F* from 2023
+    to_position: ToPosition | None = Field(default=None, validation_alias="to-position", serialization_alias="to-position")
 
 
 class Format(Query):
@@ -496,8 +496,8 @@ class RestartSolver(Query):
 class Cancel(Query):
     query: ClassVar[str] = "cancel"
     response_type: ClassVar[type[Response] | None] = None
-    cancel_line: int = Field(alias="cancel-line")
-    cancel_column: int = Field(alias="cancel-column")
+    cancel_line: int = Field(validation_alias="cancel-line", serialization_alias="cancel-line")
+    cancel_column: int = Field(validation_alias="cancel-column", serialization_alias="cancel-column")
 
 
 class RawQuery(IdeModel):
@@ -570,7 +570,8 @@ def decode_line(line: str) -> dict[str, Any]:
 
 
 def parse_message(data: dict[str, Any]) -> Message:
-    model = _MESSAGE_TYPES.get(data.get("level"), OpaqueMessage)
+    level = data.get("level")
+    model = _MESSAGE_TYPES.get(level, OpaqueMessage) if isinstance(level, str) else OpaqueMessage
     try:
         return model.model_validate(data)
     except ValidationError:

@@ -123,6 +123,8 @@ class FStarSession(ProcessSession[FStarIde]):
         return [*self._command, "--ide", file, "--report_assumes", "warn", *includes]
 
     def _spawn(self) -> FStarIde:
+        if self._file is None:  # F* runs on a file: load_base names it first
+            raise SessionCrashed("F* was started before a file was chosen")
         return FStarIde(self.argv(self._file), self.settings.fstar_cwd, self.settings.fstar_memory_mb,
                         handshake_timeout_s=self.settings.fstar_prefix_timeout_s)
 
@@ -153,21 +155,21 @@ class FStarSession(ProcessSession[FStarIde]):
         elif self._base == target.base_key:
             return
         elif self._base is not None:
-            popped = self._process.call(Pop(), POP_TIMEOUT_S)
+            popped = self._process.answer(Pop(), POP_TIMEOUT_S)
             self._base = self._header = None
             if not popped.response.ok:
                 self._start_on(target.file)
         ide = self._live_ide()
         if target.checked:
-            answer = ide.call(PushPartialCheckedFile(until_lid=target.name), timeout)
+            answer = ide.answer(PushPartialCheckedFile(until_lid=target.name), timeout)
             failure = _load_failure(answer.response)
             if failure is not None:
                 raise HeaderError(f"cannot load the checked prefix of {target.file} up to {target.name}: {failure}")
         else:
-            added = ide.call(VfsAdd(filename=None, contents=target.scratch_prefix), timeout)
+            added = ide.answer(VfsAdd(filename=None, contents=target.scratch_prefix), timeout)
             if not added.response.ok:
                 raise HeaderError(f"F* refused the header as {target.file}: {added.response.failure_text()}")
-            answer = ide.call(Push(kind="full", code=target.scratch_prefix, line=1, column=0), timeout)
+            answer = ide.answer(Push(kind="full", code=target.scratch_prefix, line=1, column=0), timeout)
             failure = _load_failure(answer.response)
             if failure is not None:
                 raise HeaderError(f"the header does not check: {failure}")
@@ -199,7 +201,7 @@ class FStarSession(ProcessSession[FStarIde]):
                 limit = self.settings.fstar_prefix_timeout_s
                 return Judgement(Verdict.TIMEOUT, f"the base of {target.name} did not load within {limit:g} s; F* killed", ())
             code, line = target.snippet(candidate.code)
-            answer = self._live_ide().call(Push(kind="full", code=code, line=line, column=0), timeout_s)
+            answer = self._live_ide().answer(Push(kind="full", code=code, line=line, column=0), timeout_s)
             judgement = judge_push(answer, self.settings.fstar_assume_warnings)
             if answer.response.ok:
                 self._pop_candidate()
@@ -215,7 +217,7 @@ class FStarSession(ProcessSession[FStarIde]):
     def _pop_candidate(self) -> None:
         """Take the accepted candidate off the stack; if F* will not, the stack is unknown: kill it."""
         try:
-            popped = self._live_ide().call(Pop(), POP_TIMEOUT_S)
+            popped = self._live_ide().answer(Pop(), POP_TIMEOUT_S)
         except SessionCrashed:
             self._base = None
             return
@@ -233,7 +235,7 @@ class FStarSession(ProcessSession[FStarIde]):
             raise ValueError(f"{theorem.name}: {exc}") from None
         if target.statement:
             code, line = target.snippet("")
-            answer = self._live_ide().call(Peek(kind="lax", code=code, line=line, column=0), timeout_s)
+            answer = self._live_ide().answer(Peek(kind="lax", code=code, line=line, column=0), timeout_s)
             failure = _load_failure(answer.response)
             if failure is not None:
                 raise ValueError(f"{theorem.name}: the statement does not check: {failure}")

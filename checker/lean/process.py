@@ -54,25 +54,39 @@ class LeanRepl(PipedProcess):
     # ------------------------------------------------------------ requests
 
     def command(self, cmd: str, env: int | None = None, timeout_s: float | None = None, **options) -> CommandResponse | ReplError:
-        return self.request(CommandRequest(cmd=cmd, env=env, **options), timeout_s)
+        return self._command(CommandRequest(cmd=cmd, env=env, **options), timeout_s)
 
     def file(self, path: str, timeout_s: float | None = None, **options) -> CommandResponse | ReplError:
-        return self.request(FileRequest(path=path, **options), timeout_s)
+        return self._command(FileRequest(path=path, **options), timeout_s)
 
     def tactic(self, tactic: str, proof_state: int, timeout_s: float | None = None) -> ProofStepResponse | ReplError:
-        return self.request(TacticRequest(tactic=tactic, proof_state=proof_state), timeout_s)
+        return self._step(TacticRequest(tactic=tactic, proof_state=proof_state), timeout_s)
 
     def pickle_env(self, env: int, path: str, timeout_s: float | None = None) -> CommandResponse | ReplError:
-        return self.request(PickleEnvRequest(pickle_to=path, env=env), timeout_s)
+        return self._command(PickleEnvRequest(pickle_to=path, env=env), timeout_s)
 
     def unpickle_env(self, path: str, timeout_s: float | None = None) -> CommandResponse | ReplError:
-        return self.request(UnpickleEnvRequest(unpickle_env_from=path), timeout_s)
+        return self._command(UnpickleEnvRequest(unpickle_env_from=path), timeout_s)
 
     def pickle_proof_state(self, proof_state: int, path: str, timeout_s: float | None = None) -> ProofStepResponse | ReplError:
-        return self.request(PickleProofStateRequest(pickle_to=path, proof_state=proof_state), timeout_s)
+        return self._step(PickleProofStateRequest(pickle_to=path, proof_state=proof_state), timeout_s)
 
     def unpickle_proof_state(self, path: str, env: int | None = None, timeout_s: float | None = None) -> ProofStepResponse | ReplError:
-        return self.request(UnpickleProofStateRequest(unpickle_proof_state_from=path, env=env), timeout_s)
+        return self._step(UnpickleProofStateRequest(unpickle_proof_state_from=path, env=env), timeout_s)
+
+    def _command(self, request: ReplRequest, timeout_s: float | None) -> CommandResponse | ReplError:
+        response = self.request(request, timeout_s)
+        if isinstance(response, ProofStepResponse):
+            self.kill()
+            raise SessionCrashed(f"the Lean REPL answered a command with a proof step{self.stderr_note()}")
+        return response
+
+    def _step(self, request: ReplRequest, timeout_s: float | None) -> ProofStepResponse | ReplError:
+        response = self.request(request, timeout_s)
+        if isinstance(response, CommandResponse):
+            self.kill()
+            raise SessionCrashed(f"the Lean REPL answered a proof step with a command response{self.stderr_note()}")
+        return response
 
     def request(self, request: ReplRequest, timeout_s: float | None = None) -> Response:
         """Send one request and parse its answer. Raises LeanTimeout,

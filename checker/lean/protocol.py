@@ -45,7 +45,7 @@ class Pos(ReplModel):
 class Message(ReplModel):
     severity: Literal["error", "warning", "info", "trace"]
     pos: Pos
-    end_pos: Pos | None = Field(default=None, alias="endPos")
+    end_pos: Pos | None = Field(default=None, validation_alias="endPos", serialization_alias="endPos")
     data: str
 
     def located(self) -> str:
@@ -56,20 +56,20 @@ class Sorry(ReplModel):
     """A `sorry` in the input; `proof_state` lets a client continue from it."""
 
     pos: Pos | None = None
-    end_pos: Pos | None = Field(default=None, alias="endPos")
+    end_pos: Pos | None = Field(default=None, validation_alias="endPos", serialization_alias="endPos")
     goal: str
-    proof_state: int | None = Field(default=None, alias="proofState")
+    proof_state: int | None = Field(default=None, validation_alias="proofState", serialization_alias="proofState")
 
 
 class TacticInfo(ReplModel):
     """One tactic of a command run with `allTactics`."""
 
     pos: Pos
-    end_pos: Pos = Field(alias="endPos")
+    end_pos: Pos = Field(validation_alias="endPos", serialization_alias="endPos")
     goals: str
     tactic: str
-    proof_state: int | None = Field(default=None, alias="proofState")
-    used_constants: list[str] | None = Field(default=None, alias="usedConstants")
+    proof_state: int | None = Field(default=None, validation_alias="proofState", serialization_alias="proofState")
+    used_constants: list[str] | None = Field(default=None, validation_alias="usedConstants", serialization_alias="usedConstants")
 
 
 class SyntaxRange(ReplModel):
@@ -82,7 +82,7 @@ class InfoSyntax(ReplModel):
     pp: str | None
     range: SyntaxRange
     kind: str | None = None
-    arg_kinds: list[str] | None = Field(default=None, alias="argKinds")
+    arg_kinds: list[str] | None = Field(default=None, validation_alias="argKinds", serialization_alias="argKinds")
 
 
 class InfoNode(ReplModel):
@@ -91,12 +91,12 @@ class InfoNode(ReplModel):
 
     stx: InfoSyntax | None = None
     name: str | None = None
-    goals_before: list[str] | None = Field(default=None, alias="goalsBefore")
-    goals_after: list[str] | None = Field(default=None, alias="goalsAfter")
+    goals_before: list[str] | None = Field(default=None, validation_alias="goalsBefore", serialization_alias="goalsBefore")
+    goals_after: list[str] | None = Field(default=None, validation_alias="goalsAfter", serialization_alias="goalsAfter")
     elaborator: str | None = None
     expr: str | None = None
-    expected_type: str | None = Field(default=None, alias="expectedType")
-    is_binder: bool | None = Field(default=None, alias="isBinder")
+    expected_type: str | None = Field(default=None, validation_alias="expectedType", serialization_alias="expectedType")
+    is_binder: bool | None = Field(default=None, validation_alias="isBinder", serialization_alias="isBinder")
 
 
 class InfoTree(ReplModel):
@@ -154,10 +154,10 @@ class ProofStepResponse(_Reported):
     exactly when `goals` is empty and nothing in it is a sorry.
     """
 
-    proof_state: int = Field(alias="proofState")
+    proof_state: int = Field(validation_alias="proofState", serialization_alias="proofState")
     goals: list[str]
     traces: list[str] | None = None
-    proof_status: str | None = Field(default=None, alias="proofStatus")
+    proof_status: str | None = Field(default=None, validation_alias="proofStatus", serialization_alias="proofStatus")
 
     def finished(self) -> bool:
         if self.errors() or self.uses_sorry() or self.goals:
@@ -175,7 +175,7 @@ class ReplError(ReplModel):
 
 
 class ReplRequest(ReplModel):
-    response_type: ClassVar[type[ReplModel]]
+    response_type: ClassVar[type[CommandResponse] | type[ProofStepResponse]]
 
     def wire(self) -> str:
         """The text to write: one line of JSON (unset options left out) and a blank line."""
@@ -184,15 +184,15 @@ class ReplRequest(ReplModel):
 
 
 class _CommandOptions(ReplRequest):
-    all_tactics: bool | None = Field(default=None, alias="allTactics")
-    root_goals: bool | None = Field(default=None, alias="rootGoals")
+    all_tactics: bool | None = Field(default=None, validation_alias="allTactics", serialization_alias="allTactics")
+    root_goals: bool | None = Field(default=None, validation_alias="rootGoals", serialization_alias="rootGoals")
     infotree: str | None = None
 
 
 class CommandRequest(_CommandOptions):
     """Run Lean commands; without `env` they start a fresh environment and may `import`."""
 
-    response_type: ClassVar[type[ReplModel]] = CommandResponse
+    response_type: ClassVar[type[CommandResponse] | type[ProofStepResponse]] = CommandResponse
     cmd: str
     env: int | None = None
 
@@ -200,37 +200,37 @@ class CommandRequest(_CommandOptions):
 class FileRequest(_CommandOptions):
     """Run a whole file; `env` (from v4.27) runs it on top of an environment."""
 
-    response_type: ClassVar[type[ReplModel]] = CommandResponse
+    response_type: ClassVar[type[CommandResponse] | type[ProofStepResponse]] = CommandResponse
     path: str
     env: int | None = None
 
 
 class TacticRequest(ReplRequest):
-    response_type: ClassVar[type[ReplModel]] = ProofStepResponse
+    response_type: ClassVar[type[CommandResponse] | type[ProofStepResponse]] = ProofStepResponse
     tactic: str
-    proof_state: int = Field(alias="proofState")
+    proof_state: int = Field(validation_alias="proofState", serialization_alias="proofState")
 
 
 class PickleEnvRequest(ReplRequest):
-    response_type: ClassVar[type[ReplModel]] = CommandResponse
-    pickle_to: str = Field(alias="pickleTo")
+    response_type: ClassVar[type[CommandResponse] | type[ProofStepResponse]] = CommandResponse
+    pickle_to: str = Field(validation_alias="pickleTo", serialization_alias="pickleTo")
     env: int
 
 
 class UnpickleEnvRequest(ReplRequest):
-    response_type: ClassVar[type[ReplModel]] = CommandResponse
-    unpickle_env_from: str = Field(alias="unpickleEnvFrom")
+    response_type: ClassVar[type[CommandResponse] | type[ProofStepResponse]] = CommandResponse
+    unpickle_env_from: str = Field(validation_alias="unpickleEnvFrom", serialization_alias="unpickleEnvFrom")
 
 
 class PickleProofStateRequest(ReplRequest):
-    response_type: ClassVar[type[ReplModel]] = ProofStepResponse
-    pickle_to: str = Field(alias="pickleTo")
-    proof_state: int = Field(alias="proofState")
+    response_type: ClassVar[type[CommandResponse] | type[ProofStepResponse]] = ProofStepResponse
+    pickle_to: str = Field(validation_alias="pickleTo", serialization_alias="pickleTo")
+    proof_state: int = Field(validation_alias="proofState", serialization_alias="proofState")
 
 
 class UnpickleProofStateRequest(ReplRequest):
-    response_type: ClassVar[type[ReplModel]] = ProofStepResponse
-    unpickle_proof_state_from: str = Field(alias="unpickleProofStateFrom")
+    response_type: ClassVar[type[CommandResponse] | type[ProofStepResponse]] = ProofStepResponse
+    unpickle_proof_state_from: str = Field(validation_alias="unpickleProofStateFrom", serialization_alias="unpickleProofStateFrom")
     env: int | None = None
 
 
@@ -272,7 +272,7 @@ def parse_response(request: ReplRequest, text: str) -> Response:
     return response_from_json(request.response_type, data)
 
 
-def response_from_json(expected: type[ReplModel], data: Any) -> Response:
+def response_from_json(expected: type[CommandResponse] | type[ProofStepResponse], data: Any) -> Response:
     if not isinstance(data, dict):
         raise ProtocolError(f"REPL answered with a JSON {type(data).__name__}, expected an object")
     model = ReplError if "message" in data else expected

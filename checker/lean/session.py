@@ -148,7 +148,7 @@ class LeanSession(ProcessSession[LeanRepl]):
             return self._header_env
         if self._header is not None or not self.alive:
             self.restart()
-        repl = self._process
+        repl = self._started_process()
         env = None
         if header.strip():
             response = repl.command(header, timeout_s=self.settings.lean_header_timeout_s)
@@ -177,10 +177,11 @@ class LeanSession(ProcessSession[LeanRepl]):
             raise ValueError(f"statement does not compile: {_repl_error_text(response)}")
         if response.errors():
             raise ValueError(f"statement does not compile: {guard.first_error(response)}")
-        roots = [s for s in response.sorries if s.proof_state is not None]
+        roots = [(s.proof_state, s.goal) for s in response.sorries if s.proof_state is not None]
         if len(roots) != 1:
             raise ValueError(f"expected one proof to open, the statement gave {len(roots)}")
-        return roots[0].proof_state, (roots[0].goal,)
+        proof_state, goal = roots[0]
+        return proof_state, (goal,)
 
     def _resolve(self, point: LeanProofPoint, timeout_s: float) -> tuple[int, tuple[str, ...]]:
         """The REPL proof state of `point`, rebuilt by replay when this process never made it."""
@@ -193,8 +194,9 @@ class LeanSession(ProcessSession[LeanRepl]):
             parent = LeanProofPoint(point.header, point.statement, point.name, point.tactics[:-1])
             parent_state, _ = self._resolve(parent, timeout_s)
             response = self._live_process().tactic(point.tactics[-1], parent_state, timeout_s)
-            if step_error(response) is not None:
-                raise ValueError(f"replaying {point.tactics[-1]!r} failed: {step_error(response)}")
+            error = step_error(response)
+            if error is not None or isinstance(response, ReplError):  # step_error names every ReplError
+                raise ValueError(f"replaying {point.tactics[-1]!r} failed: {error}")
             found = (response.proof_state, tuple(response.goals))
         self._states[point] = found
         return found
@@ -232,7 +234,7 @@ class LeanSession(ProcessSession[LeanRepl]):
         timeout_s = timeout_s or self.settings.timeout_s
         try:
             proof_state, _ = self._resolve(point, timeout_s)
-            response = self._process.tactic(tactic, proof_state, timeout_s)
+            response = self._started_process().tactic(tactic, proof_state, timeout_s)
         except LeanTimeout:
             return TacticTimeout(f"tactic did not finish in {timeout_s:g} s")
         except SessionCrashed as exc:
@@ -240,8 +242,8 @@ class LeanSession(ProcessSession[LeanRepl]):
         except ValueError as exc:
             return TacticError(f"cannot restore the state: {exc}")
         error = step_error(response)
-        if error is not None:
-            return TacticError(error)
+        if error is not None or isinstance(response, ReplError):  # step_error names every ReplError
+            return TacticError(error or "REPL error")
         goals = tuple(response.goals)
         new_point = LeanProofPoint(point.header, point.statement, point.name, point.tactics + (tactic,))
         self._states[new_point] = (response.proof_state, goals)
@@ -276,7 +278,7 @@ class LeanSession(ProcessSession[LeanRepl]):
                 limit = self.settings.lean_header_timeout_s
                 return result(Verdict.TIMEOUT, f"the header did not load within {limit:g} s; REPL killed")
             deadline = time.monotonic() + timeout_s  # the header's imports do not count against the proof
-            response = self._process.command(command, env, timeout_s)
+            response = self._started_process().command(command, env, timeout_s)
             if isinstance(response, ReplError):
                 return result(Verdict.ERROR, f"REPL error: {response.message}")
             messages = [m.located() for m in response.messages]
@@ -284,7 +286,7 @@ class LeanSession(ProcessSession[LeanRepl]):
             if failure is not None:
                 return result(Verdict.FAILED, failure, messages=messages)
             remaining = max(deadline - time.monotonic(), 0.001)
-            printed = self._process.command(parsed.print_axioms, response.env, remaining)
+            printed = self._started_process().command(parsed.print_axioms, response.env, remaining)
             if isinstance(printed, ReplError):
                 return result(Verdict.ERROR, f"REPL error: {printed.message}", messages=messages)
             if printed.errors():
