@@ -60,6 +60,14 @@ class PoolsSection(Section):
     # false: slices in corpus order (so rounds see different library areas); true: drawn in random order,
     # so that every round's slice is alike
     shuffle: bool = False
+    # A statement-only pool (no human proofs anywhere in the run): a Coq statements benchmark of eval
+    # (minif2f-coq valid, putnam-coq after `make setup-putnam`, or your own JSON Lines in the miniF2F-Coq
+    # format through statements_data); the cumulative share proved over rounds is STP's metric.
+    statements: Count = 0
+    statements_per_round: Count = 0
+    statements_benchmark: Literal["minif2f-coq", "putnam-coq"] = "minif2f-coq"
+    statements_split: str = "valid"
+    statements_data: str = ""  # "": the bundled copy
 
 
 class ProverSection(Section):
@@ -162,6 +170,13 @@ class IterateConfig(Section):
                 raise ValueError(f"memory.enabled: {self.prover.name!r} runs no model and training is off, "
                                  "so without the memory nothing learns")
         return self
+
+    @property
+    def minif2f_valid_in_pool(self) -> bool:
+        """miniF2F-Coq valid statements are in the pool: its held-out set is then the test split."""
+        p = self.pools
+        return (bool(p.statements) and p.statements_benchmark == "minif2f-coq" and p.statements_split == "valid"
+                and not p.statements_data)
 
     @property
     def strategy(self) -> str:
@@ -274,3 +289,16 @@ def check_inputs(config: IterateConfig, where: str = "config") -> None:
                                      "(write it with `proofsmith synth mutate`, or set those to 0)")
         if mutants.stat().st_size == 0:
             raise IterateConfigError(f"{where}: data.mutants: {mutants} is empty, and {asked} asks for mutants")
+    p = config.pools
+    if p.statements:
+        from proofsmith.eval.benchmarks import BenchmarkSelectionError, load_benchmark
+        from proofsmith.formats.json_files import InputFileError
+
+        try:
+            found = load_benchmark(p.statements_benchmark, p.statements_split, p.statements_data or None).problems
+        except (BenchmarkSelectionError, InputFileError) as exc:
+            raise IterateConfigError(f"{where}: pools.statements_benchmark / statements_split / statements_data: "
+                                     f"{exc}") from None
+        if not found:
+            raise IterateConfigError(f"{where}: pools.statements: {p.statements_benchmark} {p.statements_split} "
+                                     "holds no statements")

@@ -41,6 +41,7 @@ def seeds(inputs: RunInputs, layout: RunLayout, r: int) -> list[cj.Seed]:
     parents = {p.full_name: p for p in inputs.library.parents}
     keys = inputs.source_keys
     index = inputs.lemma_index
+    statements = {p.name: p for p in pools.statements}
     found: dict[str, cj.Seed] = {}
     for k in range(1, r + 1):
         rd = layout.round(k)
@@ -66,6 +67,9 @@ def seeds(inputs: RunInputs, layout: RunLayout, r: int) -> list[cj.Seed]:
                 elif name in conjectures:
                     c = conjectures[name]
                     statement, header, fallback, key = c.statement, c.header, "", c.key
+                elif name in statements:  # the statement-only pool: no human proof, the found one
+                    theorem = statements[name].theorem
+                    statement, header, fallback, key = theorem.statement, theorem.header, "", ""
                 else:
                     continue
                 lemmas = index.lemmas_in(proof, near=name) or index.lemmas_in(cj.clean_proof(human), near=name)

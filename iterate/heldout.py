@@ -31,8 +31,11 @@ def heldout_sets(config: IterateConfig, final: bool) -> list[HeldoutSet]:
         sets = [HeldoutSet(stdlib_label(test), "coq-library", test, trace, h.stdlib_test),
                 HeldoutSet("minif2f-test", "minif2f-coq", "test", None, h.minif2f_test)]
     else:
-        sets = [HeldoutSet(stdlib_label(h.stdlib_split), "coq-library", h.stdlib_split, trace, h.stdlib_val),
-                HeldoutSet("minif2f-valid", "minif2f-coq", "valid", None, h.minif2f_valid)]
+        # miniF2F valid when it is not in the pool, its test split otherwise
+        minif2f = (HeldoutSet("minif2f-test", "minif2f-coq", "test", None, h.minif2f_valid)
+                   if config.minif2f_valid_in_pool else HeldoutSet("minif2f-valid", "minif2f-coq", "valid", None,
+                                                                  h.minif2f_valid))
+        sets = [HeldoutSet(stdlib_label(h.stdlib_split), "coq-library", h.stdlib_split, trace, h.stdlib_val), minif2f]
     return [s for s in sets if s.limit]
 
 

@@ -51,6 +51,7 @@ def write_manifest(config: IterateConfig, layout: RunLayout, r: int, state: dict
         "base_model": base_model,
         "pool_library": sha256_text("\n".join(p.name for p in pools.library)),
         "pool_mutants": sha256_text("\n".join(p.name for p in pools.mutants)),
+        "pool_statements": sha256_text("\n".join(p.name for p in pools.statements)),
     }
     manifest = {"round": r, "inputs": inputs, "files": files, "config": config.model_dump(),
                 "model": {"path": str(rd.model), "sha256": dir_hash(rd.model) if rd.model.is_dir() else None},

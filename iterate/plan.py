@@ -39,6 +39,8 @@ def plan_lines(config: IterateConfig, out: Path) -> list[str]:
         f"tactic memory: {memory}; learns every verified proof of each round, saved per round",
         f"pools: {pools.library} library theorems ({pools.library_per_round} a round), "
         f"{pools.mutants} mutants ({pools.mutants_per_round} a round)"
+        + (f", {pools.statements} {pools.statements_benchmark} {pools.statements_split} statements "
+           f"({pools.statements_per_round} a round, no human proof)" if pools.statements else "")
         + ("; shuffled" if pools.shuffle else ""),
         "held-out each round: " + ", ".join(f"{s.label} {s.limit}" for s in held) + f" at {h.budget_s:g} s",
         f"conjecturers: {', '.join(c.sources)}" + (f" (operators {', '.join(c.operators)})" if "symbolic" in c.sources
@@ -55,8 +57,9 @@ def plan_lines(config: IterateConfig, out: Path) -> list[str]:
     conjectures = c.inputs_per_round * (c.samples_per_input * ("model" in c.sources)
                                         + c.symbolic_per_seed * ("symbolic" in c.sources))
     for r in range(1, rounds + 1):
-        statements = (min(pools.library_per_round, max(0, pools.library - (r - 1) * pools.library_per_round))
-                      + min(pools.mutants_per_round, max(0, pools.mutants - (r - 1) * pools.mutants_per_round)))
+        statements = sum(min(per, max(0, total - (r - 1) * per)) for per, total in (
+            (pools.library_per_round, pools.library), (pools.mutants_per_round, pools.mutants),
+            (pools.statements_per_round, pools.statements)))
         prove_min = _minutes(statements, p.budget_s, p.workers)
         conj_min = _minutes(conjectures, p.budget_s, p.workers)
         total = round(prove_min + conj_min + held_min, 1)

@@ -35,14 +35,17 @@ class LibraryTheorem:
 class Pools:
     library: list[Problem]
     mutants: list[Problem]
+    statements: list[Problem]  # the statement-only pool (no human proof)
     heldout_names: frozenset[str]  # library theorems of the held-out strategy's val and test (never trained on)
     library_info: dict[str, LibraryTheorem]
     mutant_records: dict[str, Any]  # name -> formats.mutant_record.MutantRecord
 
-    def round_slice(self, r: int, library_per_round: int, mutants_per_round: int) -> tuple[list[Problem], list[Problem]]:
-        """Round r's (r >= 1) fresh library theorems and mutants."""
+    def round_slice(self, r: int, library_per_round: int, mutants_per_round: int, statements_per_round: int = 0
+                    ) -> tuple[list[Problem], list[Problem], list[Problem]]:
+        """Round r's (r >= 1) fresh library theorems, mutants and statements."""
         return (self.library[(r - 1) * library_per_round: r * library_per_round],
-                self.mutants[(r - 1) * mutants_per_round: r * mutants_per_round])
+                self.mutants[(r - 1) * mutants_per_round: r * mutants_per_round],
+                self.statements[(r - 1) * statements_per_round: r * statements_per_round])
 
 
 def library_problems(trace: Path, split: str, count: int, seed: int) -> tuple[list[Problem], dict[str, LibraryTheorem]]:
@@ -96,6 +99,20 @@ def mutant_problems(path: Path, count: int, exclude_parents: set[str] | frozense
     return problems, {r.name: r for r in records}
 
 
+def statement_problems(config: IterateConfig, seed: int) -> list[Problem]:
+    """`pools.statements` statements of the configured benchmark split, drawn with `seed`, in benchmark order."""
+    from dataclasses import replace
+
+    from proofsmith.eval.benchmarks import load_benchmark
+
+    p = config.pools
+    problems = list(load_benchmark(p.statements_benchmark, p.statements_split, p.statements_data or None).problems)
+    if p.statements < len(problems):
+        keep = sorted(random.Random(seed).sample(range(len(problems)), p.statements))
+        problems = [problems[i] for i in keep]
+    return [replace(q, split="statements") for q in problems]
+
+
 def conjecture_problem(conjecture: Conjecture) -> Problem:
     return Problem(Theorem(conjecture.name, conjecture.statement, conjecture.header, backend="coq"),
                    split="conjectures", category=f"conjecture-{conjecture.source}", extra={"seed": conjecture.seed})
@@ -119,10 +136,12 @@ class RunInputs:
         mutants, records = ([], {})
         if p.mutants:
             mutants, records = mutant_problems(self.mutants_path, p.mutants, heldout, self.seed)
+        statements = statement_problems(self.config, self.seed) if p.statements else []
         if p.shuffle:
             random.Random(self.seed).shuffle(library)
             random.Random(self.seed + 1).shuffle(mutants)
-        return Pools(library, mutants, frozenset(heldout), info, records)
+            random.Random(self.seed + 2).shuffle(statements)
+        return Pools(library, mutants, statements, frozenset(heldout), info, records)
 
     @cached_property
     def library(self):

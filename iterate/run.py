@@ -156,14 +156,16 @@ class IterationRun:
         model = self.model_of(r)
         p = self.config.prover
         pools = self.inputs.pools
-        lib_slice, mut_slice = pools.round_slice(r, self.config.pools.library_per_round,
-                                                 self.config.pools.mutants_per_round)
-        statements = lib_slice + mut_slice
+        lib_slice, mut_slice, stmt_slice = pools.round_slice(r, self.config.pools.library_per_round,
+                                                             self.config.pools.mutants_per_round,
+                                                             self.config.pools.statements_per_round)
+        statements = lib_slice + mut_slice + stmt_slice
         options = self.prover_options(model, r - 1)
         context: RunContext = {"round": r, "pool": "dataset", "seed": self.seed}
 
         def prove() -> dict[str, Any]:
-            log_line(f"round {r}: proving {len(lib_slice)} library theorems and {len(mut_slice)} mutants with {model}")
+            log_line(f"round {r}: proving {len(lib_slice)} library theorems, {len(mut_slice)} mutants and "
+                     f"{len(stmt_slice)} statements")
             return self.prove(statements, options, p.attempts, rd.pool_results, context, "prove")
 
         self.stages.run(r, "prove", prove)

@@ -299,3 +299,38 @@ def test_a_round_killed_mid_stage_resumes_with_nothing_redone_or_lost(traced_lib
     for stage, mark in before_state.items():
         assert after_state[stage] == mark, stage  # marked stages were not redone
     assert [m["round"] for m in _lines(out / "metrics.jsonl")] == [0, 1]
+
+
+@pytest.mark.coq
+def test_a_statement_only_pool_is_proved_and_seeds_conjectures(traced_library, tmp_path):  # noqa: F811
+    """A user's own statements (JSON Lines in the miniF2F-Coq format, no human proof) as the pool: proved by
+    the round, seeds for the symbolic conjecturer; with the bundled miniF2F valid in the pool, held-out is test."""
+    from proofsmith.iterate.config import validate
+    from proofsmith.iterate.run import IterationRun
+
+    _, trace = traced_library
+    data = tmp_path / "mine.jsonl"
+    data.write_text("".join(json.dumps({"name": name, "split": "valid", "header": "", "statement": f"Theorem {name} : {body}.",
+                                        "source": "me/mine@0000000 mine.v"})
+                            + "\n" for name, body in (("two", "1 + 1 = 2"), ("add_0", "forall n : nat, n + 0 = n"),
+                                                       ("le_3", "3 <= 5"))))
+    text = ARM_C.format(trace=trace).replace("library = 4\nlibrary_per_round = 4\n", "library = 0\nlibrary_per_round = 0\n")
+    text = text.replace("mutants_per_round = 0\n", f"mutants_per_round = 0\nstatements = 3\nstatements_per_round = 3\n"
+                                                    f"statements_data = \"{data}\"\n")
+    text = text.replace("stdlib_val = 1\nminif2f_valid = 0\n", "stdlib_val = 0\nminif2f_valid = 1\n")
+    config = validate(tomllib.loads(text))
+    out = tmp_path / "run"
+    metrics = IterationRun(config, out, progress=False).run()
+    pool = _lines(out / "round-1" / "pool.jsonl")
+    assert sorted(r["name"] for r in pool) == ["add_0", "le_3", "two"] and {r["split"] for r in pool} == {"statements"}
+    assert metrics[1].dataset_attempted == 3 and metrics[1].cumulative_dataset_attempted == 3
+    proved = {r["name"] for r in pool if r["verdict"] == "proved"}
+    assert proved and metrics[1].cumulative_dataset_proved == len(proved)
+    seeds = {c["seed"] for c in _lines(out / "round-1" / "conjectures.generated.jsonl")}
+    assert seeds and seeds <= proved  # the proved statements seed the symbolic conjecturer
+    assert set(metrics[1].heldout) == {"minif2f-valid"}  # a user's statements: miniF2F valid stays held out
+    from proofsmith.iterate.heldout import heldout_sets
+
+    bundled = validate({"pools": {"statements": 10, "statements_per_round": 5}, "training": {"enabled": False},
+                        "prover": {"name": "memory-search"}})
+    assert [s.label for s in heldout_sets(bundled, final=False)] == ["stdlib-val", "minif2f-test"]
