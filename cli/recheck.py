@@ -11,7 +11,7 @@ from __future__ import annotations
 import shutil
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import closing
 from pathlib import Path
 
 from proofsmith.cli.errors import UsageError
@@ -37,7 +37,7 @@ def register(sub) -> None:
 def run(args) -> int:
     from tqdm import tqdm
 
-    from proofsmith.eval.recheck import recheck
+    from proofsmith.eval.recheck import recheck_all
     from proofsmith.eval.recheck_inputs import RecheckInputError, recheck_items
 
     if args.jobs < 1:
@@ -59,23 +59,21 @@ def run(args) -> int:
     assumptions: Counter[str] = Counter()
     hypotheses: Counter[str] = Counter()
     bar = tqdm(total=len(items), desc="recheck", unit="proof", dynamic_ncols=True, disable=args.no_progress)
-    pool = ThreadPoolExecutor(max_workers=args.jobs, thread_name_prefix="recheck")
-    futures = {pool.submit(recheck, item, args.timeout_s): item for item in items}
     try:
-        for future in as_completed(futures):
-            item, verdict = futures[future], future.result()
-            total[item.kind] += 1
-            passed[item.kind] += verdict.ok
-            assumptions.update(verdict.axioms)
-            hypotheses.update(verdict.hypotheses)
-            if not verdict.ok:
-                bar.write(f"FAILED {item.kind} {item.name}: {' '.join(verdict.reason.split())}")
-            elif args.verbose:
-                bar.write(f"ok {item.kind} {item.name}: {verdict.reason}")
-            bar.update(1)
-            bar.set_postfix_str(f"failed {sum(total.values()) - sum(passed.values())}")
-    finally:  # interrupted: nothing more starts (the CLI's signal handler has killed the running coqc)
-        pool.shutdown(wait=False, cancel_futures=True)
+        # interrupted: nothing more starts (the CLI's signal handler has killed the running coqc)
+        with closing(recheck_all(items, args.jobs, args.timeout_s)) as verdicts:
+            for item, verdict in verdicts:
+                total[item.kind] += 1
+                passed[item.kind] += verdict.ok
+                assumptions.update(verdict.axioms)
+                hypotheses.update(verdict.hypotheses)
+                if not verdict.ok:
+                    bar.write(f"FAILED {item.kind} {item.name}: {' '.join(verdict.reason.split())}")
+                elif args.verbose:
+                    bar.write(f"ok {item.kind} {item.name}: {verdict.reason}")
+                bar.update(1)
+                bar.set_postfix_str(f"failed {sum(total.values()) - sum(passed.values())}")
+    finally:
         bar.close()
     n, ok = sum(total.values()), sum(passed.values())
     print(f"proofsmith recheck {args.path} ({what}): {n} re-checked by plain coqc, {ok} passed, {n - ok} failed "

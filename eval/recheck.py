@@ -40,6 +40,7 @@ import re
 import secrets
 import subprocess
 import tempfile
+from collections.abc import Generator, Iterable
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
@@ -373,6 +374,14 @@ def _judge(listed: str, after: tuple[Located, ...], before: tuple[Located, ...],
     if coq_file.functor_parameters and found in before:
         return _HYPOTHESIS + name, None
     return name, f"{name}: neither in a library nor in the file"
+
+
+def recheck_all(items: Iterable[RecheckItem], jobs: int = 2, timeout_s: float = 600.0
+                ) -> Generator[tuple[RecheckItem, RecheckVerdict], None, None]:
+    """Every item re-checked, `jobs` coqc at a time; (item, verdict) as each finishes (close it to stop)."""
+    from proofsmith.checker.parallel import parallel_map
+
+    return parallel_map(lambda _, item: (item, recheck(item, timeout_s)), items, jobs, name="recheck")
 
 
 def recheck(item: RecheckItem, timeout_s: float = 600.0) -> RecheckVerdict:

@@ -10,6 +10,10 @@ variables and a functor's parameters.
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -109,8 +113,6 @@ def test_a_proof_that_aborts_and_states_another_theorem_fails():
 
 @pytest.mark.coq
 def test_an_axiom_from_a_library_bound_to_a_coq_name_from_elsewhere_fails(tmp_path):
-    import subprocess
-
     (tmp_path / "Fake.v").write_text("Axiom cheat : False.\n")
     subprocess.run(["coqc", "-Q", ".", "Coq.Evil", "Fake.v"], cwd=tmp_path, check=True, capture_output=True)
     proof = f'Add LoadPath "{tmp_path}" as Coq.Evil. Require Import Coq.Evil.Fake. exact cheat.'
@@ -335,3 +337,40 @@ def test_an_iterate_round_is_rechecked_under_each_proofs_recorded_prelude(coq_pr
     out = capsys.readouterr().out
     assert "(iterate round): 4 re-checked by plain coqc, 4 passed, 0 failed" in out, out
     assert "kept conjecture: 1/1 passed" in out and "proof of a dataset statement: 2/2 passed" in out
+
+
+@pytest.mark.coq
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
+def test_no_coqc_outlives_an_interrupted_recheck(tmp_path, signum):
+    import psutil
+
+    from .processes import alive
+
+    lines = [{"name": f"loop{i}", "header": "", "statement": f"Theorem loop{i} : True.", "proof": "repeat idtac."}
+             for i in range(3)]
+    checked = tmp_path / "in.jsonl"
+    checked.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    out = tmp_path / "out.jsonl"
+    out.write_text("".join(json.dumps({"name": line["name"], "verdict": "proved"}) + "\n" for line in lines))
+    proofsmith = Path(sys.executable).with_name("proofsmith")
+    proc = subprocess.Popen([str(proofsmith), "recheck", str(out), "--input", str(checked), "--no-progress"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    coqc: list[psutil.Process] = []
+    try:
+        deadline = time.monotonic() + 120
+        while len(coqc) < 2:  # both jobs compiling a proof that never ends
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read() if proc.stderr else ""
+            coqc = [p for p in psutil.Process(proc.pid).children(recursive=True) if p.name().startswith("coqc")]
+            time.sleep(0.2)
+        proc.send_signal(signum)
+        assert proc.wait(timeout=15) == (-signal.SIGKILL if signum == signal.SIGKILL else 130)
+        deadline = time.monotonic() + 10
+        while alive(coqc) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not alive(coqc), [p.pid for p in alive(coqc)]
+    finally:
+        for p in alive(coqc):
+            p.kill()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
