@@ -98,6 +98,7 @@ class FileProblem:
     name: str  # qualified or short
     line: int | None = None  # the statement's first line
     statement: str = ""  # as the run recorded it: the file's must be the same
+    load_path: LoadPath = LoadPath()  # on top of the project's own (what the run added: a trace's load path)
 
 
 @dataclass(frozen=True)
@@ -277,7 +278,8 @@ def library_file(problem: FileProblem, proof: str, theorem: str) -> CoqcFile:
         raise RebuildError(f"{source}: the statement at line {problem.line} is not the one recorded with the proof "
                            "(the file changed since)")
     statement = text[start:name_start] + theorem + text[name_end:end]
-    return CoqcFile(text[:start], statement, theorem, _proof_block(proof), module, tuple(load_path.coq_args()),
+    args = tuple(load_path.merged(problem.load_path).coq_args())
+    return CoqcFile(text[:start], statement, theorem, _proof_block(proof), module, args,
                     coq_file=source.resolve().is_relative_to(coq_theories()), functor_parameters=True)
 
 

@@ -59,12 +59,12 @@ def _header_item(kind: str, name: str, proof: str, prelude: str | None, header: 
     return RecheckItem(kind, name, proof, HeaderProblem(prelude, header, statement, load_path, header_axioms))
 
 
-def _place_item(kind: str, name: str, proof: str, place: Any, statement: str = "") -> RecheckItem:
+def _place_item(kind: str, name: str, proof: str, place: Any, load_path: LoadPath = LoadPath()) -> RecheckItem:
     if not (isinstance(place, dict) and isinstance(place.get("project"), str) and isinstance(place.get("file"), str)):
         return RecheckItem(kind, name, proof, None, error=f"its place is not {{project, file, line}}: {place!r:.100}")
     line = place.get("line")
     return RecheckItem(kind, name, proof, FileProblem(place["project"], place["file"], name,
-                                                      line if isinstance(line, int) else None, statement))
+                                                      line if isinstance(line, int) else None, load_path=load_path))
 
 
 # ------------------------------------------------------------------ an eval run
@@ -107,7 +107,7 @@ def eval_run_items(run_dir: Path) -> list[RecheckItem]:
         elif problem.theorem.place is not None:
             place = problem.theorem.place
             items.append(RecheckItem(kind, name, proof, FileProblem(place.project, place.file, problem.theorem.name,
-                                                                    place.line, problem.theorem.statement)))
+                                                                    place.line, problem.theorem.statement, load_path)))
         else:
             # a mutant's header is its library file's imports (as for a corpus): it declares no axiom to use
             items.append(_header_item(kind, name, proof, _recorded_prelude(record, run.get("prelude")),
@@ -141,7 +141,7 @@ def round_items(round_dir: Path) -> list[RecheckItem]:
             name, proof, prelude = str(r.get("name")), r["proof"], _recorded_prelude(r)
             preludes[name] = prelude
             if r.get("place"):
-                items.append(_place_item(kind, name, proof, r["place"]))
+                items.append(_place_item(kind, name, proof, r["place"], load_path=library_load_path))
             elif name in conjectures:
                 c = conjectures[name]
                 items.append(_header_item(kind, name, proof, prelude, str(c.get("header", "")),
