@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from proofsmith.eval.proportions import McNemar, mcnemar_exact, rate_text, wilson
-from proofsmith.eval.report import HTML_STYLE, figure_png, html_image, html_table, run_title
+from proofsmith.eval.report import HTML_STYLE, figure_png, html_image, html_table, options_text
 from proofsmith.eval.runner import RESULTS, RUN_CONFIG
 from proofsmith.formats.run_records import ResultsFileError, RunRecord, read_results
 
@@ -45,7 +45,9 @@ class Run:
 
     @property
     def title(self) -> str:
-        return run_title(self.identity)
+        """The prover and its options (the benchmark is the comparison's own)."""
+        options = options_text(self.identity.get("prover_options"))
+        return f"{self.identity.get('prover', '?')}" + (f" ({options})" if options else "")
 
     def proved(self, name: str) -> bool:
         return self.records[name]["verdict"] == "proved"
@@ -152,7 +154,7 @@ def run_rows(comparison: Comparison) -> list[list[str]]:
 
 def pair_rows(comparison: Comparison) -> list[list[str]]:
     return [[f"{p.a.letter} vs {p.b.letter}", str(len(p.both)), str(len(p.only_a)), str(len(p.only_b)),
-             str(len(p.neither)), f"{p.test.p_value:.3g}", p.test.describe()] for p in comparison.pairs]
+             str(len(p.neither)), f"{p.test.p_value:.3g}", p.test.describe(p.a.letter, p.b.letter)] for p in comparison.pairs]
 
 
 PAIR_HEADER = ["pair", "both", "only first", "only second", "neither", "McNemar p (exact)", "reading"]
@@ -226,7 +228,7 @@ def plot(comparison: Comparison) -> bytes:
     pairs_ax.set_xlim(0, max(1, max(x + y + z for x, y, z in zip(both, only_a, only_b))) * 1.25)
     pairs_ax.set_xlabel("problems proved")
     pairs_ax.set_title("paired: proved by both / one only (exact McNemar p)", fontsize=10)
-    pairs_ax.legend(loc="lower right", fontsize=8)
+    pairs_ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3, fontsize=8, frameon=False)
     pairs_ax.invert_yaxis()
     return figure_png(fig)
 
@@ -236,7 +238,7 @@ def html_report(comparison: Comparison, png: bytes) -> str:
     benchmark = comparison.runs[0].identity
     title = f"Comparison: {benchmark.get('benchmark')} {benchmark.get('split')}"
     parts = ["<!doctype html><html><head><meta charset='utf-8'>", f"<title>{e(title)}</title>", HTML_STYLE,
-             "<style>td.cls{white-space:nowrap}</style></head><body>", f"<h1>{e(title)}</h1>",
+             "<style>img{max-width:100%}</style></head><body>", f"<h1>{e(title)}</h1>",
              "<ul>" + "".join(f"<li>{e(n)}</li>" for n in _notes(comparison)) + "</ul>",
              html_table(RUN_HEADER, run_rows(comparison)),
              "<h2>Paired (each run against A)</h2>", html_table(PAIR_HEADER, pair_rows(comparison)),

@@ -57,11 +57,11 @@ class McNemar:
     only_b: int
     p_value: float  # two-sided
 
-    def describe(self) -> str:
+    def describe(self, a: str = "A", b: str = "B") -> str:
         discordant = self.only_a + self.only_b
         if not discordant:
             return "no problem is proved by one run only: nothing to tell them apart (p = 1)"
-        return (f"{self.only_a} proved by A only, {self.only_b} by B only: exact McNemar two-sided "
+        return (f"{self.only_a} proved by {a} only, {self.only_b} by {b} only: exact McNemar two-sided "
                 f"p = {self.p_value:.3g}" + (" (a difference at the 5% level)" if self.p_value < 0.05 else
                                              " (no difference at the 5% level)"))
 

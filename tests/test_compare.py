@@ -54,7 +54,7 @@ def test_compare_pairs_runs_by_problem(tmp_path, capsys):
     assert main(["compare", str(a), str(b), "--out", str(tmp_path / "cmp")]) == 0
     out = capsys.readouterr().out
     assert "19 shared problems" in out
-    assert "A  4/19 = 21.1% [8.5%, 43.3%]" in out and "minif2f-coq test: portfolio (hammer=true)" in out
+    assert "A  4/19 = 21.1% [8.5%, 43.3%]" in out and "portfolio (hammer=true)" in out
     assert "A vs B: both 2, only A 2, only B 6, neither 9; 2 proved by A only, 6 by B only: exact McNemar" in out
     assert "p02" in out and "only A" in out and "p09" in out
     html = (tmp_path / "cmp" / "compare.html").read_text()
