@@ -146,3 +146,18 @@ def test_trace_names_a_file_that_fails_and_exits_1(project, tmp_path, capsys):
     assert summary["why_files_failed"]["theories/A.v"].startswith("line 2: ")
     assert 'Unable to unify "2" with "1"' in summary["why_files_failed"]["theories/A.v"]
     assert "file(s) failed" in err
+
+
+def test_eval_builds_the_project_its_headers_require(project, tmp_path, capsys):
+    problem = {"name": "uses_a", "split": "test", "header": "From Two Require Import A.",
+               "statement": "Theorem uses_a : double 0 = 0.", "compiles_coq816": True, "error": None,
+               "debian_packages": [], "source": "local/two@0000000 problems.v"}
+    data = tmp_path / "problems.jsonl"
+    data.write_text(json.dumps(problem) + "\n")
+    out = tmp_path / "run"
+    assert main(["eval", "--benchmark", "minif2f-coq", "--split", "test", "--data", str(data), "--project",
+                 str(project), "--prover", "portfolio", "--budget-s", "10", "--workers", "1", "--no-progress",
+                 "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert "proved 1/1 usable" in captured.out
+    assert f"built 2 file(s) of {project}" in captured.err and not list(project.rglob("*.vo"))
