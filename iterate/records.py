@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from proofsmith.formats.json_files import JsonlAppender, read_jsonl, write_jsonl
 
@@ -158,3 +158,82 @@ class MetricsLine(Record):
 def iter_records(path: Path, kind: type[R]) -> Iterator[R]:
     for _, row in read_jsonl(path, missing_ok=True):
         yield kind.model_validate(row)
+
+
+# ------------------------------------------------------------------ stage marks (round-R/state.json)
+
+
+class Mark(BaseModel):
+    """A stage's counts in state.json; a stage whose counts do not fit its mark is a bug, refused at once."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class StartedMark(Mark):
+    pass
+
+
+class ProvingMark(Mark):  # prove, prove_conjectures
+    attempted: int
+    proved: int
+
+
+class ConjecturesMark(Mark):
+    generated: int
+    well_formed: int
+    new: int
+    new_by_source: dict[str, int] = {}
+    by_source: dict[str, int] = {}
+
+
+class TracedMark(Mark):
+    proofs: int
+
+
+class SelectMark(Mark):  # the funnel's counts
+    generated: int
+    well_formed: int
+    new: int
+    proved: int
+    barely_provable: int
+    kept: int
+
+
+class MemoryMark(Mark):
+    status: str
+    from_: str | None = Field(default=None, alias="from")
+    proofs_added: int | None = None
+    steps_before: int | None = None
+    steps_after: int | None = None
+
+
+class ExamplesMark(Mark):
+    examples: int
+    sha256: str
+    kinds: dict[str, int] = {}
+
+
+class TrainMark(Mark):
+    examples: int
+    steps: int
+    train_loss: float
+    first_loss: float | None
+    last_loss: float | None
+    resumed_from: str | None
+    seconds: float
+    model: str
+    base_model: str
+    kinds: dict[str, int]
+
+
+STAGE_MARKS: dict[str, type[Mark]] = {
+    "started": StartedMark, "prove": ProvingMark, "conjectures": ConjecturesMark, "prove_conjectures": ProvingMark,
+    "traced": TracedMark, "select": SelectMark, "memory": MemoryMark, "examples": ExamplesMark, "train": TrainMark,
+}
+
+
+def checked_mark(stage: str, info: dict[str, Any]) -> dict[str, Any]:
+    """A stage's counts checked against its mark (held-out stages: one HeldoutCounts per set)."""
+    if stage in ("heldout", "final"):
+        return {label: HeldoutCounts.model_validate(counts).model_dump() for label, counts in info.items()}
+    return STAGE_MARKS[stage].model_validate(info).model_dump(by_alias=True, exclude_none=True)

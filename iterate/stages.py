@@ -17,6 +17,7 @@ from typing import Any
 
 from proofsmith.formats.json_files import read_json, write_json
 from proofsmith.iterate.layout import RunLayout
+from proofsmith.iterate.records import checked_mark
 
 # The stages of a round, in order (round 0: examples, train, heldout).
 ROUND_STAGES = ("prove", "conjectures", "prove_conjectures", "traced", "select", "memory", "examples", "train",
@@ -46,6 +47,7 @@ class StageRunner:
         return {k: v for k, v in self.state(r).get(stage, {}).items() if k != "finished_at"}
 
     def mark(self, r: int, stage: str, info: dict[str, Any]) -> None:
+        info = checked_mark(stage, info)
         state = self.state(r)
         state[stage] = dict(info, finished_at=round(time.time(), 3))
         rd = self.layout.round(r)
