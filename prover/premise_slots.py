@@ -249,7 +249,8 @@ class PremiseStatements:
         with self._lock:
             mask = self._masks.get(key)
             if mask is None:
-                mask = np.ones(len(self.corpus), dtype=bool) if path is None else self.corpus.accessible_mask(path, pos)
+                mask = (np.ones(len(self.corpus), dtype=bool) if path is None or pos is None
+                        else self.corpus.accessible_mask(path, pos))
                 if len(self._masks) > 64:
                     self._masks.clear()
                 self._masks[key] = mask

@@ -48,6 +48,7 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
+from typing import Any
 
 from proofsmith.checker.backend import Checker, ProofSession, SessionCrashed
 from proofsmith.checker.types import (
@@ -148,9 +149,9 @@ class BestFirstSearchProver(Prover):
             self.search(theorem, checker, replace(per_attempt, seed=budget.seed + i), learn=False)
             for i in range(budget.attempts)
         ]
-        proved = next((o for o in outcomes if o.result.proved and o.tree is not None), None)
+        proved = next((o.tree for o in outcomes if o.result.proved and o.tree is not None), None)
         if proved is not None:
-            self.generator.learn(theorem.name, proved.tree.proof_steps() or [])
+            self.generator.learn(theorem.name, proved.proof_steps() or [])
         return combine_attempts(theorem, [o.result for o in outcomes])
 
     def search(self, theorem: Theorem, checker: Checker, budget: Budget, learn: bool = True) -> SearchOutcome:
@@ -186,14 +187,15 @@ class BestFirstSearchProver(Prover):
                 self._result(theorem, Verdict.ERROR, start, clock, f"checker crashed: {exc}", tree, stats), tree
             )
 
-        if self._accepted is None:
+        accepted: tuple[str, CheckResult] | None = self._accepted
+        if accepted is None:
             # Like the portfolio prover: TIMEOUT when the wall budget ran out, FAILED otherwise.
             verdict = Verdict.TIMEOUT if stop.startswith("wall-clock") else Verdict.FAILED
             if stats["rejected_finishes"]:
                 stop += (f"; the checker rejected {stats['rejected_finishes']} proof(s) search found, "
                          f"the last: {self._last_rejection}")
             return SearchOutcome(self._result(theorem, verdict, start, clock, stop, tree, stats), tree)
-        proof, check = self._accepted
+        proof, check = accepted
         result = self._result(theorem, Verdict.PROVED, start, clock, "", tree, stats, proof)
         result.check = check
         # which generator (a mixture's part) proposed each step of the proof
@@ -231,8 +233,8 @@ class BestFirstSearchProver(Prover):
                 if len(retries) < len(frontier):
                     frontier[:] = retries
                     heapq.heapify(frontier)
-            if isinstance(frontier[0][2], TimeoutRetry):
-                retry = heapq.heappop(frontier)[2]
+            if isinstance(retry := frontier[0][2], TimeoutRetry):
+                heapq.heappop(frontier)
                 self._retry(session, tree, retry, budget, deadline, clock, frontier, order, stats)
                 if self._proof_accepted(session, tree, budget, clock, stats):
                     return "proof found"
@@ -240,8 +242,8 @@ class BestFirstSearchProver(Prover):
                     return "every branch failed"
                 continue
             batch: list[InternalNode] = []
-            while frontier and len(batch) < self.expansion_batch and isinstance(frontier[0][2], InternalNode):
-                node = heapq.heappop(frontier)[2]
+            while frontier and len(batch) < self.expansion_batch and isinstance(node := frontier[0][2], InternalNode):
+                heapq.heappop(frontier)
                 if node.status is Status.OPEN and not node.expanded:
                     batch.append(node)
             if budget.expansions is not None:
@@ -280,7 +282,7 @@ class BestFirstSearchProver(Prover):
                         first_try = self.first_try_timeout_s is not None and (
                             self.first_try_timeout_s < budget.tactic_timeout_s
                         )
-                        limit = self.first_try_timeout_s if first_try else budget.tactic_timeout_s
+                        limit = self.first_try_timeout_s if first_try and self.first_try_timeout_s else budget.tactic_timeout_s
                         outcome = self._try(
                             session, tree, node, tactic, logprob, min(limit, max(remaining, MIN_TACTIC_TIMEOUT_S)),
                             clock, frontier, order, stats, retry_timeout=first_try,
@@ -434,7 +436,7 @@ class BestFirstSearchProver(Prover):
         proof: str | None = None,
     ) -> ProverResult:
         elapsed = time.perf_counter() - start
-        extra = dict(stats)
+        extra: dict[str, Any] = dict(stats)
         if tree is not None:
             extra["tree"] = tree.size()
         return ProverResult(

@@ -139,7 +139,7 @@ def _propagate_failure(start: InternalNode) -> None:
         node = stack.pop()
         if node.status is not Status.OPEN or not node.expansion_done:
             continue
-        if all(e.dst.status is Status.FAILED for e in node.out_edges):
+        if all(e.dst.status is Status.FAILED for e in node.out_edges or ()):
             node.status = Status.FAILED
             stack.extend(e.src for e in node.in_edges)
 

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import importlib
 import json
 import os
 import threading
@@ -339,8 +340,7 @@ class TacticMemory:
                 return [[] for _ in states]
             params = None
             if visible < len(self._states):
-                import faiss
-
+                faiss: Any = importlib.import_module("faiss")  # its SWIG signatures are not typed
                 # the selector is kept referenced until the search returns
                 selector = faiss.IDSelectorRange(0, visible)
                 params = faiss.SearchParameters(sel=selector)
