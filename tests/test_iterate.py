@@ -261,3 +261,27 @@ def test_heldout_interval_is_wilsons():
     assert wilson_interval(2, 10) == (0.0567, 0.5098)  # the textbook 95% Wilson interval of 2/10
     assert wilson_interval(0, 150) == (0.0, 0.025) and wilson_interval(5, 5)[1] == 1.0
     assert wilson_interval(0, 0) is None
+
+
+def test_the_ablation_table_has_a_row_per_arm_and_round(tmp_path):
+    from proofsmith.iterate.ablation import ablation_markdown, main
+
+    for arm, proved in (("arm-a", 3), ("arm-c", 5)):
+        run = tmp_path / arm
+        run.mkdir()
+        (run / "config.json").write_text(json.dumps({"prover": {"budget_s": 20}}))
+        base = {"model": "", "attempted": 10, "dataset_attempted": 10, "conjectures_attempted": 0,
+                "conjectures_proved": 0, "cumulative_attempted": 10, "cumulative_proved": proved,
+                "seconds_this_run": 1, "stage_finished_at": {}}
+        lines = [dict(base, round=0, proved=0, dataset_proved=0, new_proofs=0, funnel={}, memory={"steps_after": 100},
+                      heldout={"stdlib-novel_premises-test": {"proved": 20, "usable": 150, "pass_rate": 0.1333,
+                                                              "selected": 150, "interval_95": [0.0879, 0.1969]}}),
+                 dict(base, round=1, proved=proved, dataset_proved=proved, new_proofs=proved,
+                      cumulative_dataset_attempted=10, cumulative_dataset_proved=proved,
+                      funnel={"generated": 8, "well_formed": 6, "new": 5, "proved": 3, "kept": 1},
+                      memory={"steps_after": 140}, heldout={})]
+        (run / "metrics.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    table = ablation_markdown([tmp_path / "arm-a", tmp_path / "arm-c"])
+    assert "| arm-a (20 s) | 0 | - | 0 |" in table and "| arm-c (20 s) | 1 | 5/10 | 5 | 8 | 6 | 5 | 3 | 1 | 140 | - |" in table
+    assert "20/150 (13.3%) [8.8%, 19.7%]" in table
+    assert main([str(tmp_path / "nope")]) == 2
