@@ -335,47 +335,77 @@ def _library_files(library: str, load_path: tuple[tuple[str, str], ...]) -> list
 
 
 _NOT_TERMS = frozenset({"Ltac", "Ltac2", "Module", "Module Type", "Section"})
-_HYPOTHESIS = "hypothesis "  # what _judge puts before a section variable or functor parameter
+
+
+@dataclass(frozen=True)
+class _Judgement:
+    """What one name Print Assumptions lists is, and why it is not allowed (None: it is)."""
+
+    name: str
+    problem: str | None = None
+    hypothesis: bool = False  # a section variable or functor parameter: the theorem's own
+    in_file: bool = False  # declared by a library theorem's own file before it (a module type's field, maybe)
 
 
 def _judge(listed: str, after: tuple[Located, ...], before: tuple[Located, ...], libraries: tuple[str, ...],
-           load_path: tuple[tuple[str, str], ...], coq_file: CoqcFile) -> tuple[str, str | None]:
-    """(what `listed` is, why it is not allowed or None)."""
+           load_path: tuple[tuple[str, str], ...], coq_file: CoqcFile) -> _Judgement:
     # the term the name denotes (Locate also lists tactics and modules of that name)
     found = next((located for located in after if located.kind not in _NOT_TERMS), None)
     if found is None:
-        return listed, f"{listed}: Locate finds no term of that name"
+        return _Judgement(listed, f"{listed}: Locate finds no term of that name")
     if found.kind == "Variable":
         if found in before:
-            return _HYPOTHESIS + found.name, None
-        return found.name, f"{found.name}: a section variable the proof declares"
+            return _Judgement(found.name, hypothesis=True)
+        return _Judgement(found.name, f"{found.name}: a section variable the proof declares")
     if found.kind != "Constant":
-        return found.name, f"{found.name}: Print Assumptions lists a {found.kind}"
+        return _Judgement(found.name, f"{found.name}: Print Assumptions lists a {found.kind}")
     name = found.name
     if name.startswith(coq_file.module + "."):
-        short = name.rsplit(".", 1)[-1]
         if found not in before:
-            return name, f"{name}: an axiom the proof itself declares"
-        if coq_file.coq_file:
-            return name, None
-        if short in coq_file.declared:
-            return name, None
-        if coq_file.header_admits and not coq_file.functor_parameters:
-            return name, f"{name}: depends on an admitted lemma or an axiom of the header (the header admits)"
-        what = "its file" if coq_file.functor_parameters else "the header"
-        return name, f"{name}: an axiom or admitted lemma of {what}, outside Coq's standard library"
+            return _Judgement(name, f"{name}: an axiom the proof itself declares")
+        if coq_file.coq_file or name.rsplit(".", 1)[-1] in coq_file.declared:
+            return _Judgement(name)
+        if coq_file.functor_parameters:
+            return _Judgement(name, f"{name}: an axiom or admitted lemma of its file, outside Coq's standard library",
+                              in_file=True)
+        if coq_file.header_admits:
+            return _Judgement(name, f"{name}: depends on an admitted lemma or an axiom of the header (the header admits)")
+        return _Judgement(name, f"{name}: an axiom or admitted lemma of the header, outside Coq's standard library")
     library = max((lib for lib in libraries if name.startswith(lib + ".")), key=len, default=None)
     if library is not None:
         files = _library_files(library, load_path)
         outside = [str(f) for f in files if not f.resolve().is_relative_to(coq_theories())]
         if files and not outside:
-            return name, None
+            return _Judgement(name)
         where = ", ".join(outside) if outside else "no .vo file on the load path"
-        return name, (f"{name}: an axiom or admitted lemma of library {library} ({where}), outside Coq's "
-                      "standard library")
+        return _Judgement(name, f"{name}: an axiom or admitted lemma of library {library} ({where}), outside Coq's "
+                                "standard library")
     if coq_file.functor_parameters and found in before:
-        return _HYPOTHESIS + name, None
-    return name, f"{name}: neither in a library nor in the file"
+        return _Judgement(name, hypothesis=True)
+    return _Judgement(name, f"{name}: neither in a library nor in the file")
+
+
+def _interface_fields(coq_file: CoqcFile, names: list[str], timeout_s: float) -> set[str]:
+    """Those of `names` (constants a library file declares before the theorem) that are fields of a
+    module type still open there: the interface's parameters, hypotheses of everything proved inside it.
+    A third compile, asking `Locate Module` of every module between the file's and each constant."""
+    ancestors = sorted({name.rsplit(".", k)[0] for name in names for k in range(1, name.count(".") + 1)
+                        if name.rsplit(".", k)[0].startswith(coq_file.module + ".")})
+    if not ancestors:
+        return set()
+    nonce = secrets.token_hex(8)
+    theorem = f"proofsmith_recheck_{nonce}"
+    coq_file = replace(coq_file, statement=coq_file.statement.replace(coq_file.theorem, theorem, 1), theorem=theorem)
+    queries = _Queries(nonce)
+    after = _trailer(coq_file, queries) + "".join(queries.add(f"module_{i}", f"Locate Module {m}.")
+                                                   for i, m in enumerate(ancestors))
+    try:
+        done = coq_file.compile(coq_file.text("", after), timeout_s)
+        open_types = {m for i, m in enumerate(ancestors)
+                      if queries.answer(done.stdout, f"module_{i}").startswith(f"Open Module Type {m}")}
+    except (subprocess.TimeoutExpired, AnswerError):
+        return set()
+    return {name for name in names if any(name.startswith(m + ".") for m in open_types)}
 
 
 def recheck_all(items: Iterable[RecheckItem], jobs: int = 2, timeout_s: float = 600.0
@@ -387,7 +417,8 @@ def recheck_all(items: Iterable[RecheckItem], jobs: int = 2, timeout_s: float = 
 
 
 def recheck(item: RecheckItem, timeout_s: float = 600.0) -> RecheckVerdict:
-    """Compile `item`'s proof with plain coqc and judge it (at most two compiles)."""
+    """Compile `item`'s proof with plain coqc and judge it (two compiles when it has axioms, three for a
+    library theorem leaning on its file's own declarations)."""
     if item.error:
         return RecheckVerdict(False, item.error)
     if item.problem is None:
@@ -449,15 +480,14 @@ def _judge_assumptions(coq_file: CoqcFile, assumptions: Assumptions, timeout_s: 
         return _rejection(done, text, coq_file, nonce)
     if again != assumptions:
         return RecheckVerdict(False, "Print Assumptions answers differently in a second compile of the same file")
-    axioms, hypotheses, problems = [], [], []
-    for listed, (after_answer, before_answer) in zip(names, located):
-        name, problem = _judge(listed, after_answer, before_answer, libraries, load_path, coq_file)
-        if name.startswith(_HYPOTHESIS):
-            hypotheses.append(name.removeprefix(_HYPOTHESIS))
-        else:
-            axioms.append(name)
-        if problem:
-            problems.append(problem)
+    judged = [_judge(listed, after_answer, before_answer, libraries, load_path, coq_file)
+              for listed, (after_answer, before_answer) in zip(names, located)]
+    fields = _interface_fields(coq_file, [j.name for j in judged if j.in_file], timeout_s) if any(
+        j.in_file for j in judged) else set()
+    judged = [replace(j, problem=None, hypothesis=True) if j.name in fields else j for j in judged]
+    axioms = [j.name for j in judged if not j.hypothesis]
+    hypotheses = [j.name for j in judged if j.hypothesis]
+    problems = [j.problem for j in judged if j.problem]
     if problems:
         return RecheckVerdict(False, "depends on what is not allowed: " + "; ".join(problems), tuple(axioms),
                               tuple(hypotheses))

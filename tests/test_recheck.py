@@ -176,6 +176,20 @@ def test_section_variables_and_functor_parameters_are_hypotheses(coq_project):
 
 
 @pytest.mark.coq
+def test_a_module_types_fields_are_hypotheses_the_files_axioms_are_not(tmp_path):
+    (tmp_path / "_CoqProject").write_text("-Q . Lib\n")
+    (tmp_path / "Sig.v").write_text(
+        "Axiom oracle : 1 = 2.\n"
+        "Module Type T.\n  Parameter x : nat.\n  Axiom x_pos : 0 < x.\n"
+        "  Lemma in_type : 0 < x.\n  Proof. exact x_pos. Qed.\nEnd T.\n"
+        "Lemma outside : 1 = 2.\nProof. exact oracle. Qed.\n")
+    in_type = recheck(RecheckItem("proof", "in_type", "exact x_pos.", FileProblem(str(tmp_path), "Sig.v", "in_type", 5)))
+    assert in_type.ok and in_type.hypotheses == ("Lib.Sig.T.x_pos",), in_type
+    outside = recheck(RecheckItem("proof", "outside", "exact oracle.", FileProblem(str(tmp_path), "Sig.v", "outside", 8)))
+    assert not outside.ok and "Lib.Sig.oracle" in outside.reason, outside
+
+
+@pytest.mark.coq
 def test_a_stdlib_theorem_in_its_file_may_use_the_files_own_axioms():
     done = recheck(RecheckItem("proof", "NNPP", "unfold not; intros; elim (classic p); auto. intro NP; elim (H NP).",
                                FileProblem("stdlib", "theories/Logic/Classical_Prop.v", "Coq.Logic.Classical_Prop.NNPP")))
