@@ -402,7 +402,7 @@ def _interface_fields(coq_file: CoqcFile, names: list[str], timeout_s: float) ->
     try:
         done = coq_file.compile(coq_file.text("", after), timeout_s)
         open_types = {m for i, m in enumerate(ancestors)
-                      if queries.answer(done.stdout, f"module_{i}").startswith(f"Open Module Type {m}")}
+                      if queries.answer(done.stdout, f"module_{i}").strip().split("\n")[0] == f"Open Module Type {m}"}
     except (subprocess.TimeoutExpired, AnswerError):
         return set()
     return {name for name in names if any(name.startswith(m + ".") for m in open_types)}
