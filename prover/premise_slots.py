@@ -49,6 +49,8 @@ import numpy as np
 
 from proofsmith.checker.types import Theorem
 from proofsmith.prover.library_order import file_modules
+from proofsmith.prover.premises import RetrievedPremise
+from proofsmith.prover.tactic_memory import state_key
 from proofsmith.retrieval.corpus import Corpus, CorpusError, Premise
 from proofsmith.retrieval.index import PremiseIndex
 from proofsmith.retrieval.retriever import theorem_place
@@ -228,6 +230,12 @@ class PremiseStatements:
             ranked.append((self.corpus.premises[int(i)], (1 - SYMBOL_WEIGHT) * float(score) + SYMBOL_WEIGHT * overlap))
         ranked.sort(key=lambda item: -item[1])
         return ranked[:k]
+
+    def retrieve(self, goal: str, theorem: Theorem, k: int) -> list[RetrievedPremise]:
+        """The prover's premise-retriever protocol (prover.premises): the k premises best ranked for
+        `goal`'s key, named as `theorem` refers to them (the model-free generator's apply/rewrite/exact)."""
+        return [RetrievedPremise(self.name_for(p, theorem), statement_text(p), score)
+                for p, score in self.rank(state_key(goal), theorem, APPLY, k)]
 
     def name_for(self, premise: Premise, theorem: Theorem) -> str:
         """How `theorem`'s proof refers to `premise`: inside its own file's module by the name there."""

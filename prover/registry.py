@@ -378,8 +378,11 @@ def _memory_search(options: dict[str, Any]) -> Prover:
     _resolve_retriever(options)
     parts = [(memory, share, MEMORY_TACTICS)]
     if slots:
+        slot_generator = _premise_slot_generator(memory, source)
         parts = [(memory, share * (1.0 - slot_share), MEMORY_TACTICS),
-                 (_premise_slot_generator(memory, source), share * slot_share, PREMISE_SLOT_TACTICS)]
+                 (slot_generator, share * slot_share, PREMISE_SLOT_TACTICS)]
+        # the model-free part's apply/rewrite/exact take the same statement-ranked premises
+        options.setdefault("retriever", slot_generator.statements)
     generator = MixtureGenerator([*parts, (ModelFreeGenerator(automation=automation), 1.0 - share, MODEL_FREE_TACTICS)])
     options.setdefault("tactics_per_expansion", MEMORY_TACTICS + MODEL_FREE_TACTICS + (PREMISE_SLOT_TACTICS if slots else 0))
     prover = BestFirstSearchProver(generator, **options)

@@ -144,6 +144,10 @@ def test_memory_search_takes_premise_slots_and_names_bad_ones(trace, tmp_path):
     prover = make_prover("memory-search", memory=str(trace), premise_slots=True, memory_online=False)
     names = [part.name for part, _, _ in prover.generator.parts]
     assert names == ["tactic-memory", "premise-slots", "model-free"]
+    # the model-free part's premise tactics take the same statement-ranked premises
+    assert prover.retriever is prover.generator.parts[1][0].statements
+    (best, *_) = prover.retriever.retrieve(goal("x, y : nat", "x * y = y * x"), MUL_COMM, 2)
+    assert best.name == "Coq.Arith.PeanoNat.Nat.mul_comm" and best.statement == "forall n m : nat, n * m = m * n"
     with pytest.raises(ProverOptionError, match="premise_slot_share must be in"):
         make_prover("memory-search", memory=str(trace), premise_slots=True, premise_slot_share=1.5)
     bare = tmp_path / "bare"
