@@ -14,6 +14,7 @@ from collections import Counter
 from contextlib import closing
 from pathlib import Path
 
+from proofsmith.cli import shared_options
 from proofsmith.cli.errors import UsageError
 
 
@@ -28,7 +29,7 @@ def register(sub) -> None:
     p.add_argument("--project", default=None,
                    help="for a check output whose input names theorems by file: the --project it was given")
     p.add_argument("--sample", type=int, default=None, help="for a mutant corpus: re-check this many, drawn with --seed")
-    p.add_argument("--seed", type=int, default=0)
+    shared_options.add_seed(p, help="the draw of --sample (default 0)")
     p.add_argument("--verbose", action="store_true", help="also print a line for every proof that passes")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
