@@ -37,11 +37,14 @@ import sys
 import time
 from collections import defaultdict
 from pathlib import Path
+from typing import cast
 
 from proofsmith.checker.coq.file_context import STDLIB, ContextError, theorem_in_context
 from proofsmith.checker.coq.session import CoqSession
 from proofsmith.checker.settings import CheckerSettings
 from proofsmith.formats.leandojo import read_split
+from proofsmith.prover.generators.tactic_memory import TacticMemoryGenerator
+from proofsmith.prover.premises import PremiseRetriever
 from proofsmith.prover.suggestion import SuggestionEngine, automation_source, project_memory_source
 from proofsmith.prover.tactic_memory import TacticMemory
 from proofsmith.retrieval.bm25 import BM25Retriever
@@ -78,8 +81,11 @@ def main() -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     memory = TacticMemory.from_trace(args.trace, "random", protocol="chronological", progress=True)
+    generator = TacticMemoryGenerator(memory, online=False)
     source = project_memory_source(memory)
-    retriever = BM25Retriever(Corpus.load(args.trace / "corpus.jsonl"))
+    source.generator = generator
+    # BM25's hits have the name, statement and score the premise protocol reads
+    retriever = cast("PremiseRetriever", BM25Retriever(Corpus.load(args.trace / "corpus.jsonl")))
     print(f"memory ({len(memory)} steps) and premises ready in {time.perf_counter() - t0:.0f} s; "
           f"{len(sample)} theorems, {len(done)} done before", file=sys.stderr)
     with CoqSession(CheckerSettings(workers=1, timeout_s=120)) as session, args.out.open("a") as out:
@@ -88,7 +94,7 @@ def main() -> int:
                 continue
             try:
                 theorem = theorem_in_context(STDLIB, traced.file_path, traced.full_name, traced.start[0])
-                source.generator.start(theorem)
+                generator.start(theorem)
                 engine = SuggestionEngine(session, theorem, [automation_source(), source], retriever=retriever,
                                           tactic_timeout_s=2.0, list_budget_s=10.0)
             except (ContextError, ValueError) as exc:

@@ -16,8 +16,8 @@ import threading
 
 from proofsmith.checker import child_process
 from proofsmith.checker.backend import CheckerUnavailable
-from proofsmith.formats.json_files import InputFileError
 from proofsmith.cli.errors import UsageError
+from proofsmith.formats.json_files import InputFileError
 
 COMMAND_MODULES = [
     "proofsmith.cli.check",

@@ -26,9 +26,9 @@ from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
-from proofsmith.formats.json_files import JsonlAppender
 from proofsmith.cli import load_path_options
 from proofsmith.cli.errors import UsageError, checker_settings
+from proofsmith.formats.json_files import JsonlAppender
 
 FIELDS = ("name", "header", "statement", "proof")  # header may be left out (no imports)
 IN_CONTEXT_FIELDS = ("name", "file", "proof")  # with --project DIR|stdlib
@@ -77,8 +77,8 @@ def read_tasks(path: Path, backend: str, project: str | None = None):
 def _in_context_task(record: dict, path: Path, line: int, backend: str, project: str | None):
     """A line naming a theorem of a project file: its statement and context are the file's."""
     from proofsmith.checker.coq.file_context import ContextError, theorem_in_context
-    from proofsmith.formats.json_files import InputFileError, get_field
     from proofsmith.checker.types import ProofTask
+    from proofsmith.formats.json_files import InputFileError, get_field
 
     name, file, proof = (get_field(record, k, str, path, line, nonempty=k != "proof") for k in IN_CONTEXT_FIELDS)
     at = get_field(record, "line", int, path, line, optional=True)

@@ -71,8 +71,8 @@ def run(args) -> int:
     from proofsmith.eval.benchmarks import BenchmarkDataError, BenchmarkSelectionError
     from proofsmith.eval.ray_cluster import RayClusterError
     from proofsmith.eval.report import headline
-    from proofsmith.formats.run_records import ResultsFileError
     from proofsmith.eval.runner import RunConfig, RunConfigError, run_eval
+    from proofsmith.formats.run_records import ResultsFileError
     from proofsmith.prover.registry import ProverOptionError
 
     problems = tuple(n.strip() for n in args.problems.split(",") if n.strip()) if args.problems else None

@@ -19,7 +19,7 @@ class _Bind(argparse.Action):
     """-Q/-R keep their order among themselves, as Coq's would."""
 
     def __call__(self, parser, namespace, values, option_string=None):
-        setattr(namespace, self.dest, [*(getattr(namespace, self.dest) or []), (option_string, *values)])
+        setattr(namespace, self.dest, [*(getattr(namespace, self.dest) or []), (option_string, *(values or ()))])
 
 
 def add_arguments(

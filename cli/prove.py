@@ -79,7 +79,13 @@ def run(args) -> int:
     from proofsmith.prover.base import Budget
     from proofsmith.prover.model_store import ModelNotFound
     from proofsmith.prover.registry import (
-        ProverOptionError, check_prover, checker_settings, default_prover, make_prover, takes_model, unsuitable,
+        ProverOptionError,
+        check_prover,
+        checker_settings,
+        default_prover,
+        make_prover,
+        takes_model,
+        unsuitable,
     )
     from proofsmith.prover.search import BestFirstSearchProver
     from proofsmith.prover.sequence import ProverSequence

@@ -35,9 +35,13 @@ import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 from proofsmith.cli import load_path_options, shared_options, statement_input
 from proofsmith.cli.errors import UsageError
+
+if TYPE_CHECKING:
+    from proofsmith.prover.premises import PremiseRetriever
 
 COMMANDS_HELP = "number: take it · tactic: run it · u: undo · s: search · p: premises · q: quit"
 
@@ -236,7 +240,8 @@ def _run(args) -> int:
     retriever = None
     if args.retriever is not None:
         try:
-            retriever = load_retriever(args.retriever)
+            # a DenseRetriever's hits have the name, statement and score the protocol reads
+            retriever = cast("PremiseRetriever", load_retriever(args.retriever))
         except ProverOptionError as exc:
             raise UsageError(str(exc)) from None
     sources = _sources(args)
@@ -253,7 +258,7 @@ def _run(args) -> int:
             for sentence in located.done:
                 step = engine.run_tactic(sentence.text, source="file")
                 if not step.ok:
-                    where = f"{located.theorem.place.file}, line {sentence.line}"
+                    where = f"{inside}, line {sentence.line}"
                     raise UsageError(f"{where}: {sentence.text!r} fails: {step.message}")
         if learn_from is not None:  # once the file replays: what the project teaches joins the sources
             _learn(engine, learn_from, args)

@@ -52,7 +52,11 @@ def run_mutate(args) -> int:
     from proofsmith.data_synth.mutant_corpus import export_benchmark
     from proofsmith.data_synth.mutation import RULES, MutationSettings
     from proofsmith.data_synth.mutation_run import (
-        LibraryError, MutationLibrary, areas, mutate_library, select_parents,
+        LibraryError,
+        MutationLibrary,
+        areas,
+        mutate_library,
+        select_parents,
     )
 
     trace = args.trace or DEFAULT_TRACE_ROOT / args.library

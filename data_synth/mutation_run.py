@@ -23,20 +23,21 @@ from __future__ import annotations
 import re
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, cast
 
 from proofsmith.checker.backend import Checker, ProofSession
-from proofsmith.formats.coq_load_path import LoadPath, LoadPathError
-from proofsmith.formats.json_files import InputFileError, JsonlAppender, read_json, read_jsonl
 from proofsmith.checker.parallel import parallel_flat_map
 from proofsmith.data_synth.funnel import Funnel
-from proofsmith.formats.mutant_record import MutantRecord, keep_parents, read_records
 from proofsmith.data_synth.mutation import LibraryTheorem, MutationSettings, Mutator, open_parent, parent_statement
 from proofsmith.data_synth.premise_index import PremiseIndex, is_theorem_kind
-from proofsmith.retrieval.corpus import Corpus, CorpusError
+from proofsmith.formats.coq_load_path import LoadPath, LoadPathError
+from proofsmith.formats.json_files import InputFileError, JsonlAppender, read_json, read_jsonl
+from proofsmith.formats.mutant_record import MutantRecord, keep_parents, read_records
+from proofsmith.retrieval.corpus import Corpus, CorpusError, Premise
 
 CHUNK = 16  # parents per work item (all from one file)
 FUNNEL_EVERY = 250  # parents between rewrites of the funnel files
@@ -70,7 +71,7 @@ class MutationLibrary:
     load_path: LoadPath = LoadPath()  # what Coq needs to load the library (the trace's metadata.json)
 
     @classmethod
-    def load(cls, trace_dir: Path, extra_load_path: LoadPath = LoadPath(), progress: bool = False) -> "MutationLibrary":
+    def load(cls, trace_dir: Path, extra_load_path: LoadPath = LoadPath(), progress: bool = False) -> MutationLibrary:
         """The library a trace directory describes; `extra_load_path` adds to the load path its metadata records.
         `progress`: a bar over the declarations while the premise index is built."""
         corpus_file = trace_dir / "corpus.jsonl"
@@ -120,7 +121,9 @@ class MutationLibrary:
         if progress:
             from tqdm import tqdm
 
-            premises = tqdm(premises, desc="premise index", unit="decl", dynamic_ncols=True, mininterval=0.5)
+            # from_premises reads them once, in order: the bar counts them as it goes
+            premises = cast("list[Premise]", tqdm(premises, desc="premise index", unit="decl", dynamic_ncols=True,
+                                                  mininterval=0.5))
         index = PremiseIndex.from_premises(premises)
         return cls(trace_dir, corpus, parents, index, sources, load_path.merged(extra_load_path))
 
@@ -203,7 +206,7 @@ def _chunks(parents: list[LibraryTheorem]) -> list[list[LibraryTheorem]]:
 
 
 def _each_parent(checker: Checker, workers: int, parents: list[LibraryTheorem],
-                 work: Callable[[ProofSession, LibraryTheorem], Any]) -> closing[Iterator[tuple[str, Any]]]:
+                 work: Callable[[ProofSession, LibraryTheorem], Any]) -> closing[Any]:
     """`work(session, parent)` for every parent on `workers` threads, a chunk at a time: ("ok", result)
     or ("error", (parent, why)) per parent in completion order; close it (`with`) to end the workers."""
 

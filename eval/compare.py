@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from proofsmith.eval.proportions import McNemar, mcnemar_exact, rate_text, wilson
+from proofsmith.eval.proportions import McNemar, error_bars, mcnemar_exact, rate_text
 from proofsmith.eval.report import HTML_STYLE, figure_png, html_image, html_table, options_text
 from proofsmith.eval.runner import RESULTS, RUN_CONFIG
 from proofsmith.formats.run_records import ResultsFileError, RunRecord, read_results
@@ -205,9 +205,7 @@ def plot(comparison: Comparison) -> bytes:
     fig, (rates_ax, pairs_ax) = plt.subplots(1, 2, figsize=(10, 3.8), gridspec_kw={"width_ratios": [1, 1.2]})
     letters = [r.letter for r in comparison.runs]
     rates = [100 * comparison.proved(r) / n for r in comparison.runs]
-    intervals = [wilson(comparison.proved(r), n) for r in comparison.runs]
-    errors = [[rate - 100 * i.low for rate, i in zip(rates, intervals)],
-              [100 * i.high - rate for rate, i in zip(rates, intervals)]]
+    errors = error_bars([(comparison.proved(r), n) for r in comparison.runs])
     bars = rates_ax.bar(letters, rates, yerr=errors, capsize=4, color="#4c72b0", ecolor="#333333")
     for bar, run in zip(bars, comparison.runs):
         rates_ax.annotate(f"{comparison.proved(run)}/{n}", (bar.get_x() + bar.get_width() / 2, 1),

@@ -11,6 +11,7 @@ each discordant problem is a fair coin.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 Z_95 = 1.959963984540054  # the two-sided 95% normal quantile
@@ -39,6 +40,20 @@ def wilson(successes: int, n: int, z: float = Z_95) -> Interval | None:
     low = 0.0 if successes == 0 else max(0.0, centre - half)
     high = 1.0 if successes == n else min(1.0, centre + half)
     return Interval(low, high)
+
+
+def error_bars(counts: Sequence[tuple[int, int]]) -> list[list[float]]:
+    """Matplotlib `yerr` for bars at 100 * successes / n: how far each 95% Wilson interval reaches
+    below and above, in percent points; each (successes, n) must have n > 0."""
+    below, above = [], []
+    for successes, n in counts:
+        interval = wilson(successes, n)
+        if interval is None:
+            raise ValueError("a bar needs a denominator above 0")
+        rate = 100 * successes / n
+        below.append(rate - 100 * interval.low)
+        above.append(100 * interval.high - rate)
+    return [below, above]
 
 
 def rate_text(successes: int, n: int) -> str:

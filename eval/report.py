@@ -18,7 +18,7 @@ from typing import Any
 
 from proofsmith.eval.benchmarks import Problem
 from proofsmith.eval.passk import mean_pass_at_k, reported_ks
-from proofsmith.eval.proportions import rate_text, wilson
+from proofsmith.eval.proportions import error_bars, rate_text, wilson
 
 SUMMARY = "summary.json"
 REPORT_MD = "report.md"
@@ -232,8 +232,7 @@ def _plots(out_dir: Path, summary: dict[str, Any], records: Sequence[Mapping[str
     cats = [c for c, v in summary["by_category"].items() if v["usable"]]
     fig, ax = plt.subplots(figsize=(max(7.0, 0.4 * len(cats)), 3.6))  # a library has dozens of areas
     rates = [100 * summary["by_category"][c]["pass_rate"] for c in cats]
-    intervals = [wilson(summary["by_category"][c]["proved"], summary["by_category"][c]["usable"]) for c in cats]
-    errors = [[r - 100 * i.low for r, i in zip(rates, intervals)], [100 * i.high - r for r, i in zip(rates, intervals)]]
+    errors = error_bars([(summary["by_category"][c]["proved"], summary["by_category"][c]["usable"]) for c in cats])
     bars = ax.bar(cats, rates, color="#4c72b0", yerr=errors, capsize=3, ecolor="#333333")
     for bar, c in zip(bars, cats):
         v = summary["by_category"][c]

@@ -102,7 +102,7 @@ class Source:
 
     def start_loading(self) -> None:
         """Begin building the generator in a background thread (no-op when built or started)."""
-        if self.generator is None and self._future is None:
+        if self.generator is None and self._future is None and self.loader is not None:
             self._future = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix=f"load-{self.label}").submit(
                 self.loader)
 
@@ -111,6 +111,8 @@ class Source:
         if self.generator is not None:
             return self.generator
         self.start_loading()
+        if self._future is None:  # neither a generator nor a loader: __post_init__ refuses that
+            raise ValueError(f"source {self.label}: give a generator or a loader")
         try:
             self.generator = self._future.result(timeout=timeout_s)
         except concurrent.futures.TimeoutError:
@@ -262,7 +264,7 @@ class SuggestionEngine:
 
     @property
     def tactics(self) -> list[str]:
-        return [step.tactic for step in self.stack[1:]]
+        return [step.tactic for step in self.stack[1:] if step.tactic is not None]  # only the first has none
 
     def _key(self, state: GoalState) -> tuple:
         return (state.text, state.pending)

@@ -15,9 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_errors import usage_error
-
 from proofsmith.cli import main
+from tests.cli_errors import usage_error
 
 pytestmark = pytest.mark.coq
 

@@ -268,7 +268,7 @@ def prepare_project(
         failures: dict[str, str] = {}
         args = _relative_args(folder, load_path)
         todo = [f for f in needed if _stale(cache, f, graph)]
-        for index, file in enumerate(needed):
+        for file in needed:
             if any(dep in failures for dep in graph.get(file, [])):
                 failures[file] = f"not compiled: it requires {next(d for d in graph[file] if d in failures)}, " \
                                  "which does not compile"
