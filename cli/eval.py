@@ -62,7 +62,7 @@ def register(sub) -> None:
 
 def _prover_options(args) -> tuple[tuple[str, object], ...]:
     options = shared_options.prover_options(args)
-    if args.protocol is not None:  # coq-library's protocol is what the tactic memory may hold
+    if getattr(args, "protocol", None) is not None:  # coq-library's protocol is what the tactic memory may hold
         options["memory_protocol"] = args.protocol
     return tuple(sorted(options.items()))
 

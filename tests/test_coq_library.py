@@ -159,7 +159,7 @@ def test_the_report_gives_pass_rates_by_library_area(tmp_path):
     assert summary["by_category"]["Arith"]["pass_rate"] == 1.0 and summary["by_category"]["Reals"]["pass_rate"] == 0.5
     write_reports(tmp_path, summary, records)
     md = (tmp_path / "report.md").read_text()
-    assert "## Pass rate by library area" in md and "| library area | problems | usable | proved | pass rate |" in md
+    assert "## Pass rate by library area" in md and "| library area | problems | usable | proved | pass rate (95% interval) |" in md
     assert "| Reals | 2 | 2 | 1 | 50.0% |" in md
     assert "- 1 left out: Instance 1" in md
     assert "| r2 | failed | 0.5 | the human proof was not accepted: Error: The reference foo was not found |" in md
