@@ -160,9 +160,9 @@ def test_the_report_gives_pass_rates_by_library_area(tmp_path):
     write_reports(tmp_path, summary, records)
     md = (tmp_path / "report.md").read_text()
     assert "## Pass rate by library area" in md and "| library area | problems | usable | proved | pass rate (95% interval) |" in md
-    assert "| Reals | 2 | 2 | 1 | 50.0% |" in md
+    assert "| Reals | 2 | 2 | 1 | 1/2 = 50.0% [9.5%, 90.5%] |" in md
     assert "- 1 left out: Instance 1" in md
-    assert "| r2 | failed | 0.5 | the human proof was not accepted: Error: The reference foo was not found |" in md
+    assert "| failed | 0.5 | the human proof was not accepted: Error: The reference foo was not found | Proof. lia. |" in md
     assert "<h2>Pass rate by library area</h2>" in (tmp_path / "report.html").read_text()
 
 
