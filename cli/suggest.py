@@ -91,7 +91,13 @@ def _learn(engine, project: Path, args) -> None:
     from proofsmith.cli.project_knowledge import learn_project
     from proofsmith.prover import suggestion
 
-    knowledge = learn_project(project, exclude=engine.theorem.name)
+    from proofsmith.data_synth.trace.libraries import LibraryError
+
+    try:
+        knowledge = learn_project(project, exclude=engine.theorem.name)
+    except (LibraryError, UsageError) as exc:  # the suggestions still come, without what it would teach
+        print(f"proofsmith suggest: not learning from {project}: {exc}", file=sys.stderr)
+        return
     if knowledge.steps:
         engine.sources.insert(1, suggestion.project_memory_source(knowledge.memory))
     if args.retriever is None and knowledge.retriever is not None:

@@ -122,7 +122,8 @@ def libraries_of_projects(specs: list[str], logical_paths: list[str], say: bool 
         except LoadPathError as exc:
             raise UsageError(f"--library {spec}: {exc}") from None
         root = Path(spec).resolve()
-        own = [b for b in load_path.bindings if b.logical and Path(b.directory).is_relative_to(root)]
+        own = [b for b in load_path.bindings if b.logical and Path(b.directory).is_relative_to(root)
+               and any(Path(b.directory).rglob("*.v"))]  # a bound folder with no source yet traces nothing
         if not own:
             raise UsageError(f"--library {spec}: its {PROJECT_FILE} binds no folder inside it with -Q/-R")
         for binding in own:
