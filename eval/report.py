@@ -237,7 +237,8 @@ def _plots(out_dir: Path, summary: dict[str, Any], records: Sequence[Mapping[str
     for bar, c in zip(bars, cats):
         v = summary["by_category"][c]
         inside = bar.get_height() > 85  # a label above a bar near 100% would leave the axes
-        ax.annotate(f"{v['proved']}/{v['usable']}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+        # beside the error bar, which runs up the bar's middle
+        ax.annotate(f"{v['proved']}/{v['usable']}", (bar.get_x() + bar.get_width() / 4, bar.get_height()),
                     ha="center", va="top" if inside else "bottom", fontsize=8, color="white" if inside else "black",
                     xytext=(0, -2 if inside else 2), textcoords="offset points")
     ax.set_ylabel("pass rate (%), 95% Wilson interval")
