@@ -42,7 +42,7 @@ from proofsmith.checker.coq.assumptions import from_kernel
 from proofsmith.checker.coq.axiom_cache import library_axiom_cache
 from proofsmith.checker.coq.kernel_query import answer as kernel_answer
 from proofsmith.checker.coq.kernel_query.answer import Declared, FactKind, KernelAnswerUnreadable, KernelDeclarations, Origin
-from proofsmith.checker.coq.kernel_query.build import LOAD_SENTENCE, plugin_folder, warn_once
+from proofsmith.checker.coq.kernel_query.build import LOAD_SENTENCE, installation_key, plugin_folder, warn_once
 from proofsmith.checker.coq.library import coqlib, reserved_binding
 from proofsmith.checker.coq.document import CoqDocument, CoqError, ProcessUnsound, QueryError
 from proofsmith.formats.coq_load_path import LoadPath
@@ -143,7 +143,11 @@ class CoqSession(ProcessSession[CoqDocument]):
             doc.append(LOAD_SENTENCE, START_PLUGIN_TIMEOUT_S)
             doc.force(START_PLUGIN_TIMEOUT_S)
             self._kernel = True
-        except (CoqError, ProcessUnsound) as exc:
+            if self.settings.cache_dir is not None:  # the answers for library globals, kept per .vo digest
+                folder = self.settings.cache_dir / "coq-kernel-answers" / installation_key(self.settings.coq_binary)
+                folder.mkdir(parents=True, exist_ok=True)
+                doc.query(f"ProofsmithAnswerCache {_coq_string(str(folder))}.", doc.tip, START_PLUGIN_TIMEOUT_S)
+        except (CoqError, ProcessUnsound, QueryError, OSError) as exc:
             warn_once(f"the kernel-query plugin in {self._kernel_folder} does not load ({exc}); assumptions "
                       "come from Coq's Print Assumptions instead (slower)")
             self._recover_to(start)
@@ -567,7 +571,9 @@ class CoqSession(ProcessSession[CoqDocument]):
             # no load path may bind the Coq root (library.reserved_binding): Coq.* is Coq's own library
             return assumption.name.startswith("Coq.") and self._pattern_allows(assumption.name)
         subject = fact.subject
-        if fact.kind is not FactKind.CONSTANT or subject is None or subject.body is not kernel_answer.Body.NONE:
+        # a constant without a body, or one of the kernel's primitives (PrimInt63.add: Coq's library declares them)
+        if fact.kind is not FactKind.CONSTANT or subject is None or subject.body not in (
+                kernel_answer.Body.NONE, kernel_answer.Body.PRIMITIVE):
             return False
         if subject.origin is Origin.BOUND:  # a field of an enclosing functor's (or module type's) parameter
             return subject.declared is not Declared.CONJECTURE
