@@ -212,3 +212,27 @@ def test_without_the_plugin_coqs_own_answer_still_rejects_an_admitted_lemma(tmp_
         assert check(s, "", "Theorem t_fallback_ok (n : nat) : n + 0 = n.", "lia.").proved
     finally:
         s.close()
+
+
+def test_a_body_hidden_in_a_sealed_module_is_read_from_its_implementation(session):
+    header = ADMITTED + "Module Type T.\nParameter p : False.\nEnd T.\nModule M : T.\nDefinition p : False := adm.\nEnd M.\n"
+    result = check(session, header, "Theorem t_sealed : False.", "exact M.p.")
+    assert result.verdict is Verdict.FAILED and "Top.adm (conjectural" in result.reason
+
+
+def test_coqs_primitives_are_its_librarys_assumptions(session):
+    result = check(session, "Require Import Uint63.\n", "Theorem t_prim (x : int) : (x + 0)%uint63 = (x + 0)%uint63.",
+                   "reflexivity.")
+    assert result.proved and "Coq.Numbers.Cyclic.Int63.PrimInt63.add" in result.axioms, result.reason
+
+
+def test_answers_kept_on_disk_are_the_answers_learned(tmp_path):
+    theorem = Theorem("t_disk", "Theorem t_disk (x : nat) : x + 1 > x.")
+    answers = []
+    for _ in range(2):  # the second process reads what the first one wrote
+        with CoqSession(CheckerSettings(workers=1, cache_dir=tmp_path)) as s:
+            result = s.check(theorem, "lia.")
+            assert result.proved, result.reason
+            answers.append(result.axioms)
+    assert list((tmp_path / "coq-kernel-answers").glob("*/*.answers"))
+    assert answers[0] == answers[1]
