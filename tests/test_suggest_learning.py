@@ -38,6 +38,9 @@ def test_the_memory_holds_the_other_proofs_not_the_one_being_written(project):
     assert knowledge.memory.theorems() == {"Two.A.double_0", "Two.A.double_S", "Two.B.double_1"}
     again = learn_project(project, exclude="Two.B.double_2", quiet=True)
     assert again.traced_now == 0  # cached per project: unchanged files are not traced again
+    (saved,) = (knowledge.trace_dir / "memory").iterdir()  # A.v's proofs, saved once
+    assert "Two.A.double_S" in saved.joinpath("steps.jsonl").read_text()
+    assert "Two.B.double_1" not in saved.joinpath("steps.jsonl").read_text()  # B.v, being edited, is added live
     (project / "theories" / "B.v").write_text((project / "theories" / "B.v").read_text()
                                               + "\nLemma double_3 : double 3 = 6.\nProof. cbv. reflexivity. Qed.\n")
     edited = learn_project(project, exclude="Two.B.double_2", quiet=True)
