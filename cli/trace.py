@@ -36,7 +36,8 @@ def register(sub) -> None:
     p.add_argument("--eval-fraction", type=float, default=0.05, help="share of theorems in val and in test each")
     p.add_argument("--retry-failed", action="store_true", help="trace again the files that failed last time")
     p.add_argument("--limit", type=int, default=None, help="trace only the first N files of each library (a sample)")
-    load_path_options.add_arguments(p, discover=False, what="libraries the traced ones require but are not traced")
+    load_path_options.add_arguments(p, discover=False, what="libraries the traced ones require but are not traced",
+                                    build=False)  # trace compiles what it traces itself
     p.set_defaults(func=run)
 
 
