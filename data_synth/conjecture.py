@@ -41,7 +41,7 @@ import random
 import re
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any, Collection, Iterable, Sequence
 
 from proofsmith.checker.types import NextState, Theorem
 from proofsmith.data_synth.coq_terms import alpha_key, tokenize
@@ -165,7 +165,7 @@ def mutation_examples(
     mutants: Iterable[Any],
     lemma_of: dict[str, str],
     proof_of: dict[str, str],
-    exclude_parents: set[str] = frozenset(),
+    exclude_parents: Collection[str] = frozenset(),
     limit: int | None = None,
     seed: int = 0,
     empty_lemma_p: float = 0.0,

@@ -49,7 +49,7 @@ def tokenize(text: str) -> list[str]:
         m = _TOKEN.match(text, pos)
         if m is None or m.end() == pos:
             break
-        tokens.append(m.group(m.lastgroup))
+        tokens.append(m.group(m.lastgroup or 0))  # every alternative of _TOKEN is a named group
         pos = m.end()
     return tokens
 

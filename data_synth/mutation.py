@@ -137,6 +137,14 @@ class Candidate:
         return self.context.key()
 
 
+def _contexts(state: GoalState) -> list[Context]:
+    """The goals' contexts of a state `_attempt` accepted (it refuses let-bound ones)."""
+    contexts = [c for g in state.goals if (c := Context.of(g)) is not None]
+    if len(contexts) != len(state.goals):
+        raise ValueError("a let-bound goal that _attempt should have refused")
+    return contexts
+
+
 @dataclass
 class RuleCounts:
     attempts: int = 0  # interactive steps asked of the checker
@@ -282,7 +290,7 @@ class Mutator:
             after = self._attempt(state, tactic, counts, p.full_name, location)
             if after is None:
                 continue
-            main, *side_goals = (Context.of(g) for g in after.goals)
+            main, *side_goals = _contexts(after)
             if main.names != ctx.names or any(g.names != ctx.names for g in side_goals):
                 counts.reject("changes the context")
                 continue
@@ -342,7 +350,7 @@ class Mutator:
         if len(after.goals) != 1:
             counts.reject("side goals")
             return None
-        got = Context.of(after.goals[0])
+        got = _contexts(after)[0]
         if got.names != ctx.names + (hp,):
             counts.reject("changes the context")
             return None
@@ -371,7 +379,7 @@ class Mutator:
         after = self._attempt(state, tactic, counts, premise, name)
         if after is None:
             return None
-        *pre_goals, _main = (Context.of(g) for g in after.goals)
+        *pre_goals, _main = _contexts(after)
         original = dict(ctx.hypotheses)[name]
         if not pre_goals:
             counts.reject("no antecedent")

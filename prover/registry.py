@@ -31,9 +31,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from proofsmith.prover.base import Prover
+from proofsmith.prover.premises import PremiseRetriever
+
+if TYPE_CHECKING:
+    from proofsmith.prover.generators.base import LanguageModelGenerator, TacticGenerator
 
 PROVERS = ("portfolio", "search", "model-free-search", "memory-search", "sample", "portfolio+search", "reference")
 
@@ -130,13 +134,14 @@ def _take(options: dict[str, Any], allowed: tuple[str, ...], prover: str) -> dic
     return {k: v for k, v in options.items() if v is not None}
 
 
-def load_retriever(index_dir: str | Path):
+def load_retriever(index_dir: str | Path) -> PremiseRetriever:
     """The dense retriever saved in an index folder (from `proofsmith index build`)."""
     from proofsmith.retrieval.errors import RetrievalInputError
     from proofsmith.retrieval.retriever import DenseRetriever
 
     try:
-        return DenseRetriever.load(index_dir)
+        # its hits are not RetrievedPremise tuples but carry the name, statement and score the prover reads
+        return cast(PremiseRetriever, DenseRetriever.load(index_dir))
     except RetrievalInputError as exc:
         raise ProverOptionError(f"retriever {str(index_dir)!r}: {exc}") from None
 
@@ -276,6 +281,15 @@ def _portfolio(options: dict[str, Any]) -> Prover:
     return PortfolioProver(hammer=_hammer_option(options))
 
 
+def _language_model(generator: TacticGenerator, needed_by: str) -> LanguageModelGenerator:
+    """`generator` as the language model `needed_by` prompts (ProverOptionError for another kind)."""
+    from proofsmith.prover.generators.base import LanguageModelGenerator
+
+    if not isinstance(generator, LanguageModelGenerator):
+        raise ProverOptionError(f"{needed_by} needs a language-model generator, not {type(generator).__name__}")
+    return generator
+
+
 def _model_generator(options: dict[str, Any], default: str = "auto"):
     from proofsmith.prover.generators import make_generator
 
@@ -331,8 +345,10 @@ def _search(options: dict[str, Any]) -> Prover:
     if proof_retrieval:
         from proofsmith.prover.generators.proof_retrieval import ProofRetrievalGenerator
 
+        assert memory is not None  # proof_retrieval without memory is refused above
         # With memory_share=0 the memory proposes no tactics but still learns each proof found.
-        generator = ProofRetrievalGenerator(generator, memory.memory, learner=memory if memory_share == 0.0 else None)
+        generator = ProofRetrievalGenerator(_language_model(generator, "proof_retrieval=true"), memory.memory,
+                                            learner=memory if memory_share == 0.0 else None)
     if share > 0:
         # The model proposes its few best tactics, the model-free generator its
         # (free) automation and premise tactics; see prover.generators.mixture.
@@ -374,6 +390,7 @@ def _memory_search(options: dict[str, Any]) -> Prover:
         raise ProverOptionError(f"premise_slot_share must be in (0, 1), got {slot_share}")
     source = options.get("memory")
     memory = _memory_generator(options, required=True)
+    assert memory is not None  # required=True raises instead
     share = _memory_share(options)
     _resolve_retriever(options)
     parts = [(memory, share, MEMORY_TACTICS)]
@@ -416,7 +433,7 @@ def _sample(options: dict[str, Any]) -> Prover:
     # Not CTranslate2 by default: its sampling does not honour a per-call seed (see
     # prover.generators.ctranslate2_generator), and pass@k runs are seeded.
     generator = _model_generator(options, default="seeded")
-    return WholeProofSampler(generator, temperature=temperature, **options)
+    return WholeProofSampler(_language_model(generator, "the sample prover"), temperature=temperature, **options)
 
 
 def _portfolio_then_search(options: dict[str, Any]) -> Prover:

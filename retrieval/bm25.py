@@ -66,7 +66,8 @@ class BM25Retriever(Retriever):
 
     def scores(self, text: str) -> np.ndarray:
         """BM25 score of every premise for ``text``."""
-        return np.asarray((self._prepare([text]) @ self.weights).todense()).ravel()
+        product = self._prepare([text]) @ self.weights  # sparse @ sparse; scipy's stubs say ndarray
+        return np.asarray(product.todense()).ravel()  # pyright: ignore[reportAttributeAccessIssue]
 
     def _rank(self, prepared, rows, mask, k):
         dense = np.asarray((prepared[rows] @ self.weights).todense())

@@ -209,13 +209,14 @@ class PremiseIndex:
             and available >= self.settings.approx_min_fraction * n
         )
         todo = np.arange(len(q))
-        if use_approx:
+        if use_approx and self.approx is not None:
+            # faiss's SWIG classes take their fields as keywords at run time; their Python signatures do not say so
             if self.approx_kind == "hnsw":
-                params = faiss.SearchParametersHNSW(
+                params = faiss.SearchParametersHNSW(  # pyright: ignore[reportAttributeAccessIssue]
                     sel=selector, efSearch=max(self.settings.hnsw_ef_search, want)
                 )
             else:
-                params = faiss.SearchParametersIVF(sel=selector, nprobe=self.settings.ivf_nprobe)
+                params = faiss.SearchParametersIVF(sel=selector, nprobe=self.settings.ivf_nprobe)  # pyright: ignore[reportCallIssue]
             d, i = self.approx.search(q, want, params=params)
             complete = (i >= 0).all(axis=1)
             scores[complete, :want] = d[complete]
@@ -224,7 +225,7 @@ class PremiseIndex:
         if len(todo) and two_stage:
             todo = self._two_stage_search(q, todo, want, available, selector, scores, ids)
         if len(todo):
-            params = faiss.SearchParameters(sel=selector) if selector is not None else None
+            params = faiss.SearchParameters(sel=selector) if selector is not None else None  # pyright: ignore[reportCallIssue]
             d, i = self.exact.search(q[todo], want, params=params)
             scores[todo, :want] = d
             ids[todo, :want] = i
@@ -245,7 +246,7 @@ class PremiseIndex:
         """
         faiss = _faiss()
         half = self._half_stage()
-        params = faiss.SearchParameters(sel=selector) if selector is not None else None
+        params = faiss.SearchParameters(sel=selector) if selector is not None else None  # pyright: ignore[reportCallIssue]
         width = max(4 * want, self.settings.exact_first_stage)
         while len(rows) and width < available:
             d16, cand = search_few_queries(half.index, q[rows], width, params)

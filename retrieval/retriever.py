@@ -74,7 +74,7 @@ class Retriever(ABC):
         """Per-query representations, computed once for all queries."""
 
     @abstractmethod
-    def _rank(self, prepared: Any, rows: np.ndarray, mask: np.ndarray | None, k: int):
+    def _rank(self, prepared: Any, rows: np.ndarray, mask: np.ndarray | None, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(scores, ids) arrays of shape (len(rows), k) for the given query rows."""
 
     def search(

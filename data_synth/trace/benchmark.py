@@ -176,7 +176,7 @@ def _traced_theorems(records: list[dict], definitions: Definitions, libraries: d
                     if not (def_path in access.sees(r["path"]) or (def_path == r["path"] and def_end <= t["start"])):
                         traced.provenance_counts["inaccessible"] += 1
                     uses.append(NameUse(use["full_name"], use["start"], use["end"]))
-                    provenances.append(Provenance(use["full_name"], def_path, tuple(def_pos), tuple(def_end)))
+                    provenances.append(Provenance(use["full_name"], def_path, (def_pos[0], def_pos[1]), (def_end[0], def_end[1])))
                 traced.tactic_premises.append(len(provenances))
                 tactics.append(TracedTactic(
                     step["tactic"], annotate(step["tactic"], uses), tuple(provenances), step["state_before"],

@@ -83,4 +83,4 @@ def library_area(file_path: str) -> str:
     (theories/Arith/PeanoNat.v -> Arith, Mathlib/Algebra/Group/Defs.lean -> Algebra), or the
     file for a file at the top (tracelib/Base.v -> Base)."""
     parts = Path(file_path).with_suffix("").parts
-    return parts[1] if len(parts) > 2 else parts[-1]
+    return parts[1] if len(parts) > 2 else parts[-1] if parts else "other"

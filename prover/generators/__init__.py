@@ -54,6 +54,8 @@ def make_generator(kind: str = "auto", model: str | None = None, **options: Any)
         base_url = options.pop("model_url", None)
         if base_url is None:
             raise ValueError("the openai-server generator needs model_url, the server's address")
+        if model is None:
+            raise ValueError("the openai-server generator needs model, the name the server serves it under")
         return OpenAIServerGenerator(model, base_url, **options)
     # A local model: how it decodes is one settings object; device and threads are the backend's own.
     settings = DecodingSettings.take(options)

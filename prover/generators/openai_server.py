@@ -60,7 +60,7 @@ import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
@@ -288,7 +288,7 @@ class OpenAIServerGenerator(LanguageModelGenerator):
             answers = self._answers(request, range(len(request.prompts)), deadline)
         return [self._completions(choices) for choices in answers]
 
-    def _answers(self, request: DecodeRequest, indices, deadline: float | None) -> list[list[tuple[str, float | None]]]:
+    def _answers(self, request: DecodeRequest, indices: Iterable[int], deadline: float | None) -> list[list[tuple[str, float | None]]]:
         """The choices gathered for each prompt index, calling the server concurrently."""
         indices = list(indices)
         gathered: dict[int, list[tuple[str, float | None]]] = {i: [] for i in indices}
@@ -332,8 +332,9 @@ class OpenAIServerGenerator(LanguageModelGenerator):
         timeout = None if deadline is None else max(deadline - time.monotonic(), 0.0)
         done, _ = wait(futures, timeout=timeout)
         for future in done:
-            if future.exception() is not None:
-                raise future.exception()
+            failure = future.exception()
+            if failure is not None:
+                raise failure
         return done
 
     def _completions(self, choices: list[tuple[str, float | None]]) -> list[Completion]:
@@ -341,7 +342,7 @@ class OpenAIServerGenerator(LanguageModelGenerator):
             return []
         if all(lp is not None for _, lp in choices):
             self.served_logprob_choices += len(choices)
-            return [Completion(text, lp) for text, lp in choices]
+            return [Completion(text, lp) for text, lp in choices if lp is not None]  # all of them
         self.rank_logprob_choices += len(choices)
         texts = [text for text, _ in choices]
         return [Completion(text, lp) for text, lp in zip(texts, rank_logprobs(texts))]
@@ -417,12 +418,12 @@ class OpenAIServerGenerator(LanguageModelGenerator):
                 wait_s = retry_after_s(response)
             if attempt == self.max_retries:
                 raise ServedModelError(f"{url}: {failure} (after {self.max_retries + 1} tries)")
-            wait_s = min(wait_s if wait_s is not None else self.backoff_s * 2 ** attempt, MAX_BACKOFF_S)
-            if deadline is not None and time.monotonic() + wait_s >= deadline:
+            delay_s = min(wait_s if wait_s is not None else self.backoff_s * 2 ** attempt, MAX_BACKOFF_S)
+            if deadline is not None and time.monotonic() + delay_s >= deadline:
                 raise ServedModelError(f"{url}: {failure} (no time left to retry)")
             self.retries += 1
-            log.info("%s: %s; retrying in %.2f s", url, failure, wait_s)
-            time.sleep(wait_s)
+            log.info("%s: %s; retrying in %.2f s", url, failure, delay_s)
+            time.sleep(delay_s)
         raise AssertionError("unreachable")
 
     def _adapt_to_refusal(self, body: dict[str, Any], message: str) -> bool:

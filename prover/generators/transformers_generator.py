@@ -13,6 +13,7 @@ import os
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from proofsmith.prover.generators.base import Completion, DecodeRequest, DecodingSettings, LanguageModelGenerator
 from proofsmith.prover.generators.stop_tokens import end_of_sequence_ids, newline_token_ids
@@ -59,7 +60,8 @@ class TransformersGenerator(LanguageModelGenerator):
         self.tokenizer = AutoTokenizer.from_pretrained(path)
         dtype = torch.bfloat16 if self.device.startswith("cuda") else torch.float32
         model_cls = AutoModelForSeq2SeqLM if self.encoder_decoder else AutoModelForCausalLM
-        self.lm = model_cls.from_pretrained(path, dtype=dtype).to(self.device).eval()
+        # Any: transformers' annotations of from_pretrained(...).to(...) lose the model class
+        self.lm: Any = model_cls.from_pretrained(path, dtype=dtype).to(self.device).eval()  # pyright: ignore[reportArgumentType]
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         # Causal models continue the prompt, so batches are padded on the left.

@@ -38,7 +38,7 @@ class VLLMGenerator(LanguageModelGenerator):
     ):
         """`settings.batch_size` is not used: vLLM schedules its own batches."""
         try:
-            from vllm import LLM
+            from vllm import LLM  # pyright: ignore[reportMissingImports]
         except ImportError as exc:
             raise RuntimeError("the vllm generator needs the vllm extra: pip install 'proofsmith[vllm]'") from exc
         path = resolve_model(model)
@@ -55,7 +55,7 @@ class VLLMGenerator(LanguageModelGenerator):
 
     def complete(self, request: DecodeRequest) -> list[list[Completion]]:
         """vLLM offers no per-call time limit (`request.time_limit_s` is not used); batches are fast on a GPU."""
-        from vllm.inputs import TokensPrompt
+        from vllm.inputs import TokensPrompt  # pyright: ignore[reportMissingImports]
 
         token_prompts = [
             TokensPrompt(prompt_token_ids=self.tokenizer(p, add_special_tokens=False)["input_ids"])
@@ -66,7 +66,7 @@ class VLLMGenerator(LanguageModelGenerator):
         return self._sample(token_prompts, request)
 
     def _beam(self, prompts, request: DecodeRequest) -> list[list[Completion]]:
-        from vllm.sampling_params import BeamSearchParams
+        from vllm.sampling_params import BeamSearchParams  # pyright: ignore[reportMissingImports]
 
         params = BeamSearchParams(
             beam_width=request.k, max_tokens=request.max_new_tokens, temperature=0.0, length_penalty=0.0
@@ -88,7 +88,7 @@ class VLLMGenerator(LanguageModelGenerator):
         return results
 
     def _sample(self, prompts, request: DecodeRequest) -> list[list[Completion]]:
-        from vllm import SamplingParams
+        from vllm import SamplingParams  # pyright: ignore[reportMissingImports]
 
         params = SamplingParams(
             n=request.k,
