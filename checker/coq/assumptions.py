@@ -1,5 +1,11 @@
 """What a finished Coq constant depends on: never less than Coq's own `Print Assumptions`.
 
+The checker asks the kernel-query plugin (checker/coq/kernel_query) first: its
+JSON facts become `Assumption`s here (`from_kernel`), each with the kernel's
+declaration kind, origin and file. What follows is the path without the
+plugin (it could not be built or loaded, or `coq_assumptions="coq"`): Coq's
+printed answer, read strictly, and the per-global reading it used to speed up.
+
 `Print Assumptions NAME` re-traverses every library proof behind the term
 (0.3-0.8 s for a single `lia` or `ring`). The fast path asks it per global
 instead and caches the answers: the assumptions of NAME are those of every
@@ -34,9 +40,9 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Callable
 
 from proofsmith.checker.coq.kernel_query.answer import FactKind, KernelAnswer, KernelFact
 

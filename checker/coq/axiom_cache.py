@@ -23,7 +23,7 @@ from proofsmith.formats.json_files import InputFileError, JsonlAppender, get_fie
 log = logging.getLogger(__name__)
 
 _LOCK = threading.Lock()
-_CACHES: dict[str, "LibraryAxiomCache"] = {}
+_CACHES: dict[str, LibraryAxiomCache] = {}
 
 
 class LibraryAxiomCache:

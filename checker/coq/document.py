@@ -19,8 +19,8 @@ and go on with the next one.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import psutil
 
@@ -149,7 +149,7 @@ class CoqDocument:
             return 0.0
         return times.user + times.system
 
-    def __enter__(self) -> "CoqDocument":
+    def __enter__(self) -> CoqDocument:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -18,11 +18,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from proofsmith.checker.coq.guard import declared_assumption_names
 from proofsmith.checker.coq.library import coqlib, reserved_binding
-from proofsmith.formats.coq_load_path import LoadPath, LoadPathError
 from proofsmith.checker.coq.sentences import CoqSyntaxError, Sentence, SentenceKind, split_sentences, strip_comments
 from proofsmith.checker.types import Place, Theorem
+from proofsmith.formats.coq_load_path import LoadPath, LoadPathError
 
 STDLIB = "stdlib"
 THEOREM_WORDS = frozenset(
@@ -102,7 +101,6 @@ class FileScript:
     sentences: tuple[Sentence, ...]
     declarations: tuple[Declaration, ...]
     line_starts: tuple[int, ...]  # offset of each line's first character
-    axioms: frozenset[str]  # qualified names its Axiom/Parameter/... sentences declare outside sections
 
     def line_of(self, index: int) -> int:
         """The line (from 1) where sentence `index` starts."""
@@ -128,20 +126,6 @@ class FileScript:
     def statement(self, declaration: Declaration) -> str:
         return self.sentences[declaration.index].text
 
-    def module_parameters(self, before: int) -> frozenset[str]:
-        """Parameters of the functors and module types still open before sentence `before`."""
-        stack: list[tuple[str, tuple[str, ...]]] = []  # (module or section name, its parameters)
-        for sentence in self.sentences[:before]:
-            body = strip_comments(sentence.text).strip()
-            opened = _opened_module(body) or _SECTION_OPEN.match(body)
-            if opened:
-                stack.append((opened.group(1), tuple(_module_binders(body[opened.end():]))))
-                continue
-            end = _END.match(body)
-            if end and stack and stack[-1][0] == end.group(1):
-                stack.pop()
-        return frozenset(p for _, params in stack for p in params)
-
 
 @lru_cache(maxsize=64)
 def _script(project: str, path: str, mtime_ns: int) -> FileScript:
@@ -152,8 +136,8 @@ def _script(project: str, path: str, mtime_ns: int) -> FileScript:
     except CoqSyntaxError as exc:
         raise ContextError(f"{path}: {exc}") from None
     line_starts = [0] + [i + 1 for i, c in enumerate(text) if c == "\n"]
-    declarations, axioms = _declarations(file.module, sentences, line_starts)
-    return FileScript(file, sentences, tuple(declarations), tuple(line_starts), frozenset(axioms))
+    declarations = _declarations(file.module, sentences, line_starts)
+    return FileScript(file, sentences, tuple(declarations), tuple(line_starts))
 
 
 def file_script(place: Place) -> FileScript:
@@ -162,12 +146,11 @@ def file_script(place: Place) -> FileScript:
     return _script(place.project, place.file, file.source.stat().st_mtime_ns)
 
 
-def _declarations(
-    module: str, sentences: tuple[Sentence, ...], line_starts: list[int]
-) -> tuple[list[Declaration], set[str]]:
+def _declarations(module: str, sentences: tuple[Sentence, ...], line_starts: list[int]) -> list[Declaration]:
+    """The theorems a file states, named as it declares them (what a place looks up; what the
+    problem assumes is the kernel's answer, never read from this text)."""
     scopes: list[tuple[str, str]] = []  # ("module" | "section", name)
     found = []
-    axioms: set[str] = set()
     for index, sentence in enumerate(sentences):
         if sentence.kind is not SentenceKind.COMMAND:
             continue
@@ -190,12 +173,7 @@ def _declarations(
         if declared and declared.group(1) in THEOREM_WORDS:
             line = bisect.bisect_right(line_starts, sentence.start)
             found.append(Declaration(index, ".".join([*modules, declared.group(2)]), line))
-        elif not any(kind == "section" for kind, _ in scopes):
-            axioms.update(".".join([*modules, name]) for name in declared_assumption_names(body))
-    return found, axioms
-
-
-_BINDER_GROUP = re.compile(r"\(([^():]*):")
+    return found
 
 
 _WITH = re.compile(r"\bwith\s+(?:Module|Definition)\s+[\w.']+\s*:=.*?(?=\s+with\b|\.?\s*$)", re.S)
@@ -207,32 +185,6 @@ def _opened_module(body: str) -> re.Match | None:
     if opened is None or body.startswith("Declare"):
         return None
     return None if ":=" in _WITH.sub("", body) else opened
-
-
-_NAME = re.compile(r"[^\W\d][\w']*")
-
-
-def _module_binders(text: str) -> list[str]:
-    """Names bound by a module's parameters, `(X : T) (Import Y Z : U)`: what comes before `<:`/`:`."""
-    names = []
-    for group in _BINDER_GROUP.findall(text.split("<:")[0]):
-        names += [n for n in group.split() if n not in ("Import", "Export") and _NAME.fullmatch(n)]
-    return names
-
-
-def project_axioms(file: ProjectFile, modules: list[str]) -> frozenset[str]:
-    """What the project's own files among `modules` (those a replayed prefix loaded) declare as axioms."""
-    axioms: set[str] = set()
-    project = Path(file.project)
-    for module in modules:
-        for binding in file.load_path.bindings:
-            if binding.logical and module.startswith(binding.logical + "."):
-                source = Path(binding.directory, *module[len(binding.logical) + 1:].split(".")).with_suffix(".v")
-                if source.is_file() and source.resolve().is_relative_to(project.resolve()):
-                    rel = str(source.resolve().relative_to(project.resolve()))
-                    axioms |= _script(file.project, rel, source.stat().st_mtime_ns).axioms
-                break
-    return frozenset(axioms)
 
 
 def theorem_in_context(project: str, file: str, name: str, line: int | None = None) -> Theorem:

@@ -12,8 +12,8 @@ axiom. Every rejection says why.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from proofsmith.checker.coq.sentences import (
     CoqSyntaxError,
@@ -154,87 +154,3 @@ def _without_strings(text: str) -> str:
 def _clip(text: str, width: int = 80) -> str:
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 3] + "..."
-
-
-# ---------------------------------------------------------------- header declarations
-
-# Commands that declare assumptions: what a header declares with them is part
-# of the problem (checker.coq.session resolves each name with Coq).
-ASSUMPTION_COMMANDS = frozenset({
-    "Axiom", "Axioms", "Parameter", "Parameters", "Conjecture", "Conjectures",
-    "Hypothesis", "Hypotheses", "Variable", "Variables", "Context",
-})
-_MODIFIERS = frozenset({"Local", "Global", "Polymorphic", "Monomorphic", "Cumulative", "NonCumulative"})
-_ATTRIBUTE = re.compile(r"#\[[^\]]*\]\s*")
-_BINDER_NAME = re.compile(r"[^\W\d][\w']*")
-_CLOSING = {"(": ")", "{": "}", "[": "]"}
-
-
-def declared_assumption_names(sentence: str) -> list[str]:
-    """Names an assumption-declaring sentence (`Axiom a b : T.`, `Context (x : A) {B : Type}.`,
-    `#[local] Parameter p : T.`) declares; [] for any other sentence.
-
-    Only the names of top-level binders count: `Axiom (H : forall (y : nat), P y).`
-    declares `H`, never `y`. Anonymous binders (`` `{Eq A} ``) declare nothing nameable.
-    """
-    body = strip_comments(sentence).strip()
-    while True:
-        attribute = _ATTRIBUTE.match(body)
-        if attribute:
-            body = body[attribute.end():]
-            continue
-        words = body.split(None, 1)
-        if len(words) == 2 and words[0] in _MODIFIERS:
-            body = words[1]
-            continue
-        break
-    words = body.split(None, 1)
-    if len(words) < 2 or words[0] not in ASSUMPTION_COMMANDS:
-        return []
-    rest = words[1].rstrip(".").strip()
-    if rest[:1] not in ("(", "{", "[", "`"):
-        return _BINDER_NAME.findall(_top_level_before_colon(rest))
-    names: list[str] = []
-    for group in _binder_groups(rest):
-        names += _BINDER_NAME.findall(_top_level_before_colon(group))
-    return names
-
-
-def _binder_groups(text: str) -> list[str]:
-    """Contents of the top-level bracketed groups of `(a : A) {b : B} `{C}`; generalized ones skipped."""
-    groups, i, n = [], 0, len(text)
-    while i < n:
-        if text[i].isspace():
-            i += 1
-            continue
-        generalized = text[i] == "`"
-        if generalized:
-            i += 1
-        if i >= n or text[i] not in _CLOSING:
-            break
-        depth, j = 0, i
-        while j < n:
-            if text[j] in _CLOSING:
-                depth += 1
-            elif text[j] in _CLOSING.values():
-                depth -= 1
-                if depth == 0:
-                    break
-            j += 1
-        if not generalized:
-            groups.append(text[i + 1:j])
-        i = j + 1
-    return groups
-
-
-def _top_level_before_colon(text: str) -> str:
-    """The part of a binder before its first top-level `:` (or `:=`)."""
-    depth = 0
-    for i, c in enumerate(text):
-        if c in "({[":
-            depth += 1
-        elif c in ")}]":
-            depth -= 1
-        elif c == ":" and depth == 0:
-            return text[:i]
-    return ""

@@ -47,7 +47,7 @@ HAMMER_PLUGIN = "From Hammer Require Import Hammer."
 _REPLACE = re.compile(r"Replace the hammer tactic with:\s*(.+?\.)(?=\s*(?:\n|$))", re.DOTALL)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def coq_library_dir(coqc: str = "coqc") -> Path | None:
     """Coq's library folder (`coqc -where`), or None without a coqc."""
     if shutil.which(coqc) is None:
@@ -59,7 +59,7 @@ def coq_library_dir(coqc: str = "coqc") -> Path | None:
     return Path(out) if out else None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def tactics_installed(coqc: str = "coqc") -> bool:
     """Whether CoqHammer's tactic library (sauto, hauto, ...) is installed for this Coq. Detected once."""
     where = coq_library_dir(coqc)
@@ -90,7 +90,7 @@ def atps_found() -> tuple[str, ...]:
     return tuple(a for a in ATPS if shutil.which(a, path=hammer_env()["PATH"]))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def hammer_installed(coqc: str = "coqc") -> bool:
     """The `hammer` tactic can run: the plugin, its helpers and at least one ATP."""
     where = coq_library_dir(coqc)

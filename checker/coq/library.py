@@ -25,13 +25,13 @@ def _run(argv: list[str], timeout_s: float | None = 60.0, cwd: Path | None = Non
         raise CheckerUnavailable(f"{argv[0]} not found on PATH: install Coq 8.16 (Debian: apt-get install coq)") from None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def coqlib() -> Path:
     """Coq's library folder (`coqc -where`): the standard library is under theories/."""
     return Path(_run(["coqc", "-where"]).stdout.strip())
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def coq_version() -> str:
     """The installed Coq's version, e.g. "8.16.1"."""
     return _run(["coqc", "-print-version"]).stdout.split()[0]
@@ -41,7 +41,7 @@ def user_contrib() -> Path:
     return coqlib() / "user-contrib"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def reserved_roots() -> frozenset[str]:
     """Logical roots Coq's installed libraries use (Coq, and each library under user-contrib)."""
     folder = user_contrib()

@@ -12,13 +12,13 @@ import shutil
 import signal
 import tempfile
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 from proofsmith.checker.backend import SessionCrashed
-from proofsmith.formats.coq_load_path import LoadPath
 from proofsmith.checker.coq.protocol import VALUE_END, Reply, about_call, parse_reply
 from proofsmith.checker.piped_process import PipedProcess
 from proofsmith.checker.settings import CheckerSettings
+from proofsmith.formats.coq_load_path import LoadPath
 
 INTERRUPT_GRACE_S = 2.0
 

@@ -15,7 +15,6 @@ from xml.sax.saxutils import escape
 
 from proofsmith.checker.types import Goal, Hypothesis, render_goals
 
-
 # ---------------------------------------------------------------- calls
 
 

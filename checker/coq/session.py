@@ -31,22 +31,27 @@ from dataclasses import dataclass
 from proofsmith.checker.backend import CheckerUnavailable, HeaderError, SessionCrashed
 from proofsmith.checker.coq import guard, protocol
 from proofsmith.checker.coq.assumptions import (
+    IMPREDICATIVE_SET,
     PRINTING_SENTENCES,
     Assumption,
     AssumptionFinder,
     AssumptionKind,
     AssumptionsUnreadable,
-    IMPREDICATIVE_SET,
+    from_kernel,
 )
-from proofsmith.checker.coq.assumptions import from_kernel
 from proofsmith.checker.coq.axiom_cache import library_axiom_cache
+from proofsmith.checker.coq.document import CoqDocument, CoqError, ProcessUnsound, QueryError
+from proofsmith.checker.coq.file_context import STDLIB, ContextError, ProjectFile, file_script
 from proofsmith.checker.coq.kernel_query import answer as kernel_answer
-from proofsmith.checker.coq.kernel_query.answer import Declared, FactKind, KernelAnswerUnreadable, KernelDeclarations, Origin
+from proofsmith.checker.coq.kernel_query.answer import (
+    Declared,
+    FactKind,
+    KernelAnswerUnreadable,
+    KernelDeclarations,
+    Origin,
+)
 from proofsmith.checker.coq.kernel_query.build import LOAD_SENTENCE, installation_key, plugin_folder, warn_once
 from proofsmith.checker.coq.library import coqlib, reserved_binding
-from proofsmith.checker.coq.document import CoqDocument, CoqError, ProcessUnsound, QueryError
-from proofsmith.formats.coq_load_path import LoadPath
-from proofsmith.checker.coq.file_context import STDLIB, ContextError, ProjectFile, file_script
 from proofsmith.checker.coq.process import CoqTimeout
 from proofsmith.checker.coq.sentences import CoqSyntaxError, SentenceKind, split_sentences
 from proofsmith.checker.process_session import ProcessSession
@@ -62,6 +67,7 @@ from proofsmith.checker.types import (
     Theorem,
     Verdict,
 )
+from proofsmith.formats.coq_load_path import LoadPath
 
 TOP_MODULE = "Top"  # the module coqidetop puts interactive declarations in
 

@@ -66,7 +66,7 @@ def _tool_output(argv: list[str]) -> str:
     return done.stdout.strip()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def installation_key(coq_binary: str = "coqidetop") -> str:
     """What the build depends on: the plugin source and the Coq and OCaml it is compiled for."""
     parts = [
