@@ -44,9 +44,9 @@ from pathlib import Path
 from tqdm import tqdm
 
 from proofsmith.checker.coq.session import CoqSession
-from proofsmith.formats.json_files import InputFileError, get_field, read_jsonl, write_jsonl
 from proofsmith.checker.settings import CheckerSettings
 from proofsmith.checker.types import CheckResult, Theorem, Verdict
+from proofsmith.formats.json_files import InputFileError, get_field, read_jsonl, write_jsonl
 
 SUITE = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "coq_soundness" / "cases.jsonl"
 

@@ -136,7 +136,7 @@ def main() -> int:
     fractions, mask_ms = [], []
     from tqdm import tqdm
 
-    for (text, path, pos), q in tqdm(list(zip(queries, qvec)), desc="timing queries", unit="query"):
+    for (_text, path, pos), q in tqdm(list(zip(queries, qvec)), desc="timing queries", unit="query"):
         per = {m: [] for m in methods}
         results = {}
         for _ in range(args.repeat):

@@ -76,7 +76,7 @@ def main() -> int:
                 "sources_s": timing.per_source_s,
                 "best": suggestions[0].tactic if suggestions else None,
                 "by_source": {label: sum(label in x.sources for x in suggestions)
-                              for label in sorted({l for x in suggestions for l in x.sources})},
+                              for label in sorted({s for x in suggestions for s in x.sources})},
             }
             rows.append(row)
             if args.json:

@@ -12,8 +12,8 @@ crash-recovery path.
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from typing import Callable, Sequence
 
 from proofsmith.checker.types import CheckerInfo, CheckResult, GoalState, ProofTask, TacticResult, Theorem
 
@@ -59,7 +59,7 @@ class ProofSession(abc.ABC):
     @abc.abstractmethod
     def close(self) -> None: ...
 
-    def __enter__(self) -> "ProofSession":
+    def __enter__(self) -> ProofSession:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -92,7 +92,7 @@ class Checker(abc.ABC):
     @abc.abstractmethod
     def close(self) -> None: ...
 
-    def __enter__(self) -> "Checker":
+    def __enter__(self) -> Checker:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -27,8 +27,8 @@ import resource
 import signal
 import subprocess
 import threading
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from typing import Callable, Sequence
 
 _PR_SET_PDEATHSIG = 1
 

@@ -16,11 +16,12 @@ session.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from enum import Enum
-from typing import Annotated, Any, Sequence, TypeVar, Union
+from typing import Annotated, Any, TypeVar, Union
 
 import httpx
 from pydantic import Discriminator, Tag, ValidationError
@@ -138,7 +139,7 @@ class KiminaResult:
     error: str = ""
 
     @classmethod
-    def judge(cls, id: str, error: str | None, response: CommandResponse | ReplError | None, time_s: float | None) -> "KiminaResult":
+    def judge(cls, id: str, error: str | None, response: CommandResponse | ReplError | None, time_s: float | None) -> KiminaResult:
         if error:
             outcome = Outcome.TIMED_OUT if "timed out" in error.lower() else Outcome.SERVER_ERROR
             return cls(id, outcome, time_s, None, error)
@@ -157,11 +158,11 @@ class KiminaResult:
         return cls(id, outcome, time_s, response)
 
     @classmethod
-    def from_check(cls, result: SnippetResult) -> "KiminaResult":
+    def from_check(cls, result: SnippetResult) -> KiminaResult:
         return cls.judge(result.id, result.error, result.response, result.time)
 
     @classmethod
-    def from_verify(cls, result: VerifyResult) -> "KiminaResult":
+    def from_verify(cls, result: VerifyResult) -> KiminaResult:
         response = result.response
         return cls.judge(result.custom_id, result.error, response, response.time if response is not None else None)
 

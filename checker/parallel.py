@@ -32,7 +32,8 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from typing import Any, Callable, Generator, Generic, Iterable, Iterator, TypeVar, cast
+from collections.abc import Callable, Generator, Iterable, Iterator
+from typing import Any, Generic, TypeVar, cast
 
 log = logging.getLogger(__name__)
 

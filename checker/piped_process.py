@@ -20,7 +20,8 @@ import select
 import subprocess
 import threading
 import time
-from typing import ClassVar, Sequence
+from collections.abc import Sequence
+from typing import ClassVar
 
 import psutil
 

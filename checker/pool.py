@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
-from typing import Callable, Iterator, Sequence
 
 from proofsmith.checker.backend import Checker, ProofSession, ResultCallback
 from proofsmith.checker.settings import CheckerSettings

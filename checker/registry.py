@@ -3,7 +3,7 @@ imported only when asked for."""
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from proofsmith.checker.backend import Checker
 from proofsmith.checker.settings import CheckerSettings

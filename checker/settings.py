@@ -92,13 +92,13 @@ class CheckerSettings(BaseSettings):
         """Whether the tactic prelude loads CoqHammer's tactics."""
         return HAMMER_PRELUDE in self.coq_prelude
 
-    def with_hammer(self) -> "CheckerSettings":
+    def with_hammer(self) -> CheckerSettings:
         """A copy whose tactic prelude also loads CoqHammer's tactics (sauto, hauto, qauto, ...)."""
         if self.coq_hammer:
             return self
         return self.model_copy(update={"coq_prelude": f"{self.coq_prelude} {HAMMER_PRELUDE}".strip()})
 
-    def with_load_path(self, load_path: "LoadPath") -> "CheckerSettings":
+    def with_load_path(self, load_path: LoadPath) -> CheckerSettings:
         """A copy whose Coq processes also get `load_path` (after the flags coq_args already holds)."""
         from proofsmith.formats.coq_load_path import LoadPath
 

@@ -6,9 +6,10 @@ compared, cached and sent across processes (Ray, multiprocessing) unchanged.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import asdict, dataclass, field
 from enum import Enum
-from typing import Any, Hashable
+from typing import Any
 
 
 class Verdict(str, Enum):

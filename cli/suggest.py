@@ -89,9 +89,8 @@ def _learn(engine, project: Path, args) -> None:
     """The project's proofs as a tactic memory (after automation), its declarations as the premises
     unless --retriever names an index (cli.project_knowledge)."""
     from proofsmith.cli.project_knowledge import learn_project
-    from proofsmith.prover import suggestion
-
     from proofsmith.data_synth.trace.libraries import LibraryError
+    from proofsmith.prover import suggestion
 
     try:
         knowledge = learn_project(project, exclude=engine.theorem.name)

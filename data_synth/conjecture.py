@@ -40,8 +40,9 @@ from __future__ import annotations
 import random
 import re
 from collections import Counter, defaultdict
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Collection, Iterable, Sequence
+from typing import Any
 
 from proofsmith.checker.types import NextState, Theorem
 from proofsmith.data_synth.coq_terms import alpha_key, tokenize
@@ -219,7 +220,7 @@ class LemmaIndex:
                 self.by_suffix[".".join(parts[-i:])].append(full)
 
     @classmethod
-    def from_corpus(cls, corpus) -> "LemmaIndex":
+    def from_corpus(cls, corpus) -> LemmaIndex:
         from proofsmith.data_synth.premise_index import is_theorem_kind
 
         return cls((p.full_name, p.code) for p in corpus.premises if is_theorem_kind(p.kind, p.code))

@@ -26,8 +26,8 @@ from __future__ import annotations
 import re
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Sequence
 
 import numpy as np
 
@@ -68,7 +68,7 @@ class Context:
     target: str
 
     @classmethod
-    def of(cls, goal: Goal) -> "Context | None":
+    def of(cls, goal: Goal) -> Context | None:
         hyps = []
         for h in goal.hypotheses:
             if h.body is not None:
@@ -249,7 +249,7 @@ class Mutator:
 
     # ------------------------------------------------------------ discovery
 
-    def _attempt(self, state: GoalState, tactic: str, counts: "RuleCounts", premise: str, location: str) -> GoalState | None:
+    def _attempt(self, state: GoalState, tactic: str, counts: RuleCounts, premise: str, location: str) -> GoalState | None:
         """Run one discovery step; None (and the reason counted) unless it gave usable goals."""
         place = (self._parent, location)
         if self.timeouts[premise] >= MAX_TIMEOUTS or self.timeouts[place] >= MAX_TIMEOUTS:

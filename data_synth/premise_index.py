@@ -16,8 +16,8 @@ premises that could possibly match.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -105,7 +105,7 @@ class PremiseIndex:
             self._by_key[(p.rule, rarest)].append(p)
 
     @classmethod
-    def from_premises(cls, premises: Sequence) -> "PremiseIndex":
+    def from_premises(cls, premises: Sequence) -> PremiseIndex:
         """`premises`: objects with id, full_name, code, kind (retrieval.corpus.Premise)."""
         patterns = []
         for p in premises:

@@ -17,9 +17,10 @@ recorded load path means the same from any working directory.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 PROJECT_FILE = "_CoqProject"
 LOGICAL_NAME = re.compile(r"[A-Za-z_][\w']*(?:\.[A-Za-z_][\w']*)*")
@@ -59,7 +60,7 @@ class LoadPath:
         """As recorded on disk: the Coq flags themselves (what PROOFSMITH_COQ_ARGS holds too)."""
         return self.coq_args()
 
-    def merged(self, *others: "LoadPath") -> "LoadPath":
+    def merged(self, *others: LoadPath) -> LoadPath:
         """This load path followed by others, without repeating a binding or a run of extra flags."""
         bindings = list(self.bindings)
         extra = list(self.extra_args)
@@ -75,12 +76,12 @@ class LoadPath:
     # ------------------------------------------------------------ reading
 
     @classmethod
-    def of(cls, flag: str, directory: str | Path, logical: str = "", base: Path | None = None) -> "LoadPath":
+    def of(cls, flag: str, directory: str | Path, logical: str = "", base: Path | None = None) -> LoadPath:
         """One binding, e.g. `LoadPath.of("-R", "lib", "MyLib")`; a relative folder is from `base` (default: cwd)."""
         return cls((_binding(flag, str(directory), logical, base, f"{flag} {directory} {logical}".strip()),))
 
     @classmethod
-    def from_coq_args(cls, args: Sequence[str], base: Path | None = None, where: str = "coq args") -> "LoadPath":
+    def from_coq_args(cls, args: Sequence[str], base: Path | None = None, where: str = "coq args") -> LoadPath:
         """Parse Coq flags: -Q/-R/-I become bindings, anything else is kept as an extra flag."""
         bindings: list[Binding] = []
         extra: list[str] = []
@@ -95,7 +96,7 @@ class LoadPath:
         return cls(tuple(bindings), tuple(extra))
 
     @classmethod
-    def from_json(cls, value: Any, where: str = "load_path") -> "LoadPath":
+    def from_json(cls, value: Any, where: str = "load_path") -> LoadPath:
         """A recorded load path (a list of Coq flags); folders must be absolute."""
         prefix = f"{where}: " if where else ""
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -107,7 +108,7 @@ class LoadPath:
         return cls.from_coq_args(value, where=where or "load path")
 
     @classmethod
-    def from_project(cls, path: str | Path) -> "LoadPath":
+    def from_project(cls, path: str | Path) -> LoadPath:
         """The load path of a `_CoqProject` file (or of the folder holding one), as coq_makefile reads it."""
         path = Path(path)
         if path.is_dir():

@@ -45,7 +45,7 @@ class Provenance:
     def_end_pos: Pos | None = None
 
     @classmethod
-    def from_json(cls, raw: Any, path: Path, where: str) -> "Provenance":
+    def from_json(cls, raw: Any, path: Path, where: str) -> Provenance:
         if not (isinstance(raw, dict) and isinstance(raw.get("full_name"), str)):
             raise InputFileError(path, "expected an object with a string full_name", None, where)
         def_path = get_field(raw, "def_path", str, path, None, optional=True, where=where)
@@ -75,7 +75,7 @@ class TracedTactic:
     state_after: str
 
     @classmethod
-    def from_json(cls, raw: Any, path: Path, where: str) -> "TracedTactic":
+    def from_json(cls, raw: Any, path: Path, where: str) -> TracedTactic:
         if not isinstance(raw, dict):
             raise InputFileError(path, "expected an object", None, where)
         for key in ("tactic", "state_before", "state_after"):
@@ -116,7 +116,7 @@ class TracedTheorem:
     extra: dict[str, Any] = field(default_factory=dict, compare=False)  # a writer's own keys, in order
 
     @classmethod
-    def from_json(cls, raw: Any, path: Path, where: str) -> "TracedTheorem":
+    def from_json(cls, raw: Any, path: Path, where: str) -> TracedTheorem:
         if not isinstance(raw, dict):
             raise InputFileError(path, f"expected an object, got {type(raw).__name__}", None, where)
         full_name = get_field(raw, "full_name", str, path, None, nonempty=True, where=where)

@@ -20,9 +20,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -126,7 +127,7 @@ class Corpus:
     # ---------------------------------------------------------------- loading
 
     @classmethod
-    def load(cls, path: str | Path, include_admitted: bool = False) -> "Corpus":
+    def load(cls, path: str | Path, include_admitted: bool = False) -> Corpus:
         path = Path(path)
         if path.is_dir():
             path = path / "corpus.jsonl"

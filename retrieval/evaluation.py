@@ -7,9 +7,9 @@ resumes. Retrievers are built lazily, only if one of their rows is missing.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable, Sequence
 
 from proofsmith.formats.json_files import InputFileError, JsonlAppender, get_field, read_jsonl
 from proofsmith.retrieval.benchmark import Benchmark, Query

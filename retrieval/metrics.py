@@ -8,8 +8,8 @@ reported in percent, MRR as a fraction.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass
-from typing import Collection, Sequence
 
 
 def recall_at(ranking: Sequence[int], positives: Collection[int], k: int) -> float:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from tqdm import tqdm
@@ -128,7 +129,7 @@ class DenseRetriever(Retriever):
         encoder_path: str | Path | None = None,
         approximate: bool = False,
         settings: RetrievalSettings | None = None,
-    ) -> "DenseRetriever":
+    ) -> DenseRetriever:
         """An index folder with the encoder it was built with (or ``encoder_path``)."""
         settings = settings or RetrievalSettings()
         return cls.for_index(PremiseIndex.load(index_dir, settings), encoder_path, approximate, settings)
@@ -140,7 +141,7 @@ class DenseRetriever(Retriever):
         encoder_path: str | Path | None = None,
         approximate: bool = False,
         settings: RetrievalSettings | None = None,
-    ) -> "DenseRetriever":
+    ) -> DenseRetriever:
         settings = settings or RetrievalSettings()
         recorded = index.meta.get("encoder", {})
         # The packaged default encoder is looked up wherever it is installed now.
@@ -164,7 +165,7 @@ class DenseRetriever(Retriever):
         settings: RetrievalSettings | None = None,
         approx: str = "none",
         cache: bool = True,
-    ) -> "DenseRetriever":
+    ) -> DenseRetriever:
         """Embed ``corpus`` (through the embedding cache) and index it in memory."""
         settings = settings or RetrievalSettings()
         vectors = corpus_embeddings(

@@ -91,7 +91,7 @@ class KiminaReplay:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def __enter__(self) -> "KiminaReplay":
+    def __enter__(self) -> KiminaReplay:
         self._thread.start()
         return self
 

@@ -29,8 +29,8 @@ import json
 import re
 import sys
 import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
 NO_SEPARATOR_FROM = (4, 22)
 

@@ -102,8 +102,8 @@ def test_bad_protocols_and_places_are_named(chronological, tmp_path):
         TacticMemory.from_trace(trace, "random", protocol="bootstrap")
     corpus = tmp_path / "corpus.jsonl"
     corpus.write_text('{"path": "tracelib/Base.v", "imports": []}\n')
-    from proofsmith.prover.library_order import LibraryOrderError
     from proofsmith.formats.leandojo import read_split
+    from proofsmith.prover.library_order import LibraryOrderError
 
     with pytest.raises(LibraryOrderError, match="Top.double_pos: its file tracelib/Top.v is not in"):
         LibraryOrder.of(corpus, read_split(trace / "random" / "train.json"))

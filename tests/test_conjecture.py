@@ -109,7 +109,7 @@ def test_lemmas_a_proof_uses_resolve_short_names_to_the_nearest_module():
         ("Coq.Arith.PeanoNat.Nat.mul_comm", "mul_comm : forall n m : nat, n * m = m * n"),
     ])
     found = index.lemmas_in("intros. rewrite Nat.add_comm. apply mul_comm.", near="Coq.Arith.PeanoNat.Nat.foo")
-    assert [l.name for l in found] == ["Coq.Arith.PeanoNat.Nat.add_comm", "Coq.Arith.PeanoNat.Nat.mul_comm"]
+    assert [lemma.name for lemma in found] == ["Coq.Arith.PeanoNat.Nat.add_comm", "Coq.Arith.PeanoNat.Nat.mul_comm"]
     assert index.lemmas_in("rewrite add_comm.", near="Coq.PArith.BinPos.Pos.bar")[0].name == "Coq.PArith.BinPos.Pos.add_comm"
     assert index.lemmas_in("intros; lia.") == []
 

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from proofsmith.formats.json_files import InputFileError
 from proofsmith.cli import main
 from proofsmith.eval.benchmarks import load_benchmark
 from proofsmith.eval.benchmarks.problem import library_area
 from proofsmith.eval.runner import select_problems
+from proofsmith.formats.json_files import InputFileError
 
 from .cli_errors import usage_error
 

@@ -14,10 +14,10 @@ from proofsmith.checker.fstar.session import FStarSession
 from proofsmith.checker.fstar.target import target_of
 from proofsmith.checker.settings import CheckerSettings
 from proofsmith.checker.types import Verdict
-from proofsmith.eval.benchmarks import BenchmarkSelectionError, get_spec, load_benchmark
-from proofsmith.eval.benchmarks.fstar_dataset import scaffolding, solver_options
-from proofsmith.eval.benchmarks import BenchmarkDataError
 from proofsmith.cli import main
+from proofsmith.eval.benchmarks import BenchmarkDataError, BenchmarkSelectionError, get_spec, load_benchmark
+from proofsmith.eval.benchmarks.fstar_dataset import scaffolding, solver_options
+
 from .fstar_replay import FIXTURES as IDE_FIXTURES
 
 DATA = IDE_FIXTURES.parent / "fstar_dataset"

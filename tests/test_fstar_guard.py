@@ -13,6 +13,7 @@ from proofsmith.checker.fstar.guard import GuardRejection, check_candidate
 from proofsmith.checker.fstar.syntax import parse_val
 from proofsmith.checker.fstar.target import target_of
 from proofsmith.checker.types import Source, Theorem
+
 from .fstar_replay import FIXTURES, recorded_pair, transcripts
 
 

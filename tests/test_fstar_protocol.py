@@ -34,6 +34,7 @@ from proofsmith.checker.fstar.protocol import (
     parse_incoming,
     parse_request,
 )
+
 from .fstar_replay import FIXTURES, RESPONSES_ONLY, expected_lines, transcripts
 
 PAIRS = transcripts()

@@ -15,6 +15,7 @@ import pytest
 from proofsmith.checker.backend import SessionCrashed
 from proofsmith.checker.fstar.process import FStarIde, FStarMemoryExceeded, FStarTimeout
 from proofsmith.checker.fstar.protocol import FullBuffer, IssuesResponse, Push, Search, TextMessage, parse_request
+
 from .fstar_replay import FIXTURES, expected_lines, transcripts
 
 REPLAY = str(FIXTURES.parent.parent / "fstar_replay.py")

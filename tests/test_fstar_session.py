@@ -24,7 +24,17 @@ from proofsmith.checker.fstar.target import target_of
 from proofsmith.checker.pool import PooledChecker
 from proofsmith.checker.registry import open_checker
 from proofsmith.checker.settings import CheckerSettings
-from proofsmith.checker.types import NextState, ProofFinished, ProofTask, Source, TacticError, TacticTimeout, Theorem, Verdict
+from proofsmith.checker.types import (
+    NextState,
+    ProofFinished,
+    ProofTask,
+    Source,
+    TacticError,
+    TacticTimeout,
+    Theorem,
+    Verdict,
+)
+
 from .fstar_replay import FIXTURES, VERSION_TEXT, recorded_pair, transcripts
 
 REPLAY = str(FIXTURES.parent.parent / "fstar_replay.py")

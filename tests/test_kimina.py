@@ -16,6 +16,7 @@ from proofsmith.checker.kimina import KiminaChecker, KiminaClient, KiminaError, 
 from proofsmith.checker.registry import open_checker
 from proofsmith.checker.settings import CheckerSettings
 from proofsmith.checker.types import ProofTask, Theorem, Verdict
+
 from .kimina_replay import MATCH, KiminaReplay
 
 FILES = sorted((MATCH / "input").glob("*.lean"))
@@ -144,6 +145,7 @@ def test_no_interactive_sessions(server):
 def test_outcomes_of_recorded_repl_answers():
     """Kimina forwards the REPL's answer; the REPL's own recorded answers give every other outcome."""
     from proofsmith.checker.kimina import KiminaResult, SnippetResult
+
     from .lean_replay import recorded_pair
 
     repl = Path(__file__).parent / "fixtures" / "lean_repl" / "v4.15.0" / "test"

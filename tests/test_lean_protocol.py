@@ -30,6 +30,7 @@ from proofsmith.checker.lean.protocol import (
     parse_request,
     parse_response,
 )
+
 from .lean_replay import recorded_pair, request_blocks
 
 FIXTURES = Path(__file__).parent / "fixtures" / "lean_repl"

@@ -22,6 +22,7 @@ from proofsmith.checker.pool import PooledChecker
 from proofsmith.checker.registry import open_checker
 from proofsmith.checker.settings import CheckerSettings
 from proofsmith.checker.types import NextState, ProofFinished, ProofTask, TacticError, TacticTimeout, Theorem, Verdict
+
 from .lean_replay import recorded_pair
 
 FIXTURES = Path(__file__).parent / "fixtures" / "lean_repl"

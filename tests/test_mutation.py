@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-
 pytestmark = pytest.mark.coq
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -167,8 +166,8 @@ def test_killed_run_resumes_to_the_same_corpus(run, tmp_path):
 
 
 def test_outputs_feed_training_eval_and_check(run):
-    from proofsmith.eval.benchmarks import load_benchmark
     from proofsmith.cli.check import read_tasks
+    from proofsmith.eval.benchmarks import load_benchmark
     from proofsmith.retrieval.benchmark import Benchmark
 
     out, _ = run

@@ -13,7 +13,6 @@ import pytest
 
 from proofsmith.checker.types import Theorem
 from proofsmith.prover.base import Budget
-from proofsmith.prover.generators.base import DecodeRequest
 from proofsmith.prover.generators.openai_server import (
     OpenAIServerGenerator,
     ServedModelError,

@@ -28,7 +28,7 @@ WAIT_S = 10.0  # a generous bound: every wait below ends in milliseconds unless 
 class State:
     """A worker's resource; `closed` is what a killed child process looks like to the item using it."""
 
-    def __init__(self, states: list["State"]):
+    def __init__(self, states: list[State]):
         self.thread = threading.current_thread()
         self.closed = threading.Event()
         self.close_calls = 0

@@ -24,7 +24,6 @@ import pytest
 
 from .processes import alive
 
-
 PROOFSMITH = str(Path(sys.executable).with_name("proofsmith"))
 SPIN = "N.iter 100000000000%N negb true"  # minutes of vm_compute in a few MB
 GRACE_S = 5.0

@@ -10,15 +10,14 @@ tokenizer trained here (tests/test_prover_learned.build_tiny_model).
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from proofsmith.prover.generators.base import Completion, DecodeRequest, LanguageModelGenerator
 from proofsmith.prover.generators.proof_retrieval import ProofRetrievalGenerator
 from proofsmith.prover.premises import RetrievedPremise
-from proofsmith.prover.proof_examples import ProofExample
 from proofsmith.prover.prompt import PromptFormat
+from proofsmith.prover.proof_examples import ProofExample
 from proofsmith.prover.sft import examples_from_split, normalize_tactic
 from proofsmith.prover.tactic_memory import TacticMemory, memory_encoder
 

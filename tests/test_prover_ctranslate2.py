@@ -21,10 +21,9 @@ GOALS = [
 
 @pytest.fixture(scope="module")
 def engines():
+    from proofsmith.prover.generators.base import DecodingSettings
     from proofsmith.prover.generators.ctranslate2_generator import CTranslate2Generator
     from proofsmith.prover.generators.transformers_generator import TransformersGenerator
-
-    from proofsmith.prover.generators.base import DecodingSettings
 
     kw = dict(device="cpu", threads=1, settings=DecodingSettings(max_prompt_tokens=256))
     return TransformersGenerator(None, **kw), CTranslate2Generator(None, **kw)
@@ -94,8 +93,8 @@ def test_sampled_draws_are_scored_as_transformers_would(engines):
 
 
 def test_auto_is_ctranslate2_on_cpu_and_transformers_on_request(engines, monkeypatch):
-    from proofsmith.prover.generators import make_generator
     from proofsmith.prover.generators import ctranslate2_generator as ct2_module
+    from proofsmith.prover.generators import make_generator
     from proofsmith.prover.registry import make_prover
 
     assert make_generator("auto", None, device="cpu", threads=1).name == "ctranslate2"

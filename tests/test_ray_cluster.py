@@ -26,7 +26,6 @@ import pytest
 
 from .processes import alive
 
-
 BIN = Path(sys.executable).parent
 PROBLEMS = [
     {"name": "one_plus_one", "statement": "Theorem one_plus_one : 1 + 1 = 2.", "header": ""},

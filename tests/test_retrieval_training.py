@@ -92,12 +92,12 @@ def test_a_tiny_run_lowers_the_loss_and_resumes_after_a_kill(bench, tmp_path, mo
         with pytest.raises(KeyboardInterrupt):
             train_retriever(bench.corpus, queries, tmp_path, config=CONFIG, progress=False)
     assert (tmp_path / "checkpoint" / "state.pt").is_file()
-    logged = [json.loads(l)["step"] for l in (tmp_path / "train_log.jsonl").read_text().splitlines()]
+    logged = [json.loads(line)["step"] for line in (tmp_path / "train_log.jsonl").read_text().splitlines()]
     assert logged == [1, 2, 3]
 
     result = train_retriever(bench.corpus, queries, tmp_path, config=CONFIG, progress=False)
     assert result.resumed_from == 2 and result.steps == 6 and len(result.losses) == 6
-    logged = [json.loads(l)["step"] for l in (tmp_path / "train_log.jsonl").read_text().splitlines()]
+    logged = [json.loads(line)["step"] for line in (tmp_path / "train_log.jsonl").read_text().splitlines()]
     assert logged == list(range(1, 7))
     assert not (tmp_path / "checkpoint").exists()
 

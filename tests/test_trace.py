@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-
 FIXTURES = Path(__file__).parent / "fixtures"
 TRACELIB = FIXTURES / "tracelib"
 

@@ -31,7 +31,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from proofsmith.checker.fstar.syntax import QUALIFIERS, LexError, Token, operator_name, parse_val, same_code, scan, squeezed, tokens
+from proofsmith.checker.fstar.syntax import (
+    QUALIFIERS,
+    LexError,
+    Token,
+    operator_name,
+    parse_val,
+    same_code,
+    scan,
+    squeezed,
+    tokens,
+)
 from proofsmith.checker.fstar.target import FStarTarget
 
 

@@ -19,8 +19,8 @@ from __future__ import annotations
 import collections
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from proofsmith.checker.backend import SessionCrashed
 from proofsmith.checker.fstar.protocol import (

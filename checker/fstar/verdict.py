@@ -12,8 +12,8 @@ renumbers its warnings from time to time.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from proofsmith.checker.fstar.goals import proof_state_goals
 from proofsmith.checker.fstar.process import Answer

@@ -10,7 +10,7 @@ learns from the exception and from `generation` changing on restart.
 from __future__ import annotations
 
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 from proofsmith.checker.backend import SessionCrashed
 from proofsmith.checker.lean.protocol import (

@@ -102,7 +102,7 @@ class InfoNode(ReplModel):
 class InfoTree(ReplModel):
     kind: str
     node: InfoNode | None = None
-    children: list["InfoTree"] = Field(default_factory=list)
+    children: list[InfoTree] = Field(default_factory=list)
 
 
 SORRY_WARNING = re.compile(r"^declaration uses ['`]sorry['`]")  # 'sorry' up to v4.27, `sorry` from v4.28

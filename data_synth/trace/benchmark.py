@@ -40,15 +40,16 @@ from __future__ import annotations
 import statistics
 import time
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
-from proofsmith.formats.coq_load_path import LoadPath
-from proofsmith.formats.json_files import write_json, write_jsonl
 from proofsmith.data_synth.trace.libraries import CoqLibrary
 from proofsmith.data_synth.trace.splits import SEED, eval_size, split_by_premise, split_randomly
 from proofsmith.data_synth.trace.tactics import NameUse, annotate
+from proofsmith.formats.coq_load_path import LoadPath
+from proofsmith.formats.json_files import write_json, write_jsonl
 from proofsmith.formats.leandojo import Provenance, TracedTactic, TracedTheorem, write_split
 from proofsmith.retrieval.corpus import file_record
 

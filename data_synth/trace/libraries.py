@@ -35,10 +35,10 @@ class CoqLibrary:
     installed: bool = False  # compiled and on Coq's default load path (stdlib, user-contrib)
     limit: int | None = None  # trace only the first files (in path order)
 
-    def sample(self, limit: int) -> "CoqLibrary":
+    def sample(self, limit: int) -> CoqLibrary:
         return replace(self, limit=limit)
 
-    def files(self) -> list["LibraryFile"]:
+    def files(self) -> list[LibraryFile]:
         out = []
         for source in sorted(self.root.rglob("*.v"))[: self.limit]:
             rel = source.relative_to(self.root)

@@ -23,13 +23,13 @@ from typing import Any
 from tqdm import tqdm
 
 from proofsmith.checker.coq.library import compile_library, coq_version
-from proofsmith.formats.json_files import JsonlAppender, get_field, read_jsonl
 from proofsmith.checker.parallel import parallel_map
-from proofsmith.formats.coq_load_path import LoadPath
 from proofsmith.checker.settings import CheckerSettings
 from proofsmith.data_synth.trace import benchmark
 from proofsmith.data_synth.trace.file_tracer import FileTracer, TraceOptions
 from proofsmith.data_synth.trace.libraries import CoqLibrary, LibraryFile
+from proofsmith.formats.coq_load_path import LoadPath
+from proofsmith.formats.json_files import JsonlAppender, get_field, read_jsonl
 
 log = logging.getLogger(__name__)
 

@@ -8,12 +8,10 @@ Bundled data lives in ``eval/data`` with its licence and provenance
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
-from proofsmith.formats.json_files import InputFileError
-from proofsmith.formats.mutant_record import SPLITS as MUTANT_SPLITS
 from proofsmith.eval.benchmarks.coq_library import load_coq_library
 from proofsmith.eval.benchmarks.coq_statements import load_coq_statements
 from proofsmith.eval.benchmarks.fstar_dataset import SPLITS as FSTAR_DATASET_SPLITS
@@ -22,7 +20,9 @@ from proofsmith.eval.benchmarks.lean_statements import load_lean_statements
 from proofsmith.eval.benchmarks.leandojo import load_leandojo
 from proofsmith.eval.benchmarks.mutants import load_mutants
 from proofsmith.eval.benchmarks.problem import Benchmark, Problem
+from proofsmith.formats.json_files import InputFileError
 from proofsmith.formats.leandojo import SPLITS as LEANDOJO_SPLITS
+from proofsmith.formats.mutant_record import SPLITS as MUTANT_SPLITS
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 # Where the bundled formats are described; error messages point here.

@@ -27,10 +27,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from proofsmith.checker.coq.file_context import STDLIB, THEOREM_WORDS, ContextError, theorem_in_context
-from proofsmith.formats.coq_load_path import LoadPath, LoadPathError, find_project
-from proofsmith.formats.json_files import InputFileError, get_field, read_json
 from proofsmith.checker.types import Place, Source, Theorem
 from proofsmith.eval.benchmarks.problem import Benchmark, Problem, library_area
+from proofsmith.formats.coq_load_path import LoadPath, LoadPathError, find_project
+from proofsmith.formats.json_files import InputFileError, get_field, read_json
 from proofsmith.formats.leandojo import TracedTheorem, read_split, split_file
 
 NAME = "coq-library"

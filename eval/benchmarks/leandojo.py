@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from proofsmith.formats.json_files import InputFileError
 from proofsmith.checker.types import Source, Theorem
 from proofsmith.eval.benchmarks.problem import Benchmark, Problem, library_area
+from proofsmith.formats.json_files import InputFileError
 from proofsmith.formats.leandojo import read_from_repo, read_split, split_file
 
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from proofsmith.checker.types import Source, Theorem
+from proofsmith.eval.benchmarks.problem import Benchmark, Problem
 from proofsmith.formats.coq_load_path import LoadPath
 from proofsmith.formats.json_files import InputFileError
-from proofsmith.checker.types import Source, Theorem
 from proofsmith.formats.mutant_record import read_records
-from proofsmith.eval.benchmarks.problem import Benchmark, Problem
 
 
 def load_mutants(path: Path, split: str, name: str = "coq-mutants") -> Benchmark:

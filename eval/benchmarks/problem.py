@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from proofsmith.formats.coq_load_path import LoadPath
 from proofsmith.checker.types import Theorem
+from proofsmith.formats.coq_load_path import LoadPath
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from typing import Iterable
+from collections.abc import Iterable
 
 _installed: dict[str, bool] = {}
 

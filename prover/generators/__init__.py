@@ -102,8 +102,8 @@ def _ctranslate2_or_none(model: str | None, options: dict[str, Any]):
     import logging
 
     from proofsmith.prover.generators.ctranslate2_generator import (
-        CTranslate2Generator,
         ConversionError,
+        CTranslate2Generator,
         ctranslate2_available,
     )
 

@@ -22,8 +22,8 @@ from typing import Any, NamedTuple
 
 from proofsmith.checker.types import GoalState, Theorem
 from proofsmith.prover.premises import RetrievedPremise
-from proofsmith.prover.proof_examples import ProofExample
 from proofsmith.prover.prompt import PromptFormat
+from proofsmith.prover.proof_examples import ProofExample
 
 
 class TacticCandidate(NamedTuple):
