@@ -154,6 +154,7 @@ class CoqSession(ProcessSession[CoqDocument]):
                 folder.mkdir(parents=True, exist_ok=True)
                 doc.query(f"ProofsmithAnswerCache {_coq_string(str(folder))}.", doc.tip, START_PLUGIN_TIMEOUT_S)
         except (CoqError, ProcessUnsound, QueryError, OSError) as exc:
+            self._kernel = False
             warn_once(f"the kernel-query plugin in {self._kernel_folder} does not load ({exc}); assumptions "
                       "come from Coq's Print Assumptions instead (slower)")
             self._recover_to(start)
