@@ -48,7 +48,8 @@ def main() -> None:
     for path in tqdm(files, desc="files", unit="file"):
         chosen = sorted(rng.sample(by_file[path], min(args.per_file, len(by_file[path]))), key=lambda t: t.start[0])
         theorems = [theorem_in_context("stdlib", path, t.full_name, t.start[0]) for t in chosen]
-        with CoqSession(CheckerSettings(workers=1)) as session:
+        session = CoqSession(CheckerSettings(workers=1))
+        with session:
             for i, theorem in enumerate([*theorems, theorems[0]]):
                 t0 = time.perf_counter()
                 session.open(theorem)

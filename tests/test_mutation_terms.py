@@ -12,7 +12,9 @@ def test_printed_type_telescope_and_sides():
     binders, conclusion = telescope(tokens)
     assert [b.name for b in binders] == ["n", "m", "p", None]
     assert binders[3].type == ("p", "<=", "m")
-    kind, lhs, rhs = sides(conclusion)
+    found = sides(conclusion)
+    assert found is not None
+    kind, lhs, rhs = found
     assert kind == "eq" and lhs == ["n", "+", "(", "m", "-", "p", ")"] and rhs == ["n", "+", "m", "-", "p"]
 
 
