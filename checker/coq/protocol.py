@@ -13,6 +13,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
+from proofsmith.checker.backend import SessionCrashed
 from proofsmith.checker.types import Goal, Hypothesis, render_goals
 
 # ---------------------------------------------------------------- calls
@@ -93,6 +94,22 @@ class CoqGoals:
 VALUE_END = b"</value>"
 
 
+def _child(elem: ET.Element, path: str) -> ET.Element:
+    """`elem.find(path)`; a reply without it is not what coqidetop sends (SessionCrashed naming it)."""
+    found = elem.find(path)
+    if found is None:
+        raise SessionCrashed(f"coqidetop sent a <{elem.tag}> reply without {path}")
+    return found
+
+
+def _int_val(elem: ET.Element) -> int:
+    """The integer `val` attribute of a state id."""
+    val = elem.get("val")
+    if val is None or not val.lstrip("-").isdigit():
+        raise SessionCrashed(f"coqidetop sent a <{elem.tag}> without an integer val")
+    return int(val)
+
+
 def richpp_text(elem: ET.Element | None) -> str:
     """The plain text of a pretty-printed Coq term (tags dropped, no-break spaces normalised)."""
     if elem is None:
@@ -140,7 +157,7 @@ def parse_reply(raw: bytes) -> Reply:
         value,
         tuple(messages),
         error=richpp_text(value.find("richpp")).strip() or "Coq reported a failure without a message",
-        error_state=int(sid_el.get("val")) if sid_el is not None else None,
+        error_state=_int_val(sid_el) if sid_el is not None else None,
     )
 
 
@@ -149,15 +166,15 @@ def added_state(reply: Reply) -> int:
     sid = reply.value.find("pair/state_id")
     if sid is None:
         raise ValueError("Add reply without a state id")
-    return int(sid.get("val"))
+    return _int_val(sid)
 
 
 def init_state(reply: Reply) -> int:
-    return int(reply.value.find("state_id").get("val"))
+    return _int_val(_child(reply.value, "state_id"))
 
 
 def coq_version(reply: Reply) -> str:
-    return reply.value.find("coq_info/string").text or ""
+    return _child(reply.value, "coq_info/string").text or ""
 
 
 def _parse_hypothesis(text: str) -> Hypothesis:
@@ -173,7 +190,7 @@ def _parse_hypothesis(text: str) -> Hypothesis:
 
 
 def _parse_goal(elem: ET.Element) -> Goal:
-    hyps = tuple(_parse_hypothesis(richpp_text(h)) for h in elem.find("list").findall("richpp"))
+    hyps = tuple(_parse_hypothesis(richpp_text(h)) for h in _child(elem, "list").findall("richpp"))
     concl = elem.findall("richpp")
     return Goal(hyps, richpp_text(concl[0]) if concl else "")
 
@@ -196,7 +213,7 @@ def parse_goals(reply: Reply) -> CoqGoals | None:
     opt = reply.value.find("option")
     if opt is None or opt.get("val") == "none":
         return None
-    lists = opt.find("goals").findall("list")
+    lists = _child(opt, "goals").findall("list")
     foreground = tuple(_parse_goal(g) for g in lists[0].findall("goal"))
     background = sum(len(pair.findall(".//goal")) for pair in lists[1].findall("pair"))
     return CoqGoals(

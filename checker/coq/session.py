@@ -111,7 +111,7 @@ class CoqSession(ProcessSession[CoqDocument]):
         self._prelude = self.settings.coq_prelude
         # the proof currently in Coq's document: (header, statement), the
         # statement's state, and the (sentence, state) line after it
-        self._doc_theorem: tuple[str, str] | None = None
+        self._doc_theorem: tuple[Theorem, str] | None = None
         self._doc_start = 0
         self._doc_line: list[tuple[str, int]] = []
         self._prelude_state = 0
@@ -143,7 +143,7 @@ class CoqSession(ProcessSession[CoqDocument]):
         self._kernel = False
         if self._kernel_folder is None:
             return
-        doc = self._process
+        doc = self._started_process()
         start = doc.tip
         try:
             doc.append(LOAD_SENTENCE, START_PLUGIN_TIMEOUT_S)
@@ -163,7 +163,7 @@ class CoqSession(ProcessSession[CoqDocument]):
         self._ltac_names = {}
         self._doc_theorem = None
         self._prefix = []
-        self._version = self._process.version
+        self._version = self._started_process().version
         self._load_plugin()
         installation = [self._version, os.path.realpath(shutil.which(self.settings.coq_binary) or ""),
                         *self.settings.coq_args]
@@ -176,7 +176,7 @@ class CoqSession(ProcessSession[CoqDocument]):
         )
         if self._file is not None:  # a library file is replayed as it is, with nothing before it
             self._prelude = ""
-            self._prelude_state = self._process.tip
+            self._prelude_state = self._started_process().tip
             self._assumptions.set_default_flags(self._prelude_state)
             return
         self._prelude = self.settings.coq_prelude
@@ -208,10 +208,10 @@ class CoqSession(ProcessSession[CoqDocument]):
         return self.settings.timeout_s if self._deadline is None else max(self._deadline - time.monotonic(), 0.001)
 
     def _query(self, command: str, state: int) -> str:
-        return self._process.query(command, state, self._query_timeout())
+        return self._started_process().query(command, state, self._query_timeout())
 
     def _locate(self, name: str, state: int) -> tuple[str, str] | None:
-        return self._process.locate(name, state, self._query_timeout())
+        return self._started_process().locate(name, state, self._query_timeout())
 
     # ------------------------------------------------------------ document
 
@@ -224,7 +224,7 @@ class CoqSession(ProcessSession[CoqDocument]):
             sentences = split_sentences(script)
         except CoqSyntaxError as exc:
             raise HeaderError(str(exc)) from None
-        doc = self._process
+        doc = self._started_process()
         start = doc.tip
         added = [("", start)]
         try:
@@ -241,7 +241,7 @@ class CoqSession(ProcessSession[CoqDocument]):
 
     def _recover_to(self, state: int) -> None:
         try:
-            self._process.edit_at(state)
+            self._started_process().edit_at(state)
         except (CoqError, CoqTimeout):
             self.restart()
 
@@ -272,9 +272,12 @@ class CoqSession(ProcessSession[CoqDocument]):
 
     def _load_place(self, theorem: Theorem, timeout_s: float | None) -> None:
         """Replay the theorem's file up to its statement, in a process started as that file's module."""
+        place = theorem.place
+        if place is None:  # load_context sends only a theorem in context here
+            raise ValueError(f"{theorem.name}: not a theorem in its file")
         try:
-            script = file_script(theorem.place)
-            declaration = script.find(theorem.name, theorem.place.line)
+            script = file_script(place)
+            declaration = script.find(theorem.name, place.line)
         except ContextError as exc:
             raise HeaderError(str(exc)) from None
         if " ".join(theorem.statement.split()) != " ".join(script.statement(declaration).split()):
@@ -286,9 +289,9 @@ class CoqSession(ProcessSession[CoqDocument]):
             self._file = script.file
             self._start()
         elif self._header == theorem.context_key and self._place_key == key:
-            self._process.edit_at(self._header_state)
+            self._started_process().edit_at(self._header_state)
             return
-        doc = self._process
+        doc = self._started_process()
         self._header = None
         wanted = script.sentences[: declaration.index]
         keep = 0
@@ -337,7 +340,7 @@ class CoqSession(ProcessSession[CoqDocument]):
         theorem = (point.theorem, point.statement)
         if self._doc_theorem != theorem or not self.alive:
             self.load_context(point.theorem, timeout_s)
-            self._doc_start = self._process.append(point.statement, timeout_s)
+            self._doc_start = self._started_process().append(point.statement, timeout_s)
             self._doc_theorem = theorem
             self._doc_line = []
         common = 0
@@ -345,7 +348,7 @@ class CoqSession(ProcessSession[CoqDocument]):
             if text != wanted:
                 break
             common += 1
-        doc = self._process
+        doc = self._started_process()
         doc.edit_at(self._doc_line[common - 1][1] if common else self._doc_start)
         del self._doc_line[common:]
         for text in point.path[common:]:
@@ -369,7 +372,7 @@ class CoqSession(ProcessSession[CoqDocument]):
             raise ValueError(f"{theorem.name}: {what}: {exc}") from None
         try:
             self._goto(point, timeout_s)
-            goals = self._process.goals(timeout_s)
+            goals = self._started_process().goals(timeout_s)
         except CoqError as exc:
             self._recover_to(self._header_state)
             self._doc_theorem = None
@@ -395,7 +398,7 @@ class CoqSession(ProcessSession[CoqDocument]):
         texts = tuple(s.text for s in sentences)
         try:
             self._goto(point, timeout_s)
-            doc = self._process
+            doc = self._started_process()
             for text in texts:
                 self._doc_line.append((text, doc.append(text, timeout_s)))
             goals = doc.goals(timeout_s)
@@ -466,7 +469,7 @@ class CoqSession(ProcessSession[CoqDocument]):
                 guard.tactic_sentences(proof, is_ltac=self._is_ltac)
             except guard.GuardRejection as exc:
                 return result(Verdict.FAILED, f"rejected: {exc}")
-            doc = self._process
+            doc = self._started_process()
             try:
                 doc.append(parsed.text, remaining())
                 if doc.goals(remaining()) is None:
@@ -535,7 +538,7 @@ class CoqSession(ProcessSession[CoqDocument]):
     def _assumptions_of(self, name: str, timeout_s: float) -> frozenset[Assumption]:
         """What the constant just declared depends on: the kernel-query plugin's answer, or Coq's
         printed `Print Assumptions` without it (see checker.coq.assumptions)."""
-        doc = self._process
+        doc = self._started_process()
         if self._kernel and self.settings.coq_assumptions == "fast":
             try:
                 found = kernel_answer.parse_assumptions(self._query(f"ProofsmithAssumptions {_coq_string(name)}.",
