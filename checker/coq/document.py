@@ -269,7 +269,7 @@ class CoqDocument:
         """What `About name` says of the object `name` refers to; None for a notation, a module, or nothing."""
         answer = self._about(name, at, timeout_s)
         found = parse_about(answer) if answer is not None else None
-        if found is None:
+        if answer is None or found is None:
             return None
         head = answer.split("\n\n", 1)[0]
         _, colon, typ = head.partition(":")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from enum import Enum
+from typing import Literal, TypeVar, overload
 
 VERSION = 1
 
@@ -110,7 +111,14 @@ def _load(text: str) -> dict:
     return value
 
 
-def _get(record: dict, key: str, kind: type, optional: bool = False):
+_T = TypeVar("_T")
+
+
+@overload
+def _get(record: dict, key: str, kind: type[_T], optional: Literal[False] = False) -> _T: ...
+@overload
+def _get(record: dict, key: str, kind: type[_T], optional: bool) -> _T | None: ...
+def _get(record: dict, key: str, kind: type[_T], optional: bool = False) -> _T | None:
     if key not in record:
         if optional:
             return None
