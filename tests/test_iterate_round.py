@@ -5,6 +5,7 @@ a run killed after a stage resumes without redoing it, and --dry-run prints the 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import tomllib
@@ -141,6 +142,11 @@ def test_a_tiny_round_runs_every_stage_on_the_fixture_library(tiny_run):
     assert run_json["prover_options"]["memory"].endswith("round-1/memory")
     assert metrics[1].heldout["stdlib-val"].selected == 1
     assert (out / "report.html").is_file() and (out / "round-1" / "manifest.json").is_file()
+    # every proof and kept conjecture of the round re-checks with plain coqc (proofsmith recheck)
+    done = subprocess.run([sys.executable, "-m", "proofsmith.cli", "recheck", str(out / "round-1")], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+    passed = re.search(r"(\d+) passed, 0 failed", done.stdout)
+    assert done.returncode == 0 and passed and int(passed.group(1)) >= len(proofs), done.stdout + done.stderr
 
 
 @pytest.mark.coq
