@@ -198,7 +198,7 @@ def _already_judged(out: Path, tasks) -> int:
     from proofsmith.formats.json_files import InputFileError, read_jsonl
 
     try:
-        names = [record.get("name") for _, record in read_jsonl(out, missing_ok=True)]
+        names = [record.get("name") for _, record in read_jsonl(out, missing_ok=True, appended=True)]
     except InputFileError as exc:
         raise UsageError(f"--out {exc}") from None
     if len(names) > len(tasks) or any(name != _output_name(task) for name, task in zip(names, tasks)):

@@ -261,7 +261,7 @@ def areas(library: MutationLibrary) -> list[str]:
 def source_statements(library: MutationLibrary, checker: Checker, workers: int, log_path: Path,
                       settings: MutationSettings) -> dict[str, str]:
     """Key -> theorem name for every library theorem Coq can open (pass 1)."""
-    records = [record for _, record in read_jsonl(log_path, missing_ok=True)]
+    records = [record for _, record in read_jsonl(log_path, missing_ok=True, appended=True)]
     done = {r["name"] for r in records if "name" in r}
     todo = [p for p in library.parents if p.full_name not in done]
 
@@ -306,7 +306,7 @@ def mutate_library(
 
     funnel = Funnel(settings.rules)
     done: set[str] = set()
-    for _, record in read_jsonl(parents_log, missing_ok=True):
+    for _, record in read_jsonl(parents_log, missing_ok=True, appended=True):
         done.add(record["parent"])
         funnel.add_parent(record)
     dropped = keep_parents(out, done)

@@ -41,7 +41,7 @@ class RecheckInputError(ValueError):
 
 def _records(path: Path, missing_ok: bool = True) -> list[dict[str, Any]]:
     try:
-        return [record for _, record in read_jsonl(path, missing_ok=missing_ok)]
+        return [record for _, record in read_jsonl(path, missing_ok=missing_ok, appended=True)]
     except InputFileError as exc:
         raise RecheckInputError(str(exc)) from None
 

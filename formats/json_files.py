@@ -83,15 +83,25 @@ def _decode(data: bytes, path: Path, line: int | None = None) -> str:
         ) from None
 
 
+def _loads(text: str, path: Path, line: int | None = None) -> Any:
+    """json.loads, with every way hostile text can make it fail turned into an error naming the input."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        at = exc.lineno if line is None else line
+        raise InputFileError(path, f"not valid JSON: {exc.msg}", at, column=exc.colno) from None
+    except RecursionError:
+        raise InputFileError(path, "not valid JSON here: nested too deeply", line) from None
+    except ValueError as exc:  # an integer over Python's digit limit
+        raise InputFileError(path, f"not valid JSON here: {exc}", line) from None
+
+
 def _parse_line(raw: bytes, path: Path, lineno: int) -> dict[str, Any] | None:
     """The object on one line, None for a blank line."""
     line = _decode(raw, path, lineno).rstrip("\r\n")  # so that a column is counted within the line
     if not line.strip():
         return None
-    try:
-        record = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise InputFileError(path, f"not valid JSON: {exc.msg}", lineno, column=exc.colno) from None
+    record = _loads(line, path, lineno)
     if not isinstance(record, dict):
         raise InputFileError(path, f"expected a JSON object, got {type(record).__name__}", lineno)
     return record
@@ -101,16 +111,19 @@ def _is_torn(raw: bytes) -> bool:
     """Whether an unterminated last line is a write cut short: text that does not parse."""
     try:
         json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, RecursionError, ValueError):  # JSONDecodeError is a ValueError
         return True
     return False
 
 
-def read_jsonl(path: Path, *, missing_ok: bool = False) -> Iterator[tuple[int, dict[str, Any]]]:
+def read_jsonl(
+    path: Path, *, missing_ok: bool = False, appended: bool = False
+) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield (line number, object) for every non-blank line of a JSON Lines file.
 
-    A torn last line is dropped (logged); any other bad line is an
-    InputFileError. A missing or empty file is an error too, unless
+    In a file proofsmith appends to (`appended`: results, logs, caches), a
+    torn last line is a killed write and is dropped (logged); in a file a
+    user hands in, it is an InputFileError like any other bad line. A missing or empty file is an error too, unless
     `missing_ok` (a log that no run has written yet), when it yields nothing.
     """
     if missing_ok and not path.exists():
@@ -119,7 +132,7 @@ def read_jsonl(path: Path, *, missing_ok: bool = False) -> Iterator[tuple[int, d
     empty = True
     with path.open("rb") as f:
         for lineno, raw in enumerate(f, start=1):
-            if not raw.endswith(b"\n") and raw.strip() and _is_torn(raw):
+            if appended and not raw.endswith(b"\n") and raw.strip() and _is_torn(raw):
                 log.warning("%s:%d: dropped an unfinished last line (a write cut short)", path, lineno)
                 break
             record = _parse_line(raw, path, lineno)
@@ -132,11 +145,7 @@ def read_jsonl(path: Path, *, missing_ok: bool = False) -> Iterator[tuple[int, d
 
 def read_json(path: Path) -> Any:
     require_file(path)
-    text = _decode(path.read_bytes(), path)
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputFileError(path, f"not valid JSON: {exc.msg}", exc.lineno, column=exc.colno) from None
+    return _loads(_decode(path.read_bytes(), path), path)
 
 
 def json_line(record: Mapping[str, Any]) -> bytes:

@@ -150,13 +150,13 @@ _STEP_KEYS = ("tactic", "state_before", "state_after")
 
 def read_records(path: Path, *, missing_ok: bool = False) -> Iterator[tuple[int, MutantRecord]]:
     """(line number, record) for every mutant of a corpus file (formats.json_files' torn-tail policy)."""
-    for line, record in read_jsonl(path, missing_ok=missing_ok):
+    for line, record in read_jsonl(path, missing_ok=missing_ok, appended=True):
         yield line, MutantRecord.from_json(record, path, line)
 
 
 def keep_parents(path: Path, done: set[str]) -> int:
     """Drop records whose parent is not in `done` (a run killed mid-parent); returns how many."""
-    records = [record for _, record in read_jsonl(path, missing_ok=True)]
+    records = [record for _, record in read_jsonl(path, missing_ok=True, appended=True)]
     kept = [r for r in records if r.get("parent") in done]
     if len(kept) < len(records):
         write_jsonl(path, kept)

@@ -58,7 +58,7 @@ def _read(path: Path) -> list[RunRecord]:
     records: list[RunRecord] = []
     seen: dict[str, int] = {}
     try:
-        for lineno, record in read_jsonl(path, missing_ok=True):
+        for lineno, record in read_jsonl(path, missing_ok=True, appended=True):
             name = record.get("name")
             if not isinstance(name, str):
                 raise ResultsFileError(f"{path}:{lineno}: not a result record (no 'name')")

@@ -165,7 +165,7 @@ class RunInputs:
         """Library theorem keys (mutation's source statements log), name -> key."""
         keys = {}
         path = self.mutants_path.with_name(self.mutants_path.name + ".source.jsonl")
-        for _, r in read_jsonl(path, missing_ok=True):
+        for _, r in read_jsonl(path, missing_ok=True, appended=True):
             if r.get("key"):
                 keys[r["name"]] = r["key"]
         return keys

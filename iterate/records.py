@@ -25,7 +25,7 @@ R = TypeVar("R", bound=Record)
 
 def read_records(path: Path, kind: type[R]) -> list[R]:
     """The complete records of a JSON Lines file (none when it does not exist; a torn last line dropped)."""
-    return [kind.model_validate(row) for _, row in read_jsonl(path, missing_ok=True)]
+    return [kind.model_validate(row) for _, row in read_jsonl(path, missing_ok=True, appended=True)]
 
 
 def write_records(path: Path, records: Iterable[Record]) -> None:
@@ -156,7 +156,7 @@ class MetricsLine(Record):
 
 
 def iter_records(path: Path, kind: type[R]) -> Iterator[R]:
-    for _, row in read_jsonl(path, missing_ok=True):
+    for _, row in read_jsonl(path, missing_ok=True, appended=True):
         yield kind.model_validate(row)
 
 

@@ -56,7 +56,7 @@ def ill_formed_reasons(run_dir: Path, r: int) -> dict[str, int] | None:
     path = RunLayout(run_dir).round(r).conjectures
     if not path.is_file():
         return None
-    rows = [c for _, c in read_jsonl(path, missing_ok=True) if not c.get("well_formed")]
+    rows = [c for _, c in read_jsonl(path, missing_ok=True, appended=True) if not c.get("well_formed")]
     return dict(Counter(c["reason"] if c["reason"] == "empty" else ill_formed_reason(c["message"]) for c in rows))
 
 
@@ -140,7 +140,7 @@ def _plots(metrics: list[dict[str, Any]]) -> dict[str, bytes]:
 def write_iterate_report(run_dir: Path) -> Path:
     run_dir = Path(run_dir)
     layout = RunLayout(run_dir)
-    metrics = sorted((m for _, m in read_jsonl(layout.metrics, missing_ok=True)), key=lambda m: m["round"])
+    metrics = sorted((m for _, m in read_jsonl(layout.metrics, missing_ok=True, appended=True)), key=lambda m: m["round"])
     e = html.escape
     parts = ["<!doctype html><html><head><meta charset='utf-8'>", f"<title>iterate {e(run_dir.name)}</title>", HTML_STYLE,
              "</head><body>", f"<h1>proofsmith iterate: {e(run_dir.name)}</h1>"]

@@ -75,7 +75,7 @@ def finished_rows(path: Path, corpus_hash: str) -> dict[tuple[str, str, str], di
     """The rows an earlier run appended to `path` for this corpus, by (retriever, split, subset)."""
     done = {}
     try:
-        for line, row in read_jsonl(path, missing_ok=True):
+        for line, row in read_jsonl(path, missing_ok=True, appended=True):
             key = tuple(get_field(row, k, str, path, line) for k in ("retriever", "split", "subset"))
             if row.get("corpus_hash") == corpus_hash:
                 done[key] = row

@@ -294,7 +294,7 @@ def _truncate_log(log_path: Path, step: int) -> None:
         return
     try:
         keep = [
-            r for line, r in read_jsonl(log_path, missing_ok=True) if get_field(r, "step", int, log_path, line) <= step
+            r for line, r in read_jsonl(log_path, missing_ok=True, appended=True) if get_field(r, "step", int, log_path, line) <= step
         ]
     except InputFileError as exc:
         raise TrainingError(str(exc)) from None

@@ -1,6 +1,7 @@
 """One JSON Lines policy for every reader and writer (formats.json_files).
 
-Every reader drops a torn last line (a write cut short by a kill) and refuses
+Every reader of a file proofsmith appends to drops a torn last line (a write
+cut short by a kill); a reader of what a user hands in refuses it; both refuse
 any other bad line with an error naming file:line; every writer cuts a torn
 last line off before appending, so a killed run resumes into a valid file;
 whole-file rewrites are atomic.
@@ -84,7 +85,7 @@ def _training_log(path: Path) -> int:
     from proofsmith.retrieval.training import _truncate_log
 
     _truncate_log(path, 10**6)
-    return sum(1 for _ in read_jsonl(path, missing_ok=True))
+    return sum(1 for _ in read_jsonl(path, missing_ok=True, appended=True))
 
 
 def _traced_files(path: Path) -> int:
@@ -103,7 +104,7 @@ def _mutants_kept(path: Path) -> int:
     from proofsmith.formats.mutant_record import keep_parents
 
     keep_parents(path, {f"Coq.Init.Logic.p{i}" for i in range(3)})
-    return sum(1 for _ in read_jsonl(path))
+    return sum(1 for _ in read_jsonl(path, appended=True))
 
 
 def _benchmark(name: str, split: str) -> Callable[[Path], int]:
@@ -148,13 +149,44 @@ def _line(record: dict) -> bytes:
     return json.dumps(record, ensure_ascii=False).encode() + b"\n"
 
 
-@pytest.mark.parametrize("reader", READERS)
-def test_a_torn_last_line_is_dropped(tmp_path, reader):
-    read, record = READERS[reader]
+# What a user hands in: an unfinished last line there is not a killed write of ours.
+USER_INPUTS = {"read_jsonl", "premise corpus", "eval minif2f-coq", "eval minif2f-lean4", "eval fstar-dataset",
+               "check proofs"}
+
+
+def _torn_file(tmp_path: Path, record: Callable[[int], dict]) -> Path:
     path = tmp_path / "data.jsonl"
-    torn = _line(record(2))[:-9]  # a write cut short by a kill
+    whole = _line(record(2))
+    torn = whole[: len(whole) // 2]  # a write cut short by a kill
     path.write_bytes(_line(record(0)) + _line(record(1)) + torn)
-    assert read(path) == 2
+    return path
+
+
+@pytest.mark.parametrize("reader", sorted(set(READERS) - USER_INPUTS))
+def test_a_torn_last_line_of_an_appended_file_is_dropped(tmp_path, reader):
+    read, record = READERS[reader]
+    assert read(_torn_file(tmp_path, record)) == 2
+
+
+@pytest.mark.parametrize("reader", sorted(USER_INPUTS))
+def test_a_torn_last_line_of_user_input_is_an_error_naming_it(tmp_path, reader):
+    read, record = READERS[reader]
+    path = _torn_file(tmp_path, record)
+    with pytest.raises(Exception) as error:
+        read(path)
+    assert f"{path}:3" in str(error.value) and "not valid JSON" in str(error.value)
+
+
+@pytest.mark.parametrize("line, message", [
+    (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+    (b'{"n": ' + b"9" * 5000 + b"}", "digits"),
+])
+def test_hostile_json_is_an_error_naming_the_line(tmp_path, line, message):
+    path = tmp_path / "data.jsonl"
+    path.write_bytes(_line({"n": 0}) + line + b"\n")
+    with pytest.raises(InputFileError) as error:
+        list(read_jsonl(path))
+    assert f"{path}:2" in str(error.value) and message in str(error.value)
 
 
 # Derived data is relearned instead (test_coq_soundness: a damaged axiom cache is set aside).
@@ -222,7 +254,7 @@ def test_a_complete_last_record_without_its_newline_is_kept_and_terminated(tmp_p
 def test_an_unfinished_multibyte_character_is_a_torn_line_too(tmp_path):
     path = tmp_path / "data.jsonl"
     path.write_bytes(b'{"n": 0}\n' + '{"n": "é"}'.encode()[:8])
-    assert [r["n"] for _, r in read_jsonl(path)] == [0]
+    assert [r["n"] for _, r in read_jsonl(path, appended=True)] == [0]
 
 
 def test_an_empty_or_missing_log_is_no_records_but_an_input_file_must_have_some(tmp_path):

@@ -32,7 +32,7 @@ class LibraryAxiomCache:
         self._axioms: dict[str, frozenset[str]] = {}
         if path is not None:
             try:
-                for line, record in read_jsonl(path, missing_ok=True):
+                for line, record in read_jsonl(path, missing_ok=True, appended=True):
                     constant = get_field(record, "constant", str, path, line)
                     self._axioms[constant] = frozenset(string_list(record, "axioms", path, line))
             except InputFileError as exc:

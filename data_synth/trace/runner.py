@@ -51,7 +51,7 @@ def read_records(path: Path) -> dict[str, dict]:
     A torn last line (a kill mid-write) is dropped; any other bad line is an InputFileError naming it.
     """
     records: dict[str, dict] = {}
-    for line, record in read_jsonl(path, missing_ok=True):
+    for line, record in read_jsonl(path, missing_ok=True, appended=True):
         records[get_field(record, "path", str, path, line)] = record
     return records
 
