@@ -78,6 +78,10 @@ class ProverSection(Section):
     tactic_timeout_s: Seconds = 5.0
     attempts: Positive = 2  # per pool statement: its empirical pass rate
     conjecture_attempts: Positive = 4
+    # > 0: attempt k at a statement samples the search order with seed run.seed + k (prover.search), so that
+    # attempts differ and a pass rate can fall between 0 and 1 (STP's "barely provable"); 0: every attempt
+    # is the same deterministic search. Held-out evaluation always searches deterministically.
+    sample_temperature: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
     options: dict[str, Any] = Field(default_factory=dict)  # prover.registry.make_prover's (model is set per round)
 
 
@@ -157,6 +161,13 @@ class IterateConfig(Section):
         options = dict(self.prover.options)
         if "model" in options:
             raise ValueError("prover.options.model: the model is prover.model (each round sets its own)")
+        if "sample_temperature" in options:
+            raise ValueError("prover.options.sample_temperature: set prover.sample_temperature instead (it applies "
+                             "to the pool and conjecture attempts, not to held-out evaluation)")
+        if self.prover.sample_temperature > 0 and "sample_temperature" not in PROVER_OPTIONS[self.prover.name]:
+            takes = ", ".join(n for n, o in PROVER_OPTIONS.items() if "sample_temperature" in o)
+            raise ValueError(f"prover.sample_temperature: {self.prover.name!r} does not sample its search order; "
+                             f"use one that does ({takes}), or set it to 0")
         try:
             check_prover(self.prover.name, options)
         except ProverOptionError as exc:

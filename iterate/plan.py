@@ -35,7 +35,9 @@ def plan_lines(config: IterateConfig, out: Path) -> list[str]:
         f"prover: {p.name}, "
         + (f"model {p.model} (each round then the previous round's), " if t.enabled else "no model trained, ")
         + f"{p.workers} workers, "
-        f"{p.budget_s:g} s a statement, {p.attempts} attempts (conjectures {p.conjecture_attempts})",
+        f"{p.budget_s:g} s a statement, {p.attempts} attempts (conjectures {p.conjecture_attempts})"
+        + (f", search order sampled at temperature {p.sample_temperature:g} (attempt k: seed run.seed + k)"
+           if p.sample_temperature > 0 else ", every attempt the same deterministic search"),
         f"tactic memory: {memory}; learns every verified proof of each round, saved per round",
         f"pools: {pools.library} library theorems ({pools.library_per_round} a round), "
         f"{pools.mutants} mutants ({pools.mutants_per_round} a round)"

@@ -88,7 +88,9 @@ class IterationRun:
                 return str(m)
         return self.config.data.trace if self.config.memory.from_trace else None
 
-    def prover_options(self, model: str, memory_round: int) -> dict[str, Any]:
+    def prover_options(self, model: str, memory_round: int, sampled: bool = False) -> dict[str, Any]:
+        """The prover's options for round `memory_round`'s memory; `sampled`: the pool and conjecture
+        attempts, which search at prover.sample_temperature (held-out evaluation never samples)."""
         from proofsmith.prover.registry import PROVER_OPTIONS
 
         takes = PROVER_OPTIONS.get(self.config.prover.name, ())
@@ -101,6 +103,8 @@ class IterationRun:
                 options["memory"] = memory
                 if memory == self.config.data.trace:
                     options["memory_split"] = self.config.strategy
+        if sampled and self.config.prover.sample_temperature > 0:
+            options["sample_temperature"] = self.config.prover.sample_temperature
         return options
 
     def budget(self, attempts: int) -> Budget:
@@ -160,7 +164,7 @@ class IterationRun:
                                                              self.config.pools.mutants_per_round,
                                                              self.config.pools.statements_per_round)
         statements = lib_slice + mut_slice + stmt_slice
-        options = self.prover_options(model, r - 1)
+        options = self.prover_options(model, r - 1, sampled=True)
         context: RunContext = {"round": r, "pool": "dataset", "seed": self.seed}
 
         def prove() -> dict[str, Any]:

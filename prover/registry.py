@@ -55,16 +55,17 @@ _MEMORY_OPTIONS = ("memory", "memory_split", "memory_share", "memory_online", "m
 
 _SEARCH_OPTIONS = (
     "model", "retriever", "premises_k", "expansion_batch", "tactics_per_expansion", "automation_share", "model_tactics",
-    "hammer", "proof_retrieval",
+    "hammer", "proof_retrieval", "sample_temperature",
 ) + _MEMORY_OPTIONS + _GENERATOR_OPTIONS
 
 # The options each prover takes.
 PROVER_OPTIONS: dict[str, tuple[str, ...]] = {
     "portfolio": ("hammer",),
     "search": _SEARCH_OPTIONS,
-    "model-free-search": ("retriever", "premises_k", "expansion_batch", "tactics_per_expansion", "hammer"),
+    "model-free-search": ("retriever", "premises_k", "expansion_batch", "tactics_per_expansion", "hammer",
+                          "sample_temperature"),
     "memory-search": ("retriever", "premises_k", "expansion_batch", "tactics_per_expansion", "hammer", "premise_slots",
-                      "premise_slot_share") + _MEMORY_OPTIONS,
+                      "premise_slot_share", "sample_temperature") + _MEMORY_OPTIONS,
     "sample": ("model", "retriever", "premises_k", "chunk") + _GENERATOR_OPTIONS,
     "portfolio+search": ("portfolio_share",) + _SEARCH_OPTIONS,
     "reference": (),
@@ -468,6 +469,11 @@ def check_prover(name: str, options: dict[str, Any]) -> None:
     if name not in _FACTORIES:
         raise ProverOptionError(f"unknown prover {name!r}; choose one of {', '.join(PROVERS)}")
     _take(options, PROVER_OPTIONS[name], name)
+    temperature = options.get("sample_temperature")
+    if temperature is not None and (isinstance(temperature, bool) or not isinstance(temperature, (int, float))
+                                    or not temperature >= 0 or temperature == float("inf")):
+        raise ProverOptionError(f"sample_temperature must be a number at least 0 (0: deterministic search), "
+                                f"got {temperature!r}")
 
 
 def make_prover(name: str, **options: Any) -> Prover:

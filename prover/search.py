@@ -37,12 +37,25 @@ counts them). Where the session offers `guarded(state)` (Coq's `Guarded.` at
 that state: the complaint, or None), a state reached through a `fix`/`cofix`
 is checked for guardedness as soon as the tactic runs, so an unguarded branch
 dies at once instead of at its end.
+
+Sampled search (`sample_temperature` T > 0): repeated attempts at one
+statement explore differently, as STP's empirical pass rates need (a
+deterministic generator such as the tactic memory otherwise proves a statement
+in every attempt or in none). Each search draws Gumbel noise from
+`random.Random(budget.seed)` (attempt k of `prove` has seed `budget.seed + k`)
+and orders by score + T * Gumbel: the candidates of an expansion are tried in
+that order, and a new node enters the frontier at its cumulative
+log-probability plus its own noise (a Gumbel-top-k sample of the best-first
+order). The tree keeps the true log-probabilities. T = 0 (the default) is
+the deterministic search: no noise is drawn and the seed changes nothing.
 """
 
 from __future__ import annotations
 
 import heapq
 import itertools
+import math
+import random
 import re
 import time
 from collections.abc import Iterator
@@ -62,7 +75,7 @@ from proofsmith.checker.types import (
     Verdict,
 )
 from proofsmith.prover.base import AttemptOutcome, Budget, Prover, ProverResult
-from proofsmith.prover.generators.base import TacticGenerator, TacticRequest
+from proofsmith.prover.generators.base import TacticCandidate, TacticGenerator, TacticRequest
 from proofsmith.prover.premises import PremiseRetriever
 from proofsmith.prover.search_tree import Edge, InternalNode, SearchTree, Status
 from proofsmith.prover.stopwatch import Stopwatch
@@ -113,17 +126,24 @@ class BestFirstSearchProver(Prover):
         expansion_batch: int = 1,
         tactics_per_expansion: int | None = None,
         first_try_timeout_s: float | None = FIRST_TRY_TIMEOUT_S,
+        sample_temperature: float = 0.0,
     ):
         """`tactics_per_expansion`, when given, overrides the budget's (a cheap
         generator such as the model-free one can afford more candidates).
         `first_try_timeout_s` is the short timeout of every tactic's first run
         (None, or one not below the budget's tactic timeout: a single run with
-        the full timeout)."""
+        the full timeout). `sample_temperature` > 0 samples the search order with
+        seeded Gumbel noise (see the module docstring); 0 is deterministic."""
+        if isinstance(sample_temperature, bool) or not (
+                isinstance(sample_temperature, (int, float)) and math.isfinite(sample_temperature)
+                and sample_temperature >= 0):
+            raise ValueError(f"sample_temperature must be a number at least 0, got {sample_temperature!r}")
         if expansion_batch < 1:
             raise ValueError(f"expansion_batch must be at least 1, got {expansion_batch}")
         if first_try_timeout_s is not None and first_try_timeout_s <= 0:
             raise ValueError(f"first_try_timeout_s must be positive, got {first_try_timeout_s}")
         self.first_try_timeout_s = first_try_timeout_s
+        self.sample_temperature = float(sample_temperature)
         self.generator = generator
         self.retriever = retriever
         self.premises_k = premises_k
@@ -170,6 +190,7 @@ class BestFirstSearchProver(Prover):
         self._accepted: tuple[str, CheckResult] | None = None  # the proof the whole-proof check accepted
         self._last_rejection = ""
         self._theorem = theorem
+        self._noise = random.Random(budget.seed) if self.sample_temperature > 0 else None
         tree: SearchTree | None = None
         stats = {"expansions": 0, "tactics": 0, **{name: 0 for name in WASTE_COUNTS}}
         stop = "frontier exhausted"
@@ -269,7 +290,7 @@ class BestFirstSearchProver(Prover):
                         time_limit_s=max(deadline - time.perf_counter(), 0.01),
                     ))
                 for node, candidates in zip(todo, suggestions):
-                    for tactic, logprob in candidates:
+                    for tactic, logprob in self._sampled_order(candidates):
                         pair = (node.state.text, tactic.strip())
                         if pair in self._pairs_run:
                             stats["duplicates_skipped"] += 1
@@ -302,6 +323,21 @@ class BestFirstSearchProver(Prover):
             if tree.root.status is Status.FAILED:
                 return "every branch failed"
         return exhausted
+
+    def _gumbel(self) -> float:
+        """T times a standard Gumbel draw from this search's seeded stream (0.0 at T = 0, drawing nothing)."""
+        if self._noise is None:
+            return 0.0
+        u = self._noise.random() or 5e-324  # random() may return 0.0; log(0) is undefined
+        return -self.sample_temperature * math.log(-math.log(u))
+
+    def _sampled_order(self, candidates: list[TacticCandidate]) -> list[TacticCandidate]:
+        """An expansion's candidates in the order they are tried: as proposed at T = 0, else by
+        log-probability plus T * Gumbel noise (ties keep the proposed order)."""
+        if self._noise is None:
+            return candidates
+        keyed = [(c[1] + self._gumbel(), i, c) for i, c in enumerate(candidates)]
+        return [c for _, _, c in sorted(keyed, key=lambda k: (-k[0], k[1]))]
 
     def _proof_accepted(
         self, session: ProofSession, tree: SearchTree, budget: Budget, clock: Stopwatch, stats: dict[str, int]
@@ -413,7 +449,7 @@ class BestFirstSearchProver(Prover):
                 dst = tree.internal(outcome.state, node.cumulative_logprob + logprob, node.depth + 1)
                 if node.id in self._below_fixpoint or _FIXPOINT_TACTIC.search(tactic.strip()):
                     self._below_fixpoint.add(dst.id)
-                heapq.heappush(frontier, (-dst.priority, next(order), dst))
+                heapq.heappush(frontier, (-(dst.priority + self._gumbel()), next(order), dst))
         elif isinstance(outcome, TacticTimeout):
             if retry_timeout:
                 return outcome

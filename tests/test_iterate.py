@@ -96,10 +96,26 @@ def test_examples_validate():
     ("[training]\ndevice = \"gpu0\"\n", "training.device: expected one of 'auto' or 'cpu'"),
     ("[training]\nmax_steps = 1.5\n", "training.max_steps: expected an integer"),
     ("pools = 3\n", "pools: expected a table"),
+    ("[prover]\nsample_temperature = -0.5\n", "prover.sample_temperature: must be at least 0"),
+    ("[prover]\nsample_temperature = nan\n", "prover.sample_temperature"),
+    ("[prover.options]\nsample_temperature = 1.0\n", "prover.options.sample_temperature: set prover.sample_temperature"),
+    ("[prover]\nname = \"portfolio\"\nsample_temperature = 1.0\n[training]\nenabled = false\n",
+     "prover.sample_temperature: 'portfolio' does not sample its search order"),
 ])
 def test_config_errors_name_the_key(tmp_path, text, message):
     with pytest.raises(IterateConfigError, match=message.replace("[", r"\[").replace("]", r"\]").replace(".", r"\.")):
         load_config(_write(tmp_path, text))
+
+
+def test_sample_temperature_reaches_pool_attempts_but_not_heldout(tmp_path):
+    from proofsmith.iterate.run import IterationRun
+
+    config = load_config(ROOT / "examples" / "iterate-cpu.toml")
+    assert config.prover.sample_temperature > 0
+    run = IterationRun(config, tmp_path / "run", progress=False)
+    assert run.prover_options("default", 0, sampled=True)["sample_temperature"] == config.prover.sample_temperature
+    assert "sample_temperature" not in run.prover_options("default", 0)
+    assert "sample_temperature" not in IterationRun(validate({}), tmp_path / "run0").prover_options("default", 0, True)
 
 
 def test_config_defaults_and_cli_error(tmp_path):
