@@ -72,6 +72,8 @@ def test_pip_install_puts_only_proofsmith_into_site_packages(tmp_path):
     assert expected <= {str(p.relative_to(package)) for p in package.rglob("*.py")}
     assert (package / "py.typed").is_file()
     assert (package / "eval" / "data" / "minif2f_coq.jsonl").is_file()
+    # the kernel-query plugin is built from its source on first use, so a wheel must carry it
+    assert (package / "checker" / "coq" / "kernel_query" / "kernel_query.mlg").is_file()
     check = subprocess.run(
         [sys.executable, "-c", "import proofsmith.cli, proofsmith.checker.coq.session as s; print(s.__file__)"],
         cwd=tmp_path, env={"PYTHONPATH": str(target)}, capture_output=True, text=True,
