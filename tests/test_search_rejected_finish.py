@@ -8,7 +8,6 @@ search used to stop there with most of its budget left.
 
 import pytest
 
-from proofsmith.checker.coq.document import QueryError
 from proofsmith.checker.types import Theorem, Verdict
 from proofsmith.prover.base import Budget
 from proofsmith.prover.generators.base import TacticCandidate, TacticGenerator
@@ -47,8 +46,14 @@ def checker():
         yield c
 
 
-def test_a_rejected_finish_is_a_dead_end_and_the_good_proof_is_found(checker):
-    outcome = BestFirstSearchProver(ByGoalGenerator()).search(ADD_ZERO, checker, Budget(wall_s=30))
+@pytest.fixture
+def finish_only(checker):
+    """The checker, its sessions offering no `guarded(state)`: a rejected proof is caught at its finish."""
+    return CountingChecker(checker, wrap=NoGuardedSession)
+
+
+def test_a_rejected_finish_is_a_dead_end_and_the_good_proof_is_found(finish_only, checker):
+    outcome = BestFirstSearchProver(ByGoalGenerator()).search(ADD_ZERO, finish_only, Budget(wall_s=30))
     outcome.tree.check_invariants()
     result = outcome.result
     assert result.verdict is Verdict.PROVED, result.reason
@@ -60,21 +65,18 @@ def test_a_rejected_finish_is_a_dead_end_and_the_good_proof_is_found(checker):
     assert checker.check(ADD_ZERO, result.proof).proved
 
 
-def test_only_rejected_finishes_fail_with_the_checkers_reason(checker):
+def test_only_rejected_finishes_fail_with_the_checkers_reason(finish_only):
     class OnlyFix(ByGoalGenerator):
         def propose(self, request):
             return [[c for c in cands if c.tactic != "intros n."] for cands in super().propose(request)]
 
-    result = BestFirstSearchProver(OnlyFix()).search(ADD_ZERO, checker, Budget(wall_s=30)).result
+    result = BestFirstSearchProver(OnlyFix()).search(ADD_ZERO, finish_only, Budget(wall_s=30)).result
     assert result.verdict is Verdict.FAILED and result.proof is None
     assert "rejected 1 proof" in result.reason and "ill-formed" in result.reason
 
 
-class GuardedSession:
-    """A session offering `guarded(state)`: Coq's `Guarded.` at the state, through the document's query call.
-
-    A stand-in for the checker's own method (asked of checker/): it shows what search does with one.
-    """
+class CountingSession:
+    """The checker's session, counting the calls search makes to its `guarded(state)` (Coq's `Guarded.`)."""
 
     def __init__(self, session):
         self._session = session
@@ -85,18 +87,25 @@ class GuardedSession:
 
     def guarded(self, goal_state):
         self.asked += 1
-        session = self._session
-        session._goto(goal_state.handle, 10.0)
-        try:
-            session._process.query("Guarded.")
-        except QueryError as exc:
-            return str(exc)
-        return None
+        return self._session.guarded(goal_state)
 
 
-class GuardedChecker:
-    def __init__(self, checker):
+class NoGuardedSession:
+    """The checker's session without `guarded(state)`, as a backend that has no such query: only the finish checks."""
+
+    def __init__(self, session):
+        self._session = session
+
+    def __getattr__(self, name):
+        if name == "guarded":
+            raise AttributeError(name)
+        return getattr(self._session, name)
+
+
+class CountingChecker:
+    def __init__(self, checker, wrap=CountingSession):
         self._checker = checker
+        self._wrap = wrap
         self.sessions = []
 
     def __getattr__(self, name):
@@ -108,15 +117,27 @@ class GuardedChecker:
         @contextmanager
         def lease():
             with self._checker.session() as session:
-                wrapped = GuardedSession(session)
+                wrapped = self._wrap(session)
                 self.sessions.append(wrapped)
                 yield wrapped
 
         return lease()
 
 
+def test_the_coq_session_says_whether_a_state_below_fix_is_guarded(checker):
+    with checker.session() as session:
+        opened = session.open(ADD_ZERO)
+        below_fix = session.run(opened, "fix IH 1.").state
+        assert session.guarded(below_fix) is None or "abstraction" in session.guarded(below_fix)
+        unguarded = session.run(below_fix, "assumption.")
+        complaint = session.guarded(unguarded.state)
+        assert complaint is not None and "IH" in complaint
+        honest = session.run(session.run(opened, "intros n.").state, "induction n; simpl; auto.")
+        assert session.guarded(honest.state) is None
+
+
 def test_a_session_that_checks_guardedness_kills_the_unguarded_branch_when_it_runs(checker):
-    guarded = GuardedChecker(checker)
+    guarded = CountingChecker(checker)
     outcome = BestFirstSearchProver(ByGoalGenerator()).search(ADD_ZERO, guarded, Budget(wall_s=30))
     result = outcome.result
     assert result.proved and result.proof == "intros n.\ninduction n; simpl; auto."

@@ -423,6 +423,22 @@ class CoqSession(ProcessSession[CoqDocument]):
             return ProofFinished(new_state)
         return NextState(new_state)
 
+    def guarded(self, state: GoalState, timeout_s: float | None = None) -> str | None:
+        """Coq's `Guarded.` at `state`: None when the proof term so far is guarded, else Coq's complaint.
+
+        Search asks it below a `fix`/`cofix`, so an unguarded branch dies when it runs instead of at Qed.
+        """
+        point = state.handle
+        if not isinstance(point, ProofPoint):
+            raise TypeError("guarded() needs a GoalState produced by a CoqSession")
+        timeout_s = timeout_s or self.settings.timeout_s
+        self._goto(point, timeout_s)
+        try:
+            self._started_process().query("Guarded.", None, timeout_s)
+        except QueryError as exc:
+            return str(exc)
+        return None
+
     # ------------------------------------------------------------ whole proofs
 
     def _check(self, theorem: Theorem, proof: str, timeout_s: float) -> CheckResult:
