@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from proofsmith.cli import shared_options
 from proofsmith.cli.errors import UsageError
 
 
@@ -30,7 +31,7 @@ def register(sub) -> None:
     r.add_argument("--max-length", type=int, default=128, help="tokens per text")
     r.add_argument("--temperature", type=float, default=0.05)
     r.add_argument("--checkpoint-every", type=int, default=50, help="steps between checkpoints")
-    r.add_argument("--seed", type=int, default=0)
+    shared_options.add_seed(r)
     r.set_defaults(func=run_retriever)
     from proofsmith.cli.train_generator import register_target
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from proofsmith.cli import shared_options
 from proofsmith.cli.errors import UsageError
 
 
@@ -16,7 +17,7 @@ def register_target(targets) -> None:
     g = targets.add_parser("generator", help="supervised fine-tuning of the tactic generator on traced proofs")
     g.add_argument("data", type=Path, help="LeanDojo Benchmark 4 folder ({random,novel_premises}/train.json)")
     g.add_argument("--out", type=Path, required=True, help="run folder (reruns resume; model in OUT/final)")
-    g.add_argument("--model", default=None, help="starting checkpoint (default: SmolLM2-135M-Instruct)")
+    shared_options.add_model(g, help="starting checkpoint (default: SmolLM2-135M-Instruct)", served=False, device=True)
     g.add_argument("--split", default="random", choices=("random", "novel_premises"))
     g.add_argument("--retriever", default=None, metavar="INDEX",
                    help="premise index folder: retrieved premises go into the prompts (as at inference)")
@@ -37,9 +38,8 @@ def register_target(targets) -> None:
     g.add_argument("--max-examples", type=int, default=None, help="train on a seeded random subset of this size")
     g.add_argument("--no-whole-proofs", action="store_true", help="tactic examples only (no pass@k examples)")
     g.add_argument("--save-steps", type=int, default=200)
-    g.add_argument("--device", default=None, help="cpu to force the CPU")
-    g.add_argument("--threads", type=int, default=None, help="torch CPU threads (1 helps on a busy machine)")
-    g.add_argument("--seed", type=int, default=0)
+    shared_options.add_threads(g, help="torch CPU threads (1 helps on a busy machine)")
+    shared_options.add_seed(g)
     g.set_defaults(func=run_generator)
 
 
