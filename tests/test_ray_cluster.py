@@ -163,10 +163,10 @@ def test_interrupting_a_cluster_run_stops_its_actors_and_their_coq(head, tmp_pat
             if any(_busy_coq(p) for p in workers):
                 break
             time.sleep(0.2)
+        doomed = [p for p in workers if _ours(p)]  # taken while they run: they may be gone by the time the run exits
+        assert doomed
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=10) == 130
-        doomed = [p for p in workers if _ours(p)]
-        assert doomed
         deadline = time.monotonic() + 10
         while alive(doomed) and time.monotonic() < deadline:
             time.sleep(0.2)
