@@ -20,6 +20,7 @@ from proofsmith.eval.benchmarks import load_benchmark
 from proofsmith.eval.benchmarks.problem import library_area
 from proofsmith.eval.runner import select_problems
 from proofsmith.formats.json_files import InputFileError
+from tests.hand_trace import write_hand_trace
 
 from .cli_errors import usage_error
 
@@ -51,17 +52,8 @@ def _traced(file_path: str, full_name: str, line: int, kind: str = "Lemma", proo
 
 def _hand_trace(tmp_path: Path, library: Path, test: list[dict]) -> Path:
     """A trace folder as `proofsmith trace` writes it, with the given random/test theorems."""
-    out = tmp_path / "trace"
-    for strategy in ("random", "novel_premises"):
-        (out / strategy).mkdir(parents=True)
-        for part in ("train", "val", "test"):
-            (out / strategy / f"{part}.json").write_text(json.dumps(test if part == "test" else []))
-    (out / "corpus.jsonl").write_text("")
-    (out / "metadata.json").write_text(json.dumps({
-        "libraries": [{"name": "tracelib", "logical": "TraceLib", "root": str(library), "url": "", "commit": ""}],
-        "load_path": ["-R", str(library), "TraceLib"],
-    }))
-    return out
+    return write_hand_trace(tmp_path / "trace", test, name="tracelib", logical="TraceLib", root=library,
+                            load_path=["-R", str(library), "TraceLib"])
 
 
 HAND_TEST = [

@@ -22,6 +22,7 @@ from proofsmith.checker.settings import DEFAULT_COQ_PRELUDE, HAMMER_PRELUDE
 from proofsmith.cli import main
 from proofsmith.eval.coqc_answers import AnswerError, between, marker_command, parse_assumptions
 from proofsmith.eval.recheck import FileProblem, HeaderProblem, RecheckItem, coq_theories, recheck
+from tests.hand_trace import write_hand_trace
 
 MIDDLE = "theories/Middle.v"
 HAMMER = f"{DEFAULT_COQ_PRELUDE} {HAMMER_PRELUDE}"
@@ -277,17 +278,8 @@ def _hand_trace(tmp_path: Path, project: Path, theorems: list[tuple[str, int]]) 
     """A trace folder of the fixture project as `proofsmith trace` writes it, its random/test holding `theorems`."""
     test = [{"url": "", "commit": "", "file_path": MIDDLE, "full_name": f"Proj.Middle.{name}", "start": [line, 1],
              "end": [line + 1, 5], "traced_tactics": [], "kind": "Lemma", "proof": ""} for name, line in theorems]
-    out = tmp_path / "trace"
-    for strategy in ("random", "novel_premises"):
-        (out / strategy).mkdir(parents=True)
-        for part in ("train", "val", "test"):
-            (out / strategy / f"{part}.json").write_text(json.dumps(test if part == "test" else []))
-    (out / "corpus.jsonl").write_text("")
-    (out / "metadata.json").write_text(json.dumps({
-        "libraries": [{"name": "proj", "logical": "Proj", "root": str(project / "theories"), "url": "", "commit": ""}],
-        "load_path": [],
-    }))
-    return out
+    return write_hand_trace(tmp_path / "trace", test, name="proj", logical="Proj", root=project / "theories",
+                            load_path=[])
 
 
 @pytest.mark.coq
