@@ -32,7 +32,7 @@ from typing import Any
 
 from proofsmith.eval.recheck import STDLIB, FileProblem, HeaderProblem, RecheckItem
 from proofsmith.formats.coq_load_path import LoadPath, LoadPathError
-from proofsmith.formats.json_files import InputFileError, get_field, read_jsonl
+from proofsmith.formats.json_files import InputFileError, get_field, read_json, read_jsonl
 
 
 class RecheckInputError(ValueError):
@@ -72,26 +72,27 @@ def _place_item(kind: str, name: str, proof: str, place: Any, load_path: LoadPat
 
 def eval_run_items(run_dir: Path) -> list[RecheckItem]:
     from proofsmith.eval.benchmarks import BenchmarkSelectionError, load_benchmark
+    from proofsmith.eval.runner import RESULTS, RUN_CONFIG
     from proofsmith.formats.run_records import ResultsFileError, read_results
 
     try:
-        run = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RecheckInputError(f"{run_dir / 'run.json'}: not readable as JSON ({exc})") from None
+        run = read_json(run_dir / RUN_CONFIG)
+    except InputFileError as exc:
+        raise RecheckInputError(f"{run_dir / RUN_CONFIG}: not readable as JSON ({exc})") from None
     if not isinstance(run, dict) or not isinstance(run.get("benchmark"), str):
-        raise RecheckInputError(f"{run_dir / 'run.json'}: not the run settings proofsmith eval writes (no benchmark)")
+        raise RecheckInputError(f"{run_dir / RUN_CONFIG}: not the run settings proofsmith eval writes (no benchmark)")
     if run.get("backend", "coq") != "coq":
         raise RecheckInputError(f"{run_dir}: a {run['backend']} run; the re-check compiles Coq proofs with coqc")
     try:
         benchmark = load_benchmark(run["benchmark"], run.get("split"), run.get("data"))
-        records = read_results(run_dir / "results.jsonl")
+        records = read_results(run_dir / RESULTS)
     except (BenchmarkSelectionError, InputFileError, ResultsFileError) as exc:
         raise RecheckInputError(f"{run_dir}: {exc}") from None
     problems = {p.name: p for p in benchmark.problems}
     try:
         load_path = benchmark.load_path.merged(LoadPath.from_json(run.get("load_path", []), where="run.json load_path"))
     except LoadPathError as exc:
-        raise RecheckInputError(f"{run_dir / 'run.json'}: {exc}") from None
+        raise RecheckInputError(f"{run_dir / RUN_CONFIG}: {exc}") from None
     items = []
     for record in records:
         if record.get("verdict") != "proved":
@@ -269,7 +270,9 @@ def recheck_items(path: Path, *, checked: Path | None = None, project: str | Non
         given = Path(project).expanduser()
         project = str((given if given.is_dir() else given.parent).resolve())
     if path.is_dir():
-        if (path / "run.json").is_file() or (path / "results.jsonl").is_file():
+        from proofsmith.eval.runner import RESULTS, RUN_CONFIG
+
+        if (path / RUN_CONFIG).is_file() or (path / RESULTS).is_file():
             return "eval run", eval_run_items(path)
         # state.json: a round that has proved nothing yet (round 0 only trains) is a round with no proof
         if any((path / f).is_file() for f in ("pool.jsonl", "conjecture_results.jsonl", "kept_conjectures.jsonl",
