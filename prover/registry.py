@@ -18,6 +18,8 @@
                                                          # in the prompt, prover.generators.proof_retrieval)
     make_prover("portfolio", hammer=True)                # + CoqHammer (sauto/hauto/qauto, hammer);
                                                          # its checker: checker_settings(...)
+    make_prover("search", model_generator=g)             # a generator built by the caller in place of
+                                                         # the model (e.g. one already loaded)
     default_prover("coq", model=None)                    # "model-free-search"; see also
                                                          # takes_model, unsuitable
 
@@ -291,7 +293,10 @@ def _language_model(generator: TacticGenerator, needed_by: str) -> LanguageModel
     return generator
 
 
-def _model_generator(options: dict[str, Any], default: str = "auto"):
+def _model_generator(options: dict[str, Any], given: TacticGenerator | None, default: str = "auto") -> TacticGenerator:
+    """The generator `given` by the caller (make_prover's model_generator), else the one the model options load."""
+    if given is not None:
+        return given
     from proofsmith.prover.generators import make_generator
 
     gen_options = {k: options.pop(k) for k in _GENERATOR_OPTIONS if k in options}
@@ -315,7 +320,7 @@ def _model_generator(options: dict[str, Any], default: str = "auto"):
     return make_generator(kind, options.pop("model", None), **gen_options)
 
 
-def _search(options: dict[str, Any]) -> Prover:
+def _search(options: dict[str, Any], model_generator: TacticGenerator | None) -> Prover:
     from proofsmith.prover.generators.mixture import MixtureGenerator
     from proofsmith.prover.generators.model_free import ModelFreeGenerator
     from proofsmith.prover.search import BestFirstSearchProver
@@ -342,7 +347,7 @@ def _search(options: dict[str, Any]) -> Prover:
     if model_tactics < 1:
         raise ProverOptionError(f"model_tactics must be at least 1, got {model_tactics}")
     _resolve_retriever(options)
-    generator = _model_generator(options)
+    generator = _model_generator(options, model_generator)
     if proof_retrieval:
         from proofsmith.prover.generators.proof_retrieval import ProofRetrievalGenerator
 
@@ -425,7 +430,7 @@ def _premise_slot_generator(memory, source):
         raise ProverOptionError(str(exc)) from None
 
 
-def _sample(options: dict[str, Any]) -> Prover:
+def _sample(options: dict[str, Any], model_generator: TacticGenerator | None) -> Prover:
     from proofsmith.prover.sampling import WholeProofSampler
 
     options = _take(options, PROVER_OPTIONS["sample"], "sample")
@@ -433,17 +438,17 @@ def _sample(options: dict[str, Any]) -> Prover:
     _resolve_retriever(options)
     # Not CTranslate2 by default: its sampling does not honour a per-call seed (see
     # prover.generators.ctranslate2_generator), and pass@k runs are seeded.
-    generator = _model_generator(options, default="seeded")
+    generator = _model_generator(options, model_generator, default="seeded")
     return WholeProofSampler(_language_model(generator, "the sample prover"), temperature=temperature, **options)
 
 
-def _portfolio_then_search(options: dict[str, Any]) -> Prover:
+def _portfolio_then_search(options: dict[str, Any], model_generator: TacticGenerator | None) -> Prover:
     from proofsmith.prover.sequence import ProverSequence
 
     share = float(options.pop("portfolio_share", DEFAULT_PORTFOLIO_SHARE))
     if not 0.0 < share < 1.0:
         raise ProverOptionError(f"portfolio_share must be in (0, 1), got {share}")
-    return ProverSequence([(_portfolio({"hammer": options.get("hammer")}), share), (_search(options), 1.0)])
+    return ProverSequence([(_portfolio({"hammer": options.get("hammer")}), share), (_search(options, model_generator), 1.0)])
 
 
 def _reference(options: dict[str, Any]) -> Prover:
@@ -455,18 +460,23 @@ def _reference(options: dict[str, Any]) -> Prover:
 
 _FACTORIES: dict[str, Callable[[dict[str, Any]], Prover]] = {
     "portfolio": _portfolio,
-    "search": _search,
     "model-free-search": _model_free_search,
     "memory-search": _memory_search,
-    "sample": _sample,
-    "portfolio+search": _portfolio_then_search,
     "reference": _reference,
 }
+# The provers that run a language model: they also take the caller's own generator in its place.
+_MODEL_FACTORIES: dict[str, Callable[[dict[str, Any], TacticGenerator | None], Prover]] = {
+    "search": _search,
+    "sample": _sample,
+    "portfolio+search": _portfolio_then_search,
+}
+# The options that say which model to load and how: meaningless next to a generator the caller built.
+_MODEL_LOADING_OPTIONS = ("model",) + _GENERATOR_OPTIONS
 
 
 def check_prover(name: str, options: dict[str, Any]) -> None:
     """Refuse an unknown prover or an option it does not take, without building it (no model is loaded)."""
-    if name not in _FACTORIES:
+    if name not in PROVER_OPTIONS:
         raise ProverOptionError(f"unknown prover {name!r}; choose one of {', '.join(PROVERS)}")
     _take(options, PROVER_OPTIONS[name], name)
     temperature = options.get("sample_temperature")
@@ -476,7 +486,27 @@ def check_prover(name: str, options: dict[str, Any]) -> None:
                                 f"got {temperature!r}")
 
 
-def make_prover(name: str, **options: Any) -> Prover:
-    """A prover by name; options that are None count as not given."""
+def make_prover(name: str, *, model_generator: TacticGenerator | None = None, **options: Any) -> Prover:
+    """A prover by name; options that are None count as not given.
+
+    `model_generator` stands in for the language model of a prover that runs one (search, sample,
+    portfolio+search): the caller built it (a model already loaded, a served one, the model-free
+    generator in a test), so the options that load a model are refused next to it.
+    """
     check_prover(name, options)
+    if model_generator is not None:
+        from proofsmith.prover.generators.base import TacticGenerator
+
+        if not isinstance(model_generator, TacticGenerator):
+            # only Python code can give one: options from a command line or a config never name it
+            raise ProverOptionError(f"model_generator must be a TacticGenerator, not {type(model_generator).__name__}")
+    if name in _MODEL_FACTORIES:
+        if model_generator is not None:
+            loading = sorted(k for k in _MODEL_LOADING_OPTIONS if options.get(k) is not None)
+            if loading:
+                raise ProverOptionError(f"prover {name!r}: model_generator is the model; the options "
+                                        f"{', '.join(loading)} would load another, leave them out")
+        return _MODEL_FACTORIES[name](dict(options), model_generator)
+    if model_generator is not None:
+        raise ProverOptionError(f"prover {name!r} runs no language model, so it takes no model_generator")
     return _FACTORIES[name](dict(options))

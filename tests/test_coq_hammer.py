@@ -77,18 +77,18 @@ def test_the_hammer_option_is_refused_where_coqhammer_is_missing(monkeypatch):
 
 
 def test_the_hammer_option_reaches_the_portfolio_and_the_search_of_portfolio_search(monkeypatch):
-    from proofsmith.prover import registry
     from proofsmith.prover.generators.model_free import ModelFreeGenerator
 
     monkeypatch.setattr(hammer, "missing_reason", lambda need_plugin=False, coqc="coqc": None)
     # no language model in a unit test: the model-free generator stands in for it
-    monkeypatch.setattr(registry, "_model_generator", lambda options, default="auto": ModelFreeGenerator())
-    sequence = make_prover("portfolio+search", hammer=True)
+    stand_in = ModelFreeGenerator()
+    sequence = make_prover("portfolio+search", hammer=True, model_generator=stand_in)
     (portfolio, _), (search, _) = sequence.steps
     assert portfolio.hammer and "sauto." in portfolio.tactics
+    assert search.generator.parts[0][0] is stand_in
     automation = search.generator.parts[1][0]
     assert {"sauto.", "hauto.", "qauto."} <= set(automation.automation)
-    plain = make_prover("portfolio+search")
+    plain = make_prover("portfolio+search", model_generator=ModelFreeGenerator())
     assert not plain.steps[0][0].hammer and "sauto." not in plain.steps[1][0].generator.parts[1][0].automation
 
 

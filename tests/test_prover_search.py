@@ -303,6 +303,26 @@ def test_registry_routes_models_and_whole_proof_backends():
     assert unsuitable("sample", "fstar") is None and unsuitable("search", "coq") is None
 
 
+def test_the_registry_refuses_a_caller_generator_next_to_model_options_or_for_a_model_free_prover():
+    stand_in = ModelFreeGenerator()
+    with pytest.raises(ProverOptionError, match="model_generator is the model; the options device, model would load"):
+        make_prover("search", model_generator=stand_in, model="runs/sft/final", device="cpu")
+    with pytest.raises(ProverOptionError, match="'portfolio' runs no language model, so it takes no model_generator"):
+        make_prover("portfolio", model_generator=stand_in)
+    with pytest.raises(ProverOptionError, match="the sample prover needs a language-model generator, not ModelFreeGenerator"):
+        make_prover("sample", model_generator=stand_in)
+
+
+@pytest.mark.coq
+def test_search_with_a_caller_generator_searches_with_it_and_proves(checker):
+    stand_in = ModelFreeGenerator()
+    prover = make_prover("search", model_generator=stand_in, automation_share=0.0)
+    assert prover.generator is stand_in  # automation_share=0: the caller's generator alone
+    theorem = Theorem("t_given", "Theorem t_given : forall n : nat, n + 0 = n.")
+    result = prover.prove(theorem, checker, Budget(wall_s=20))
+    assert result.proved and checker.check(theorem, result.proof).proved
+
+
 @pytest.mark.coq
 def test_portfolio_then_search_gives_the_search_what_the_portfolio_left(checker):
     from proofsmith.prover.sequence import ProverSequence
