@@ -3,6 +3,7 @@
     .venv/bin/python bench/axiom_differential.py [--mutants CORPUS.jsonl --sample 5000]
         [--generated 600] [--stdlib-uses 2000] [--cases FILE.jsonl ...] [--workers 2] [--out DISAGREEMENTS.jsonl]
     .venv/bin/python bench/axiom_differential.py --library-constants .cache/trace/stdlib [--limit N]
+        [--files START:END] [--progress PROGRESS.jsonl] [--out DISAGREEMENTS.jsonl]
 
 Every proof is checked twice, by a session on the kernel path (the default,
 `coq_assumptions="fast"`: the plugin's answer, a kept union per library
@@ -21,11 +22,16 @@ name Coq prints) or in the verdict. Sources:
   corpus (`--trace`), so its answer is that constant's (the kept union);
 - `--library-constants TRACE`: no proofs; every constant of the trace's
   corpus, asked of the plugin and of `Print Assumptions` in one session
-  that requires its file.
+  that requires its file. With `--progress FILE`, one line per finished file
+  (its counts, its skip reasons and its disagreements) is appended and
+  flushed; a rerun skips the files listed there and counts them in its
+  totals, so a killed run resumes. `--files START:END` runs a slice of the
+  corpus's files (Python slice bounds, either may be left out).
 
 Prints the number of proofs compared, disagreements (target 0; any that
 reports fewer assumptions than Coq is a soundness bug), fast-path fallbacks,
-and the time of each path.
+and the time of each path; with --library-constants, the constants skipped
+by why (which side refused the name, and what Coq said).
 """
 
 from __future__ import annotations
@@ -37,16 +43,19 @@ import statistics
 import sys
 import threading
 import time
+from collections import Counter
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from tqdm import tqdm
 
+from proofsmith.checker.coq.assumptions import Assumption
 from proofsmith.checker.coq.session import CoqSession
 from proofsmith.checker.settings import CheckerSettings
 from proofsmith.checker.types import CheckResult, Theorem, Verdict
-from proofsmith.formats.json_files import InputFileError, get_field, read_jsonl, write_jsonl
+from proofsmith.formats.json_files import InputFileError, JsonlAppender, get_field, read_jsonl, write_jsonl
 
 SUITE = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "coq_soundness" / "cases.jsonl"
 
@@ -244,6 +253,10 @@ def main() -> None:
     parser.add_argument("--stdlib-uses", type=int, default=0, help="proofs mentioning one stdlib constant each")
     parser.add_argument("--library-constants", type=Path, help="compare every constant of this trace's corpus")
     parser.add_argument("--limit", type=int, default=0, help="--library-constants: at most this many files")
+    parser.add_argument("--files", type=file_slice, default=slice(None),
+                        help="--library-constants: only the files START:END of the corpus (0-based, END excluded)")
+    parser.add_argument("--progress", type=Path,
+                        help="--library-constants: append one line per finished file here; files listed are skipped")
     parser.add_argument("--sample", type=int, default=5000, help="mutants sampled from --mutants")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=2)
@@ -251,7 +264,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="write every disagreement here (JSON Lines)")
     args = parser.parse_args()
     if args.library_constants:
-        sys.exit(library_constants(args.library_constants, args.limit, args.timeout, args.out))
+        sys.exit(library_constants(args.library_constants, args.files, args.limit, args.timeout, args.out,
+                                   args.progress))
 
     cases: list[Case] = [] if args.no_suite else read_cases(SUITE, "suite")
     for path in args.cases:
@@ -323,51 +337,164 @@ def main() -> None:
     sys.exit(1 if disagreements else 0)
 
 
-def library_constants(trace: Path, limit: int, timeout_s: float, out: Path | None) -> int:
+def file_slice(text: str) -> slice:
+    """`START:END` (either bound may be left out) as a slice of the corpus's files."""
+    start, colon, end = text.partition(":")
+    try:
+        if not colon:
+            raise ValueError
+        return slice(int(start) if start.strip() else None, int(end) if end.strip() else None)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected START:END, two integers (either may be left out)") from None
+
+
+@dataclass(frozen=True)
+class FileTally:
+    """One library file's comparison: a line of the --progress file."""
+
+    path: str
+    constants: int
+    compared: int
+    disagreements: tuple[dict, ...]  # {constant, kernel, coq}
+    skipped: dict[str, int]  # why -> constants
+    time_s: float
+
+    @property
+    def agreed(self) -> int:
+        return self.compared - len(self.disagreements)
+
+    def record(self) -> dict:
+        return {"path": self.path, "constants": self.constants, "compared": self.compared, "agreed": self.agreed,
+                "disagreements": len(self.disagreements), "skipped": sum(self.skipped.values()),
+                "skip_reasons": self.skipped, "disagreeing": list(self.disagreements), "time_s": round(self.time_s, 3)}
+
+    @classmethod
+    def read(cls, record: dict, path: Path, line: int) -> FileTally:
+        skipped = get_field(record, "skip_reasons", dict, path, line)
+        if not all(isinstance(n, int) and not isinstance(n, bool) for n in skipped.values()):
+            raise InputFileError(path, "expected an object of integers", line, "skip_reasons")
+        disagreeing = get_field(record, "disagreeing", list, path, line)
+        if not all(isinstance(d, dict) for d in disagreeing):
+            raise InputFileError(path, "expected a list of objects", line, "disagreeing")
+        return cls(get_field(record, "path", str, path, line), get_field(record, "constants", int, path, line),
+                   get_field(record, "compared", int, path, line), tuple(disagreeing), skipped,
+                   get_field(record, "time_s", float, path, line))
+
+
+def read_progress(path: Path) -> dict[str, FileTally]:
+    """The files a killed run finished (a torn last line is the file it was writing: redone)."""
+    try:
+        return {t.path: t for t in (FileTally.read(r, path, line)
+                                    for line, r in read_jsonl(path, missing_ok=True, appended=True))}
+    except InputFileError as exc:
+        sys.exit(str(exc))
+
+
+def _refusal(exc: Exception, name: str) -> str:
+    """Why a side gave no answer, as a category: the constant's name and Coq's echo of the command taken out."""
+    message = " ".join(str(exc).replace(name, "NAME").split())
+    message = re.sub(r'^(?:ProofsmithAssumptions "NAME"|Print Assumptions NAME)\.\s*', "", message)
+    return f"{type(exc).__name__}: {message[:100]}"
+
+
+def _skip_reason(kernel: frozenset[str] | str, coq: frozenset[str] | str) -> str:
+    if isinstance(kernel, str):
+        return f"both refuse: kernel {kernel} | Coq {coq}" if isinstance(coq, str) else f"kernel refuses, Coq answers: {kernel}"
+    return f"Coq refuses, kernel answers: {coq}"
+
+
+def library_constants(trace: Path, files: slice, limit: int, timeout_s: float, out: Path | None,
+                      progress: Path | None) -> int:
     """Every constant of the trace's corpus: the plugin's answer against Coq's Print Assumptions, file by file."""
     from proofsmith.checker.coq.assumptions import from_kernel
     from proofsmith.checker.coq.kernel_query.answer import parse_assumptions
 
-    records = [r for r in _corpus(trace) if r.get("premises")]
+    records = [r for r in _corpus(trace) if r.get("premises")][files]
     if limit:
         records = records[:limit]
+    selected = {r["path"] for r in records}
+    tallies = {p: t for p, t in (read_progress(progress) if progress else {}).items() if p in selected}
+    todo = [r for r in records if r["path"] not in tallies]
     session = CoqSession(CheckerSettings(workers=1, timeout_s=timeout_s))
-    compared = skipped = 0
-    disagreements = []
+    appender = JsonlAppender(progress, exclusive=True).open() if progress else None
+    seen_reasons: set[str] = set()
+
+    def kernel_answer(name: str, state: int) -> Iterable[Assumption]:
+        return from_kernel(parse_assumptions(session._query(f'ProofsmithAssumptions "{name}".', state)))
+
+    def coq_answer(name: str, state: int) -> Iterable[Assumption]:
+        return session._assumptions.by_print_assumptions(name, state)
+
+    def ask(side: Callable[[str, int], Iterable[Assumption]], name: str, state: int) -> frozenset[str] | str:
+        """The side's assumptions, or why it gave none."""
+        try:
+            return normalized(a.name for a in side(name, state))
+        except Exception as exc:  # noqa: BLE001 - a name Coq cannot look up in this state is counted, by why
+            return _refusal(exc, name)
+
+    def compare_file(record: dict) -> FileTally:
+        start = time.perf_counter()
+        premises = record["premises"]
+        compared = 0
+        disagreements: list[dict] = []
+        skipped: Counter[str] = Counter()
+        try:
+            session.load_header(f"Require {_module(record['path'])}.\n", timeout_s)
+        except Exception as exc:  # noqa: BLE001 - a file that does not load is counted, not fatal
+            skipped["file does not load"] = len(premises)
+            tqdm.write(f"skip {record['path']}: {exc}")
+            return FileTally(record["path"], len(premises), 0, (), dict(skipped), time.perf_counter() - start)
+        state = session._header_state
+        for premise in premises:
+            name = premise["full_name"]
+            kernel, coq = ask(kernel_answer, name, state), ask(coq_answer, name, state)
+            if isinstance(kernel, str) or isinstance(coq, str):
+                why = _skip_reason(kernel, coq)
+                skipped[why] += 1
+                if why not in seen_reasons:
+                    seen_reasons.add(why)
+                    tqdm.write(f"skip {name} (first of its kind): {why}")
+                continue
+            compared += 1
+            if kernel != coq:
+                disagreements.append({"constant": name, "kernel": sorted(kernel), "coq": sorted(coq)})
+                tqdm.write(f"DISAGREE {name}: kernel {sorted(kernel)} | coq {sorted(coq)}")
+        return FileTally(record["path"], len(premises), compared, tuple(disagreements), dict(skipped),
+                         time.perf_counter() - start)
+
     t0 = time.perf_counter()
     try:
-        bar = tqdm(records, desc="library constants", unit="file")
-        for record in bar:
-            try:
-                session.load_header(f"Require {_module(record['path'])}.\n", timeout_s)
-            except Exception as exc:  # noqa: BLE001 - a file that does not load is counted, not fatal
-                skipped += len(record["premises"])
-                tqdm.write(f"skip {record['path']}: {exc}")
-                continue
-            state = session._header_state
-            for premise in record["premises"]:
-                name = premise["full_name"]
-                try:
-                    kernel = normalized(a.name for a in from_kernel(parse_assumptions(
-                        session._query(f'ProofsmithAssumptions "{name}".', state))))
-                    coq = normalized(a.name for a in session._assumptions.by_print_assumptions(name, state))
-                except Exception as exc:  # noqa: BLE001 - a name Coq cannot look up in this state
-                    skipped += 1
-                    if skipped <= 20:
-                        tqdm.write(f"skip {name}: {str(exc)[:120]}")
-                    continue
-                compared += 1
-                if kernel != coq:
-                    disagreements.append({"constant": name, "kernel": sorted(kernel), "coq": sorted(coq)})
-                    tqdm.write(f"DISAGREE {name}: kernel {sorted(kernel)} | coq {sorted(coq)}")
-            bar.set_postfix(compared=compared, disagree=len(disagreements), skipped=skipped)
+        bar = tqdm(todo, desc="library constants", unit="file", initial=len(tallies), total=len(records))
+        for record in todo:
+            tally = compare_file(record)
+            tallies[tally.path] = tally
+            if appender:
+                appender.append(tally.record())
+            bar.update()
+            bar.set_postfix(compared=sum(t.compared for t in tallies.values()),
+                            disagree=sum(len(t.disagreements) for t in tallies.values()),
+                            skipped=sum(sum(t.skipped.values()) for t in tallies.values()))
+        bar.close()
     finally:
         session.close()
+        if appender:
+            appender.close()
+    done = list(tallies.values())
+    disagreements = [d for t in done for d in t.disagreements]
+    reasons: Counter[str] = Counter()
+    for t in done:
+        reasons.update(t.skipped)
     if out:
         write_jsonl(out, disagreements)
-    print(f"{'library constants compared':40s} {compared} ({len(records)} files, {skipped} skipped)")
+    print(f"{'library files':40s} {len(done)} of {len(records)} selected ({len(records) - len(todo)} from "
+          f"{progress}, {len(todo)} this run)")
+    print(f"{'library constants compared':40s} {sum(t.compared for t in done)} "
+          f"(of {sum(t.constants for t in done)}; {sum(reasons.values())} skipped)")
     print(f"{'disagreements':40s} {len(disagreements)}")
-    print(f"{'wall time':40s} {time.perf_counter() - t0:.1f} s")
+    for why, n in reasons.most_common():
+        print(f"  skipped {n:6d}  {why}")
+    print(f"{'wall time, this run':40s} {time.perf_counter() - t0:.1f} s "
+          f"(all files: {sum(t.time_s for t in done):.1f} s of comparing)")
     return 1 if disagreements else 0
 
 
