@@ -27,6 +27,7 @@ def run(args) -> int:
     from proofsmith.iterate.config import IterateConfigError, check_inputs, load_config
     from proofsmith.iterate.run import IterateError, run_iteration
     from proofsmith.prover.fine_tuning import TrainingDataError
+    from proofsmith.prover.generators.openai_server import ServedModelError
 
     try:
         config = load_config(args.config)
@@ -40,6 +41,8 @@ def run(args) -> int:
                                 where=str(args.config))
     except (IterateConfigError, IterateError, RayClusterError, ResultsFileError, TrainingDataError) as exc:
         raise UsageError(str(exc)) from None
+    except ServedModelError as exc:  # the conjecturer's server went away or refused us mid-run; a rerun resumes
+        raise UsageError(f"conjecturer.model_url: {exc}") from None
     for m in metrics:
         held = ", ".join(f"{k} {v.proved}/{v.usable}" for k, v in m.heldout.items())
         print(f"round {m.round}: proved {m.proved}/{m.attempted} (cumulative {m.cumulative_proved}/"

@@ -40,7 +40,7 @@ from __future__ import annotations
 import random
 import re
 from collections import Counter, defaultdict
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -105,15 +105,22 @@ def statement_body(statement: str) -> str:
 class ConjectureFormat:
     """The conjecturer's prompt and the parsing of its completion, for training and for sampling alike."""
 
-    def __init__(self, tokenizer: Any, max_prompt_tokens: int = 512):
-        self.tokenizer = tokenizer
+    def __init__(self, tokenizer: Any, max_prompt_tokens: int = 512, cut: Callable[[str, int], str] | None = None):
+        """`cut(text, tokens)` shortens a prompt part to a token budget without the tokenizer (a served model:
+        tokenizer None, the prompt plain text with no chat template, the server applying its own)."""
+        if tokenizer is None and cut is None:
+            raise ValueError("a conjecture format needs the model's tokenizer or a cut function")
+        self.tokenizer: Any = tokenizer
         self.max_prompt_tokens = max_prompt_tokens
+        self.cut = cut
         self.chat = bool(getattr(tokenizer, "chat_template", None))
 
     def _count(self, text: str) -> int:
         return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
     def _cut(self, text: str, tokens: int) -> str:
+        if self.cut is not None:
+            return self.cut(text, tokens)
         ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
         return text if len(ids) <= tokens else self.tokenizer.decode(ids[: max(tokens, 1)]) + " ..."
 
@@ -141,6 +148,9 @@ class ConjectureFormat:
         for special in ("<|im_end|>", "<|im_start|>", "<|endoftext|>"):
             text = text.split(special)[0]
         text = text.strip()
+        if text.startswith("```"):  # a chat model's code fence (```coq ... ```): the code inside
+            text = text.split("\n", 1)[1] if "\n" in text else text.strip("`")
+            text = text.split("```", 1)[0].strip()
         # a model that restates the opening, or names its own theorem
         text = _OWN_OPENING.sub("", text, count=1).strip()
         m = _SENTENCE_END.search(text)

@@ -14,11 +14,14 @@ from __future__ import annotations
 import json
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from proofsmith.prover.generators import GENERATOR_KINDS
+
+if TYPE_CHECKING:
+    from proofsmith.prover.generators.openai_server import OpenAIServerGenerator
 
 
 class IterateConfigError(ValueError):
@@ -29,8 +32,9 @@ Positive = Annotated[int, Field(gt=0)]
 Count = Annotated[int, Field(ge=0)]
 Seconds = Annotated[float, Field(gt=0)]
 Share = Annotated[float, Field(ge=0, le=1)]
-# The conjecturer completes prompts with the model's own tokenizer: a local model.
-ConjecturerGenerator = Literal["auto", "seeded", "transformers", "ctranslate2", "ct2", "vllm"]
+# The conjecturer's language model: a local one (the round's own model, with its tokenizer), or one behind an
+# OpenAI-compatible server (conjecturer.model_url and conjecturer.model; prover.generators.openai_server).
+ConjecturerGenerator = Literal["auto", "seeded", "transformers", "ctranslate2", "ct2", "vllm", "openai-server"]
 # The symbolic conjecturer's operators (iterate.symbolic).
 SymbolicOperator = Literal["mutation", "numeral-to-variable", "drop-hypothesis", "change-numeral", "converse"]
 SYMBOLIC_OPERATORS = ("mutation", "numeral-to-variable", "drop-hypothesis", "change-numeral", "converse")
@@ -100,12 +104,31 @@ class ConjecturerSection(Section):
     elaborate_timeout_s: Seconds = 10.0
     generator: ConjecturerGenerator = "auto"
     threads: Count = 0  # 0: the generator's default
+    # A served conjecturer (generator = "openai-server"): the server's address,
+    # the name it serves the model under (its /v1/models), the endpoint and the environment variable holding the
+    # API key ("": OPENAI_API_KEY when set). It conjectures every round; the run's own model does not.
+    model_url: str = ""
+    model: str = ""
+    endpoint: Literal["chat", "completions"] = "chat"
+    api_key_env: str = ""
     # Where conjectures come from: the language model (prompted with seed and lemma), and/or the symbolic
     # conjecturer (iterate.symbolic: mutation of the seeds and generalising operators); both feed the selection.
     sources: list[Literal["model", "symbolic"]] = Field(default_factory=lambda: ["model"], min_length=1)
     symbolic_per_seed: Positive = 6  # symbolic conjectures kept per seed
     operators: list[SymbolicOperator] = Field(default_factory=lambda: list(SYMBOLIC_OPERATORS), min_length=1)
     mutation_attempts: Count = 24  # discovery steps per mutation rule per seed; 0: generalising operators only
+
+    def served_generator(self) -> OpenAIServerGenerator:
+        """The served conjecturer (model_url, model, endpoint, api_key_env), its instruction the chat's system
+        turn. The server's /models is asked on the way: one that is down or refuses the key raises ServedModelError."""
+        from proofsmith.data_synth.conjecture import CONJECTURE_INSTRUCTION
+        from proofsmith.prover.generators import make_generator
+        from proofsmith.prover.generators.openai_server import OpenAIServerGenerator
+
+        gen = make_generator("openai-server", self.model, model_url=self.model_url, endpoint=self.endpoint,
+                             api_key_env=self.api_key_env or None, system_instructions=(CONJECTURE_INSTRUCTION,))
+        assert isinstance(gen, OpenAIServerGenerator)
+        return gen
 
 
 class TrainingSection(Section):
@@ -153,6 +176,40 @@ class IterateConfig(Section):
     training: TrainingSection = TrainingSection()
     heldout: HeldoutSection = HeldoutSection()
     memory: MemorySection = MemorySection()
+
+    @model_validator(mode="after")
+    def _served_conjecturer(self) -> IterateConfig:
+        c = self.conjecturer
+        if self.served_conjecturer:
+            from proofsmith.prover.generators.openai_server import normalize_base_url
+
+            if not c.model_url:
+                raise ValueError('conjecturer.generator: "openai-server" needs conjecturer.model_url, the address of '
+                                 "the OpenAI-compatible server (e.g. http://localhost:8000/v1)")
+            if not c.model:
+                raise ValueError("conjecturer.model: name the model the server at conjecturer.model_url serves "
+                                 "(as its /v1/models lists it)")
+            try:
+                normalize_base_url(c.model_url)
+            except ValueError as exc:
+                raise ValueError(f"conjecturer.model_url: {exc}") from None
+            if "model" not in c.sources:
+                raise ValueError("conjecturer.model_url: conjecturer.sources has no \"model\", so the served model "
+                                 "would never be asked; add it or leave model_url out")
+        else:
+            for key in ("model_url", "model", "api_key_env"):
+                if getattr(c, key):
+                    raise ValueError(f"conjecturer.{key} is for a served conjecturer (generator = \"openai-server\"); "
+                                     f"a local one ({c.generator}) is the round's own model")
+            if c.endpoint != "chat":
+                raise ValueError(f"conjecturer.endpoint is for a served conjecturer (generator = \"openai-server\"), "
+                                 f"not generator = {c.generator!r}")
+        return self
+
+    @property
+    def served_conjecturer(self) -> bool:
+        """The conjecturer is a model behind an OpenAI-compatible server (not the run's own model)."""
+        return self.conjecturer.generator == "openai-server"
 
     @model_validator(mode="after")
     def _prover_trains(self) -> IterateConfig:
@@ -220,7 +277,8 @@ class IterateConfig(Section):
 
 
 # Keys a resumed run may change (they do not change what is computed).
-MAY_CHANGE = {("prover", "workers"), ("conjecturer", "threads"), ("training", "threads"), ("training", "device")}
+MAY_CHANGE = {("prover", "workers"), ("conjecturer", "threads"), ("training", "threads"), ("training", "device"),
+              ("conjecturer", "api_key_env")}
 
 _TYPE_NAMES = {"int": "an integer", "float": "a number", "bool": "true or false", "str": "a string", "dict": "a table"}
 
@@ -264,7 +322,8 @@ def validate(raw: dict[str, Any], where: str = "config") -> IterateConfig:
         first = exc.errors()[0]
         message = _message(dict(first))
         if first["loc"] == ("conjecturer", "generator") and first.get("input") in GENERATOR_KINDS:
-            message += " (the conjecturer samples statements with a local model and its tokenizer)"
+            message += (" (the conjecturer samples statements with a language model: a local one, or one behind an "
+                        "OpenAI-compatible server with generator = \"openai-server\", model_url and model)")
         raise IterateConfigError(f"{where}: {message}") from None
 
 
@@ -313,3 +372,10 @@ def check_inputs(config: IterateConfig, where: str = "config") -> None:
         if not found:
             raise IterateConfigError(f"{where}: pools.statements: {p.statements_benchmark} {p.statements_split} "
                                      "holds no statements")
+    if config.served_conjecturer:
+        from proofsmith.prover.generators.openai_server import ServedModelError
+
+        try:
+            config.conjecturer.served_generator().close()  # its /models answered: the server is up and takes the key
+        except (ServedModelError, ValueError) as exc:
+            raise IterateConfigError(f"{where}: conjecturer.model_url / model / api_key_env: {exc}") from None

@@ -99,19 +99,34 @@ def conjecture_inputs(config: IterateConfig, inputs: RunInputs, layout: RunLayou
 
 def generate_with_model(config: IterateConfig, model: str, inputs: Sequence[cj.ConjectureInput], r: int,
                         seed: int) -> list[GeneratedConjecture]:
-    """The language-model conjecturer: one opening per input completed `samples_per_input` times."""
+    """The language-model conjecturer: one opening per input completed `samples_per_input` times, by the
+    round's own `model` or by the served one (config.served_conjecturer)."""
     from proofsmith.prover.generators import make_generator
     from proofsmith.prover.generators.base import DecodeRequest, LanguageModelGenerator
+    from proofsmith.prover.generators.openai_server import cut_to_tokens
 
     c = config.conjecturer
-    options = {"threads": c.threads} if c.threads else {}
-    gen = make_generator(c.generator, None if model == "default" else model, **options)
-    if not isinstance(gen, LanguageModelGenerator):  # the config's choices are all model generators
-        raise TypeError(f"conjecturer.generator {c.generator!r} built no language model")
-    fmt = cj.ConjectureFormat(gen.prompt_format.tokenizer, c.max_prompt_tokens)
+    served = c.served_generator() if config.served_conjecturer else None
+    gen: LanguageModelGenerator
+    if served is not None:
+        # No local tokenizer: prompt parts are cut by characters (4 a token), the prompt is plain text, and the
+        # server applies its model's chat template (the instruction going as the system turn).
+        gen = served
+        fmt = cj.ConjectureFormat(None, c.max_prompt_tokens, cut=cut_to_tokens)
+    else:
+        options = {"threads": c.threads} if c.threads else {}
+        local = make_generator(c.generator, None if model == "default" else model, **options)
+        if not isinstance(local, LanguageModelGenerator):  # the config's choices are all model generators
+            raise TypeError(f"conjecturer.generator {c.generator!r} built no language model")
+        gen = local
+        fmt = cj.ConjectureFormat(gen.prompt_format.tokenizer, c.max_prompt_tokens)
     prompts = [fmt.prompt(i.lemma, i.seed.statement, i.seed.proof) for i in inputs]
-    outputs = gen.complete(DecodeRequest(prompts, c.samples_per_input, c.max_tokens, "sample", c.temperature,
-                                         seed=seed + r))
+    try:
+        outputs = gen.complete(DecodeRequest(prompts, c.samples_per_input, c.max_tokens, "sample", c.temperature,
+                                             seed=seed + r))
+    finally:
+        if served is not None:
+            served.close()  # its connection pool and threads
     return [generated(f"conj_r{r}_{idx}_{j}", r, fmt.parse(out.text), out.text[:600], inp, "model")
             for idx, (inp, outs) in enumerate(zip(inputs, outputs)) for j, out in enumerate(outs)]
 

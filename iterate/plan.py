@@ -19,6 +19,16 @@ def _minutes(statements: int, budget_s: float, workers: int) -> float:
     return round(-(-statements // workers) * budget_s / 60, 1)
 
 
+def _conjecturer(config: IterateConfig, source: str) -> str:
+    c = config.conjecturer
+    if source == "symbolic":
+        return f"symbolic (operators {', '.join(c.operators)})"
+    if config.served_conjecturer:
+        return (f"model {c.model} served at {c.model_url} ({c.endpoint} endpoint, {c.samples_per_input} per input, "
+                f"every round)")
+    return f"model (the round's own, generator {c.generator}, {c.samples_per_input} per input)"
+
+
 def plan_lines(config: IterateConfig, out: Path) -> list[str]:
     p, pools, c, t, h = config.prover, config.pools, config.conjecturer, config.training, config.heldout
     layout = RunLayout(out)
@@ -45,8 +55,8 @@ def plan_lines(config: IterateConfig, out: Path) -> list[str]:
            f"({pools.statements_per_round} a round, no human proof)" if pools.statements else "")
         + ("; shuffled" if pools.shuffle else ""),
         "held-out each round: " + ", ".join(f"{s.label} {s.limit}" for s in held) + f" at {h.budget_s:g} s",
-        f"conjecturers: {', '.join(c.sources)}" + (f" (operators {', '.join(c.operators)})" if "symbolic" in c.sources
-                                                   else "") + f"; the memory learns {config.memory.conjectures} proved conjectures",
+        "conjecturers: " + ", ".join(_conjecturer(config, source) for source in c.sources)
+        + f"; the memory learns {config.memory.conjectures} proved conjectures",
         f"round 0: stages {', '.join(s for s in ROUND_ZERO_STAGES if t.enabled or s not in ('examples', 'train'))}; "
         + (f"{t.mutation_examples} mutation + {t.human_examples} human examples, " if t.enabled else "")
         + f"{learner}; held-out <= {held_min} min",

@@ -60,6 +60,25 @@ def test_prompt_has_lemma_seed_with_proof_and_opening():
     assert f"Lemma:\n{cj.NO_LEMMA}" in fmt.prompt(None, "Theorem t : True.", "exact I.")
 
 
+def test_a_prompt_for_a_served_model_is_cut_by_characters_and_a_fenced_reply_parses():
+    from proofsmith.prover.generators.openai_server import cut_to_tokens
+
+    with pytest.raises(ValueError, match="needs the model's tokenizer or a cut function"):
+        cj.ConjectureFormat(None)
+    fmt = cj.ConjectureFormat(None, max_prompt_tokens=60, cut=cut_to_tokens)
+    proof = "intros. " + "simpl. " * 200 + "lia."
+    prompt = fmt.prompt(ADD_COMM, "Theorem t : forall n : nat, n + 0 = n.", proof)
+    # no chat template: the plain layout, the proof cut to 60 // 3 = 20 estimated tokens (4 characters each)
+    assert prompt.startswith(cj.CONJECTURE_INSTRUCTION) and prompt.endswith(cj.OPENING)
+    kept = prompt.split("Proof.\n", 1)[1].split("\nQed.", 1)[0]
+    assert kept.endswith(" ...") and len(kept) <= 20 * 4 and proof.startswith(kept.removesuffix(" ..."))
+    assert "Theorem t : forall n : nat, n + 0 = n." in prompt  # short parts are left whole
+    assert fmt.target("True") == " True."  # no tokenizer, no end-of-sequence token
+    assert cj.ConjectureFormat.parse("```coq\nTheorem conjecture : forall n : nat, n <= n * n.\n```") == \
+        "forall n : nat, n <= n * n"
+    assert cj.ConjectureFormat.parse("```\nforall n, 0 <= n.```") == "forall n, 0 <= n"
+
+
 @needs_mutants
 def test_first_training_set_is_the_mutation_corpus_read_as_parent_and_premise_to_mutant():
     mutants = _mutants(40)

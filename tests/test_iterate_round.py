@@ -340,3 +340,88 @@ def test_a_statement_only_pool_is_proved_and_seeds_conjectures(traced_library, t
     bundled = validate({"pools": {"statements": 10, "statements_per_round": 5}, "training": {"enabled": False},
                         "prover": {"name": "memory-search"}})
     assert [s.label for s in heldout_sets(bundled, final=False)] == ["stdlib-val", "minif2f-test"]
+
+
+# ------------------------------------------------------------------ a conjecturer behind an OpenAI-compatible server
+
+SERVED_MODEL = "proofsmith/coq-tactics-1.5b"  # the name tests/recorded_openai_server.py lists under /v1/models
+SERVED_CONJECTURE = "forall a b : nat, a + b + 0 = b + a"
+
+
+def _served_answer(content: str) -> dict:
+    """A chat completion as vLLM gives it (tests/fixtures/openai_server/vllm_chat.json), without logprobs."""
+    return {"path": "/v1/chat/completions", "status": 200, "body": {
+        "id": "chatcmpl-conjecture", "object": "chat.completion", "created": 1732924801, "model": SERVED_MODEL,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "logprobs": None,
+                     "finish_reason": "stop", "stop_reason": None}],
+        "usage": {"prompt_tokens": 180, "total_tokens": 200, "completion_tokens": 20}}}
+
+
+def _served_config_text(trace, url: str) -> str:
+    served = (f'sources = ["model"]\ngenerator = "openai-server"\nmodel_url = "{url}"\nmodel = "{SERVED_MODEL}"\n'
+              "max_tokens = 40\n")
+    return ARM_C.format(trace=trace).replace('sources = ["symbolic"]\n', served, 1)
+
+
+@pytest.mark.coq
+def test_a_served_conjecturer_feeds_the_funnel_with_no_local_tokenizer(traced_library, tmp_path):  # noqa: F811
+    """conjecturer.generator = "openai-server": the conjecture prompt goes to a real local HTTP server as chat turns
+    (the conjecturer's instruction as the system turn), and the statement it answers, fenced as chat models write
+    code, is parsed and elaborated by real Coq in its seed's environment like a local model's."""
+    from proofsmith.data_synth.conjecture import CONJECTURE_INSTRUCTION, OPENING
+    from proofsmith.iterate.config import validate
+    from proofsmith.iterate.run import IterationRun
+    from proofsmith.iterate.stages import StopAfter
+    from tests.recorded_openai_server import RecordedOpenAIServer
+
+    _, trace = traced_library
+    answer = f"```coq\nTheorem conjecture : {SERVED_CONJECTURE}.\n```"
+    with RecordedOpenAIServer(exchanges=[_served_answer(answer)]) as server:
+        config = validate(tomllib.loads(_served_config_text(trace, server.url)))
+        assert config.served_conjecturer
+        out = tmp_path / "run"
+        with pytest.raises(StopAfter):
+            IterationRun(config, out, progress=False, stop_after="1:conjectures").run()
+        bodies = server.bodies("/v1/chat/completions")
+    conjectures = _lines(out / "round-1" / "conjectures.jsonl")
+    assert conjectures and len(bodies) == len(conjectures)  # one call per input, one sample each
+    for body in bodies:
+        system, user = body["messages"]
+        assert system == {"role": "system", "content": CONJECTURE_INSTRUCTION}
+        assert user["role"] == "user" and user["content"].startswith("Lemma:") and user["content"].endswith(OPENING)
+        assert "Theorem:\n" in user["content"] and "\nProof.\n" in user["content"]
+        assert body["model"] == SERVED_MODEL and body["max_tokens"] == 40 and body["n"] == 1
+    # every input got the same answer: parsed out of its fence, well-formed in Coq, new once and a duplicate after
+    assert {c["source"] for c in conjectures} == {"model"} and {c["body"] for c in conjectures} == {SERVED_CONJECTURE}
+    assert all(c["well_formed"] and c["key"] for c in conjectures), conjectures
+    assert [c["status"] for c in conjectures] == ["new"] + ["duplicate"] * (len(conjectures) - 1)
+    state = json.loads((out / "round-1" / "state.json").read_text())
+    assert state["conjectures"]["new_by_source"] == {"model": 1}
+    # an ill-formed answer is counted with Coq's reason, not dropped
+    with RecordedOpenAIServer(exchanges=[_served_answer("forall a : nat, a + undefined_thing = a.")]) as server:
+        config = validate(tomllib.loads(_served_config_text(trace, server.url)))
+        out = tmp_path / "run-ill"
+        with pytest.raises(StopAfter):
+            IterationRun(config, out, progress=False, stop_after="1:conjectures").run()
+    ill = _lines(out / "round-1" / "conjectures.jsonl")
+    assert ill and all(c["status"] == "ill-formed" and c["reason"] and c["message"] for c in ill), ill
+
+
+def test_dry_run_prints_the_served_conjecturer_and_refuses_an_unreachable_server(traced_library, tmp_path):  # noqa: F811
+    from tests.recorded_openai_server import RecordedOpenAIServer
+
+    _, trace = traced_library
+    path = tmp_path / "iterate.toml"
+    command = [sys.executable, "-m", "proofsmith.cli", "iterate", "--config", str(path), "--out",
+               str(tmp_path / "run"), "--dry-run"]
+    with RecordedOpenAIServer(exchanges=[_served_answer("True")]) as server:
+        path.write_text(_served_config_text(trace, server.url))
+        done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=120)
+        url = server.url
+    assert done.returncode == 0, done.stderr
+    assert f"conjecturers: model {SERVED_MODEL} served at {url} (chat endpoint, 1 per input, every round)" in done.stdout
+    assert not server.bodies("/v1/chat/completions")  # the plan asks the server's /models, generates nothing
+    # the same config once the server is gone: refused before round 0, naming the key and the address
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.returncode == 2 and "conjecturer.model_url" in done.stderr and url in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "run").exists()

@@ -88,6 +88,14 @@ def estimate_tokens(text: str) -> int:
     return math.ceil(len(text) / CHARS_PER_TOKEN)
 
 
+def cut_to_tokens(text: str, max_tokens: int) -> str:
+    """`text` cut by characters to about `max_tokens` estimated tokens, marked when cut (no tokenizer needed)."""
+    if estimate_tokens(text) <= max_tokens:
+        return text
+    keep = max((max_tokens - estimate_tokens(TRUNCATION_MARK)) * CHARS_PER_TOKEN, 1)
+    return text[:keep] + TRUNCATION_MARK
+
+
 class ServedPromptFormat(PromptFormat):
     """`PromptFormat` without a tokenizer: lengths estimated at 4 characters a token.
 
@@ -103,10 +111,7 @@ class ServedPromptFormat(PromptFormat):
         return estimate_tokens(text)
 
     def _truncate(self, text: str, max_tokens: int) -> str:
-        if estimate_tokens(text) <= max_tokens:
-            return text
-        keep = max((max_tokens - estimate_tokens(TRUNCATION_MARK)) * CHARS_PER_TOKEN, 1)
-        return text[:keep] + TRUNCATION_MARK
+        return cut_to_tokens(text, max_tokens)
 
     def _clean(self, text: str) -> str:
         """Chat models fence code (```coq ... ```): the fence and its language tag go, the code stays."""
@@ -117,9 +122,10 @@ class ServedPromptFormat(PromptFormat):
         return super()._clean(text)
 
     @staticmethod
-    def messages(prompt: str) -> list[dict[str, str]]:
-        """The chat turns of a rendered prompt: its instruction as the system turn, the rest as the user's."""
-        for instruction in (TACTIC_INSTRUCTION, PROOF_INSTRUCTION):
+    def messages(prompt: str, instructions: Sequence[str] = (TACTIC_INSTRUCTION, PROOF_INSTRUCTION)) -> list[dict[str, str]]:
+        """The chat turns of a rendered prompt: its instruction (one of `instructions`) as the system turn, the
+        rest as the user's; a prompt that opens with none of them is one user turn."""
+        for instruction in instructions:
             if prompt.startswith(instruction):
                 return [
                     {"role": "system", "content": instruction},
@@ -226,11 +232,14 @@ class OpenAIServerGenerator(LanguageModelGenerator):
         logprobs: bool = True,
         decoding: str = "sample",
         check_server: bool = True,
+        system_instructions: Sequence[str] = (),
     ):
         """`model` is the name the server serves (vLLM: the model path or --served-model-name;
         Ollama: e.g. "llama3"). The API key is read from the environment variable `api_key_env`
         (default OPENAI_API_KEY; none is sent when it is unset). `check_server` asks
-        `GET {base}/models` once, so an unreachable URL fails here with a clear message."""
+        `GET {base}/models` once, so an unreachable URL fails here with a clear message.
+        `system_instructions`: further instructions that, opening a prompt, go to the chat endpoint
+        as its system turn (the tactic and proof instructions always do), e.g. the conjecturer's."""
         if not model:
             raise ValueError("a served model needs its name on the server (--model NAME)")
         if endpoint not in ENDPOINTS:
@@ -249,6 +258,7 @@ class OpenAIServerGenerator(LanguageModelGenerator):
         self.model = model
         self.endpoint = endpoint
         self.prompt_format = ServedPromptFormat(max_prompt_tokens)
+        self.system_instructions = (TACTIC_INSTRUCTION, PROOF_INSTRUCTION, *system_instructions)
         self.settings = DecodingSettings(max_prompt_tokens, decoding, temperature, max_tactic_tokens, max_proof_tokens)
         self.request_timeout_s = request_timeout_s
         self.max_retries = max_retries
@@ -365,7 +375,7 @@ class OpenAIServerGenerator(LanguageModelGenerator):
             body["seed"] = request.seed + seed_offset
         if self.endpoint == "chat":
             path = "/chat/completions"
-            body["messages"] = ServedPromptFormat.messages(prompt)
+            body["messages"] = ServedPromptFormat.messages(prompt, self.system_instructions)
             if self.ask_logprobs:
                 body["logprobs"] = True
         else:
