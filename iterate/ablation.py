@@ -20,10 +20,6 @@ from proofsmith.iterate.metrics import read_metrics
 FUNNEL = ("generated", "well_formed", "new", "proved", "kept")
 
 
-def _pct(x: float | None) -> str:
-    return "n/a" if x is None else f"{100 * x:.1f}%"
-
-
 def ablation_rows(run_dirs: list[Path]) -> tuple[list[str], list[list[str]]]:
     rows, labels = [], []
     runs = [(d, read_metrics(RunLayout(d))) for d in run_dirs]
@@ -37,11 +33,7 @@ def ablation_rows(run_dirs: list[Path]) -> tuple[list[str], list[list[str]]]:
         budget = read_json(config).get("prover", {}).get("budget_s") if config.is_file() else None
         arm = f"{run_dir.name} ({budget:g} s)" if budget is not None else run_dir.name
         for m in sorted(metrics, key=lambda m: m.round):
-            held = []
-            for lab in labels:
-                v = m.heldout.get(lab)
-                ci = f" [{_pct(v.interval_95[0])}, {_pct(v.interval_95[1])}]" if v and v.interval_95 else ""
-                held.append(f"{v.proved}/{v.usable} ({_pct(v.pass_rate)}){ci}" if v else "-")
+            held = [v.cell() if (v := m.heldout.get(lab)) else "-" for lab in labels]
             pool = f"{m.cumulative_dataset_proved}/{m.cumulative_dataset_attempted}" if m.round else "-"
             funnel = [str(m.funnel.get(s, "-")) if m.round else "-" for s in FUNNEL]
             rows.append([arm, str(m.round), pool, str(m.new_proofs), *funnel,

@@ -35,7 +35,17 @@ def dir_hash(path: Path) -> str:
 
 
 def read_metrics(layout: RunLayout) -> list[MetricsLine]:
-    return read_records(layout.metrics, MetricsLine)
+    """The run's metrics lines in round order; a line written before the pool's cumulative counts were
+    recorded gets them from the lines before it."""
+    lines = sorted(read_records(layout.metrics, MetricsLine), key=lambda m: m.round)
+    out: list[MetricsLine] = []
+    for m in lines:
+        if "cumulative_dataset_attempted" not in m.model_fields_set:
+            m = m.model_copy(update={
+                "cumulative_dataset_attempted": sum(p.dataset_attempted for p in out) + m.dataset_attempted,
+                "cumulative_dataset_proved": sum(p.dataset_proved for p in out) + m.dataset_proved})
+        out.append(m)
+    return out
 
 
 def write_manifest(config: IterateConfig, layout: RunLayout, r: int, state: dict[str, Any], pools: Pools,

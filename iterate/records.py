@@ -125,6 +125,15 @@ class HeldoutCounts(Record):
     data_sha256: str | None = None
     interval_95: tuple[float, float] | None = None  # Wilson score interval of proved / usable
 
+    def cell(self) -> str:
+        """proved/usable (rate) [interval], as the round and ablation tables print it."""
+        ci = f" [{percent(self.interval_95[0])}, {percent(self.interval_95[1])}]" if self.interval_95 else ""
+        return f"{self.proved}/{self.usable} ({percent(self.pass_rate)}){ci}"
+
+
+def percent(rate: float | None) -> str:
+    return "n/a" if rate is None else f"{100 * rate:.1f}%"
+
 
 class MetricsLine(Record):
     """One line of metrics.jsonl: a finished round."""

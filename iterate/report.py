@@ -12,14 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from proofsmith.eval.report import HTML_STYLE, figure_png, html_image, html_table
-from proofsmith.formats.json_files import read_json, read_jsonl, write_text_atomically
+from proofsmith.formats.json_files import read_json, write_text_atomically
 from proofsmith.iterate.layout import RunLayout
+from proofsmith.iterate.metrics import read_metrics
+from proofsmith.iterate.records import Conjecture, MetricsLine, read_records
 
 FUNNEL = ("generated", "well_formed", "new", "proved", "barely_provable", "kept")
-
-
-def _pct(rate: float | None) -> str:
-    return "n/a" if rate is None else f"{100 * rate:.1f}%"
 
 
 def _finished_at(run_dir: Path, r: int) -> list[float]:
@@ -29,12 +27,12 @@ def _finished_at(run_dir: Path, r: int) -> list[float]:
     return [v["finished_at"] for v in read_json(path).values() if isinstance(v, dict) and "finished_at" in v]
 
 
-def wall_minutes(run_dir: Path, metrics: list[dict[str, Any]]) -> dict[int, float]:
+def wall_minutes(run_dir: Path, metrics: list[MetricsLine]) -> dict[int, float]:
     """Minutes each round took, from its stages' finish times (so resumes count the time actually spent
     between the end of the previous round and the end of this one); round 0: the time of its last run."""
     out = {}
     for m in metrics:
-        r = m["round"]
+        r = m.round
         now, before = _finished_at(run_dir, r), _finished_at(run_dir, r - 1) if r else []
         state = RunLayout(run_dir).round(r).state
         started = read_json(state).get("started", {}).get("finished_at") if state.is_file() else None
@@ -43,7 +41,7 @@ def wall_minutes(run_dir: Path, metrics: list[dict[str, Any]]) -> dict[int, floa
         elif r and now and before:
             out[r] = round((max(now) - max(before)) / 60, 1)
         else:
-            out[r] = round((m.get("seconds_this_run") or 0) / 60, 1)
+            out[r] = round(m.seconds_this_run / 60, 1)
     return out
 
 
@@ -56,48 +54,41 @@ def ill_formed_reasons(run_dir: Path, r: int) -> dict[str, int] | None:
     path = RunLayout(run_dir).round(r).conjectures
     if not path.is_file():
         return None
-    rows = [c for _, c in read_jsonl(path, missing_ok=True, appended=True) if not c.get("well_formed")]
-    return dict(Counter(c["reason"] if c["reason"] == "empty" else ill_formed_reason(c["message"]) for c in rows))
+    rows = [c for c in read_records(path, Conjecture) if not c.well_formed]
+    return dict(Counter(c.reason if c.reason == "empty" else ill_formed_reason(c.message) for c in rows))
 
 
-def round_table(metrics: list[dict[str, Any]], minutes: dict[int, float] | None = None) -> tuple[list[str], list[list[Any]]]:
-    labels = sorted({k for m in metrics for k in m.get("heldout", {})})
+def round_table(metrics: list[MetricsLine], minutes: dict[int, float] | None = None) -> tuple[list[str], list[list[Any]]]:
+    labels = sorted({k for m in metrics for k in m.heldout})
     header = ["round", "attempted", "proved", "cumulative attempted", "cumulative proved", "pool proved (cumulative)",
               "new proofs",
               *(f"funnel: {s}" for s in FUNNEL), *(f"held-out {lab}" for lab in labels), "train loss (first -> last)",
               "minutes"]
     rows = []
     for m in metrics:
-        f = m.get("funnel") or {}
-        held = []
-        for lab in labels:
-            v = m.get("heldout", {}).get(lab)
-            interval = v.get("interval_95") if v else None
-            ci = f" [{_pct(interval[0])}, {_pct(interval[1])}]" if interval else ""
-            held.append(f"{v['proved']}/{v['usable']} ({_pct(v['pass_rate'])}){ci}" if v else "-")
-        first, last = m.get("train_first_loss"), m.get("train_last_loss")
+        held = [v.cell() if (v := m.heldout.get(lab)) else "-" for lab in labels]
+        first, last = m.train_first_loss, m.train_last_loss
         loss = f"{first:.3f} -> {last:.3f}" if first is not None and last is not None else "-"
-        pool = (f"{m['cumulative_dataset_proved']}/{m['cumulative_dataset_attempted']}"
-                if m.get("cumulative_dataset_attempted") else "-")
-        rows.append([m["round"], m["attempted"], m["proved"], m["cumulative_attempted"], m["cumulative_proved"], pool,
-                     m["new_proofs"], *(f.get(s, "-") if m["round"] else "-" for s in FUNNEL), *held, loss,
-                     (minutes or {}).get(m["round"], round((m.get("seconds_this_run") or 0) / 60, 1))])
+        pool = f"{m.cumulative_dataset_proved}/{m.cumulative_dataset_attempted}" if m.round else "-"
+        rows.append([m.round, m.attempted, m.proved, m.cumulative_attempted, m.cumulative_proved, pool,
+                     m.new_proofs, *(m.funnel.get(s, "-") if m.round else "-" for s in FUNNEL), *held, loss,
+                     (minutes or {}).get(m.round, round(m.seconds_this_run / 60, 1))])
     return header, rows
 
 
-def _plots(metrics: list[dict[str, Any]]) -> dict[str, bytes]:
+def _plots(metrics: list[MetricsLine]) -> dict[str, bytes]:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
 
-    rounds = [m["round"] for m in metrics]
+    rounds = [m.round for m in metrics]
     images = {}
     fig, ax = plt.subplots(figsize=(7, 3.4))
-    ax.plot(rounds, [m["cumulative_attempted"] for m in metrics], "o-", label="attempted (cumulative)")
-    ax.plot(rounds, [m["cumulative_proved"] for m in metrics], "o-", label="proved (cumulative)")
-    ax.bar(rounds, [m["new_proofs"] for m in metrics], alpha=0.4, label="new proofs this round")
+    ax.plot(rounds, [m.cumulative_attempted for m in metrics], "o-", label="attempted (cumulative)")
+    ax.plot(rounds, [m.cumulative_proved for m in metrics], "o-", label="proved (cumulative)")
+    ax.bar(rounds, [m.new_proofs for m in metrics], alpha=0.4, label="new proofs this round")
     ax.set_xlabel("round")
     ax.set_ylabel("statements")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -105,14 +96,13 @@ def _plots(metrics: list[dict[str, Any]]) -> dict[str, bytes]:
     ax.set_title("proved statements per round")
     images["proved"] = figure_png(fig)
 
-    self_play = [m for m in metrics if m["round"] > 0]
+    self_play = [m for m in metrics if m.round > 0]
     if self_play:
         fig, ax = plt.subplots(figsize=(7, 3.4))
         width = 0.8 / max(len(self_play), 1)
         for i, m in enumerate(self_play):
-            f = m.get("funnel") or {}
             xs = [j + i * width for j in range(len(FUNNEL))]
-            ax.bar(xs, [f.get(s, 0) for s in FUNNEL], width, label=f"round {m['round']}")
+            ax.bar(xs, [m.funnel.get(s, 0) for s in FUNNEL], width, label=f"round {m.round}")
         ax.set_xticks([j + width * (len(self_play) - 1) / 2 for j in range(len(FUNNEL))])
         ax.set_xticklabels([s.replace("_", " ") for s in FUNNEL], rotation=15)
         ax.set_ylabel("conjectures")
@@ -121,11 +111,11 @@ def _plots(metrics: list[dict[str, Any]]) -> dict[str, bytes]:
         ax.set_title("conjecture funnel")
         images["funnel"] = figure_png(fig)
 
-    labels = sorted({k for m in metrics for k in m.get("heldout", {})})
+    labels = sorted({k for m in metrics for k in m.heldout})
     if labels:
         fig, ax = plt.subplots(figsize=(7, 3.4))
         for lab in labels:
-            pts = [(m["round"], 100 * (m["heldout"][lab]["pass_rate"] or 0)) for m in metrics if lab in m.get("heldout", {})]
+            pts = [(m.round, 100 * (m.heldout[lab].pass_rate or 0)) for m in metrics if lab in m.heldout]
             ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", label=lab)
         ax.set_xlabel("round")
         ax.set_ylabel("pass rate (%)")
@@ -140,7 +130,7 @@ def _plots(metrics: list[dict[str, Any]]) -> dict[str, bytes]:
 def write_iterate_report(run_dir: Path) -> Path:
     run_dir = Path(run_dir)
     layout = RunLayout(run_dir)
-    metrics = sorted((m for _, m in read_jsonl(layout.metrics, missing_ok=True, appended=True)), key=lambda m: m["round"])
+    metrics = read_metrics(layout)
     e = html.escape
     parts = ["<!doctype html><html><head><meta charset='utf-8'>", f"<title>iterate {e(run_dir.name)}</title>", HTML_STYLE,
              "</head><body>", f"<h1>proofsmith iterate: {e(run_dir.name)}</h1>"]
@@ -159,7 +149,7 @@ def write_iterate_report(run_dir: Path) -> Path:
     md = [f"# proofsmith iterate: {run_dir.name}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     md += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     for m in metrics:
-        r = m["round"]
+        r = m.round
         funnel_path = layout.round(r).funnel
         if not funnel_path.is_file():
             continue

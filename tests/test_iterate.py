@@ -136,17 +136,24 @@ def test_config_defaults_and_cli_error(tmp_path):
 
 
 def test_report_from_metrics(tmp_path):
+    from proofsmith.iterate.records import MetricsLine
     from proofsmith.iterate.report import write_iterate_report
 
-    lines = [
-        {"round": 0, "attempted": 0, "proved": 0, "cumulative_attempted": 0, "cumulative_proved": 0, "new_proofs": 0,
-         "funnel": {}, "heldout": {"stdlib-val": {"proved": 1, "usable": 10, "pass_rate": 0.1}},
+    common = {"model": "m", "conjectures_attempted": 0, "conjectures_proved": 0, "memory": {}, "stage_finished_at": {}}
+    lines = [MetricsLine.model_validate(x | common).model_dump() for x in (
+        {"round": 0, "attempted": 0, "proved": 0, "dataset_attempted": 0, "dataset_proved": 0,
+         "cumulative_attempted": 0, "cumulative_proved": 0, "new_proofs": 0,
+         "funnel": {}, "heldout": {"stdlib-val": {"proved": 1, "usable": 10, "pass_rate": 0.1, "selected": 10}},
          "train_first_loss": 3.0, "train_last_loss": 2.0, "seconds_this_run": 60},
-        {"round": 1, "attempted": 12, "proved": 4, "cumulative_attempted": 12, "cumulative_proved": 4, "new_proofs": 4,
+        {"round": 1, "attempted": 12, "proved": 4, "dataset_attempted": 10, "dataset_proved": 3,
+         "cumulative_attempted": 12, "cumulative_proved": 4, "new_proofs": 4,
          "funnel": {"generated": 10, "well_formed": 5, "new": 4, "proved": 2, "barely_provable": 1, "kept": 1},
-         "heldout": {"stdlib-val": {"proved": 2, "usable": 10, "pass_rate": 0.2, "interval_95": [0.0567, 0.5098]}},
-         "cumulative_dataset_attempted": 10, "cumulative_dataset_proved": 3, "seconds_this_run": 120},
-    ]
+         "heldout": {"stdlib-val": {"proved": 2, "usable": 10, "pass_rate": 0.2, "selected": 10,
+                                    "interval_95": [0.0567, 0.5098]}},
+         "seconds_this_run": 120},
+    )]
+    # a line written before the pool's cumulative counts were recorded gets them from the lines before it
+    del lines[1]["cumulative_dataset_attempted"], lines[1]["cumulative_dataset_proved"]
     (tmp_path / "metrics.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
     (tmp_path / "round-1").mkdir()
     (tmp_path / "round-1" / "funnel.json").write_text(json.dumps({
