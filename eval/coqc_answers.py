@@ -10,6 +10,13 @@ under the global context"`) is never part of an answer.
 One parser for each answer: `Print Assumptions` (which names it lists, which
 definitions it reports accepted with a kernel check off), `Locate` (which
 objects a name resolves to), `Print Libraries` and `Print LoadPath`.
+
+A name is located by a locator, an abbreviation defined at the top of the file
+whose every use (`Check LOCATOR.`) runs Ltac2 code printing what the name,
+given as strings, resolves to there, one `Locate` line an object: `Locate
+rem.` would be a syntax error where the file's notations made `rem` a
+keyword (`Infix "rem" := ...`). In a file of Coq.Init, compiled without the
+prelude Ltac2 needs, it is plain `Locate NAME.`.
 """
 
 from __future__ import annotations
@@ -24,6 +31,34 @@ class AnswerError(ValueError):
 
 def marker_command(marker: str) -> str:
     return f"Locate {marker}.\n"
+
+
+LOCATOR_LIBRARIES = "From Ltac2 Require Init Std Env Ident Option Message List.\n"
+
+# Env.expand lists what Locate lists (less abbreviations), in its order: first what the name denotes there
+_LOCATOR_CODE = """Ltac2.List.iter (fun r => Ltac2.Message.print (Ltac2.Message.concat (Ltac2.Message.of_string
+  (match r with Ltac2.Std.VarRef _ => "Variable " | Ltac2.Std.ConstRef _ => "Constant "
+   | Ltac2.Std.IndRef _ => "Inductive " | Ltac2.Std.ConstructRef _ => "Constructor " end))
+  (match Ltac2.Env.path r with [] => Ltac2.Message.of_string "" | first :: rest => Ltac2.List.fold_left
+   (fun m i => Ltac2.Message.concat m (Ltac2.Message.concat (Ltac2.Message.of_string ".") (Ltac2.Message.of_ident i)))
+   rest (Ltac2.Message.of_ident first) end)))
+  (Ltac2.Env.expand (Ltac2.List.map (fun s => Ltac2.Option.get (Ltac2.Ident.of_string s)) [SEGMENTS]))"""
+
+
+def locator_definition(locator: str, name: str) -> str:
+    """The abbreviation `locator`: each `Check` of it prints what `name` resolves to where it is checked.
+
+    Its code is read where it is defined, so nothing the file declares after it (a proof's own
+    `Ltac2 Notation`, a module named Ltac2) changes what it runs; the name's segments are Coq strings."""
+    segments = "; ".join('"' + segment.replace('"', '""') + '"' for segment in name.split("."))
+    code = _LOCATOR_CODE.replace("SEGMENTS", segments)
+    return (f"Notation {locator} := (ltac2:({code}; Ltac2.Control.refine (fun () => '(Coq.Init.Logic.I))) : "
+            "Coq.Init.Logic.True) (only parsing).\n")
+
+
+def locate_command(name: str, locator: str | None) -> str:
+    """The query whose answer parse_locate reads: a use of `locator`, or (None) plain `Locate name`."""
+    return f"Check {locator}.\n" if locator else f"Locate {name}.\n"
 
 
 def _marker_answer(marker: str) -> str:

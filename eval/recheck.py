@@ -47,10 +47,13 @@ from pathlib import Path
 
 from proofsmith.checker import child_process
 from proofsmith.eval.coqc_answers import (
+    LOCATOR_LIBRARIES,
     AnswerError,
     Assumptions,
     Located,
     between,
+    locate_command,
+    locator_definition,
     marker_command,
     parse_assumptions,
     parse_libraries,
@@ -190,9 +193,14 @@ class CoqcFile:
     functor_parameters: bool = False  # a library theorem: open functors' parameters are hypotheses
     header_admits: bool = False
 
-    def text(self, before_statement: str, after_proof: str) -> str:
+    @property
+    def noinit(self) -> bool:
+        """Compiled without Coq's prelude (a file of Coq.Init)."""
+        return self.module.startswith("Coq.Init.")
+
+    def text(self, before_statement: str, after_proof: str, top: str = "") -> str:
         before = f"\n{before_statement}" if before_statement else ""
-        return f"{self.prefix}{before}{self.statement}\n{self.proof}\n{after_proof}"
+        return f"{top}{self.prefix}{before}{self.statement}\n{self.proof}\n{after_proof}"
 
     def compile(self, text: str, timeout_s: float) -> subprocess.CompletedProcess:
         package, _, stem = self.module.rpartition(".")
@@ -200,7 +208,7 @@ class CoqcFile:
             # in its own folder: coqc writes .vo/.glob files and lia a cache there
             (Path(tmp) / f"{stem}.v").write_text(text, encoding="utf-8")
             binding = ["-Q", tmp, package] if package else []
-            noinit = ["-noinit"] if self.module.startswith("Coq.Init.") else []
+            noinit = ["-noinit"] if self.noinit else []
             # coqc dies with proofsmith (child_process), even when proofsmith is killed
             return child_process.run(["coqc", "-q", *self.args, *binding, *noinit, f"{stem}.v"], cwd=tmp, text=True,
                                      timeout_s=timeout_s)
@@ -462,10 +470,16 @@ def _judge_assumptions(coq_file: CoqcFile, assumptions: Assumptions, timeout_s: 
     coq_file = replace(coq_file, statement=coq_file.statement.replace(coq_file.theorem, theorem, 1), theorem=theorem)
     queries = _Queries(nonce)
     names = assumptions.names
-    before = "".join(queries.add(f"before_{i}", f"Locate {n}.") for i, n in enumerate(names))
-    after = _trailer(coq_file, queries) + "".join(queries.add(f"after_{i}", f"Locate {n}.") for i, n in enumerate(names))
+    # the locators' code is read at the very top, above the recorded prelude too (a tampered record's)
+    locators = [None if coq_file.noinit else f"proofsmith_recheck_{nonce}_locate_{i}" for i in range(len(names))]
+    top = "" if coq_file.noinit else LOCATOR_LIBRARIES + "".join(
+        locator_definition(locator, n) for locator, n in zip(locators, names) if locator)
+    before = "".join(queries.add(f"before_{i}", locate_command(n, locator))
+                     for i, (n, locator) in enumerate(zip(names, locators)))
+    after = _trailer(coq_file, queries) + "".join(queries.add(f"after_{i}", locate_command(n, locator))
+                                                   for i, (n, locator) in enumerate(zip(names, locators)))
     after += queries.add("libraries", "Print Libraries.") + queries.add("load_path", "Print LoadPath.")
-    text = coq_file.text(before, after)
+    text = coq_file.text(before, after, top)
     try:
         done = coq_file.compile(text, timeout_s)
     except subprocess.TimeoutExpired:

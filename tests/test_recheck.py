@@ -191,6 +191,36 @@ def test_a_module_types_fields_are_hypotheses_the_files_axioms_are_not(tmp_path)
 
 
 @pytest.mark.coq
+def test_an_assumption_named_by_a_word_the_files_notation_made_a_keyword_is_located(tmp_path):
+    # as stdlib's ZDivTrunc (`Infix "rem"`): Print Assumptions lists `quot`, and `Locate quot.` does not parse
+    (tmp_path / "_CoqProject").write_text("-Q . Lib\n")
+    (tmp_path / "Quot.v").write_text(
+        "Axiom oracle : forall (A : Type) (x y : A), x = y.\n"
+        "Module Type QuotSig.\n  Parameter t : Type.\n  Parameter quot : t -> t -> t.\n"
+        '  Infix "quot" := quot (at level 40, left associativity).\n'
+        "  Axiom quot_comm : forall a b : t, a quot b = b quot a.\nEnd QuotSig.\n"
+        "Module Type QuotProp (Import Q : QuotSig).\n"
+        "  Lemma quot_comm' : forall a b : t, (a quot b) quot a = a quot (a quot b).\n"
+        "  Proof. intros a b. apply quot_comm. Qed.\nEnd QuotProp.\n")
+
+    def quot_comm(proof: str):
+        return recheck(RecheckItem("proof", "quot_comm'", proof, FileProblem(str(tmp_path), "Quot.v", "quot_comm'", 9)))
+
+    honest = quot_comm("intros a b. apply quot_comm.")
+    assert honest.ok and set(honest.hypotheses) == {"Q.t", "Q.quot", "Q.quot_comm"} and not honest.axioms, honest
+    declared = quot_comm("intros a b. Axiom cheat : forall a b : t, a quot b = b quot a. apply cheat.")
+    assert not declared.ok and "cheat: an axiom the proof itself declares" in declared.reason, declared
+    # Ltac2 the proof loads after its own Qed changes nothing the locators, defined above everything, run
+    hijack = quot_comm("intros a b. Axiom cheat : forall a b : t, a quot b = b quot a. apply cheat. Qed. "
+                       'From Ltac2 Require Import Ltac2. Ltac2 Notation "Constant" := (). '
+                       "Module Ltac2. Module Message. Ltac2 print (m : message) := (). End Message. End Ltac2. "
+                       "Lemma extra : True. exact I.")
+    assert not hijack.ok and "cheat: an axiom the proof itself declares" in hijack.reason, hijack
+    files_axiom = quot_comm("intros a b. apply oracle.")
+    assert not files_axiom.ok and "Lib.Quot.oracle" in files_axiom.reason, files_axiom
+
+
+@pytest.mark.coq
 def test_a_stdlib_theorem_in_its_file_may_use_the_files_own_axioms():
     done = recheck(RecheckItem("proof", "NNPP", "unfold not; intros; elim (classic p); auto. intro NP; elim (H NP).",
                                FileProblem("stdlib", "theories/Logic/Classical_Prop.v", "Coq.Logic.Classical_Prop.NNPP")))
