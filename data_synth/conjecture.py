@@ -45,7 +45,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from proofsmith.checker.types import NextState, Theorem
-from proofsmith.data_synth.coq_terms import alpha_key, tokenize
+from proofsmith.formats.statement_key import statement_key
 
 CONJECTURE_INSTRUCTION = (
     "You are a Coq conjecturer. Given a lemma and a theorem with its proof, state a new theorem that is harder "
@@ -382,7 +382,7 @@ def elaborate(session, name: str, body: str, seed: Seed, timeout_s: float = 10.0
 
 def text_key(body: str) -> str:
     """A key from the text alone (for statements Coq could not introduce)."""
-    return alpha_key(tokenize(body))
+    return statement_key(body)
 
 
 # ------------------------------------------------------------------ selection

@@ -33,9 +33,10 @@ import numpy as np
 
 from proofsmith.checker.backend import ProofSession
 from proofsmith.checker.types import Goal, GoalState, NextState, TacticTimeout, Theorem, Verdict
-from proofsmith.data_synth.coq_terms import alpha_key, constants, sides, tokenize
+from proofsmith.data_synth.coq_terms import constants, sides
 from proofsmith.data_synth.premise_index import Pattern, PremiseIndex
 from proofsmith.formats.mutant_record import Mutant
+from proofsmith.formats.statement_key import statement_key, tokenize
 
 RULES = ("rewrite", "apply")
 
@@ -94,7 +95,7 @@ class Context:
         return f"forall {binders}, {self.target}"
 
     def key(self) -> str:
-        return alpha_key(tokenize(self.quantified()))
+        return statement_key(self.quantified())
 
     def place_constants(self, location: str) -> frozenset[str]:
         text = self.target if location == "goal" else dict(self.hypotheses)[location]

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from proofsmith.data_synth.coq_terms import constants, declaration_type, sides, telescope
+from proofsmith.data_synth.coq_terms import constants, declaration_type, sides
+from proofsmith.formats.statement_key import telescope
 
 THEOREM_KINDS = frozenset(
     {"theorem", "lemma", "fact", "remark", "corollary", "proposition", "property", "example"}

@@ -2,8 +2,9 @@
 
 import numpy as np
 
-from proofsmith.data_synth.coq_terms import alpha_key, constants, declaration_type, sides, telescope, tokenize
+from proofsmith.data_synth.coq_terms import constants, declaration_type, sides
 from proofsmith.data_synth.premise_index import PremiseIndex, is_theorem_kind, patterns_of, premise_shape
+from proofsmith.formats.statement_key import alpha_key, statement_key, telescope, tokenize
 from proofsmith.retrieval.corpus import Corpus
 
 
@@ -49,6 +50,9 @@ def test_alpha_key_ignores_bound_names_spacing_and_arrow_form():
     inner1 = alpha_key(tokenize("forall n : nat, exists k, n = k + k"))
     inner2 = alpha_key(tokenize("forall m : nat, exists j, m = j + j"))
     assert inner1 == inner2
+    # the key of a statement's text, as Coq prints it (line breaks) or as it is written
+    assert statement_key("forall m : nat,\nm + 0 = m") == statement_key("forall (n : nat), n + 0 = n")
+    assert statement_key("forall m : nat, m + 0 = m") != statement_key("forall m : nat, 0 + m = m")
 
 
 def test_premise_shapes_and_patterns():
