@@ -38,7 +38,8 @@ ConjecturerGenerator = Literal["auto", "seeded", "transformers", "ctranslate2", 
 # The symbolic conjecturer's operators (iterate.symbolic).
 SymbolicOperator = Literal["mutation", "numeral-to-variable", "drop-hypothesis", "change-numeral", "converse"]
 SYMBOLIC_OPERATORS = ("mutation", "numeral-to-variable", "drop-hypothesis", "change-numeral", "converse")
-# The stdlib split held out each round (its strategy's train part is the pool, the memory's seed, the human examples).
+# The stdlib split held out each round (its strategy's train part is the memory's seed and the human examples,
+# and the pool's split unless pools.library_split says val).
 HeldoutSplit = Literal["random/val", "novel_premises/val", "novel_premises/test", "random/test"]
 
 
@@ -57,7 +58,10 @@ class DataSection(Section):
 
 
 class PoolsSection(Section):
-    library: Count = 150  # random/train theorems in the pool
+    library: Count = 150  # theorems of the held-out strategy's library_split in the pool
+    # "train": the split the memory is seeded from (re-proving it teaches the memory little); "val": that
+    # strategy's val split, whose human proofs the run never reads (held-out is then its test split)
+    library_split: Literal["train", "val"] = "train"
     library_per_round: Count = 50
     mutants: Count = 90
     mutants_per_round: Count = 30
@@ -150,7 +154,8 @@ class TrainingSection(Section):
 
 class HeldoutSection(Section):
     # the stdlib split sampled each round (stdlib_val theorems of it, in context); a test split here is the
-    # measurement itself: its theorems and their strategy's val part never enter the pool or the memory
+    # measurement itself: its theorems never enter the pool or the memory, nor its strategy's val part unless
+    # pools.library_split = "val" makes that part the pool (statements only)
     stdlib_split: HeldoutSplit = "random/val"
     stdlib_val: Count = 30
     minif2f_valid: Count = 20
@@ -238,6 +243,19 @@ class IterateConfig(Section):
                 raise ValueError(f"memory.enabled: {self.prover.name!r} runs no model and training is off, "
                                  "so without the memory nothing learns")
         return self
+
+    @model_validator(mode="after")
+    def _pool_not_heldout(self) -> IterateConfig:
+        split = f"{self.strategy}/{self.pools.library_split}"
+        if self.pools.library_split != "train" and self.heldout.stdlib_split == split:
+            raise ValueError(f"pools.library_split: \"{self.pools.library_split}\" draws the pool from {split}, which "
+                             f"heldout.stdlib_split also holds out; set heldout.stdlib_split = \"{self.strategy}/test\"")
+        return self
+
+    @property
+    def library_pool_split(self) -> str:
+        """The trace split the library pool is drawn from ({strategy}/train or {strategy}/val)."""
+        return f"{self.strategy}/{self.pools.library_split}"
 
     @property
     def minif2f_valid_in_pool(self) -> bool:
@@ -341,7 +359,8 @@ def load_config(path: str | Path) -> IterateConfig:
 def check_inputs(config: IterateConfig, where: str = "config") -> None:
     """Refuse, before round 0, an input the config names that is missing or empty."""
     trace = Path(config.data.trace)
-    for split in (f"{config.strategy}/train",) + ((config.heldout.stdlib_split,) if config.heldout.stdlib_val else ()):
+    splits = {f"{config.strategy}/train", config.library_pool_split}
+    for split in sorted(splits) + ([config.heldout.stdlib_split] if config.heldout.stdlib_val else []):
         path = trace / f"{split}.json"
         if not path.is_file():
             raise IterateConfigError(f"{where}: data.trace: {trace} has no {split}.json (a folder written by "

@@ -59,6 +59,7 @@ def write_manifest(config: IterateConfig, layout: RunLayout, r: int, state: dict
                   "train_sha256": sha256_file(trace / config.strategy / "train.json")},
         "mutants": {"path": str(mutants), "sha256": sha256_file(mutants)} if mutants.is_file() else None,
         "base_model": base_model,
+        "pool_library_split": config.library_pool_split,  # with val: statements only, their proofs never read
         "pool_library": sha256_text("\n".join(p.name for p in pools.library)),
         "pool_mutants": sha256_text("\n".join(p.name for p in pools.mutants)),
         "pool_statements": sha256_text("\n".join(p.name for p in pools.statements)),

@@ -49,7 +49,9 @@ def plan_lines(config: IterateConfig, out: Path) -> list[str]:
         + (f", search order sampled at temperature {p.sample_temperature:g} (attempt k: seed run.seed + k)"
            if p.sample_temperature > 0 else ", every attempt the same deterministic search"),
         f"tactic memory: {memory}; learns every verified proof of each round, saved per round",
-        f"pools: {pools.library} library theorems ({pools.library_per_round} a round), "
+        f"pools: {pools.library} library theorems of {config.library_pool_split} ({pools.library_per_round} a round"
+        + ("; their human proofs hidden from the memory and training" if pools.library_split != "train" else "")
+        + "), "
         f"{pools.mutants} mutants ({pools.mutants_per_round} a round)"
         + (f", {pools.statements} {pools.statements_benchmark} {pools.statements_split} statements "
            f"({pools.statements_per_round} a round, no human proof)" if pools.statements else "")

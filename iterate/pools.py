@@ -1,5 +1,7 @@
-"""The statements a run proves: library theorems of the trace's train split (each in its file context)
-and mutants of train parents; round r proves its slice of each.
+"""The statements a run proves: library theorems of the trace's train split, or with
+`pools.library_split = "val"` of its val split (each in its file context; their human proofs are then
+dropped on reading, so no stage can learn from them), mutants of train parents and statements without
+proofs; round r proves its slice of each.
 
 `RunInputs` reads the run's inputs once (the trace, the mutant corpus, the
 mutation library, its lemma index) and keeps them for the stages.
@@ -8,7 +10,7 @@ mutation library, its lemma index) and keeps them for the stages.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -27,7 +29,7 @@ class LibraryTheorem:
 
     type: str
     statement: str
-    proof: str  # the human proof
+    proof: str  # the human proof ("" for a val pool's theorem: never read)
     file_path: str
 
 
@@ -36,7 +38,8 @@ class Pools:
     library: list[Problem]
     mutants: list[Problem]
     statements: list[Problem]  # the statement-only pool (no human proof)
-    heldout_names: frozenset[str]  # library theorems of the held-out strategy's val and test (never trained on)
+    # library theorems of the held-out strategy's test and, unless it is the pool, val (never trained on)
+    heldout_names: frozenset[str]
     library_info: dict[str, LibraryTheorem]
     mutant_records: dict[str, Any]  # name -> formats.mutant_record.MutantRecord
 
@@ -48,8 +51,10 @@ class Pools:
                 self.statements[(r - 1) * statements_per_round: r * statements_per_round])
 
 
-def library_problems(trace: Path, split: str, count: int, seed: int) -> tuple[list[Problem], dict[str, LibraryTheorem]]:
-    """`count` theorems of a traced library's split drawn with `seed`, each in its file context.
+def library_problems(trace: Path, split: str, count: int, seed: int, hide_proofs: bool = False
+                     ) -> tuple[list[Problem], dict[str, LibraryTheorem]]:
+    """`count` theorems of a traced library's split drawn with `seed`, each in its file context;
+    `hide_proofs`: without their human proofs (no reference proof, an empty `LibraryTheorem.proof`).
 
     Only the drawn ones are placed (placing all 10k random/train theorems takes minutes).
     """
@@ -71,9 +76,10 @@ def library_problems(trace: Path, split: str, count: int, seed: int) -> tuple[li
     problems, info = [], {}
     for t in theorems:
         library = libraries[Path(t.file_path).parts[0]]
-        problems.append(library_problem(t, library, split))
+        problem = library_problem(t, library, split)
+        problems.append(replace(problem, reference_proof=None) if hide_proofs else problem)
         info[t.full_name] = LibraryTheorem(str(t.extra.get("type", "")), str(t.extra.get("statement", "")),
-                                           str(t.extra.get("proof", "")), t.file_path)
+                                           "" if hide_proofs else str(t.extra.get("proof", "")), t.file_path)
     return problems, info
 
 
@@ -101,8 +107,6 @@ def mutant_problems(path: Path, count: int, exclude_parents: set[str] | frozense
 
 def statement_problems(config: IterateConfig, seed: int) -> list[Problem]:
     """`pools.statements` statements of the configured benchmark split, drawn with `seed`, in benchmark order."""
-    from dataclasses import replace
-
     from proofsmith.eval.benchmarks import load_benchmark
 
     p = config.pools
@@ -131,8 +135,11 @@ class RunInputs:
     def pools(self) -> Pools:
         p = self.config.pools
         strategy = self.config.strategy
-        heldout = split_names(self.trace, f"{strategy}/val") | split_names(self.trace, f"{strategy}/test")
-        library, info = library_problems(self.trace, f"{strategy}/train", p.library, self.seed)
+        heldout = split_names(self.trace, f"{strategy}/test")
+        if p.library_split != "val":
+            heldout |= split_names(self.trace, f"{strategy}/val")
+        library, info = library_problems(self.trace, self.config.library_pool_split, p.library, self.seed,
+                                         hide_proofs=p.library_split != "train")
         mutants, records = ([], {})
         if p.mutants:
             mutants, records = mutant_problems(self.mutants_path, p.mutants, heldout, self.seed)
@@ -172,7 +179,8 @@ class RunInputs:
 
     @cached_property
     def train_proofs(self) -> dict[str, str]:
-        """Human proofs of random/train theorems (the parents' proofs in conjecturer prompts)."""
+        """Human proofs of the held-out strategy's train theorems (the parents' proofs in conjecturer prompts);
+        never a val pool's."""
         from proofsmith.formats.leandojo import read_split, split_file
 
         return {t.full_name: str(t.extra.get("proof", ""))

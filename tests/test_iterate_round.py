@@ -164,7 +164,7 @@ def test_dry_run_prints_the_plan_and_writes_nothing(tiny_config, tmp_path):
     done = subprocess.run([sys.executable, "-m", "proofsmith.cli", "iterate", "--config", str(tiny_config), "--out",
                            str(out), "--dry-run"], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert "pools: 4 library theorems (4 a round), 0 mutants" in done.stdout
+    assert "pools: 4 library theorems of random/train (4 a round), 0 mutants" in done.stdout
     assert "round 1: stages prove, conjectures" in done.stdout and "<= 0.3 min" in done.stdout
     assert not out.exists()
 
