@@ -59,6 +59,11 @@ class ProofSession(abc.ABC):
     @abc.abstractmethod
     def close(self) -> None: ...
 
+    def call_seconds(self) -> dict[str, float]:
+        """Wall seconds this session has spent in each kind of call to its process so far (cumulative;
+        empty where a backend does not count them). Search reports the difference as its timing breakdown."""
+        return {}
+
     def __enter__(self) -> ProofSession:
         return self
 

@@ -126,3 +126,41 @@ def test_killing_a_worker_mid_batch_marks_only_that_proof():
         assert all(r.proved for r in results[1:])
         # the pool replaced the dead process
         assert checker.check(slow, "exact I.").proved
+
+
+# Every kind of sentence search sends: tactics that run, fail, focus, select goals, close goals, and
+# ones Coq refuses to parse or apply where they stand.
+TRIED_FIRST_CASES = ("split.", "-", "+", "{", "}", "2: lia.", "all: lia.", "lia.", "exact I.", "apply nonexistent_lemma.",
+                     "intros.", "destruct n.", "split; [lia | exact I].", "constructor 3.", "auto.", "exact (H H).",
+                     "idtac \"printed\".", "fail 0 \"on purpose\".", "shelve.", "Unshelve.", "exact.", "pose proof H.")
+
+
+def _outcome(result):
+    if isinstance(result, (NextState, ProofFinished)):
+        return type(result).__name__, result.state.text
+    return type(result).__name__, result.message
+
+
+def test_tactics_tried_first_as_queries_give_what_adding_them_gives():
+    """run() tries a one-sentence tactic as a query first (CoqSession.tactics_tried_first): the
+    outcome, the goals' text and Coq's error message are those of adding it, from the root and from a
+    split state, and a failure costs no add and no edit_at."""
+    outcomes = {}
+    for tried_first in (True, False):
+        with CoqSession(CheckerSettings(timeout_s=10)) as s:
+            s.tactics_tried_first = tried_first
+            root = s.open(LT)
+            split = s.run(root, "split.")
+            assert isinstance(split, NextState)
+            outcomes[tried_first] = [_outcome(s.run(state, tactic)) for state in (root, split.state)
+                                     for tactic in TRIED_FIRST_CASES]
+            if tried_first:
+                before = s.call_seconds()
+                assert isinstance(s.run(split.state, "exact nonexistent_lemma."), TacticError)
+                after = s.call_seconds()
+                assert after.get("edit_at", 0.0) == before.get("edit_at", 0.0)
+                assert after.get("add", 0.0) == before.get("add", 0.0)
+                assert after["tactic_query"] > before.get("tactic_query", 0.0)
+    assert outcomes[True] == outcomes[False]
+    kinds = {kind for kind, _ in outcomes[True]}
+    assert {"NextState", "ProofFinished", "TacticError"} <= kinds

@@ -19,6 +19,7 @@ and go on with the next one.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -118,8 +119,10 @@ class CoqDocument:
     process is gone.
     """
 
-    def __init__(self, settings: CheckerSettings, args: Sequence[str] = ()):
+    def __init__(self, settings: CheckerSettings, args: Sequence[str] = (), call_seconds: dict[str, float] | None = None):
+        """`call_seconds` (kept by the owner across restarts) gets the wall time of each call, by kind."""
         self.settings = settings
+        self.call_seconds = {} if call_seconds is None else call_seconds
         self._proc = CoqProcess(coqidetop_argv(settings, args), settings.memory_mb, settings.coq_stack_mb)
         try:
             self.root = protocol.init_state(self._proc.call(protocol.init_call(), START_TIMEOUT_S))
@@ -155,6 +158,14 @@ class CoqDocument:
     def __exit__(self, *exc: object) -> None:
         self.kill()
 
+    def _call(self, kind: str, xml: str, timeout_s: float | None) -> protocol.Reply:
+        """One coqidetop call; its wall time (waiting for Coq and parsing its reply) goes to `call_seconds[kind]`."""
+        start = time.perf_counter()
+        try:
+            return self._proc.call(xml, timeout_s)
+        finally:
+            self.call_seconds[kind] = self.call_seconds.get(kind, 0.0) + time.perf_counter() - start
+
     # ------------------------------------------------------------ primitives
 
     def append(
@@ -166,7 +177,7 @@ class CoqDocument:
         Coq refuses it; the tip is then unchanged. Given `messages`, the
         sentence is added verbosely and Coq's feedback is appended to the list.
         """
-        reply = self._proc.call(protocol.add_call(sentence, self.tip, verbose=messages is not None), timeout_s)
+        reply = self._call("add", protocol.add_call(sentence, self.tip, verbose=messages is not None), timeout_s)
         if messages is not None:
             messages += reply.messages
         if not reply.ok:
@@ -181,16 +192,20 @@ class CoqDocument:
 
         A sentence that fails is often reported only here: CoqError (ProcessUnsound).
         """
-        reply = self._proc.call(protocol.goal_call(), timeout_s)
+        reply = self._call("goals", protocol.goal_call(), timeout_s)
         if messages is not None:
             messages += reply.messages
         if not reply.ok:
             raise _refusal(reply)
-        return protocol.parse_goals(reply)
+        start = time.perf_counter()
+        try:
+            return protocol.parse_goals(reply)
+        finally:
+            self.call_seconds["goals_parse"] = self.call_seconds.get("goals_parse", 0.0) + time.perf_counter() - start
 
     def force(self, timeout_s: float | None) -> None:
         """Run the document up to the tip, proofs included (a `Qed` is checked here)."""
-        reply = self._proc.call(protocol.status_call(force=True), timeout_s)
+        reply = self._call("force", protocol.status_call(force=True), timeout_s)
         if not reply.ok:
             raise _refusal(reply)
 
@@ -198,7 +213,7 @@ class CoqDocument:
         """Make `state` the tip; the states after it expire. CoqError when Coq cannot go back."""
         if state == self.tip:
             return
-        reply = self._proc.call(protocol.edit_at_call(state), timeout_s)
+        reply = self._call("edit_at", protocol.edit_at_call(state), timeout_s)
         if not reply.ok:
             raise CoqError(f"cannot go back to state {state}: {reply.error}")
         self.tip = state
@@ -208,10 +223,22 @@ class CoqDocument:
 
         QueryError when Coq refuses it.
         """
-        reply = self._proc.call(protocol.query_call(command, self.tip if at is None else at), timeout_s)
+        reply = self._call("query", protocol.query_call(command, self.tip if at is None else at), timeout_s)
         if not reply.ok:
             raise QueryError(f"{command} {reply.error}")
         return reply.notices()
+
+    def tactic_error(self, sentence: str, at: int, timeout_s: float | None) -> str | None:
+        """Run one tactic sentence at state `at` as a query, which changes no state: Coq's error, or None
+        when the tactic ran. A tactic that fails is thereby known without adding it to the document and
+        going back (`edit_at` walks the whole document: milliseconds after a long file prefix).
+        Raises ProcessUnsound (out of memory, stack overflow) like `goals`."""
+        reply = self._call("tactic_query", protocol.query_call(sentence, at), timeout_s)
+        if reply.ok:
+            return None
+        if _UNKNOWN_STATE.match(reply.error):
+            raise ProcessUnsound(reply.error)
+        return reply.error
 
     # ------------------------------------------------------------ trusted replay
 

@@ -97,6 +97,9 @@ class ProofPoint:
 
 class CoqSession(ProcessSession[CoqDocument]):
     backend = "coq"
+    # run(): a one-sentence tactic is first tried as a query (CoqDocument.tactic_error); only one
+    # that runs is added to the document. False: every tactic is added (the tests compare the two).
+    tactics_tried_first = True
 
     def __init__(self, settings: CheckerSettings | None = None):
         super().__init__(settings or CheckerSettings())
@@ -125,6 +128,7 @@ class CoqSession(ProcessSession[CoqDocument]):
         self._kernel_folder = plugin_folder(self.settings.cache_dir, self.settings.coq_binary)
         self._kernel = False  # the plugin is loaded in the current process
         self._ltac_names: dict[tuple[int, str], bool] = {}
+        self._call_seconds: dict[str, float] = {}  # every process's calls to coqidetop, by kind (CoqDocument._call)
         self._start()
 
     # ------------------------------------------------------------ process
@@ -136,7 +140,10 @@ class CoqSession(ProcessSession[CoqDocument]):
 
     def _spawn(self) -> CoqDocument:
         plugin = ["-I", str(self._kernel_folder)] if self._kernel_folder is not None else []
-        return CoqDocument(self.settings, [*plugin, *(self._file.coq_args if self._file else ())])
+        return CoqDocument(self.settings, [*plugin, *(self._file.coq_args if self._file else ())], self._call_seconds)
+
+    def call_seconds(self) -> dict[str, float]:
+        return dict(self._call_seconds)
 
     def _load_plugin(self) -> None:
         """Declare the kernel-query plugin as the document's first sentence (it changes no logical state)."""
@@ -354,6 +361,17 @@ class CoqSession(ProcessSession[CoqDocument]):
         for text in point.path[common:]:
             self._doc_line.append((text, doc.append(text, timeout_s)))
 
+    def _state_of(self, point: ProofPoint, timeout_s: float | None) -> int:
+        """The id of `point`'s state in Coq's document: read off the current line when it is on it
+        (nothing sent: a query may run at any state the line holds), else reached by `_goto`."""
+        if self._doc_theorem == (point.theorem, point.statement) and self.alive:
+            keep = len(point.path)
+            if keep <= len(self._doc_line) and all(
+                    text == wanted for (text, _), wanted in zip(self._doc_line, point.path)):
+                return self._doc_line[keep - 1][1] if keep else self._doc_start
+        self._goto(point, timeout_s)
+        return self._started_process().tip
+
     def _back_to(self, point: ProofPoint) -> None:
         """After a failed step from `point`: drop what was added beyond it."""
         keep = len(point.path)
@@ -396,6 +414,23 @@ class CoqSession(ProcessSession[CoqDocument]):
             return TacticError("rejected: empty tactic")
         timeout_s = timeout_s or self.settings.timeout_s
         texts = tuple(s.text for s in sentences)
+        if len(texts) == 1 and self.tactics_tried_first:
+            # A tactic that fails costs one query, not an add, a goal call and an edit_at back
+            # (Coq's edit_at walks the whole document). Only one that runs is added for its goals.
+            try:
+                error = self._started_process().tactic_error(texts[0], self._state_of(point, timeout_s), timeout_s)
+            except CoqError as exc:  # reaching the point's state failed
+                self._back_to(point)
+                return TacticError(str(exc))
+            except CoqTimeout as exc:
+                if not exc.recovered:
+                    self._start()
+                return TacticTimeout(f"tactic did not finish in {timeout_s:g} s")
+            except (SessionCrashed, ProcessUnsound) as exc:
+                self.restart()
+                return TacticError(f"Coq crashed running the tactic: {exc}")
+            if error is not None:
+                return TacticError(error)
         try:
             self._goto(point, timeout_s)
             doc = self._started_process()
