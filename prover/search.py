@@ -194,10 +194,15 @@ class BestFirstSearchProver(Prover):
         tree: SearchTree | None = None
         stats = {"expansions": 0, "tactics": 0, **{name: 0 for name in WASTE_COUNTS}}
         stop = "frontier exhausted"
+        proposing = self.generator.timings()
         try:
             with ExitStack() as lease:
+                lease.callback(lambda: clock.add_since(self.generator.timings(), proposing))
                 with clock.timing("checker"):  # waiting for a session and starting it is checker time
                     session = lease.enter_context(checker.session())
+                    calls = session.call_seconds()
+                    lease.callback(lambda: clock.add_since(_prefixed("checker_", session.call_seconds()),
+                                                           _prefixed("checker_", calls)))
                     root = session.open(theorem, timeout_s=max(budget.tactic_timeout_s, 1.0))
                 tree = SearchTree(root)
                 stop = self._run(theorem, session, tree, budget, deadline, clock, stats)
@@ -485,6 +490,10 @@ class BestFirstSearchProver(Prover):
             reason=reason,
             extra=extra,
         )
+
+
+def _prefixed(prefix: str, seconds: dict[str, float]) -> dict[str, float]:
+    return {prefix + name: t for name, t in seconds.items()}
 
 
 def combine_attempts(theorem: Theorem, results: list[ProverResult]) -> ProverResult:

@@ -20,5 +20,10 @@ class Stopwatch:
         finally:
             self.totals[component] = self.totals.get(component, 0.0) + time.perf_counter() - start
 
+    def add_since(self, now: dict[str, float], before: dict[str, float]) -> None:
+        """Add what cumulative counters (`now`, earlier `before`) grew by, each under its own name."""
+        for name, seconds in now.items():
+            self.totals[name] = self.totals.get(name, 0.0) + seconds - before.get(name, 0.0)
+
     def rounded(self) -> dict[str, float]:
         return {name: round(t, 4) for name, t in self.totals.items()}

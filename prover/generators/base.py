@@ -159,6 +159,11 @@ class TacticGenerator(abc.ABC):
         """
         return [self]
 
+    def timings(self) -> dict[str, float]:
+        """Wall seconds spent so far in named parts of proposing (cumulative; by default none). Search
+        records the difference over a search in the result's timings, as parts of its "model" time."""
+        return {}
+
 
 @dataclass(frozen=True)
 class DecodingSettings:

@@ -84,6 +84,14 @@ class MixtureGenerator(TacticGenerator):
         for gen, _, _ in self.parts:
             gen.learn(theorem, steps)
 
+    def timings(self) -> dict[str, float]:
+        """The parts' timings added up (a part that appears twice counts once)."""
+        total: dict[str, float] = {}
+        for gen in {id(gen): gen for gen, _, _ in self.parts}.values():
+            for name, seconds in gen.timings().items():
+                total[name] = total.get(name, 0.0) + seconds
+        return total
+
     def stages(self) -> list[TacticGenerator]:
         """The cheap parts alone first, then the whole mixture.
 

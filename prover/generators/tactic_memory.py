@@ -20,6 +20,7 @@ proof found must not reach a theorem before its own.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -67,6 +68,8 @@ class TacticMemoryGenerator(TacticGenerator):
         # chronological memory: the rows the current search's target may see (set by `start`)
         self._rows: int | None = None
         self._last: tuple[tuple, list[list[Vote]]] | None = None
+        # the nearest-neighbour search, and weighing the hits with their tactics adapted to the goal
+        self._seconds = {"memory_query": 0.0, "memory_adapt": 0.0}
 
     def start(self, theorem: Theorem) -> None:
         if self.memory.chronological:
@@ -90,10 +93,17 @@ class TacticMemoryGenerator(TacticGenerator):
         key = (tuple(goals), self._rows, len(self.memory))
         if self._last is not None and self._last[0] == key:
             return self._last[1]
+        start = time.perf_counter()
         hits = self.memory.nearest_many(goals, self.neighbours, self._rows)
+        searched = time.perf_counter()
         answer = [self._weigh(goal, goal_hits) for goal, goal_hits in zip(goals, hits)]
+        self._seconds["memory_query"] += searched - start
+        self._seconds["memory_adapt"] += time.perf_counter() - searched
         self._last = (key, answer)
         return answer
+
+    def timings(self) -> dict[str, float]:
+        return dict(self._seconds)
 
     def _weigh(self, goal: str, hits: Sequence[MemoryHit]) -> list[Vote]:
         if not hits:
