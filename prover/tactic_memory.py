@@ -6,8 +6,11 @@ inner-product index over unit vectors (cosine similarity): by default with
 Tactician-style hashed symbol features (retrieval.feature_encoder: the
 stdlib's 70k states in about a minute on one core), or with the retrieval
 encoder (`memory_encoder("minilm")`, all-MiniLM-L6-v2: over an hour for the
-same states on two busy cores). For a goal, the
-tactics of the nearest remembered states are candidates
+same states on two busy cores). The hashed features are sparse (about 7%
+of dimensions set), so their exact search reads only the query's dimensions
+(retrieval.sparse_index: the same top k as FAISS's flat scan, which reads
+every float; 25-55 ms a query over the stdlib's 66k steps on two busy cores).
+For a goal, the tactics of the nearest remembered states are candidates
 (prover.generators.tactic_memory), and the whole proofs of the nearest
 states' theorems are examples for a prompt (`similar_proofs`, as in Rango).
 
@@ -24,8 +27,8 @@ The chronological protocol (`protocol="chronological"`, Tactician's and
 CoqHammer's): the memory holds every traced theorem of the library (train,
 val and test), its steps stored in library order (prover.library_order), and
 a query for a target theorem searches only the rows of the theorems before
-it (`rows_before`; an `IDSelectorRange` inside FAISS, so the memory is built
-once, not once per target). The human proofs of earlier test theorems are
+it (`rows_before`; an `IDSelectorRange` inside FAISS, or the first rows of the
+sparse scan, so the memory is built once, not once per target). The human proofs of earlier test theorems are
 then seen, as in the library; nothing after the target is.
 
 A built memory is cached on disk (`default_cache_dir()`), keyed by the
@@ -45,7 +48,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,6 +59,7 @@ from proofsmith.prover.hypothesis_renaming import GOAL_SEPARATOR
 from proofsmith.prover.library_order import LibraryOrder, LibraryOrderError
 from proofsmith.prover.proof_examples import ProofExample
 from proofsmith.retrieval.index import search_few_queries
+from proofsmith.retrieval.sparse_index import SparseInnerProductIndex, is_sparse
 
 __all__ = ["MemoryHit", "ProofExample", "TacticMemory", "TacticMemoryError", "memory_encoder", "open_memory",
            "shared_memory", "state_key"]
@@ -132,7 +136,7 @@ def _encode_keys(encoder, states: Sequence[str], progress: str | None = None) ->
     return vectors[[row[key] for key in keys]] if keys else vectors
 
 
-def _file_hash(path: Path) -> str:
+def file_sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 22), b""):
@@ -185,6 +189,9 @@ class TacticMemory:
         # state key -> a row holding its embedding: a query the memory has seen is not encoded again
         self._row_of_key: dict[str, int] = {}
         self._index = faiss.IndexFlatIP(encoder.dim)
+        # the same vectors column by column, searched instead of the flat scan where they are sparse
+        # (the hashed features: ~7% of dimensions; retrieval.sparse_index); decided by the first rows
+        self._sparse: SparseInnerProductIndex | None = None
         self._lock = threading.RLock()
         # what learning online added (after building or loading)
         self.learned = 0
@@ -230,8 +237,16 @@ class TacticMemory:
         files = [path] if protocol == "random" else _chronological_files(trace_dir, split)
         if encoder is None:
             encoder = memory_encoder()
-        digest = _file_hash(path) if protocol == "random" else hashlib.sha256(
-            ("chronological:" + ",".join(_file_hash(f) for f in files)).encode()).hexdigest()
+        digest = file_sha256(path) if protocol == "random" else hashlib.sha256(
+            ("chronological:" + ",".join(file_sha256(f) for f in files)).encode()).hexdigest()
+        return cls.cached(digest, encoder, cache_dir,
+                          lambda folder: cls._build(files, trace_dir, split, encoder, folder, progress, protocol))
+
+    @classmethod
+    def cached(cls, digest: str, encoder, cache_dir: str | Path | None,
+               build: Callable[[Path], TacticMemory]) -> TacticMemory:
+        """The memory saved in `cache_dir` (default: `default_cache_dir()`) under `digest` (the inputs' hash)
+        and the encoder, or the one `build(folder)` builds and saves into that folder."""
         key = f"{digest[:20]}-{encoder.fingerprint()[:12]}"
         cached = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         cached = cached / key
@@ -244,7 +259,7 @@ class TacticMemory:
                     return cls.load(cached, encoder=encoder)
                 except TacticMemoryError:
                     pass  # a damaged cache entry is rebuilt below
-            return cls._build(files, trace_dir, split, encoder, cached, progress, protocol)
+            return build(cached)
 
     @classmethod
     def _build(cls, files: list[Path], trace_dir: str | Path, split: str, encoder, cached: Path, progress: bool,
@@ -289,15 +304,29 @@ class TacticMemory:
 
     def add_proof(self, theorem: str, steps: Sequence[tuple[str, str]]) -> None:
         """Remember a proof found: its (state before, tactic) steps, in order. Safe from any thread."""
-        steps = [(state, tactic.strip()) for state, tactic in steps if state.strip() and tactic.strip()]
-        if not steps:
-            return
-        vectors = _encode_keys(self.encoder, [s for s, _ in steps])
+        self.add_proofs([(theorem, steps)])
+
+    def add_proofs(self, proofs: Sequence[tuple[str, Sequence[tuple[str, str]]]], learned: bool = True,
+                   progress: str | None = None) -> int:
+        """Remember proofs, each a theorem and its (state before, tactic) steps in order, embedded in one
+        batch; returns the steps added. `learned`: they count as learned online (`self.learned`: what
+        search found), not as part of what the memory was built from (a mutant corpus). Safe from any thread."""
+        usable = [(theorem, [(state, tactic.strip()) for state, tactic in steps if state.strip() and tactic.strip()])
+                  for theorem, steps in proofs]
+        usable = [(theorem, steps) for theorem, steps in usable if steps]
+        if not usable:
+            return 0
+        vectors = _encode_keys(self.encoder, [s for _, steps in usable for s, _ in steps], progress)
+        added = sum(len(steps) for _, steps in usable)
         with self._lock:
             start = len(self._states)
-            self._append([(s, t, theorem) for s, t in steps], vectors)
-            self._proofs[theorem] = list(range(start, start + len(steps)))
-            self.learned += len(steps)
+            self._append([(s, t, theorem) for theorem, steps in usable for s, t in steps], vectors)
+            for theorem, steps in usable:
+                self._proofs[theorem] = list(range(start, start + len(steps)))
+                start += len(steps)
+            if learned:
+                self.learned += added
+        return added
 
     def _append(self, steps: Sequence[tuple[str, str, str]], vectors: np.ndarray) -> None:
         with self._lock:
@@ -307,7 +336,12 @@ class TacticMemory:
                 self._tactics.append(tactic)
                 self._theorems.append(theorem)
             if len(vectors):
-                self._index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+                vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+                if self._index.ntotal == 0 and is_sparse(vectors):
+                    self._sparse = SparseInnerProductIndex(self.encoder.dim)
+                self._index.add(vectors)
+                if self._sparse is not None:
+                    self._sparse.add(vectors)
 
     # -- asking -----------------------------------------------------------------
 
@@ -338,6 +372,9 @@ class TacticMemory:
             n = min(k, visible)
             if n <= 0:
                 return [[] for _ in states]
+            if self._sparse is not None:
+                scores, ids = self._sparse.search(queries, n, visible)
+                return self._hits(scores, ids)
             params = None
             if visible < len(self._states):
                 faiss: Any = importlib.import_module("faiss")  # its SWIG signatures are not typed
@@ -347,11 +384,14 @@ class TacticMemory:
             # one OpenMP thread for a few queries: FAISS's own split of a single query across
             # threads ran 1.9x slower on two busy cores (150 ms against 79 ms over 70k states)
             scores, ids = search_few_queries(self._index, queries, n, params)
-            return [
-                [MemoryHit(float(s), self._states[i], self._tactics[i], self._theorems[i])
-                 for s, i in zip(row_scores, row_ids) if i >= 0]
-                for row_scores, row_ids in zip(scores, ids)
-            ]
+            return self._hits(scores, ids)
+
+    def _hits(self, scores: np.ndarray, ids: np.ndarray) -> list[list[MemoryHit]]:
+        return [
+            [MemoryHit(float(s), self._states[i], self._tactics[i], self._theorems[i])
+             for s, i in zip(row_scores, row_ids) if i >= 0]
+            for row_scores, row_ids in zip(scores, ids)
+        ]
 
     def _query_vectors(self, states: Sequence[str]) -> np.ndarray:
         """The embeddings of the states' keys: stored ones where the memory holds the key, encoded otherwise."""
@@ -476,14 +516,23 @@ class TacticMemory:
         return memory
 
 
-_SHARED: dict[tuple[str, str, bool, str], TacticMemory] = {}
+_SHARED: dict[tuple[str, str, bool, str, str], TacticMemory] = {}
 _SHARED_LOCK = threading.Lock()
 
 
-def open_memory(source: str | Path, split: str = "random", protocol: str = "random") -> TacticMemory:
+def open_memory(source: str | Path, split: str = "random", protocol: str = "random",
+                mutants: str | Path | None = None) -> TacticMemory:
     """A saved memory folder (meta.json), or the memory of a trace folder's `split` strategy
-    (under `protocol`, see TacticMemory.from_trace)."""
+    (under `protocol`, see TacticMemory.from_trace); with `mutants` (a mutant corpus), that train
+    part's memory plus the mutants prover.memory_mutants keeps."""
     root = Path(source)
+    if mutants is not None:
+        from proofsmith.prover.memory_mutants import memory_with_mutants  # it builds on this module
+
+        if protocol != "random":
+            raise TacticMemoryError(f"tactic memory: mutants are added to a strategy's train part (the random "
+                                    f"protocol), not to the {protocol} protocol's library order")
+        return memory_with_mutants(root, split, Path(mutants))
     if (root / "meta.json").is_file() and not (root / "random").is_dir():
         memory = TacticMemory.load(root)
         if (protocol == "chronological") != memory.chronological:
@@ -493,14 +542,16 @@ def open_memory(source: str | Path, split: str = "random", protocol: str = "rand
 
 
 def shared_memory(source: str | Path, split: str = "random", online: bool = True,
-                  protocol: str = "random") -> TacticMemory:
+                  protocol: str = "random", mutants: str | Path | None = None) -> TacticMemory:
     """`open_memory`, opened once per process: every prover built with the same source, split,
-    online flag and protocol (the eval runner's worker threads) shares one memory, so what one
-    learns the others know. An online and an offline prover never share (the offline one must
-    stay as built)."""
-    key = (str(Path(source).resolve()), split, online, protocol)
+    online flag, protocol and mutant corpus (the eval runner's worker threads) shares one memory,
+    so what one learns the others know. An online and an offline prover never share (the offline
+    one must stay as built). A corpus is known by its content: a changed one is another memory."""
+    corpus = Path(mutants) if mutants is not None else None
+    key = (str(Path(source).resolve()), split, online, protocol,
+           f"{corpus.resolve()}:{file_sha256(corpus)}" if corpus is not None and corpus.is_file() else str(corpus or ""))
     with _SHARED_LOCK:
         if key not in _SHARED:
-            _SHARED[key] = open_memory(source, split, protocol)
+            _SHARED[key] = open_memory(source, split, protocol, mutants)
         return _SHARED[key]
 
