@@ -309,10 +309,12 @@ def run_eval(config: RunConfig, out_dir: Path | str, progress: bool = True) -> R
     if replays_reference(config.prover) and not any(p.reference_proof for p in selected):
         raise RunConfigError(f"--prover {config.prover} replays the benchmark's own proofs, and {benchmark.name} "
                              f"{benchmark.split} has none (coq-library has them)")
-    from proofsmith.prover.registry import checker_settings
+    from proofsmith.prover.registry import checker_settings, run_record
 
     settings = checker_settings(config.prover, dict(config.prover_options), CheckerSettings())
     identity = _identity(config, benchmark, selected, settings)
+    # what the prover's options added (a mutant corpus in the tactic memory: what was added, what left out)
+    identity.update(run_record(config.prover, dict(config.prover_options)))
     _require_backend(identity["backend"], benchmark.name)
     budget = config.budget()
     out_dir.mkdir(parents=True, exist_ok=True)

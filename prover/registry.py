@@ -53,7 +53,7 @@ _GENERATOR_OPTIONS = (
 
 
 # Options of the tactic memory (prover.tactic_memory), for `memory-search` and `search`.
-_MEMORY_OPTIONS = ("memory", "memory_split", "memory_share", "memory_online", "memory_protocol")
+_MEMORY_OPTIONS = ("memory", "memory_split", "memory_share", "memory_online", "memory_protocol", "memory_mutants")
 
 _SEARCH_OPTIONS = (
     "model", "retriever", "premises_k", "expansion_batch", "tactics_per_expansion", "automation_share", "model_tactics",
@@ -198,13 +198,10 @@ def _flag(options: dict[str, Any], name: str, default: bool) -> bool:
 
 
 def _memory_generator(options: dict[str, Any], required: bool):
-    """The tactic-memory generator of the options memory, memory_split, memory_online (None without
-    memory, unless `required`); pops them. Provers built in one process (eval workers) share the memory."""
-    source = options.pop("memory", None)
-    split = options.pop("memory_split", "random")
-    online = _flag(options, "memory_online", True)
-    protocol = _memory_protocol(options)
-    if source is None:
+    """The tactic-memory generator of the memory options (None without memory, unless `required`);
+    pops them."""
+    opened = _shared_memory(options)
+    if opened is None:
         if required:
             raise ProverOptionError(
                 "memory-search needs memory=TRACE_DIR (a folder written by `proofsmith trace`) or a saved tactic memory "
@@ -212,14 +209,44 @@ def _memory_generator(options: dict[str, Any], required: bool):
             )
         return None
     from proofsmith.prover.generators.tactic_memory import TacticMemoryGenerator
+
+    memory, online = opened
+    return TacticMemoryGenerator(memory, online=online)
+
+
+def _shared_memory(options: dict[str, Any]):
+    """The tactic memory of the options memory, memory_split, memory_online, memory_protocol and
+    memory_mutants (popped), and whether it learns online; None without memory. Provers built in one
+    process (eval workers) share the memory."""
+    source = options.pop("memory", None)
+    split = options.pop("memory_split", "random")
+    online = _flag(options, "memory_online", True)
+    protocol = _memory_protocol(options)
+    mutants = options.pop("memory_mutants", None)
+    if source is None:
+        if mutants is not None:
+            raise ProverOptionError("memory_mutants=CORPUS adds mutants to a tactic memory: give memory=TRACE_DIR too")
+        return None
     from proofsmith.prover.tactic_memory import TacticMemoryError, shared_memory
 
     try:
         # a chronological memory never learns online (prover.generators.tactic_memory)
-        memory = shared_memory(source, split, online and protocol == "random", protocol)
+        memory = shared_memory(source, split, online and protocol == "random", protocol, mutants)
     except TacticMemoryError as exc:
         raise ProverOptionError(f"memory {str(source)!r}: {exc}") from None
-    return TacticMemoryGenerator(memory, online=online)
+    return memory, online
+
+
+def run_record(name: str, options: dict[str, Any]) -> dict[str, Any]:
+    """What an eval run writes into its run.json beside the prover's options: with memory_mutants, what
+    the mutant corpus added to the tactic memory and what it left out and why (prover.memory_mutants;
+    the memory is opened here, then shared and cached, so a bad corpus is refused before the run
+    starts); {} otherwise."""
+    if options.get("memory_mutants") is None or "memory_mutants" not in PROVER_OPTIONS.get(name, ()):
+        return {}
+    opened = _shared_memory(dict(options))
+    assert opened is not None  # memory_mutants without memory raises
+    return {"memory_mutants": opened[0].source["mutants"]}
 
 
 def _memory_protocol(options: dict[str, Any]) -> str:

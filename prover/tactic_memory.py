@@ -51,7 +51,7 @@ import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -532,7 +532,8 @@ def open_memory(source: str | Path, split: str = "random", protocol: str = "rand
         if protocol != "random":
             raise TacticMemoryError(f"tactic memory: mutants are added to a strategy's train part (the random "
                                     f"protocol), not to the {protocol} protocol's library order")
-        return memory_with_mutants(root, split, Path(mutants))
+        # the same class, which the type checker knows under its installed name there
+        return cast(TacticMemory, memory_with_mutants(root, split, Path(mutants)))
     if (root / "meta.json").is_file() and not (root / "random").is_dir():
         memory = TacticMemory.load(root)
         if (protocol == "chronological") != memory.chronological:

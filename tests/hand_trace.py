@@ -7,13 +7,14 @@ from pathlib import Path
 
 
 def write_hand_trace(out: Path, test: list[dict], *, name: str, logical: str, root: Path,
-                     load_path: list[str]) -> Path:
+                     load_path: list[str], train: list[dict] | None = None, val: list[dict] | None = None) -> Path:
     """`out` holding one library (`name`, bound to `logical` at `root`) whose random/test (and novel_premises/test)
-    theorems are `test`, with empty train and val parts and an empty corpus."""
+    theorems are `test`, with the given (default: empty) train and val parts and an empty corpus."""
+    parts = {"train": train or [], "val": val or [], "test": test}
     for strategy in ("random", "novel_premises"):
         (out / strategy).mkdir(parents=True)
-        for part in ("train", "val", "test"):
-            (out / strategy / f"{part}.json").write_text(json.dumps(test if part == "test" else []))
+        for part, theorems in parts.items():
+            (out / strategy / f"{part}.json").write_text(json.dumps(theorems))
     (out / "corpus.jsonl").write_text("")
     (out / "metadata.json").write_text(json.dumps({
         "libraries": [{"name": name, "logical": logical, "root": str(root), "url": "", "commit": ""}],

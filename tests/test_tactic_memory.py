@@ -371,8 +371,8 @@ def test_eval_memory_search_on_a_traced_split_remembers_only_the_train_part(trac
     assert options["memory"] == str(trace) and options["memory_split"] == "random"
     records = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
     assert records and all(r["prover"] == "memory-search" for r in records)
-    (memory,) = [m for (source, split, online, protocol), m in tactic_memory._SHARED.items()
-                 if source == str(trace.resolve()) and split == "random" and online and protocol == "random"]
+    (memory,) = [m for (source, split, online, protocol, mutants), m in tactic_memory._SHARED.items()
+                 if source == str(trace.resolve()) and split == "random" and online and protocol == "random" and not mutants]
     found = {r["name"]: r["proof"] for r in records if r["verdict"] == "proved"}
     train = _split_names(trace, "random/train")
     for name in _split_names(trace, "random/test"):
