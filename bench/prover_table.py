@@ -19,6 +19,8 @@ from proofsmith.checker.child_process import popen
 from proofsmith.formats.run_records import read_results
 
 TRACE = ".cache/trace/stdlib"
+# `proofsmith synth mutate --library stdlib --out .cache/mutants/stdlib.jsonl` (README, "Augmenting a corpus")
+MUTANTS = ".cache/mutants/stdlib.jsonl"
 SFT_MODEL = "runs/sft-stdlib-pr/final"
 SFT_PROMPT_TOKENS = 384  # the prompt budget it was trained with (--max-prompt-tokens)
 # Benchmark cells: name -> eval arguments (same sample for every row: eval draws --limit by --seed).
@@ -49,6 +51,12 @@ ROWS: dict[str, tuple[str, list[str]]] = {
     "memory-slots": (
         "tactic memory + premise slots",
         ["--prover", "memory-search", "--prover-option", f"memory={TRACE}", "--prover-option", "premise_slots=true"],
+    ),
+    # Synthetic theorems in the memory (prover.memory_mutants): + the verified mutants of train theorems
+    # whose statements restate no val or test theorem of the strategy under test.
+    "memory-mutants": (
+        "tactic memory + mutants",
+        ["--prover", "memory-search", "--prover-option", f"memory={TRACE}", "--prover-option", f"memory_mutants={MUTANTS}"],
     ),
     # The chronological protocol (Tactician's, CoqHammer's): each theorem sees only the theorems
     # before it in library order, earlier test theorems' human proofs included (prover.tactic_memory).
