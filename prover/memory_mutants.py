@@ -64,6 +64,7 @@ class MutantSelection:
     held_out_theorems: int
     held_out_keys: int  # distinct keys of the val and test theorems
     held_out_unkeyed: int  # held-out theorems with no printed type and no source-log key
+    held_out_in_source_log: int  # held-out theorems the source log keys (as Coq printed them, like mutants)
     source_log: str | None  # mutation's source log, where the corpus has one beside it
     restated: tuple[tuple[str, str], ...] = field(default=())  # (mutant, held-out theorem), the first few
 
@@ -74,7 +75,8 @@ class MutantSelection:
             "excluded": {"parent_not_in_train": self.parent_not_in_train, "restates_held_out": self.restates_held_out,
                          "no_steps": self.no_steps, "name_taken": self.name_taken},
             "held_out": {"theorems": self.held_out_theorems, "keys": self.held_out_keys,
-                         "unkeyed": self.held_out_unkeyed, "source_log": self.source_log},
+                         "unkeyed": self.held_out_unkeyed, "in_source_log": self.held_out_in_source_log,
+                         "source_log": self.source_log},
             "restated": [{"mutant": m, "held_out": t} for m, t in self.restated],
         }
 
@@ -163,9 +165,10 @@ def select_mutants(corpus: Path, trace_dir: Path, strategy: str) -> tuple[Mutant
     held_out = _held_out(trace_dir, strategy)
     log = source_log_of(corpus)
     try:
-        keys, unkeyed = held_out_keys(held_out, _source_log_keys(log))
+        logged = _source_log_keys(log)
     except InputFileError as exc:
         raise TacticMemoryError(f"memory_mutants: mutation's source log beside the corpus: {exc}") from None
+    keys, unkeyed = held_out_keys(held_out, logged)
     taken = train_names | {t.full_name for t in held_out}
     proofs: list[tuple[str, list[tuple[str, str]]]] = []
     restated: list[tuple[str, str]] = []
@@ -190,7 +193,8 @@ def select_mutants(corpus: Path, trace_dir: Path, strategy: str) -> tuple[Mutant
         corpus=str(corpus.resolve()), corpus_sha256=file_sha256(corpus), strategy=strategy, records=len(records),
         added=len(proofs), steps_added=sum(len(steps) for _, steps in proofs), parent_not_in_train=not_train,
         restates_held_out=len(restated), no_steps=no_steps, name_taken=name_taken, held_out_theorems=len(held_out),
-        held_out_keys=len(keys), held_out_unkeyed=unkeyed, source_log=str(log.resolve()) if log.is_file() else None,
+        held_out_keys=len(keys), held_out_unkeyed=unkeyed,
+        held_out_in_source_log=sum(t.full_name in logged for t in held_out), source_log=str(log.resolve()) if log.is_file() else None,
         restated=tuple(restated[:LISTED_RESTATEMENTS]),
     )
     return selection, proofs

@@ -283,6 +283,9 @@ def benchmark_defaults(name: str, options: dict[str, Any], benchmark: str, data_
     if not takes_memory:
         return options
     memory = options.get("memory")
+    if options.get("memory_mutants") is not None and benchmark == "coq-mutants":
+        raise ProverOptionError("memory_mutants on coq-mutants would remember the proofs of the benchmark's own "
+                                "theorems (mutants are kept by the trace's parts, not by the corpus's split)")
     if options.get("memory_protocol", "random") != "random" and benchmark != "coq-library":
         raise ProverOptionError(f"memory_protocol={options['memory_protocol']} orders a traced library's theorems; "
                                 f"{benchmark} is not one (use --benchmark coq-library)")

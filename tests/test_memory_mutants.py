@@ -110,6 +110,7 @@ def test_only_mutants_of_train_parents_that_restate_no_held_out_theorem_are_adde
         1, 2, 1, 1)
     assert selection.restated == (("restates_test", "Lib.rev_rev"), ("restates_val", "Lib.zero_add"))
     assert (selection.held_out_theorems, selection.held_out_keys, selection.held_out_unkeyed) == (2, 2, 0)
+    assert selection.held_out_in_source_log == 1 and selection.source_log == str(source_log_of(corpus).resolve())
     assert selection.corpus == str(corpus.resolve()) and len(selection.corpus_sha256) == 64
 
     memory = memory_with_mutants(trace, "random", corpus, cache_dir=tmp_path / "cache")
@@ -164,7 +165,7 @@ def test_a_bad_corpus_or_trace_is_refused_naming_it(tmp_path, trace):
 
 
 def test_the_registry_takes_memory_mutants_and_names_what_it_refuses(tmp_path, monkeypatch, trace, corpus):
-    from proofsmith.prover.registry import ProverOptionError, make_prover, run_record
+    from proofsmith.prover.registry import ProverOptionError, benchmark_defaults, make_prover, run_record
 
     monkeypatch.setenv("PROOFSMITH_CACHE_DIR", str(tmp_path / "cache"))
     prover = make_prover("memory-search", memory=str(trace), memory_mutants=str(corpus))
@@ -176,6 +177,9 @@ def test_the_registry_takes_memory_mutants_and_names_what_it_refuses(tmp_path, m
     assert record["memory_mutants"]["corpus_sha256"] and record["memory_mutants"]["added"] == 1
     assert run_record("memory-search", {"memory": str(trace)}) == {}
     assert run_record("portfolio", {}) == {}
+    with pytest.raises(ProverOptionError, match="memory_mutants on coq-mutants would remember"):
+        benchmark_defaults("memory-search", {"memory": str(trace), "memory_mutants": str(corpus)}, "coq-mutants",
+                           str(corpus), "test")
     with pytest.raises(ProverOptionError, match="memory_mutants=CORPUS adds mutants to a tactic memory: give memory="):
         make_prover("search", memory_mutants=str(corpus), model="x")
     with pytest.raises(ProverOptionError, match="not to the chronological protocol"):
