@@ -22,6 +22,8 @@ conclusion higher, so a long context must not push out what the goal is about.
 No leaks: `from_trace` reads `<trace>/<strategy>/train.json` and nothing
 else, so evaluating `<strategy>/test` never finds a test theorem's human
 proof; what `add_proof` adds during a run is what the prover itself proved.
+With a mutant corpus (`open_memory(..., mutants=CORPUS)`, prover.memory_mutants) the val and
+test parts are read too, only to leave out the mutants that restate one of their theorems.
 
 The chronological protocol (`protocol="chronological"`, Tactician's and
 CoqHammer's): the memory holds every traced theorem of the library (train,
