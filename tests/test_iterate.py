@@ -76,9 +76,15 @@ def _write(tmp_path: Path, text: str) -> Path:
 
 
 def test_examples_validate():
-    for name in ("iterate-cpu.toml", "iterate-cpu-a.toml", "iterate-cpu-b.toml", "iterate-cpu-lm.toml", "iterate-gpu.toml"):
+    for name in ("iterate-cpu.toml", "iterate-cpu-a.toml", "iterate-cpu-b.toml", "iterate-cpu-lm.toml", "iterate-gpu.toml",
+                 "iterate-cpu-val.toml"):
         config = load_config(ROOT / "examples" / name)
         assert config.run.rounds >= 3 and config.prover.name in ("search", "memory-search")
+    # the val-pool example is arm c with the pool drawn from novel_premises/val (and test held out)
+    arm_c, val = load_config(ROOT / "examples" / "iterate-cpu.toml"), load_config(ROOT / "examples" / "iterate-cpu-val.toml")
+    assert arm_c.pools.library_split == "train" and val.pools.library_split == "val"
+    assert val.library_pool_split == "novel_premises/val" and val.heldout.stdlib_split == "novel_premises/test"
+    assert val.model_copy(update={"pools": arm_c.pools}) == arm_c
 
 
 @pytest.mark.parametrize("text, message", [
@@ -108,6 +114,11 @@ def test_examples_validate():
     ("[prover.options]\nsample_temperature = 1.0\n", "prover.options.sample_temperature: set prover.sample_temperature"),
     ("[prover]\nname = \"portfolio\"\nsample_temperature = 1.0\n[training]\nenabled = false\n",
      "prover.sample_temperature: 'portfolio' does not sample its search order"),
+    ("[pools]\nlibrary_split = \"val\"\n", "pools.library_split: \"val\" draws the pool from random/val, which "
+     "heldout.stdlib_split also holds out; set heldout.stdlib_split = \"random/test\""),
+    ("[pools]\nlibrary_split = \"val\"\n[heldout]\nstdlib_split = \"novel_premises/val\"\n",
+     "pools.library_split: \"val\" draws the pool from novel_premises/val"),
+    ("[pools]\nlibrary_split = \"test\"\n", "pools.library_split: expected one of 'train' or 'val'"),
 ])
 def test_config_errors_name_the_key(tmp_path, text, message):
     with pytest.raises(IterateConfigError, match=message.replace("[", r"\[").replace("]", r"\]").replace(".", r"\.")):
@@ -123,6 +134,26 @@ def test_sample_temperature_reaches_pool_attempts_but_not_heldout(tmp_path):
     assert run.prover_options("default", 0, sampled=True)["sample_temperature"] == config.prover.sample_temperature
     assert "sample_temperature" not in run.prover_options("default", 0)
     assert "sample_temperature" not in IterationRun(validate({}), tmp_path / "run0").prover_options("default", 0, True)
+
+
+def test_a_run_started_before_library_split_existed_still_resumes(tmp_path):
+    """An old run's config.json has no pools.library_split: it counts as its default ("train"), so the same config
+    resumes, and a val pool does not."""
+    from proofsmith.iterate.run import IterateError, IterationRun
+
+    config = load_config(ROOT / "examples" / "iterate-cpu.toml")
+    out = tmp_path / "run"
+    out.mkdir()
+    old = config.identity()
+    del old["pools"]["library_split"]
+    (out / "config.json").write_text(json.dumps(old))
+    assert config.differing(old) == []
+    IterationRun(config, out, progress=False).check_identity()
+    assert json.loads((out / "config.json").read_text()) == old  # the stored identity is left as it was
+    val = load_config(ROOT / "examples" / "iterate-cpu-val.toml")
+    assert val.differing(old) == ["pools.library_split"]
+    with pytest.raises(IterateError, match=r"pools\.library_split differ"):
+        IterationRun(val, out, progress=False).check_identity()
 
 
 def test_config_defaults_and_cli_error(tmp_path):

@@ -264,6 +264,78 @@ def test_a_cpu_round_learns_with_the_memory_alone_and_holds_out_novel_premises(t
 
 
 @pytest.mark.coq
+def test_a_val_pool_proves_val_theorems_whose_human_proofs_nothing_learns(traced_library, tmp_path):  # noqa: F811
+    """pools.library_split = "val": the pool is the strategy's val theorems, in context, with their human proofs
+    dropped on reading; the memory (seeded from train) and the training rows hold no human proof of them, only
+    the proofs the round found; val no longer counts as held out (test does)."""
+    from proofsmith.iterate import training
+    from proofsmith.iterate.config import validate
+    from proofsmith.iterate.layout import RunLayout
+    from proofsmith.iterate.pools import RunInputs
+    from proofsmith.iterate.run import IterationRun
+    from proofsmith.prover.tactic_memory import TacticMemory
+
+    _, trace = traced_library
+    # the random strategy: its val theorem (1 + 1 = 2) is within a 4 s search's reach, so the round learns it
+    text = ARM_C.format(trace=trace).replace("library_per_round = 4\n", "library_per_round = 4\nlibrary_split = \"val\"\n")
+    config = validate(tomllib.loads(text.replace('stdlib_split = "novel_premises/test"', 'stdlib_split = "random/test"')))
+    val = json.loads((trace / "random" / "val.json").read_text())
+    test = {t["full_name"] for t in json.loads((trace / "random" / "test.json").read_text())}
+    val_names = {t["full_name"] for t in val}
+    human = {(s["state_before"], s["tactic"].strip()) for t in val for s in t["traced_tactics"]}
+    assert val_names and human and not val_names & test
+    inputs = RunInputs(config)
+    pools = inputs.pools
+    assert {p.name for p in pools.library} == val_names and {p.split for p in pools.library} == {"random/val"}
+    assert all(p.reference_proof is None and p.theorem.place is not None for p in pools.library)
+    assert all(pools.library_info[n].proof == "" for n in val_names)
+    assert pools.heldout_names == test and not val_names & set(inputs.train_proofs)
+
+    out = tmp_path / "run"
+    metrics = IterationRun(config, out, progress=False).run()
+    assert [m.round for m in metrics] == [0, 1]
+    pool = _lines(out / "round-1" / "pool.jsonl")
+    assert {r["name"] for r in pool} == val_names and {r["split"] for r in pool} == {"random/val"}
+    proofs = {p["name"]: p for p in _lines(out / "round-1" / "proofs.jsonl")}
+    found = {n for n in val_names if n in proofs and proofs[n]["steps"]}
+    assert found, pool
+    # round 0's memory (the train split's human proofs) has no val theorem; round 1's holds, for each, exactly the
+    # steps the round found and traced, and nothing else was added
+    before = TacticMemory.load(out / "round-0" / "memory")
+    assert not before.theorems() & val_names
+    after = TacticMemory.load(out / "round-1" / "memory")
+    for name in val_names:
+        example = after.proof(name)
+        if name in found:
+            assert example is not None and list(example.tactics) == [t.strip() for _, t in proofs[name]["steps"]]
+        else:
+            assert example is None
+    state1 = json.loads((out / "round-1" / "state.json").read_text())
+    learned = [p for p in proofs.values() if p["steps"] and (p["pool"] != "conjectures" or p["name"] in
+               {k["name"] for k in _lines(out / "round-1" / "kept_conjectures.jsonl")})]
+    assert state1["memory"]["steps_after"] - state1["memory"]["steps_before"] == sum(len(p["steps"]) for p in learned)
+    # the training rows of this round (had training been on): no human step of a val theorem, its states only in
+    # rows made from the proofs the round found
+    tokenizer = training.tokenizer_of(str(build_tiny_model(tmp_path / "model")))
+    rows = training.round_rows(config, inputs, RunLayout(out), 1, tokenizer)
+    assert any(row.kind == "prover-human" for row in rows)
+    found_steps = {(s, t.strip()) for n in found for s, t in proofs[n]["steps"]}
+    for row in rows:
+        hits = {(s, t) for s, t in human if s in row.prompt}
+        if row.kind == "prover-proof-step":
+            assert all((s, row.completion.strip()) in found_steps for s, _ in hits), row
+        else:
+            assert not hits or row.kind == "prover-whole-proof", row
+    # the manifest and the plan name the pool's split
+    manifest = json.loads((out / "round-1" / "manifest.json").read_text())
+    assert manifest["inputs"]["pool_library_split"] == "random/val"
+    from proofsmith.iterate.plan import plan_lines
+
+    assert any("library theorems of random/val" in line and "human proofs hidden" in line
+               for line in plan_lines(config, out))
+
+
+@pytest.mark.coq
 def test_a_round_killed_mid_stage_resumes_with_nothing_redone_or_lost(traced_library, tmp_path):  # noqa: F811
     """SIGKILL in the middle of proving the round's conjectures (some results written, the stage unmarked); the
     same command then finishes the run: the finished results keep their lines, nothing is proved twice, the
