@@ -132,7 +132,10 @@ def test_killing_a_worker_mid_batch_marks_only_that_proof():
 # ones Coq refuses to parse or apply where they stand.
 TRIED_FIRST_CASES = ("split.", "-", "+", "{", "}", "2: lia.", "all: lia.", "lia.", "exact I.", "apply nonexistent_lemma.",
                      "intros.", "destruct n.", "split; [lia | exact I].", "constructor 3.", "auto.", "exact (H H).",
-                     "idtac \"printed\".", "fail 0 \"on purpose\".", "shelve.", "Unshelve.", "exact.", "pose proof H.")
+                     "idtac \"printed\".", "fail 0 \"on purpose\".", "shelve.", "Unshelve.", "exact.", "pose proof H.",
+                     # no progress: a no-op, and a tactic whose own progress fails
+                     "simpl.", "progress simpl.", "try lia.", "repeat split.", "1: idtac.", "all: simpl.",
+                     "Grab Existential Variables.", "cbn in H.", "(idtac).")
 
 
 def _outcome(result):
@@ -142,9 +145,9 @@ def _outcome(result):
 
 
 def test_tactics_tried_first_as_queries_give_what_adding_them_gives():
-    """run() tries a one-sentence tactic as a query first (CoqSession.tactics_tried_first): the
+    """run() tries a one-sentence tactic as queries first (CoqSession.tactics_tried_first): the
     outcome, the goals' text and Coq's error message are those of adding it, from the root and from a
-    split state, and a failure costs no add and no edit_at."""
+    split state, and a failure or a no-op costs no add and no edit_at."""
     outcomes = {}
     for tried_first in (True, False):
         with CoqSession(CheckerSettings(timeout_s=10)) as s:
@@ -161,6 +164,12 @@ def test_tactics_tried_first_as_queries_give_what_adding_them_gives():
                 assert after.get("edit_at", 0.0) == before.get("edit_at", 0.0)
                 assert after.get("add", 0.0) == before.get("add", 0.0)
                 assert after["tactic_query"] > before.get("tactic_query", 0.0)
+                # a tactic that changes nothing costs two queries, no add and no edit_at
+                noop = s.run(split.state, "idtac.")
+                assert isinstance(noop, NextState) and noop.state.text == split.state.text
+                assert {k: v for k, v in s.call_seconds().items() if k != "tactic_query"} == {
+                    k: v for k, v in after.items() if k != "tactic_query"}
+                assert isinstance(s.run(noop.state, "exact I."), TacticError)  # its state replays
     assert outcomes[True] == outcomes[False]
     kinds = {kind for kind, _ in outcomes[True]}
     assert {"NextState", "ProofFinished", "TacticError"} <= kinds

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 import shutil
 import time
 from dataclasses import dataclass
@@ -128,6 +129,7 @@ class CoqSession(ProcessSession[CoqDocument]):
         self._kernel_folder = plugin_folder(self.settings.cache_dir, self.settings.coq_binary)
         self._kernel = False  # the plugin is loaded in the current process
         self._ltac_names: dict[tuple[int, str], bool] = {}
+        self._timed_out: set[tuple[ProofPoint, str]] = set()  # (state, tactic) that ran out of time, this proof
         self._call_seconds: dict[str, float] = {}  # every process's calls to coqidetop, by kind (CoqDocument._call)
         self._start()
 
@@ -346,6 +348,8 @@ class CoqSession(ProcessSession[CoqDocument]):
         """Put Coq's document at `point`, replaying sentences not on the current line."""
         theorem = (point.theorem, point.statement)
         if self._doc_theorem != theorem or not self.alive:
+            if self._doc_theorem is not None and self._doc_theorem[0] != point.theorem:
+                self._timed_out.clear()
             self.load_context(point.theorem, timeout_s)
             self._doc_start = self._started_process().append(point.statement, timeout_s)
             self._doc_theorem = theorem
@@ -414,23 +418,25 @@ class CoqSession(ProcessSession[CoqDocument]):
             return TacticError("rejected: empty tactic")
         timeout_s = timeout_s or self.settings.timeout_s
         texts = tuple(s.text for s in sentences)
-        if len(texts) == 1 and self.tactics_tried_first:
+        if len(texts) == 1 and self.tactics_tried_first and (point, texts[0]) not in self._timed_out:
             # A tactic that fails costs one query, not an add, a goal call and an edit_at back
-            # (Coq's edit_at walks the whole document). Only one that runs is added for its goals.
+            # (Coq's edit_at walks the whole document). Only one that changes the goals is added.
+            # One that once ran out of time is added at once: a slow success would run twice.
             try:
-                error = self._started_process().tactic_error(texts[0], self._state_of(point, timeout_s), timeout_s)
+                queried = self._tried_as_query(state, point, texts[0], time.monotonic() + timeout_s)
             except CoqError as exc:  # reaching the point's state failed
                 self._back_to(point)
                 return TacticError(str(exc))
             except CoqTimeout as exc:
+                self._timed_out.add((point, texts[0]))
                 if not exc.recovered:
                     self._start()
                 return TacticTimeout(f"tactic did not finish in {timeout_s:g} s")
             except (SessionCrashed, ProcessUnsound) as exc:
                 self.restart()
                 return TacticError(f"Coq crashed running the tactic: {exc}")
-            if error is not None:
-                return TacticError(error)
+            if queried is not None:
+                return queried
         try:
             self._goto(point, timeout_s)
             doc = self._started_process()
@@ -457,6 +463,26 @@ class CoqSession(ProcessSession[CoqDocument]):
         if new_state.is_finished:
             return ProofFinished(new_state)
         return NextState(new_state)
+
+    def _tried_as_query(self, state: GoalState, point: ProofPoint, text: str, deadline: float) -> TacticResult | None:
+        """Run the tactic sentence `text` from `state` as queries, which leave Coq's document as it is:
+        its error, the state unchanged (as a NextState) when it succeeds without progress, or None
+        when it changes the goals and must be added to read them.
+
+        The first query is `progress (TACTIC).`: a tactic that fails fails there with its own error;
+        "Failed to progress." (a no-op, unless the tactic's own progress failed) and a syntax error (a
+        sentence that is not a tactic expression) are decided by the tactic alone in a second query."""
+        doc = self._started_process()
+        at = self._state_of(point, max(deadline - time.monotonic(), 0.001))
+        wrapped = _progress_form(text)
+        error = doc.tactic_error(wrapped or text, at, max(deadline - time.monotonic(), 0.001))
+        if wrapped is not None and error is not None and (error == _NO_PROGRESS or error.startswith("Syntax error")):
+            plain = doc.tactic_error(text, at, max(deadline - time.monotonic(), 0.001))
+            if plain is None and error == _NO_PROGRESS:
+                return NextState(GoalState(ProofPoint(point.theorem, point.statement, point.path + (text,)),
+                                           state.goals, state.text, state.pending))
+            error = plain
+        return None if error is None else TacticError(error)
 
     def guarded(self, state: GoalState, timeout_s: float | None = None) -> str | None:
         """Coq's `Guarded.` at `state`: None when the proof term so far is guarded, else Coq's complaint.
@@ -660,6 +686,22 @@ class CoqSession(ProcessSession[CoqDocument]):
 
 
 START_PLUGIN_TIMEOUT_S = 60.0
+
+# Coq's error for `progress T` when T succeeds and changes nothing.
+_NO_PROGRESS = "Failed to progress."
+# Sentences `progress (...)` cannot wrap: bullets, braces, goal selectors, and the proof-structure
+# commands the guard admits (guard.PROOF_STRUCTURE: Unshelve, Grab Existential Variables).
+_NOT_WRAPPABLE = re.compile(
+    r"\s*(?:[-+*{}]|(?:\d+(?:\s*-\s*\d+)?(?:\s*,\s*\d+(?:\s*-\s*\d+)?)*|all|par|!|\[\s*[\w']+\s*\])\s*:|(?:"
+    + "|".join(sorted(guard.PROOF_STRUCTURE)) + r")\b)")
+
+
+def _progress_form(sentence: str) -> str | None:
+    """`progress (TACTIC).` for a tactic sentence `TACTIC.`; None for one it cannot wrap."""
+    body = sentence.strip()
+    if not body.endswith(".") or body.endswith("..") or _NOT_WRAPPABLE.match(body):
+        return None
+    return f"progress ({body[:-1]})."
 
 
 def _inside(path: str, folder: str) -> bool:
