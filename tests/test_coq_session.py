@@ -173,3 +173,40 @@ def test_tactics_tried_first_as_queries_give_what_adding_them_gives():
     assert outcomes[True] == outcomes[False]
     kinds = {kind for kind, _ in outcomes[True]}
     assert {"NextState", "ProofFinished", "TacticError"} <= kinds
+
+
+def test_a_tactic_that_keeps_changing_the_goals_slowly_is_added_at_once():
+    """run() tries a tactic as a query first while that is expected to cost less (CoqSession.TacticCost):
+    one that has always changed the goals, slowly against an add and an edit_at, is added at once."""
+    from proofsmith.checker.coq.session import TacticCost
+
+    cost = TacticCost()
+    assert cost.query_first(0.001)  # nothing known yet
+    for _ in range(3):
+        cost.record("changed", 0.05)
+    assert not cost.query_first(0.001)
+    assert not cost.query_first(1.0)  # it never failed: a query never saved anything
+    for _ in range(3):
+        cost.record("failed")
+    assert cost.query_first(1.0)  # half of its runs fail, and going back costs more than a second run
+    assert not cost.query_first(0.01)
+    noop = TacticCost()
+    noop.record("unchanged", 0.002)
+    assert noop.query_first(0.003) and not noop.query_first(0.001)  # a no-op's second run against going back
+    failing = TacticCost()
+    failing.record("failed")
+    assert failing.query_first(0.0)
+    once = TacticCost()
+    once.record("changed", 0.02)
+    assert not once.query_first(0.01)
+    assert once.query_first(0.01, failing)  # a proof where tactics fail: its record is the prior
+    assert not TacticCost().query_first(0.01, cost)  # one where they change the goals slowly
+    with CoqSession(CheckerSettings(timeout_s=10)) as s:
+        root = s.open(LT)
+        slow = "do 100000 idtac; split."  # changes the goals every time, in milliseconds
+        for _ in range(3):
+            assert isinstance(s.run(root, slow), NextState)
+        before = s.call_seconds()
+        assert isinstance(s.run(root, slow), NextState)
+        after = s.call_seconds()
+        assert after.get("tactic_query", 0.0) == before.get("tactic_query", 0.0)  # added without a query

@@ -123,6 +123,7 @@ class CoqDocument:
         """`call_seconds` (kept by the owner across restarts) gets the wall time of each call, by kind."""
         self.settings = settings
         self.call_seconds = {} if call_seconds is None else call_seconds
+        self.call_counts: dict[str, int] = {}
         self._proc = CoqProcess(coqidetop_argv(settings, args), settings.memory_mb, settings.coq_stack_mb)
         try:
             self.root = protocol.init_state(self._proc.call(protocol.init_call(), START_TIMEOUT_S))
@@ -165,6 +166,7 @@ class CoqDocument:
             return self._proc.call(xml, timeout_s)
         finally:
             self.call_seconds[kind] = self.call_seconds.get(kind, 0.0) + time.perf_counter() - start
+            self.call_counts[kind] = self.call_counts.get(kind, 0) + 1
 
     # ------------------------------------------------------------ primitives
 

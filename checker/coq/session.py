@@ -28,6 +28,7 @@ import re
 import shutil
 import time
 from dataclasses import dataclass
+from typing import ClassVar
 
 from proofsmith.checker.backend import CheckerUnavailable, HeaderError, SessionCrashed
 from proofsmith.checker.coq import guard, protocol
@@ -96,6 +97,52 @@ class ProofPoint:
     path: tuple[str, ...]  # tactic sentences from the start of the proof
 
 
+@dataclass
+class TacticCost:
+    """How a tactic sentence fared in the current proof, for run()'s choice between trying it as a
+    query first and adding it at once. Against adding it, a query first saves an add and an edit_at
+    back (`step_s`) when the tactic fails; when it changes nothing it saves them too but runs it a
+    second time (the query of the tactic alone); when it changes the goals it runs it a second time."""
+
+    failed: int = 0
+    unchanged: int = 0
+    unchanged_s: float = 0.0  # the time one run of those took in Coq, summed
+    changed: int = 0
+    changed_s: float = 0.0
+
+    # The whole proof's record stands in for this many runs of a sentence (before its own runs say more).
+    PRIOR_RUNS: ClassVar[int] = 2
+
+    @property
+    def runs(self) -> int:
+        return self.failed + self.unchanged + self.changed
+
+    def record(self, outcome: str, run_s: float = 0.0) -> None:
+        """One run: "failed", "unchanged" or "changed", and (for the last two) how long one run took."""
+        if outcome == "failed":
+            self.failed += 1
+        elif outcome == "unchanged":
+            self.unchanged += 1
+            self.unchanged_s += run_s
+        elif outcome == "changed":
+            self.changed += 1
+            self.changed_s += run_s
+        else:
+            raise ValueError(f"unknown outcome {outcome!r}")
+
+    def saved_s(self, step_s: float) -> float:
+        """What queries first would have saved over these runs (negative: what they would have cost)."""
+        return (self.failed + self.unchanged) * step_s - self.unchanged_s - self.changed_s
+
+    def query_first(self, step_s: float, proof: TacticCost | None = None) -> bool:
+        """Whether a query first is expected to cost no more than adding at once, given what an add and
+        an edit_at back cost (`step_s`); `proof` (every sentence's record) is the prior."""
+        prior = 0.0
+        if proof is not None and proof.runs:
+            prior = proof.saved_s(step_s) / proof.runs * self.PRIOR_RUNS
+        return self.saved_s(step_s) + prior >= 0
+
+
 class CoqSession(ProcessSession[CoqDocument]):
     backend = "coq"
     # run(): a one-sentence tactic is first tried as a query (CoqDocument.tactic_error); only one
@@ -130,6 +177,8 @@ class CoqSession(ProcessSession[CoqDocument]):
         self._kernel = False  # the plugin is loaded in the current process
         self._ltac_names: dict[tuple[int, str], bool] = {}
         self._timed_out: set[tuple[ProofPoint, str]] = set()  # (state, tactic) that ran out of time, this proof
+        self._costs: dict[str, TacticCost] = {}  # what each tactic sentence cost in this proof, for run()'s choice
+        self._proof_cost = TacticCost()  # and all of them together
         self._call_seconds: dict[str, float] = {}  # every process's calls to coqidetop, by kind (CoqDocument._call)
         self._start()
 
@@ -350,6 +399,8 @@ class CoqSession(ProcessSession[CoqDocument]):
         if self._doc_theorem != theorem or not self.alive:
             if self._doc_theorem is not None and self._doc_theorem[0] != point.theorem:
                 self._timed_out.clear()
+                self._costs.clear()
+                self._proof_cost = TacticCost()
             self.load_context(point.theorem, timeout_s)
             self._doc_start = self._started_process().append(point.statement, timeout_s)
             self._doc_theorem = theorem
@@ -418,12 +469,18 @@ class CoqSession(ProcessSession[CoqDocument]):
             return TacticError("rejected: empty tactic")
         timeout_s = timeout_s or self.settings.timeout_s
         texts = tuple(s.text for s in sentences)
-        if len(texts) == 1 and self.tactics_tried_first and (point, texts[0]) not in self._timed_out:
+        cost = self._costs.setdefault(texts[0], TacticCost()) if len(texts) == 1 else None
+        tried = False  # as a query first
+        if cost is not None and self.tactics_tried_first and (point, texts[0]) not in self._timed_out and (
+                cost.query_first(self._step_s(), self._proof_cost)):
             # A tactic that fails costs one query, not an add, a goal call and an edit_at back
             # (Coq's edit_at walks the whole document). Only one that changes the goals is added.
             # One that once ran out of time is added at once: a slow success would run twice.
+            tried = True
             try:
+                started = time.perf_counter()
                 queried = self._tried_as_query(state, point, texts[0], time.monotonic() + timeout_s)
+                self._record(cost, queried, state, time.perf_counter() - started, queried=True)
             except CoqError as exc:  # reaching the point's state failed
                 self._back_to(point)
                 return TacticError(str(exc))
@@ -442,9 +499,13 @@ class CoqSession(ProcessSession[CoqDocument]):
             doc = self._started_process()
             for text in texts:
                 self._doc_line.append((text, doc.append(text, timeout_s)))
+            started = time.perf_counter()
             goals = doc.goals(timeout_s)
+            ran_s = time.perf_counter() - started
         except CoqError as exc:
             self._back_to(point)
+            if cost is not None and not tried:
+                self._record(cost, TacticError(""), state, 0.0)
             return TacticError(str(exc))
         except CoqTimeout as exc:
             if exc.recovered:
@@ -460,9 +521,30 @@ class CoqSession(ProcessSession[CoqDocument]):
             self._back_to(point)
             return TacticError("the tactic closed the proof mode" if goals is None else "the tactic gave up a goal")
         new_state = self._state(goals, ProofPoint(point.theorem, point.statement, point.path + texts))
+        if cost is not None and not tried:
+            self._record(cost, NextState(new_state), state, ran_s)
         if new_state.is_finished:
             return ProofFinished(new_state)
         return NextState(new_state)
+
+    def _record(self, cost: TacticCost, outcome: TacticResult | None, before: GoalState, run_s: float,
+                queried: bool = False) -> None:
+        """Note one run of a sentence that took `run_s` (`outcome` None: queried and found to change
+        the goals; a no-op found by queries ran twice in `run_s`)."""
+        if isinstance(outcome, (TacticError, TacticTimeout)):
+            kind = "failed"
+        elif isinstance(outcome, NextState) and outcome.state.text == before.text:
+            kind, run_s = "unchanged", run_s / 2 if queried else run_s
+        else:
+            kind = "changed"
+        for record in (cost, self._proof_cost):
+            record.record(kind, run_s)
+
+    def _step_s(self) -> float:
+        """What adding a sentence and going back costs in this process, on average (an add and an edit_at)."""
+        doc = self._process
+        return 0.0 if doc is None else sum(doc.call_seconds.get(kind, 0.0) / doc.call_counts[kind]
+                                           for kind in ("add", "edit_at") if doc.call_counts.get(kind))
 
     def _tried_as_query(self, state: GoalState, point: ProofPoint, text: str, deadline: float) -> TacticResult | None:
         """Run the tactic sentence `text` from `state` as queries, which leave Coq's document as it is:
