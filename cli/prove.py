@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from proofsmith.cli import load_path_options, shared_options, statement_input
 from proofsmith.cli.errors import UsageError
@@ -103,7 +104,7 @@ def run(args) -> int:
     if reason is not None:
         raise UsageError(f"--prover {args.prover}: {reason}; use --prover sample")
     given = shared_options.prover_options(args)
-    options: dict[str, object] = {"retriever": args.retriever}
+    options: dict[str, Any] = {"retriever": args.retriever}
     if takes_model(prover_name):
         options.update(model=args.model, device=args.device, threads=args.threads)
         if "model_url" in given:
