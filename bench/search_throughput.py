@@ -1,7 +1,8 @@
 """Throughput of memory-search on stdlib theorems in context: tactics per second and where the time goes.
 
     .venv/bin/python bench/search_throughput.py [--problems 10] [--budget-s 20] [--seed 0]
-        [--split novel_premises/test] [--trace .cache/trace/stdlib] [--add-first] [--out FILE.jsonl]
+        [--split novel_premises/test] [--trace .cache/trace/stdlib] [--add-first] [--expansions N]
+    [--out FILE.jsonl]
 
 Proves a seeded sample of the split (the draw `proofsmith eval --limit N --seed S` makes) with
 `memory-search` at the given budget, one worker, each theorem in its own file, and prints per
@@ -12,8 +13,10 @@ parsing the goals, edit_at, other queries), the checker's Python side (the rest 
 guard, sentence splitting, states), the memory's nearest-neighbour query and the adaptation of its
 tactics, the rest of proposing, and search bookkeeping (the prover's time outside checker and
 generator). `--add-first` turns off trying tactics as queries first (CoqSession.tactics_tried_first),
-the behaviour before it, for a back-to-back comparison. Time per tactic in the checker and in
-Python are the figures that depend least on the machine's load.
+the behaviour before it, for a back-to-back comparison; with `--expansions N` both modes do the
+same searches (the same tactics, while no tactic's first try times out in one and not the other),
+so their times compare directly. Time per tactic in the checker and in Python are the figures
+that depend least on the machine's load.
 """
 
 from __future__ import annotations
@@ -67,6 +70,9 @@ def main() -> int:
     parser.add_argument("--problems", type=int, default=10)
     parser.add_argument("--budget-s", type=float, default=20.0)
     parser.add_argument("--tactic-timeout-s", type=float, default=10.0)
+    parser.add_argument("--expansions", type=int, default=None,
+                        help="also stop each search after this many expansions: the same work in both modes, "
+                             "so the time it takes is what compares")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--split", default="novel_premises/test")
     parser.add_argument("--trace", default=".cache/trace/stdlib")
@@ -74,8 +80,8 @@ def main() -> int:
                         help="add every tactic to the document (no query first): the behaviour before")
     parser.add_argument("--out", type=Path, default=None, help="also append one JSON line per theorem here")
     args = parser.parse_args()
-    if args.problems < 1 or args.budget_s <= 0:
-        parser.error("--problems must be at least 1 and --budget-s positive")
+    if args.problems < 1 or args.budget_s <= 0 or (args.expansions is not None and args.expansions < 1):
+        parser.error("--problems and --expansions must be at least 1 and --budget-s positive")
     if not Path(args.trace).is_dir():
         parser.error(f"--trace {args.trace}: no such folder (expected one written by `proofsmith trace`)")
     CoqSession.tactics_tried_first = not args.add_first
@@ -84,7 +90,8 @@ def main() -> int:
     problems = select_problems(benchmark, args.problems, None, args.seed)
     strategy = args.split.split("/", 1)[0]
     spec = EvaluatorSpec("coq", "memory-search", {"memory": args.trace, "memory_split": strategy},
-                         Budget(wall_s=args.budget_s, tactic_timeout_s=args.tactic_timeout_s, seed=args.seed))
+                         Budget(wall_s=args.budget_s, tactic_timeout_s=args.tactic_timeout_s, seed=args.seed,
+                                expansions=args.expansions))
     print(f"load at start: {load()}; {len(problems)} theorems of {args.split}, {args.budget_s:g} s each, "
           f"{'add first' if args.add_first else 'tactics tried as queries first'}", flush=True)
     evaluator = ProblemEvaluator(spec)
