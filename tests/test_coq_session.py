@@ -210,3 +210,18 @@ def test_a_tactic_that_keeps_changing_the_goals_slowly_is_added_at_once():
         assert isinstance(s.run(root, slow), NextState)
         after = s.call_seconds()
         assert after.get("tactic_query", 0.0) == before.get("tactic_query", 0.0)  # added without a query
+
+
+def test_only_text_coq_must_read_as_one_sentence_is_sent_as_a_query():
+    """A query runs every sentence of its text, so one whose sentence ends Coq might read otherwise
+    than the guard (a string, a comment, a period and a blank inside) is added instead."""
+    from proofsmith.checker.coq.session import _one_sentence_to_coq
+
+    assert _one_sentence_to_coq("apply Nat.add_comm.") and _one_sentence_to_coq("-")
+    for text in ('idtac "a. Quit.".', "auto (* x. *).", "idtac. Quit.", "idtac.\nQuit."):
+        assert not _one_sentence_to_coq(text), text
+    with CoqSession(CheckerSettings(timeout_s=10)) as s:
+        root = s.open(LT)
+        before = s.call_seconds()
+        assert isinstance(s.run(root, 'fail 0 "no. Quit.".'), TacticError)
+        assert s.call_seconds().get("tactic_query", 0.0) == before.get("tactic_query", 0.0)

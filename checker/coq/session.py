@@ -471,8 +471,8 @@ class CoqSession(ProcessSession[CoqDocument]):
         texts = tuple(s.text for s in sentences)
         cost = self._costs.setdefault(texts[0], TacticCost()) if len(texts) == 1 else None
         tried = False  # as a query first
-        if cost is not None and self.tactics_tried_first and (point, texts[0]) not in self._timed_out and (
-                cost.query_first(self._step_s(), self._proof_cost)):
+        if cost is not None and self.tactics_tried_first and _one_sentence_to_coq(texts[0]) and (
+                (point, texts[0]) not in self._timed_out) and cost.query_first(self._step_s(), self._proof_cost):
             # A tactic that fails costs one query, not an add, a goal call and an edit_at back
             # (Coq's edit_at walks the whole document). Only one that changes the goals is added.
             # One that once ran out of time is added at once: a slow success would run twice.
@@ -769,6 +769,8 @@ class CoqSession(ProcessSession[CoqDocument]):
 
 START_PLUGIN_TIMEOUT_S = 60.0
 
+# A period that would end a sentence before the text's end (Coq's lexer: a period followed by a blank).
+_INNER_END = re.compile(r"\.\s")
 # Coq's error for `progress T` when T succeeds and changes nothing.
 _NO_PROGRESS = "Failed to progress."
 # Sentences `progress (...)` cannot wrap: bullets, braces, goal selectors, and the proof-structure
@@ -776,6 +778,13 @@ _NO_PROGRESS = "Failed to progress."
 _NOT_WRAPPABLE = re.compile(
     r"\s*(?:[-+*{}]|(?:\d+(?:\s*-\s*\d+)?(?:\s*,\s*\d+(?:\s*-\s*\d+)?)*|all|par|!|\[\s*[\w']+\s*\])\s*:|(?:"
     + "|".join(sorted(guard.PROOF_STRUCTURE)) + r")\b)")
+
+
+def _one_sentence_to_coq(sentence: str) -> bool:
+    """Whether Coq cannot read `sentence` as more than one: no string, no comment, and no period
+    followed by a blank before its end. A query runs every sentence of its text (an add only the
+    first), so a text the guard read as one sentence is sent as a query only when Coq must too."""
+    return '"' not in sentence and "(*" not in sentence and not _INNER_END.search(sentence.strip())
 
 
 def _progress_form(sentence: str) -> str | None:
