@@ -1,6 +1,6 @@
 """The provers-side-by-side table: each prover row on each benchmark, same problems, same budget.
 
-    .venv/bin/python bench/prover_table.py --out runs/table15 [--rows portfolio,memory] [--benchmarks random,minif2f]
+    .venv/bin/python bench/prover_table.py --out runs/table15 [--rows portfolio,memory] [--benchmarks random,minif2f] [--budget-s 20]
 
 Every cell is one `proofsmith eval` run into OUT/<benchmark>-<row>; eval resumes, so a
 killed table reruns only what is missing. The table (proved / usable, %) is printed as
@@ -87,15 +87,17 @@ ROWS: dict[str, tuple[str, list[str]]] = {
     ),
 }
 
-COMMON = ["--budget-s", "20", "--workers", "2", "--seed", "0", "--no-progress"]
+COMMON = ["--workers", "2", "--seed", "0", "--no-progress"]
+BUDGET_S = 20.0  # the table's budget; --budget-s for a budget curve
 
 
 def cell_dir(out: Path, benchmark: str, row: str) -> Path:
     return out / f"{benchmark}-{row}"
 
 
-def run_cell(out: Path, benchmark: str, row: str, extra: list[str]) -> None:
-    args = [sys.executable, "-m", "proofsmith.cli", "eval", *BENCHMARKS[benchmark], *ROWS[row][1], *COMMON, *extra]
+def run_cell(out: Path, benchmark: str, row: str, extra: list[str], budget_s: float = BUDGET_S) -> None:
+    args = [sys.executable, "-m", "proofsmith.cli", "eval", *BENCHMARKS[benchmark], *ROWS[row][1], *COMMON,
+            "--budget-s", f"{budget_s:g}", *extra]
     args += ["--out", str(cell_dir(out, benchmark, row))]
     if f"memory={TRACE}" in ROWS[row][1] and benchmark == "minif2f":
         args += ["--prover-option", "memory_split=random"]
@@ -135,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=Path("runs/table15"))
     p.add_argument("--rows", default=",".join(ROWS), help=f"comma-separated, of {', '.join(ROWS)}")
     p.add_argument("--benchmarks", default=",".join(BENCHMARKS), help=f"comma-separated, of {', '.join(BENCHMARKS)}")
+    p.add_argument("--budget-s", type=float, default=BUDGET_S,
+                   help="seconds a problem (the table is 20; other budgets give a budget curve: use another --out)")
     p.add_argument("--print-only", action="store_true", help="print the table of what has run, run nothing")
     p.add_argument("extra", nargs="*", help="more eval arguments after --, e.g. -- --prover-option ...")
     args = p.parse_args(argv)
@@ -148,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.print_only:
         for row in rows:
             for benchmark in benchmarks:
-                run_cell(args.out, benchmark, row, args.extra)
+                run_cell(args.out, benchmark, row, args.extra, args.budget_s)
     text = table(args.out, rows, benchmarks)
     (args.out / "table.md").write_text(text + "\n")
     print(text)
