@@ -58,6 +58,13 @@ ROWS: dict[str, tuple[str, list[str]]] = {
         "tactic memory + mutants",
         ["--prover", "memory-search", "--prover-option", f"memory={TRACE}", "--prover-option", f"memory_mutants={MUTANTS}"],
     ),
+    # Decision procedures in context (prover.decision_procedures): lia and lra Required inside each
+    # library theorem's proof, right after its statement, where the leak check on the trace's import
+    # graph finds it sound (Lia's and Lra's libraries are neither the theorem's file nor depend on it).
+    "memory-dp": (
+        "tactic memory + decision procedures (lia, lra) where sound",
+        ["--prover", "memory-search", "--prover-option", f"memory={TRACE}", "--decision-procedures", "lia,lra"],
+    ),
     # The chronological protocol (Tactician's, CoqHammer's): each theorem sees only the theorems
     # before it in library order, earlier test theorems' human proofs included (prover.tactic_memory).
     "memory-chronological": (
@@ -95,9 +102,19 @@ def cell_dir(out: Path, benchmark: str, row: str) -> Path:
     return out / f"{benchmark}-{row}"
 
 
+def _row_args(row: str, benchmark: str) -> list[str]:
+    """A row's eval arguments on a benchmark: --decision-procedures only on coq-library (miniF2F's header
+    prelude loads Lia and Lra already, so there the row runs as the plain memory)."""
+    args = list(ROWS[row][1])
+    if "--decision-procedures" in args and "coq-library" not in BENCHMARKS[benchmark]:
+        at = args.index("--decision-procedures")
+        del args[at:at + 2]
+    return args
+
+
 def run_cell(out: Path, benchmark: str, row: str, extra: list[str], budget_s: float = BUDGET_S) -> None:
-    args = [sys.executable, "-m", "proofsmith.cli", "eval", *BENCHMARKS[benchmark], *ROWS[row][1], *COMMON,
-            "--budget-s", f"{budget_s:g}", *extra]
+    args = [sys.executable, "-m", "proofsmith.cli", "eval", *BENCHMARKS[benchmark], *_row_args(row, benchmark),
+            *COMMON, "--budget-s", f"{budget_s:g}", *extra]
     args += ["--out", str(cell_dir(out, benchmark, row))]
     if f"memory={TRACE}" in ROWS[row][1] and benchmark == "minif2f":
         args += ["--prover-option", "memory_split=random"]

@@ -6,10 +6,14 @@ compared, cached and sent across processes (Ray, multiprocessing) unchanged.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Hashable
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import Any
+
+# A logical module name as a load may give it: dot-separated Coq identifiers, nothing else.
+_MODULE_NAME = re.compile(r"[A-Za-z_][\w']*(?:\.[A-Za-z_][\w']*)*")
 
 
 class Verdict(str, Enum):
@@ -35,11 +39,32 @@ class Place:
     `project` is `stdlib` or a folder holding a `_CoqProject`; `file` is the
     `.v` file inside it (stdlib: `theories/Arith/PeanoNat.v`); `line` is the
     first line of the statement, needed only when the name is ambiguous.
+
+    `loads` are logical modules the checker itself Requires inside the proof,
+    right after the statement and before any tactic (`Require Import
+    Coq.micromega.Lia.`), in the interactive proof and in the whole-proof
+    check alike: trusted text, like the file above, never proof text (the
+    guard still refuses a `Require` in a proof). The statement is elaborated
+    before them, exactly as without. Only eval sets them, from
+    prover.decision_procedures.leak_check (decision procedures loaded where
+    that cannot leak); empty is the strict in-file context.
     """
 
     project: str
     file: str
     line: int | None = None
+    loads: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        bad = [m for m in self.loads if not isinstance(m, str) or not _MODULE_NAME.fullmatch(m)]
+        if bad:
+            raise ValueError(f"Place.loads: {bad[0]!r} is not a logical module name (e.g. Coq.micromega.Lia)")
+        object.__setattr__(self, "loads", tuple(self.loads))
+
+    @property
+    def load_sentence(self) -> str:
+        """The sentence that loads `loads` ("" for none)."""
+        return f"Require Import {' '.join(self.loads)}." if self.loads else ""
 
 
 @dataclass(frozen=True)

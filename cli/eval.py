@@ -2,7 +2,7 @@
 
     proofsmith eval --benchmark minif2f-coq --split test --prover portfolio \\
         [--budget-s S] [--attempts K] [--workers N] [--limit N] [--seed S] \\
-        [--data PATH] [--ray [ADDRESS]] --out runs/NAME
+        [--data PATH] [--ray [ADDRESS]] [--decision-procedures lia,lra] --out runs/NAME
 
 Results go to runs/NAME/results.jsonl, one line per finished theorem, flushed
 as each finishes; rerunning the same command resumes where it stopped.
@@ -44,6 +44,11 @@ def register(sub) -> None:
     p.add_argument("--protocol", default=None, choices=("random", "chronological"),
                    help="coq-library with a tactic memory: random (LeanDojo's: the strategy's train proofs) or "
                         "chronological (Tactician's: only the theorems before each target, in library order)")
+    p.add_argument("--decision-procedures", default=None, metavar="NAME[,NAME...]",
+                   help="coq-library: load these decision procedures (lia, lra, hammer) before each theorem's proof, "
+                        "inside it right after the statement, only where the leak check on the trace's import graph "
+                        "finds it sound (their libraries neither the theorem's file nor a file depending on it); "
+                        "every decision is recorded with the result. Default: none (the strict in-file row)")
     p.add_argument("--budget-s", type=float, default=60.0, help="wall-clock seconds per problem, all attempts together (default 60)")
     p.add_argument("--attempts", type=int, default=1, help="attempts K per problem, for pass@k (default 1)")
     p.add_argument("--tactic-timeout-s", type=float, default=10.0, help="seconds per tactic (default 10)")
@@ -67,6 +72,11 @@ def _prover_options(args) -> tuple[tuple[str, object], ...]:
     return tuple(sorted(options.items()))
 
 
+def _names(text: str | None) -> tuple[str, ...]:
+    """A comma-separated list of names, blanks dropped."""
+    return tuple(n.strip() for n in text.split(",") if n.strip()) if text else ()
+
+
 def run(args) -> int:
     from proofsmith.eval.benchmarks import BenchmarkDataError, BenchmarkSelectionError
     from proofsmith.eval.ray_cluster import RayClusterError
@@ -75,7 +85,7 @@ def run(args) -> int:
     from proofsmith.formats.run_records import ResultsFileError
     from proofsmith.prover.registry import ProverOptionError
 
-    problems = tuple(n.strip() for n in args.problems.split(",") if n.strip()) if args.problems else None
+    problems = _names(args.problems) or None
     load_path_options.prepare_project(args)  # a project's missing .vo files, built into the cache
     config = RunConfig(
         benchmark=args.benchmark,
@@ -93,6 +103,7 @@ def run(args) -> int:
         workers=args.workers,
         ray=args.ray,
         load_path=load_path_options.load_path_from(args),
+        decision_procedures=_names(args.decision_procedures),
     )
     try:
         outcome = run_eval(config, args.out, progress=not args.no_progress)

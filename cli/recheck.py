@@ -59,6 +59,8 @@ def run(args) -> int:
     passed: Counter[str] = Counter()
     assumptions: Counter[str] = Counter()
     hypotheses: Counter[str] = Counter()
+    # what runs with --decision-procedures loaded before the proofs (replayed, each judged by coqc itself)
+    loads = Counter(m for item in items for m in getattr(item.problem, "loads", ()))
     bar = tqdm(total=len(items), desc="recheck", unit="proof", dynamic_ncols=True, disable=args.no_progress)
     try:
         # interrupted: nothing more starts (the CLI's signal handler has killed the running coqc)
@@ -82,6 +84,8 @@ def run(args) -> int:
     if len(total) > 1:
         for kind in sorted(total):
             print(f"  {kind}: {passed[kind]}/{total[kind]} passed")
+    if loads:
+        print("loaded before the proof (decision procedures):", ", ".join(f"{m} ({k})" for m, k in loads.most_common()))
     if assumptions:
         print("axioms:", ", ".join(f"{a} ({k})" for a, k in assumptions.most_common()))
     if hypotheses:

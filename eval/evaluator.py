@@ -112,6 +112,8 @@ class ProblemEvaluator:
         }
         if problem.theorem.place:
             record["place"] = asdict(problem.theorem.place)
+        if problem.decision_procedures is not None:  # what was loaded before the proof, what refused and why
+            record["decision_procedures"] = problem.decision_procedures.record()
         return record
 
     def _checker_field(self, info: CheckerInfo | None) -> dict[str, Any] | None:

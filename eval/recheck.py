@@ -9,7 +9,15 @@ proofsmith). Each proof becomes its own `.v` file:
 - a library theorem in its own file: the file's text up to the statement
   (read from the installed stdlib or the project), the statement, the proof,
   compiled as that file's own module (`-Q TMP Coq.Arith` for
-  theories/Arith/PeanoNat.v; the project's `_CoqProject` load path).
+  theories/Arith/PeanoNat.v; the project's `_CoqProject` load path); where
+  the run loaded modules before the proof (its record's `place.loads`,
+  `proofsmith eval --decision-procedures`), the same `Require Import` right
+  after the statement. A recorded load naming the file's own module is
+  refused before compiling; one that reaches the file through a library
+  depending on it Coq refuses itself (the file is compiled as that module:
+  "Cannot load a library with the same name as the current one"), and the
+  reason says it is a leak. This decides from Coq's own answer, not from the
+  run's leak check (prover.decision_procedures).
 
 The statement is stated under a name drawn at random for that compile, so a
 proof that aborts and states something else, or defines the name itself,
@@ -73,6 +81,10 @@ _MODIFIERS = r"(?:#\[[^\]]*\]\s*)*(?:(?:Local|Global|Polymorphic|Monomorphic|Pro
 _THEOREM = rf"{_MODIFIERS}(?:{'|'.join(THEOREM_WORDS)})\s+"
 _DECLARED_THEOREM = re.compile(rf"^({_THEOREM})([^\W\d][\w']*)")
 _ANY_THEOREM_NAME = re.compile(rf"\b(?:{'|'.join(THEOREM_WORDS)}|Definition|Fixpoint|Instance|Let)\s+([^\W\d][\w']*)")
+# A logical module name as a recorded load may give it (dot-separated identifiers, nothing else).
+_MODULE_NAME = re.compile(r"[A-Za-z_][\w']*(?:\.[A-Za-z_][\w']*)*")
+# Coq's refusal to load, while compiling a file as module M, a library named M (directly or not).
+_SAME_LIBRARY = "Cannot load a library with the same name as the current one"
 _ERROR_AT = re.compile(r'File "[^"]*", line (\d+), characters [\d-]+:\s*\n?((?:Error|Anomaly)[^\n]*(?:\n(?!File)[^\n]+)*)')
 
 
@@ -102,6 +114,8 @@ class FileProblem:
     line: int | None = None  # the statement's first line
     statement: str = ""  # as the run recorded it: the file's must be the same
     load_path: LoadPath = LoadPath()  # on top of the project's own (what the run added: a trace's load path)
+    # modules the run Required right after the statement (its record's place.loads: --decision-procedures)
+    loads: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -192,6 +206,7 @@ class CoqcFile:
     coq_file: bool = False  # the prefix is a file of Coq's own library: its axioms are Coq's
     functor_parameters: bool = False  # a library theorem: open functors' parameters are hypotheses
     header_admits: bool = False
+    loads: tuple[str, ...] = ()  # Required right after the statement, before the proof (as the run did)
 
     @property
     def noinit(self) -> bool:
@@ -200,7 +215,8 @@ class CoqcFile:
 
     def text(self, before_statement: str, after_proof: str, top: str = "") -> str:
         before = f"\n{before_statement}" if before_statement else ""
-        return f"{top}{self.prefix}{before}{self.statement}\n{self.proof}\n{after_proof}"
+        loads = f"Require Import {' '.join(self.loads)}.\n" if self.loads else ""
+        return f"{top}{self.prefix}{before}{self.statement}\n{loads}{self.proof}\n{after_proof}"
 
     def compile(self, text: str, timeout_s: float) -> subprocess.CompletedProcess:
         package, _, stem = self.module.rpartition(".")
@@ -287,8 +303,23 @@ def library_file(problem: FileProblem, proof: str, theorem: str) -> CoqcFile:
                            "(the file changed since)")
     statement = text[start:name_start] + theorem + text[name_end:end]
     args = tuple(load_path.merged(problem.load_path).coq_args())
+    bad = [m for m in problem.loads if not _MODULE_NAME.fullmatch(m)]
+    if bad:
+        raise RebuildError(f"the load recorded before the proof, {bad[0]!r}, is not a logical module name")
     return CoqcFile(text[:start], statement, theorem, _proof_block(proof), module, args,
-                    coq_file=source.resolve().is_relative_to(coq_theories()), functor_parameters=True)
+                    coq_file=source.resolve().is_relative_to(coq_theories()), functor_parameters=True,
+                    loads=problem.loads)
+
+
+def _own_file_load(coq_file: CoqcFile) -> RecheckVerdict | None:
+    """A recorded load that names the theorem's own file (its module, or a module inside it): refused before
+    compiling. One that reaches the file through another (a file depending on it) Coq refuses itself, since
+    the file is compiled as its own module (`_rejection`)."""
+    own = [m for m in coq_file.loads if m == coq_file.module or m.startswith(coq_file.module + ".")]
+    if own:
+        return RecheckVerdict(False, f"the load recorded before the proof ({own[0]}) is the theorem's own file "
+                                     f"({coq_file.module}): a leak")
+    return None
 
 
 # ------------------------------------------------------------------ queries and their answers
@@ -332,6 +363,10 @@ def _rejection(done: subprocess.CompletedProcess, text: str, coq_file: CoqcFile,
         return RecheckVerdict(False, "the proof does not end with the stated theorem proved (it aborts it, or "
                                      "states another)")
     message = " ".join((error.group(2) if error else (done.stderr or done.stdout)).split())
+    if coq_file.loads and _SAME_LIBRARY in message:
+        return RecheckVerdict(False, f"the load recorded before the proof (Require Import {' '.join(coq_file.loads)}) "
+                                     f"brings the theorem's own file {coq_file.module}, through a library depending on "
+                                     f"it: a leak (coqc: {message[-200:]})")
     return RecheckVerdict(False, f"coqc rejected it: {message[-300:] or f'exit status {done.returncode}'}")
 
 
@@ -444,6 +479,9 @@ def recheck(item: RecheckItem, timeout_s: float = 600.0) -> RecheckVerdict:
         coq_theories()
     except RebuildError as exc:
         return RecheckVerdict(False, f"cannot rebuild the file: {exc}")
+    leak = _own_file_load(coq_file)
+    if leak is not None:
+        return leak
 
     queries = _Queries(nonce)
     text = coq_file.text("", _trailer(coq_file, queries))

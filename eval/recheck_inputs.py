@@ -4,7 +4,9 @@ PATH is one of
 - an eval run folder (run.json and results.jsonl): every proved result;
   statements, headers and places from the benchmark the run names (not from
   the results), the tactic prelude each result records (its `checker`), the
-  benchmark's load path;
+  modules each result's place says were loaded before the proof (`loads`,
+  --decision-procedures; eval.recheck judges them itself), the benchmark's
+  load path;
 - an iterate round (round-R: pool.jsonl, conjecture_results.jsonl,
   kept_conjectures.jsonl): every proof found and every kept conjecture, under
   the prelude recorded with the proof (a round run with the hammer records
@@ -59,12 +61,25 @@ def _header_item(kind: str, name: str, proof: str, prelude: str | None, header: 
     return RecheckItem(kind, name, proof, HeaderProblem(prelude, header, statement, load_path, header_axioms))
 
 
+def _recorded_loads(place: Any) -> tuple[str, ...] | None:
+    """The modules a result's place says were Required right after the statement (`loads`; () when it
+    names none); None when they are not a list of strings."""
+    loads = place.get("loads", []) if isinstance(place, dict) else []
+    if not isinstance(loads, list) or not all(isinstance(m, str) for m in loads):
+        return None
+    return tuple(loads)
+
+
 def _place_item(kind: str, name: str, proof: str, place: Any, load_path: LoadPath = LoadPath()) -> RecheckItem:
     if not (isinstance(place, dict) and isinstance(place.get("project"), str) and isinstance(place.get("file"), str)):
         return RecheckItem(kind, name, proof, None, error=f"its place is not {{project, file, line}}: {place!r:.100}")
+    loads = _recorded_loads(place)
+    if loads is None:
+        return RecheckItem(kind, name, proof, None, error=f"its place's loads are not module names: {place!r:.100}")
     line = place.get("line")
     return RecheckItem(kind, name, proof, FileProblem(place["project"], place["file"], name,
-                                                      line if isinstance(line, int) else None, load_path=load_path))
+                                                      line if isinstance(line, int) else None, load_path=load_path,
+                                                      loads=loads))
 
 
 # ------------------------------------------------------------------ an eval run
@@ -107,8 +122,15 @@ def eval_run_items(run_dir: Path) -> list[RecheckItem]:
                                      error=f"not a problem of {benchmark.name} {benchmark.split} (as run.json names it)"))
         elif problem.theorem.place is not None:
             place = problem.theorem.place
+            # the place is the benchmark's; what was loaded before the proof is what the result records
+            loads = _recorded_loads(record.get("place"))
+            if loads is None:
+                items.append(RecheckItem(kind, name, proof, None, error="its recorded place's loads are not module "
+                                                                        f"names: {record.get('place')!r:.100}"))
+                continue
             items.append(RecheckItem(kind, name, proof, FileProblem(place.project, place.file, problem.theorem.name,
-                                                                    place.line, problem.theorem.statement, load_path)))
+                                                                    place.line, problem.theorem.statement, load_path,
+                                                                    loads)))
         else:
             # a mutant's header is its library file's imports (as for a corpus): it declares no axiom to use
             items.append(_header_item(kind, name, proof, _recorded_prelude(record, run.get("prelude")),

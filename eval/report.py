@@ -47,9 +47,31 @@ def options_text(options: Mapping[str, Any] | None) -> str:
 
 
 def run_title(summary: Mapping[str, Any]) -> str:
-    """What tells two runs apart: benchmark, split, prover and its options."""
+    """What tells two runs apart: benchmark, split, prover and its options, decision procedures loaded."""
     options = options_text(summary.get("prover_options"))
-    return f"{summary['benchmark']} {summary['split']}: {summary['prover']}" + (f" ({options})" if options else "")
+    procedures = (summary.get("decision_procedures") or {}).get("requested")
+    return (f"{summary['benchmark']} {summary['split']}: {summary['prover']}" + (f" ({options})" if options else "")
+            + (f" + decision procedures {','.join(procedures)} where sound" if procedures else ""))
+
+
+def _decision_procedures(records: Sequence[Mapping[str, Any]], run: Mapping[str, Any]) -> dict[str, Any]:
+    """With --decision-procedures: for each procedure, on how many problems it was loaded, refused, and why
+    (the most common reasons); {} for the strict row."""
+    requested = run.get("decision_procedures")
+    if not requested:
+        return {}
+    loaded: Counter[str] = Counter()
+    refused: dict[str, Counter[str]] = defaultdict(Counter)
+    for r in records:
+        decided = r.get("decision_procedures") or {}
+        loaded.update(decided.get("loaded", ()))
+        for procedure, reason in (decided.get("refused") or {}).items():
+            refused[procedure][reason] += 1
+    return {"requested": list(requested),
+            "loaded": {p: loaded[p] for p in requested},
+            "refused": {p: sum(refused[p].values()) for p in requested},
+            "refusal_reasons": {p: [{"reason": why, "problems": n} for why, n in refused[p].most_common(5)]
+                                for p in requested if refused[p]}}
 
 
 def _where(problem: Problem | None) -> str:
@@ -156,6 +178,7 @@ def summarize(
         "data_sha256": run["data_sha256"],
         "prover": run["prover"],
         "prover_options": dict(run.get("prover_options") or {}),
+        "decision_procedures": _decision_procedures(records, run),
         "model": _distinct(records, "model"),
         "checker": _distinct(records, "checker"),
         "budget": {"wall_s": run["budget_s"], "attempts": run["attempts"], "tactic_timeout_s": run["tactic_timeout_s"]},
@@ -283,11 +306,18 @@ def _settings_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
         ("tactic prelude", prelude),
         ("prover", f"{summary['prover']} (model: {summary['model']})"),
         ("prover options", options_text(summary.get("prover_options")) or "none (the prover's defaults)"),
+        *([("decision procedures", _procedures_text(summary["decision_procedures"]))]
+          if summary.get("decision_procedures") else []),
         ("budget", f"{budget['wall_s']:g} s per problem, {budget['attempts']} attempt(s), tactic timeout {budget['tactic_timeout_s']:g} s"),
         ("seed", str(summary["seed"])),
         ("denominator", f"{summary['usable']} {DENOMINATOR}"),
         ("intervals", "95% Wilson score interval on every rate"),
     ]
+
+
+def _procedures_text(procedures: Mapping[str, Any]) -> str:
+    return "; ".join(f"{p}: loaded before {procedures['loaded'][p]} proofs, refused for {procedures['refused'][p]}"
+                     for p in procedures["requested"]) + " (the leak check's reasons are in each result)"
 
 
 def _category_label(summary: dict[str, Any]) -> str:

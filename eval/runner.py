@@ -68,6 +68,9 @@ class RunConfig:
     ray: str | None = None
     # Coq load path (-Q/-R/--project), on top of the one the benchmark records (mutants carry theirs)
     load_path: LoadPath = LoadPath()
+    # coq-library: decision procedures (prover.decision_procedures.PROCEDURES) loaded before each proof
+    # where the leak check finds it sound; () is the strict in-file row
+    decision_procedures: tuple[str, ...] = ()
 
     def budget(self) -> Budget:
         return Budget(
@@ -131,6 +134,8 @@ def _identity(config: RunConfig, benchmark: Benchmark, selected: list[Problem], 
         "seed": config.seed,
         "prelude": settings.coq_prelude if backend == "coq" else "",
         "problems": [p.name for p in selected],
+        # only when asked for, so a strict run started before the option existed still resumes
+        **({"decision_procedures": list(config.decision_procedures)} if config.decision_procedures else {}),
     }
 
 
@@ -299,6 +304,7 @@ def run_eval(config: RunConfig, out_dir: Path | str, progress: bool = True) -> R
         raise RunConfigError(f"--tactic-timeout-s must be positive, got {config.tactic_timeout_s}")
     if config.workers < 1:
         raise RunConfigError(f"--workers must be at least 1, got {config.workers}")
+    procedures = _decision_procedures(config)
     benchmark = load_benchmark(config.benchmark, config.split, config.data)
     from proofsmith.prover.registry import benchmark_defaults
 
@@ -306,6 +312,10 @@ def run_eval(config: RunConfig, out_dir: Path | str, progress: bool = True) -> R
     config = replace(config, prover_options=tuple(sorted(benchmark_defaults(
         config.prover, dict(config.prover_options), benchmark.name, benchmark.data_path, benchmark.split).items())))
     selected = select_problems(benchmark, config.limit, config.problems, config.seed)
+    if procedures:  # each problem's leak-check decisions; the sound procedures are loaded before its proof
+        from proofsmith.eval.benchmarks.coq_library import with_decision_procedures
+
+        selected = with_decision_procedures(Path(benchmark.data_path), selected, procedures)
     if replays_reference(config.prover) and not any(p.reference_proof for p in selected):
         raise RunConfigError(f"--prover {config.prover} replays the benchmark's own proofs, and {benchmark.name} "
                              f"{benchmark.split} has none (coq-library has them)")
@@ -335,6 +345,31 @@ def run_eval(config: RunConfig, out_dir: Path | str, progress: bool = True) -> R
     summary = summarize(records, identity, selected, category_label=benchmark.category_label, notes=benchmark.notes)
     write_reports(out_dir, summary, records)
     return RunOutcome(out_dir, records, new, len(selected), summary)
+
+
+def _decision_procedures(config: RunConfig) -> tuple:
+    """The procedures --decision-procedures names (prover.decision_procedures); RunConfigError for an unknown
+    one, for a benchmark other than coq-library, or for CoqHammer where it is not installed."""
+    if not config.decision_procedures:
+        return ()
+    from proofsmith.eval.benchmarks.coq_library import NAME as COQ_LIBRARY
+    from proofsmith.prover.decision_procedures import UnknownProcedure, procedures_named
+
+    try:
+        procedures = procedures_named(config.decision_procedures)
+    except UnknownProcedure as exc:
+        raise RunConfigError(f"--decision-procedures: {exc}") from None
+    if config.benchmark != COQ_LIBRARY:
+        raise RunConfigError(f"--decision-procedures loads procedures before a library theorem proved in its own "
+                             f"file (--benchmark {COQ_LIBRARY}); {config.benchmark}'s statements come with their "
+                             "own header")
+    if any(p.external_rests_on is not None for p in procedures):
+        from proofsmith.checker.coq.hammer import missing_reason
+
+        reason = missing_reason()
+        if reason is not None:
+            raise RunConfigError(f"--decision-procedures hammer: {reason}")
+    return procedures
 
 
 def _progress_note(records: list[RunRecord]) -> str:

@@ -36,7 +36,12 @@ class RunRecord(RunContext):
     name: str  # the problem; unique in the file
     split: str
     category: str
-    place: NotRequired[dict[str, Any]]  # a theorem in context (coq-library): project, file, line of the statement
+    # a theorem in context (coq-library): project, file, line of the statement, and `loads`, the modules the
+    # checker Required right after the statement (--decision-procedures; checker.types.Place)
+    place: NotRequired[dict[str, Any]]
+    # --decision-procedures: loaded (procedure names), modules, refused ({procedure: reason}), decisions
+    # (prover.decision_procedures.ProcedureLoading.record)
+    decision_procedures: NotRequired[dict[str, Any]]
     prover: str
     model: str | None
     usable: bool  # False: the statement could not be opened (the reason says why)

@@ -8,7 +8,11 @@ A theorem with a `place` (checker.types.Place) is proved where it stands
 instead: the process is started as its file's own module, the file's
 sentences up to the statement are replayed (trusted: they are the library),
 and the file's own statement is added; no tactic prelude goes before a file,
-so the proof sees exactly what the theorem's author saw. One process per file:
+so the proof sees exactly what the theorem's author saw (plus, where the
+place names them, the modules of `Place.loads`, Required by the session
+right after the statement and before any tactic: decision procedures an
+eval run found sound to load there; the statement itself is elaborated
+before them, as in the strict context). One process per file:
 moving to another theorem of the same file goes back (`Edit_at`) or forward
 (adding the sentences in between), never replays the file again.
 
@@ -403,6 +407,9 @@ class CoqSession(ProcessSession[CoqDocument]):
                 self._proof_cost = TacticCost()
             self.load_context(point.theorem, timeout_s)
             self._doc_start = self._started_process().append(point.statement, timeout_s)
+            loads = _load_sentence(point.theorem)
+            if loads:  # trusted modules loaded inside the proof, before any tactic (Place.loads)
+                self._doc_start = self._started_process().append(loads, timeout_s)
             self._doc_theorem = theorem
             self._doc_line = []
         common = 0
@@ -449,7 +456,9 @@ class CoqSession(ProcessSession[CoqDocument]):
         except CoqError as exc:
             self._recover_to(self._header_state)
             self._doc_theorem = None
-            raise ValueError(f"{theorem.name}: statement does not compile: {exc}") from None
+            loads = _load_sentence(theorem)
+            what = f"statement or the loads before the proof ({loads})" if loads else "statement"
+            raise ValueError(f"{theorem.name}: {what} does not compile: {exc}") from None
         if goals is None:
             raise ValueError(f"{theorem.name}: statement opened no proof")
         return self._state(goals, point)
@@ -635,6 +644,14 @@ class CoqSession(ProcessSession[CoqDocument]):
                     return result(Verdict.ERROR, "statement opened no proof")
             except CoqError as exc:
                 return result(Verdict.ERROR, f"statement does not compile: {exc}")
+            loads = _load_sentence(theorem)
+            if loads:  # the same trusted loads as the interactive proof, before the first tactic
+                try:
+                    doc.append(loads, remaining())
+                    if doc.goals(remaining()) is None:
+                        return result(Verdict.ERROR, f"the loads before the proof ({loads}) closed the proof")
+                except CoqError as exc:
+                    return result(Verdict.ERROR, f"the loads before the proof ({loads}) fail: {exc}")
             states = []
             try:
                 for s in sentences:
@@ -778,6 +795,11 @@ _NO_PROGRESS = "Failed to progress."
 _NOT_WRAPPABLE = re.compile(
     r"\s*(?:[-+*{}]|(?:\d+(?:\s*-\s*\d+)?(?:\s*,\s*\d+(?:\s*-\s*\d+)?)*|all|par|!|\[\s*[\w']+\s*\])\s*:|(?:"
     + "|".join(sorted(guard.PROOF_STRUCTURE)) + r")\b)")
+
+
+def _load_sentence(theorem: Theorem) -> str:
+    """The trusted sentence that loads a theorem's `Place.loads` inside its proof ("" for none)."""
+    return theorem.place.load_sentence if theorem.place is not None else ""
 
 
 def _one_sentence_to_coq(sentence: str) -> bool:

@@ -14,6 +14,13 @@ human proof (`reference_proof`, for `--prover reference`). A theorem that
 cannot be placed is still a problem, carrying the reason: the checker cannot
 open it, so it is reported unusable with that reason.
 
+`with_decision_procedures` (`proofsmith eval --decision-procedures lia,lra`)
+decides per problem, on the trace's own import graph (corpus.jsonl), which
+decision procedures may be loaded before its proof without a leak
+(prover.decision_procedures.leak_check), and puts the sound ones' modules in
+its place's `loads`, which the checker Requires right after the statement;
+the decisions, refusals with their reasons included, go with each result.
+
 Problems are in split-file order, so `--limit N --seed S` draws the same
 sample from the same trace every time (eval.runner.select_problems).
 Categories are library areas: the folder under the library root
@@ -25,6 +32,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from proofsmith.checker.coq.file_context import STDLIB, THEOREM_WORDS, ContextError, theorem_in_context
 from proofsmith.checker.types import Place, Source, Theorem
@@ -32,6 +40,9 @@ from proofsmith.eval.benchmarks.problem import Benchmark, Problem, library_area
 from proofsmith.formats.coq_load_path import LoadPath, LoadPathError, find_project
 from proofsmith.formats.json_files import InputFileError, get_field, read_json
 from proofsmith.formats.leandojo import TracedTheorem, read_split, split_file
+
+if TYPE_CHECKING:
+    from proofsmith.prover.decision_procedures import DecisionProcedure
 
 NAME = "coq-library"
 
@@ -159,3 +170,31 @@ def load_coq_library(root: Path, split: str) -> Benchmark:
         repo, commit = "(several libraries)", "; ".join(f"{lib.name} {lib.commit}" for lib in used.values())
     return Benchmark(NAME, split, "coq", repo, commit, str(root), tuple(problems), load_path,
                      category_label="library area", notes=tuple(notes))
+
+
+def with_decision_procedures(root: Path, problems: list[Problem], procedures: tuple[DecisionProcedure, ...]
+                             ) -> list[Problem]:
+    """The problems of the trace at `root`, each with its leak-check decisions for `procedures` and the sound
+    ones' modules as its place's loads (a problem that cannot be placed is left as it is: it is unusable)."""
+    if not procedures:
+        return problems
+    from proofsmith.prover.decision_procedures import decide
+    from proofsmith.prover.library_order import file_modules
+    from proofsmith.retrieval.corpus import Corpus, CorpusError
+
+    try:
+        corpus = Corpus.load(root / "corpus.jsonl")
+    except CorpusError as exc:
+        raise InputFileError(root / "corpus.jsonl", "--decision-procedures: the leak check reads the trace's import "
+                             f"graph, and this corpus cannot be read ({exc})") from None
+    modules = file_modules(root, corpus.files)
+    decided = []
+    for problem in problems:
+        theorem = problem.theorem
+        if theorem.place is None or theorem.source is None or problem.dataset_note is not None:
+            decided.append(problem)
+            continue
+        loading = decide(corpus, modules, theorem.source.path, procedures)
+        place = replace(theorem.place, loads=loading.modules)
+        decided.append(replace(problem, theorem=replace(theorem, place=place), decision_procedures=loading))
+    return decided

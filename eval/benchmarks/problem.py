@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from proofsmith.checker.types import Theorem
 from proofsmith.formats.coq_load_path import LoadPath
+
+if TYPE_CHECKING:
+    from proofsmith.prover.decision_procedures import ProcedureLoading
 
 
 @dataclass(frozen=True)
@@ -22,6 +25,8 @@ class Problem:
     still asks the installed checker, which is the only judge of usability.
     `reference_proof` is the benchmark's own (human) proof where it has one
     (coq-library: the traced proof); `--prover reference` replays it.
+    `decision_procedures` is what a run chose to load before the proof
+    (eval.benchmarks.coq_library.with_decision_procedures), recorded with its result.
     """
 
     theorem: Theorem
@@ -30,6 +35,9 @@ class Problem:
     requires: tuple[str, ...] = ()
     dataset_note: str | None = None
     reference_proof: str | None = None
+    # coq-library with --decision-procedures: each procedure's leak-check decision for this theorem
+    # (the sound ones' modules are its place's loads); None: the strict in-file context
+    decision_procedures: ProcedureLoading | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @property
