@@ -45,9 +45,11 @@ class Run:
 
     @property
     def title(self) -> str:
-        """The prover and its options (the benchmark is the comparison's own)."""
+        """The prover and its options, and the decision procedures loaded (the benchmark is the comparison's own)."""
         options = options_text(self.identity.get("prover_options"))
-        return f"{self.identity.get('prover', '?')}" + (f" ({options})" if options else "")
+        procedures = self.identity.get("decision_procedures")
+        return (f"{self.identity.get('prover', '?')}" + (f" ({options})" if options else "")
+                + (f" + decision procedures {','.join(procedures)} where sound" if procedures else ""))
 
     def proved(self, name: str) -> bool:
         return self.records[name]["verdict"] == "proved"

@@ -151,6 +151,10 @@ def _fingerprint(benchmark: Benchmark) -> str:
     return digest.hexdigest()
 
 
+# run.json keys written only when the option is given (so a run started before the option existed resumes)
+OPTIONAL_IDENTITY = ("decision_procedures",)
+
+
 def _check_resume(out_dir: Path, identity: dict[str, Any]) -> None:
     path = out_dir / RUN_CONFIG
     if not path.exists():
@@ -162,7 +166,9 @@ def _check_resume(out_dir: Path, identity: dict[str, Any]) -> None:
         previous = json.loads(path.read_text())
     except json.JSONDecodeError:
         raise RunConfigError(f"{path}: not valid JSON; remove the run directory or fix the file") from None
-    differing = [k for k in identity if previous.get(k) != identity[k]]
+    # keys a run records only when set: a run started with one must not resume without it
+    differing = [k for k in identity if previous.get(k) != identity[k]] + [
+        k for k in OPTIONAL_IDENTITY if k in previous and k not in identity]
     if differing == ["problems"] and set(previous.get("problems") or ()) < set(identity["problems"]):
         # a larger --limit of the same seed: its sample holds the smaller one (the run grows)
         print(f"{out_dir}: growing the run from {len(previous['problems'])} to {len(identity['problems'])} "
@@ -172,10 +178,10 @@ def _check_resume(out_dir: Path, identity: dict[str, Any]) -> None:
         tmp.replace(path)
         return
     if differing:
-        def show(v: Any) -> str:
-            return f"{len(v)} problems" if isinstance(v, list) else repr(v)
+        def show(key: str, v: Any) -> str:
+            return f"{len(v)} problems" if key == "problems" and isinstance(v, list) else repr(v)
 
-        details = "; ".join(f"{k}: {show(previous.get(k))} then, {show(identity[k])} now" for k in differing)
+        details = "; ".join(f"{k}: {show(k, previous.get(k))} then, {show(k, identity.get(k))} now" for k in differing)
         raise RunConfigError(
             f"{out_dir} was started with other options ({details}); rerun with the same options to resume, or use a new --out"
         )

@@ -160,6 +160,19 @@ def test_lia_proves_the_theorem_only_in_the_run_that_loads_it_and_the_load_is_re
 
 
 @pytest.mark.coq
+def test_the_two_rows_never_mix(runs, dplib, capsys):
+    dp, strict = runs
+    _, trace = dplib
+    for run, extra in ((dp, ()), (strict, ("--decision-procedures", "lia"))):  # a resume with the other setting
+        err = usage_error(capsys, ["eval", "--benchmark", "coq-library", "--data", str(trace), "--split",
+                                   "random/test", "--prover", "model-free-search", "--budget-s", "15", "--workers",
+                                   "1", "--no-progress", "--out", str(run), *extra])
+        assert "decision_procedures" in err and "started with other options" in err, err
+    assert main(["compare", str(strict), str(dp)]) == 0
+    assert "model-free-search + decision procedures lia,lra where sound" in capsys.readouterr().out
+
+
+@pytest.mark.coq
 def test_recheck_replays_the_recorded_load_and_refuses_one_that_reaches_the_theorems_file(runs, tmp_path, capsys):
     dp, _ = runs
     assert main(["recheck", str(dp), "--no-progress"]) == 0
