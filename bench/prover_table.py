@@ -65,6 +65,12 @@ ROWS: dict[str, tuple[str, list[str]]] = {
         "tactic memory + decision procedures (lia, lra) where sound",
         ["--prover", "memory-search", "--prover-option", f"memory={TRACE}", "--decision-procedures", "lia,lra"],
     ),
+    # The best combination measured: premise slots and decision procedures where sound, together.
+    "memory-slots-dp": (
+        "tactic memory + premise slots + decision procedures where sound",
+        ["--prover", "memory-search", "--prover-option", f"memory={TRACE}", "--prover-option", "premise_slots=true",
+         "--decision-procedures", "lia,lra"],
+    ),
     # The chronological protocol (Tactician's, CoqHammer's): each theorem sees only the theorems
     # before it in library order, earlier test theorems' human proofs included (prover.tactic_memory).
     "memory-chronological": (
