@@ -26,7 +26,7 @@ import time
 from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from proofsmith.checker.parallel import parallel_map
 from proofsmith.checker.settings import CheckerSettings
@@ -37,6 +37,9 @@ from proofsmith.eval.ray_cluster import ray_map
 from proofsmith.formats.coq_load_path import LoadPath
 from proofsmith.formats.run_records import ResultsFile, ResultsFileError, RunContext, RunRecord
 from proofsmith.prover.base import Budget
+
+if TYPE_CHECKING:
+    from proofsmith.prover.decision_procedures import DecisionProcedure
 
 log = logging.getLogger(__name__)
 
@@ -353,7 +356,7 @@ def run_eval(config: RunConfig, out_dir: Path | str, progress: bool = True) -> R
     return RunOutcome(out_dir, records, new, len(selected), summary)
 
 
-def _decision_procedures(config: RunConfig) -> tuple:
+def _decision_procedures(config: RunConfig) -> tuple[DecisionProcedure, ...]:
     """The procedures --decision-procedures names (prover.decision_procedures); RunConfigError for an unknown
     one, for a benchmark other than coq-library, or for CoqHammer where it is not installed."""
     if not config.decision_procedures:

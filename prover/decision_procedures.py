@@ -78,9 +78,6 @@ class LoadDecision:
     # what it brings beyond the target file's own imports: files of the trace, and modules from outside it
     loaded: tuple[str, ...] = ()
 
-    def requires(self, procedure: DecisionProcedure) -> str:
-        """The sentence that loads it (for a sound decision)."""
-        return " ".join(f"Require Import {m}." for m in procedure.modules)
 
 
 def leak_check(corpus: Corpus, modules: dict[str, str], target_file: str, procedure: DecisionProcedure) -> LoadDecision:
@@ -91,7 +88,7 @@ def leak_check(corpus: Corpus, modules: dict[str, str], target_file: str, proced
         return LoadDecision(name, target_file, False, f"{target_file} is not a file of the trace")
     target_module = modules.get(target_file, "")
     if procedure.external_rests_on is not None:
-        rests_on = [lib for lib in procedure.external_rests_on if target_module == lib or target_module.startswith(lib + ".")]
+        rests_on = [lib for lib in procedure.external_rests_on if _in_library(target_module, lib)]
         if rests_on:
             return LoadDecision(name, target_file, False, f"{name} comes from outside the trace and may rest on "
                                 f"{rests_on[0]}, the library of {target_file}; its imports there are unknown")

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from proofsmith.prover.decision_procedures import PROCEDURES, DecisionProcedure, leak_check
+from proofsmith.checker.types import Place
+from proofsmith.prover.decision_procedures import PROCEDURES, DecisionProcedure, decide, leak_check
 from proofsmith.prover.library_order import file_modules
 from proofsmith.retrieval.corpus import Corpus
 
@@ -43,7 +44,8 @@ def test_a_procedure_that_cannot_reach_the_target_is_loaded_and_says_what_it_bri
     assert other.sound and other.loaded == ("tracelib/Base.v", "tracelib/Mid.v")
     top = leak_check(corpus, modules, "tracelib/Top.v", NEEDS_MID)  # Top imports Mid already: nothing new
     assert top.sound and top.loaded == ()
-    assert other.requires(NEEDS_MID) == "Require Import TraceLib.Mid."
+    loading = decide(corpus, modules, "tracelib/Other.v", [NEEDS_MID])
+    assert Place("p", "tracelib/Other.v", loads=loading.modules).load_sentence == "Require Import TraceLib.Mid."
 
 
 def test_unknown_libraries_and_outside_procedures_are_judged_conservatively(library):
