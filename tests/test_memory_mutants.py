@@ -132,6 +132,30 @@ def test_only_mutants_of_train_parents_that_restate_no_held_out_theorem_are_adde
     assert len({p.name for p in (tmp_path / "cache").iterdir() if p.is_dir()} - entries) == 1
 
 
+def test_the_steps_that_cite_the_parent_are_not_remembered(tmp_path, trace):
+    # Alchemy's inverse proof: back to the parent's statement, then the parent itself
+    inverse = mutant("add_0_sym", "Lib.add_0", "forall n : nat, n = n + 0",
+                     [(goal("", "forall n : nat, n = n + 0"), "intros n."),
+                      (goal("n : nat", "n = n + 0"), "rewrite Coq.Init.Logic.eq_sym_iff."),
+                      (goal("n : nat", "n + 0 = n"), "exact (@Lib.add_0 n).")])
+    by_short_name = mutant("add_0_only", "Lib.add_0", "forall k : nat, k + 0 = k",
+                           [(goal("", "forall k : nat, k + 0 = k"), "apply add_0.")])
+    # a constant whose name merely ends like the parent's is not the parent
+    other = mutant("add_0_other", "Lib.add_0", "forall k : nat, k + 0 + 0 = k",
+                   [(goal("", "forall k : nat, k + 0 + 0 = k"), "rewrite Nat.add_0, my_add_0'.")])
+    corpus = write_corpus(tmp_path / "mutants.jsonl", [inverse, by_short_name, other])
+    selection, proofs = select_mutants(corpus, trace, "random")
+    assert dict(proofs) == {
+        "add_0_sym": [(goal("", "forall n : nat, n = n + 0"), "intros n."),
+                      (goal("n : nat", "n = n + 0"), "rewrite Coq.Init.Logic.eq_sym_iff.")],
+        "add_0_other": [(goal("", "forall k : nat, k + 0 + 0 = k"), "rewrite Nat.add_0, my_add_0'.")],
+    }
+    assert (selection.added, selection.steps_added, selection.parent_steps_dropped, selection.no_steps) == (2, 3, 1, 1)
+    assert selection.to_json()["parent_steps_dropped"] == 1
+    memory = memory_with_mutants(trace, "random", corpus, cache_dir=tmp_path / "cache")
+    assert all(not hit.tactic.startswith("exact (@Lib.add_0") for hit in memory.nearest(goal("m : nat", "m + 0 = m"), 8))
+
+
 def test_the_held_out_theorems_are_the_strategy_s_own(tmp_path, corpus):
     # under novel_premises the test theorem is another one: the mutant restating random's test theorem is kept
     trace = write_trace(tmp_path / "trace")
