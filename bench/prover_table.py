@@ -83,6 +83,11 @@ ROWS: dict[str, tuple[str, list[str]]] = {
         ["--prover", "memory-search", "--prover-option", f"memory={TRACE}", "--prover-option", "premise_slots=true",
          "--prover-option", "memory_protocol=chronological"],
     ),
+    "memory-slots-dp-chronological": (
+        "tactic memory + premise slots + decision procedures where sound, chronological protocol",
+        ["--prover", "memory-search", "--prover-option", f"memory={TRACE}", "--prover-option", "premise_slots=true",
+         "--decision-procedures", "lia,lra", "--prover-option", "memory_protocol=chronological"],
+    ),
     # The model of `proofsmith train generator TRACE --proof-retrieval --out runs/sft-stdlib-pr
     # --max-prompt-tokens 384 ...` (README, "Provers side by side"), decoded by CTranslate2 int8 (search's default on CPU),
     # with the automation mixture as every `search`; memory_share=0: the memory only shows
