@@ -20,7 +20,8 @@ rank equations only), and prints recall at 1, the slots' width, 10 and 50 and th
 - per such step, whether the human step itself (spacing aside) is among the
   candidates the premise-slot generator proposes for its goal (the templates
   the train memory votes for, filled): the premise may rank well while no
-  remembered tactic has the shape that uses it.
+  remembered tactic has the shape that uses it (and how many of those steps
+  are a bare `apply P.`, `rewrite P.` or `exact P.`, which any template fits).
 
     python bench/slot_recall.py --data .cache/trace/stdlib [--split novel_premises] [--subset test]
 """
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -50,6 +52,8 @@ from proofsmith.prover.tactic_memory import open_memory, state_key  # noqa: E402
 from proofsmith.retrieval.benchmark import Benchmark  # noqa: E402
 
 KS = tuple(sorted({1, DEFAULT_PREMISES, 10, 50}))
+# A step that is one premise applied or rewritten with, nothing more: the shape any template of its kind fits.
+BARE_STEP = re.compile(r"(?:rewrite(?:\s*<-)?|erewrite|apply|eapply|exact)\s+[\w'.]+\s*\.")
 
 
 def slot_kind(tactic: str) -> str:
@@ -100,6 +104,7 @@ def main() -> int:
     by_kind: dict[str, list[int | None]] = {REWRITE: [], APPLY: []}
     reach: dict[str, list[bool]] = {}  # per theorem: each unseen-premise step within the slots' width?
     proposed: list[bool] = []  # per unseen-premise step: the human step among the slot candidates?
+    bare = 0  # unseen-premise steps that are a bare apply/rewrite/exact of one premise
     queries = [q for q in bench.queries(args.split, args.subset) if any(fillable[i] for i in q.positives)]
     started = time.perf_counter()
     for q in tqdm(queries, unit="step", desc=f"{args.split}/{args.subset}", mininterval=5):
@@ -120,6 +125,7 @@ def main() -> int:
             candidates = slot_generator.propose(TacticRequest([q.state], PREMISE_SLOT_TACTICS))[0]
             human = " ".join(tactic.split())
             proposed.append(any(" ".join(c.tactic.split()) == human for c in candidates))
+            bare += bool(BARE_STEP.fullmatch(human))
     query_s = time.perf_counter() - started
 
     rows: dict[str, dict[str, float | int]] = {
@@ -152,8 +158,9 @@ def main() -> int:
         f"{sum(proposed):,} of the {len(proposed):,} steps naming an unseen premise "
         f"({100 * sum(proposed) / max(1, len(proposed)):.1f}%)"
     )
+    print(f"{bare:,} of those steps are a bare `apply P.`, `rewrite [<-] P.` or `exact P.`; the others are compound")
     rows["theorems within the slots' reach"] = {"theorems": len(reach), "within": within}
-    rows["unseen-premise steps proposed as they are"] = {"steps": len(proposed), "proposed": sum(proposed)}
+    rows["unseen-premise steps proposed as they are"] = {"steps": len(proposed), "proposed": sum(proposed), "bare": bare}
     if args.out:
         args.out.write_text(json.dumps({"split": args.split, "subset": args.subset, "rows": rows}, indent=1) + "\n")
     return 0
