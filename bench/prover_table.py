@@ -71,6 +71,18 @@ ROWS: dict[str, tuple[str, list[str]]] = {
         ["--prover", "memory-search", "--prover-option", f"memory={TRACE}", "--prover-option", "premise_slots=true",
          "--decision-procedures", "lia,lra"],
     ),
+    # The slots' templates also split into one-premise steps (PremiseSlot.single_step): `rewrite X.`
+    # from a remembered `now rewrite A, B by lia.`, the remembered name among the fillers.
+    "memory-slots-single": (
+        "tactic memory + premise slots with single steps",
+        ["--prover", "memory-search", "--prover-option", f"memory={TRACE}", "--prover-option", "premise_slots=true",
+         "--prover-option", "single_steps=true"],
+    ),
+    "memory-slots-single-dp": (
+        "tactic memory + premise slots with single steps + decision procedures where sound",
+        ["--prover", "memory-search", "--prover-option", f"memory={TRACE}", "--prover-option", "premise_slots=true",
+         "--prover-option", "single_steps=true", "--decision-procedures", "lia,lra"],
+    ),
     # The chronological protocol (Tactician's, CoqHammer's): each theorem sees only the theorems
     # before it in library order, earlier test theorems' human proofs included (prover.tactic_memory).
     "memory-chronological": (

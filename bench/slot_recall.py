@@ -62,6 +62,16 @@ def slot_kind(tactic: str) -> str:
     return REWRITE if kinds == {REWRITE} else APPLY
 
 
+def _same_step(step: str, texts: set[str]) -> bool:
+    """Whether a candidate is `step`, names compared without their qualifiers (the candidate names a
+    premise in full, the human step as its file does)."""
+    return _unqualified(step) in {_unqualified(t) for t in texts}
+
+
+def _unqualified(tactic: str) -> str:
+    return re.sub(r"[A-Za-z_][\w']*\.(?=[A-Za-z_])", "", tactic)
+
+
 def summary(ranks: list[int | None]) -> dict[str, float | int]:
     """Recall at each k (a step counts when one of its premises ranks within k) and MRR."""
     n = len(ranks)
@@ -105,6 +115,10 @@ def main() -> int:
     reach: dict[str, list[bool]] = {}  # per theorem: each unseen-premise step within the slots' width?
     proposed: list[bool] = []  # per unseen-premise step: the human step among the slot candidates?
     bare = 0  # unseen-premise steps that are a bare apply/rewrite/exact of one premise
+    # per unseen-premise step: is the single step its unseen premise's slot comes down to proposed,
+    # by the generator as the prover runs it and with single_steps?
+    split_generator = PremiseSlotGenerator(TacticMemoryGenerator(memory, online=False), statements, single_steps=True)
+    part_proposed: dict[str, list[bool]] = {"templates": [], "single steps": []}
     queries = [q for q in bench.queries(args.split, args.subset) if any(fillable[i] for i in q.positives)]
     started = time.perf_counter()
     for q in tqdm(queries, unit="step", desc=f"{args.split}/{args.subset}", mininterval=5):
@@ -126,6 +140,15 @@ def main() -> int:
             human = " ".join(tactic.split())
             proposed.append(any(" ".join(c.tactic.split()) == human for c in candidates))
             bare += bool(BARE_STEP.fullmatch(human))
+            unseen_names = {bench.corpus.premises[i].full_name for i in wanted - seen}
+            parts = {step for slot in premise_slots(tactic) if any(n == slot.name or n.endswith("." + slot.name)
+                                                                  for n in unseen_names)
+                     for step, _ in [slot.single_step(tactic) or ("", None)] if step}
+            split_generator.start(theorem)
+            split = split_generator.propose(TacticRequest([q.state], PREMISE_SLOT_TACTICS))[0]
+            for name, found in (("templates", candidates), ("single steps", split)):
+                texts = {" ".join(c.tactic.split()) for c in found}
+                part_proposed[name].append(human in texts or any(_same_step(part, texts) for part in parts))
     query_s = time.perf_counter() - started
 
     rows: dict[str, dict[str, float | int]] = {
@@ -159,6 +182,10 @@ def main() -> int:
         f"({100 * sum(proposed) / max(1, len(proposed)):.1f}%)"
     )
     print(f"{bare:,} of those steps are a bare `apply P.`, `rewrite [<-] P.` or `exact P.`; the others are compound")
+    for name, found in part_proposed.items():
+        print(f"the step or its unseen premise's single step (`rewrite X.` of `now rewrite A, X.`) is among the "
+              f"candidates with {name}: {sum(found):,} of {len(found):,} ({100 * sum(found) / max(1, len(found)):.1f}%)")
+    rows["single step proposed"] = {name: sum(found) for name, found in part_proposed.items()}
     rows["theorems within the slots' reach"] = {"theorems": len(reach), "within": within}
     rows["unseen-premise steps proposed as they are"] = {"steps": len(proposed), "proposed": sum(proposed), "bare": bare}
     if args.out:

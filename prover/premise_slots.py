@@ -87,6 +87,36 @@ class PremiseSlot:
     def fill(self, tactic: str, premise: str) -> str:
         return tactic[: self.start] + premise + tactic[self.end:]
 
+    def single_step(self, tactic: str) -> tuple[str, PremiseSlot] | None:
+        """The one-premise step this slot's part of `tactic` comes down to, with its slot there:
+        `rewrite <- X` from `now rewrite A, <- X by lia.`, `apply X.` from `apply (X a) with b; auto.`
+        (`exact` becomes `apply`, which also takes a premise that needs arguments). None for a
+        TERM slot, whose arguments the premise cannot go without."""
+        if self.kind == REWRITE:
+            heads = [m for m in _REWRITE.finditer(tactic) if m.end() <= self.start]
+            if not heads:
+                return None
+            head = heads[-1]
+            keyword = head.group(0).rstrip("!? ").split()[0]
+            arrow = "<-" in tactic[head.end(): self.start]
+            step = f"{keyword}{' <-' if arrow else ''} "
+        elif self.kind == APPLY:
+            head = next((m for m in _APPLY.finditer(tactic) if m.start(3) == self.start), None)
+            if head is None:
+                return None
+            keyword = head.group(0).split()[0]
+            step = {"exact": "apply ", "eexact": "eapply ", "simple": "apply "}.get(keyword, keyword + " ")
+            if keyword == "simple" and "eapply" in head.group(0).split()[1]:
+                step = "eapply "
+        else:
+            return None
+        # the hypothesis the step works in stays (`rewrite A, B in H` -> `rewrite B in H`)
+        clause = re.split(r";|\sby\s|\|\||\.\s*$", tactic[self.end:], maxsplit=1)[0]
+        target = re.search(r"\sin\s+(\*|[A-Za-z_][\w']*)", clause)
+        where = f" in {target.group(1)}" if target else ""
+        return (step + self.name + where + ".",
+                PremiseSlot(self.kind, len(step), len(step) + len(self.name), self.name))
+
 
 def premise_slots(tactic: str, hypotheses: Collection[str] = ()) -> list[PremiseSlot]:
     """The slots of `tactic`: names in premise-argument positions that are not one of `hypotheses`

@@ -67,7 +67,7 @@ PROVER_OPTIONS: dict[str, tuple[str, ...]] = {
     "model-free-search": ("retriever", "premises_k", "expansion_batch", "tactics_per_expansion", "hammer",
                           "sample_temperature"),
     "memory-search": ("retriever", "premises_k", "expansion_batch", "tactics_per_expansion", "hammer", "premise_slots",
-                      "premise_slot_share", "sample_temperature") + _MEMORY_OPTIONS,
+                      "premise_slot_share", "single_steps", "sample_temperature") + _MEMORY_OPTIONS,
     "sample": ("model", "retriever", "premises_k", "chunk") + _GENERATOR_OPTIONS,
     "portfolio+search": ("portfolio_share",) + _SEARCH_OPTIONS,
     "reference": (),
@@ -424,6 +424,10 @@ def _memory_search(options: dict[str, Any]) -> Prover:
     slot_share = float(options.pop("premise_slot_share", DEFAULT_PREMISE_SLOT_SHARE))
     if not 0.0 < slot_share < 1.0:
         raise ProverOptionError(f"premise_slot_share must be in (0, 1), got {slot_share}")
+    single_steps = _flag(options, "single_steps", False)
+    if single_steps and not slots:
+        raise ProverOptionError("single_steps=true splits the premise slots' templates into one-premise steps; "
+                                "it needs premise_slots=true")
     source = options.get("memory")
     memory = _memory_generator(options, required=True)
     assert memory is not None  # required=True raises instead
@@ -431,7 +435,7 @@ def _memory_search(options: dict[str, Any]) -> Prover:
     _resolve_retriever(options)
     parts = [(memory, share, MEMORY_TACTICS)]
     if slots:
-        slot_generator = _premise_slot_generator(memory, source)
+        slot_generator = _premise_slot_generator(memory, source, single_steps)
         parts = [(memory, share * (1.0 - slot_share), MEMORY_TACTICS),
                  (slot_generator, share * slot_share, PREMISE_SLOT_TACTICS)]
         # the model-free part's apply/rewrite/exact take the same statement-ranked premises
@@ -443,9 +447,9 @@ def _memory_search(options: dict[str, Any]) -> Prover:
     return prover
 
 
-def _premise_slot_generator(memory, source):
+def _premise_slot_generator(memory, source, single_steps: bool = False):
     """The premise-slot generator over a memory generator: the premises of the trace `source` (or, for
-    a saved memory folder, of the trace it was built from)."""
+    a saved memory folder, of the trace it was built from); `single_steps` as in PremiseSlotGenerator."""
     from proofsmith.prover.generators.premise_slots import PremiseSlotGenerator
     from proofsmith.prover.premise_slots import shared_statements
     from proofsmith.prover.tactic_memory import TacticMemoryError
@@ -455,7 +459,7 @@ def _premise_slot_generator(memory, source):
         raise ProverOptionError("premise_slots=true fills slots with the premises of the memory's trace "
                                 f"(its corpus.jsonl), and this memory records none ({trace!r}); build it from a trace folder")
     try:
-        return PremiseSlotGenerator(memory, shared_statements(trace, memory.memory.encoder))
+        return PremiseSlotGenerator(memory, shared_statements(trace, memory.memory.encoder), single_steps=single_steps)
     except TacticMemoryError as exc:
         raise ProverOptionError(str(exc)) from None
 

@@ -169,3 +169,69 @@ def test_a_premise_is_named_as_the_targets_file_refers_to_it(statements):
     assert statements.name_for(mul_comm, inside) == "mul_comm"
     after = Theorem("Coq.Arith.PeanoNat.later", "Lemma later : True.")  # after `End Nat.`, not in the corpus
     assert statements.name_for(mul_comm, after) == "Coq.Arith.PeanoNat.Nat.mul_comm"
+
+
+@pytest.mark.parametrize("tactic,hypotheses,expected", [
+    ("rewrite Nat.add_comm.", (), ["rewrite X."]),
+    ("now rewrite double_S, <- double_0 by lia.", (), ["rewrite X.", "rewrite <- X."]),
+    ("rewrite !Nat.add_0_r, IHn in H; auto.", ("H", "IHn"), ["rewrite X in H."]),
+    ("erewrite Nat.add_comm; eauto.", (), ["erewrite X."]),
+    ("apply (Nat.le_trans _ m) in H0; lia.", ("H0", "m"), ["apply X in H0."]),
+    ("exact (proj1 H).", ("H",), ["apply X."]),
+    ("simple eapply le_trans; eauto.", (), ["eapply X."]),
+    ("destruct (Nat.eq_dec n m) as [E|E].", ("n", "m"), [None]),
+])
+def test_a_slot_comes_down_to_a_one_premise_step(tactic, hypotheses, expected):
+    steps = [slot.single_step(tactic) for slot in premise_slots(tactic, hypotheses)]
+    assert [None if s is None else s[1].fill(s[0], "X") for s in steps] == expected
+    assert all(s is None or s[1].name == slot.name for s, slot in zip(steps, premise_slots(tactic, hypotheses)))
+
+
+# A training proof whose only step with a premise is compound: refilled whole, `rewrite X, Nat.add_0_r`
+# needs add_0_r to apply after X, which it does not for a product.
+COMPOUND = [(ADD_COMM, "intros a b."), (goal("a, b : nat", "a + b + 0 = b + a"), "rewrite Nat.add_0_r, Nat.add_comm."),
+            (ADD_COMM_2, "reflexivity.")]
+
+
+@pytest.fixture(scope="module")
+def compound_memory():
+    memory = TacticMemory(memory_encoder())
+    memory.add_proofs([("Lib.add_comm_0", COMPOUND)], learned=False)
+    return memory
+
+
+def test_single_steps_split_a_compound_template_into_one_premise_steps(compound_memory, statements):
+    state = goal("x, y : nat", "x * y = y * x")
+    whole = PremiseSlotGenerator(TacticMemoryGenerator(compound_memory, online=False), statements)
+    split = PremiseSlotGenerator(TacticMemoryGenerator(compound_memory, online=False), statements, single_steps=True)
+    for generator in (whole, split):
+        generator.start(MUL_COMM)
+    (plain,) = whole.generate([state], 16)
+    (candidates,) = split.generate([state], 16)
+    tactics = [c.tactic for c in candidates]
+    assert "rewrite Coq.Arith.PeanoNat.Nat.mul_comm." not in [c.tactic for c in plain]
+    assert "rewrite Coq.Arith.PeanoNat.Nat.mul_comm." in tactics
+    assert "rewrite Nat.add_comm." in tactics  # the remembered step's own part, split off
+    assert any(t.startswith("rewrite Nat.add_0_r, ") for t in tactics)  # the whole template still fills
+    assert sum(2.718281828 ** c.logprob for c in candidates) <= 1 + 1e-6
+
+
+@pytest.mark.coq
+def test_search_proves_with_a_single_step_what_the_whole_template_cannot(compound_memory, statements, checker):
+    plain = TacticMemoryGenerator(compound_memory, online=False)
+    outcomes = {}
+    for single in (False, True):
+        slots = PremiseSlotGenerator(plain, statements, single_steps=single)
+        prover = BestFirstSearchProver(MixtureGenerator([(plain, 0.7, 16), (slots, 0.3, 16)]))
+        outcomes[single] = prover.search(MUL_COMM, checker, Budget(wall_s=20)).result
+    assert not outcomes[False].proved
+    assert outcomes[True].verdict is Verdict.PROVED, outcomes[True].reason
+    assert "rewrite Coq.Arith.PeanoNat.Nat.mul_comm." in outcomes[True].proof.splitlines()
+    assert checker.check(MUL_COMM, outcomes[True].proof).proved
+
+
+def test_single_steps_need_premise_slots(trace):
+    from proofsmith.prover.registry import ProverOptionError, make_prover
+
+    with pytest.raises(ProverOptionError, match="needs premise_slots=true"):
+        make_prover("memory-search", memory=str(trace), single_steps=True)
