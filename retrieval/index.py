@@ -72,6 +72,28 @@ def search_few_queries(index: Any, queries: np.ndarray, k: int, params: Any) -> 
         faiss.omp_set_num_threads(threads)
 
 
+def build_ivf(vectors: np.ndarray, train_per_list: int = 256, seed: int = 0) -> Any:
+    """An IVF index (inner product) over `vectors`: about 4 sqrt(n) lists, trained by k-means on a
+    seeded sample of `train_per_list` rows a list (FAISS uses at most 256), then every row added."""
+    faiss = _faiss()
+    n, dim = vectors.shape
+    nlist = max(1, min(int(4 * math.sqrt(n)), n // 39))
+    index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
+    rng = np.random.default_rng(seed)
+    index.train(vectors[rng.choice(n, size=min(n, max(train_per_list * nlist, 39 * nlist)), replace=False)])
+    index.add(vectors)
+    return index
+
+
+def ivf_search(index: Any, queries: np.ndarray, k: int, nprobe: int, selector: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    """`index` (from build_ivf) searched with `nprobe` lists and an optional IDSelector, on one
+    OpenMP thread for fewer queries than threads (search_few_queries)."""
+    faiss = _faiss()
+    # faiss's SWIG classes take their fields as keywords at run time; their Python signatures do not say so
+    params = faiss.SearchParametersIVF(sel=selector, nprobe=nprobe)  # pyright: ignore[reportCallIssue]
+    return search_few_queries(index, queries, k, params)
+
+
 class HalfPrecisionStage:
     """The first stage of exact search: float16 copies scanned by FAISS, float32 vectors to re-score."""
 
@@ -148,13 +170,7 @@ class PremiseIndex:
             index = faiss.IndexHNSWFlat(dim, settings.hnsw_m, faiss.METRIC_INNER_PRODUCT)
             index.add(vectors)
         elif kind == "ivf":
-            nlist = max(1, min(int(4 * math.sqrt(n)), n // 39))
-            quantizer = faiss.IndexFlatIP(dim)
-            index = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
-            rng = np.random.default_rng(0)
-            sample = vectors[rng.choice(n, size=min(n, 256 * nlist), replace=False)]
-            index.train(sample)
-            index.add(vectors)
+            index = build_ivf(vectors)
         meta = {
             "format": FORMAT_VERSION,
             "corpus_hash": corpus.content_hash,
@@ -215,9 +231,9 @@ class PremiseIndex:
                 params = faiss.SearchParametersHNSW(  # pyright: ignore[reportAttributeAccessIssue]
                     sel=selector, efSearch=max(self.settings.hnsw_ef_search, want)
                 )
+                d, i = self.approx.search(q, want, params=params)
             else:
-                params = faiss.SearchParametersIVF(sel=selector, nprobe=self.settings.ivf_nprobe)  # pyright: ignore[reportCallIssue]
-            d, i = self.approx.search(q, want, params=params)
+                d, i = ivf_search(self.approx, q, want, self.settings.ivf_nprobe, selector)
             complete = (i >= 0).all(axis=1)
             scores[complete, :want] = d[complete]
             ids[complete, :want] = i[complete]

@@ -37,6 +37,12 @@ class SparseInnerProductIndex:
     def ntotal(self) -> int:
         return self._folded + sum(len(block) for block in self._recent)
 
+    @property
+    def nbytes(self) -> int:
+        """Bytes the rows take here: the sparse columns and the dense block of recent rows."""
+        columns = self._columns
+        return columns.data.nbytes + columns.indices.nbytes + columns.indptr.nbytes + sum(b.nbytes for b in self._recent)
+
     def add(self, vectors: np.ndarray) -> None:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if vectors.ndim != 2 or vectors.shape[1] != self.dim:

@@ -55,3 +55,14 @@ def test_hashed_features_are_sparse_and_dense_vectors_are_not():
     states = ["n + 0 = n\nn : nat", "rev (rev l) = l\nl : list nat", "forall x y : Z, x <= y -> x < y + 1"]
     assert is_sparse(FeatureEncoder().encode(states))
     assert not is_sparse(np.ones((3, 16), dtype=np.float32))
+
+
+def test_nbytes_counts_the_sparse_columns_not_a_dense_copy():
+    rng = np.random.default_rng(1)
+    vectors = _sparse_unit_rows(rng, 1000, 256, 0.05)
+    index = SparseInnerProductIndex(256)
+    index.add(vectors)
+    nonzeros = np.count_nonzero(vectors)
+    # a float32 value and an int32 row index per non-zero, plus the column pointers
+    assert index.nbytes == nonzeros * 8 + 257 * 4
+    assert index.nbytes < vectors.nbytes / 4

@@ -379,3 +379,45 @@ def test_eval_memory_search_on_a_traced_split_remembers_only_the_train_part(trac
         if name in memory.theorems():  # only as the prover proved it in this run
             assert name in found and "\n".join(memory.proof(name).tactics) == found[name]
     assert memory.theorems() <= set(train) | set(found)
+
+
+def _arithmetic_goals(count: int) -> list[str]:
+    """Varied goals with the memory's kind of symbols: sums, products, lists, orders over names."""
+    ops = ["+", "*", "-", "<=", "<", "++"]
+    types = ["nat", "Z", "N", "list nat", "bool"]
+    return [goal(f"x{i % 37} y{i % 11} : {types[i % 5]}",
+                 f"f{i % 13} (x{i % 37} {ops[i % 6]} y{i % 11}) {ops[(i // 6) % 6]} g{i % 29} x{i % 37} = h{i % 17}")
+            for i in range(count)]
+
+
+def test_past_a_size_the_memory_answers_from_an_approximate_index(encoder, monkeypatch):
+    from proofsmith.prover import tactic_memory
+
+    goals = _arithmetic_goals(3000)
+    proofs = [(f"T{i}", [(g, f"tac{i}.")]) for i, g in enumerate(goals)]
+    exact = TacticMemory(encoder)
+    exact.add_proofs(proofs, learned=False)
+    queries = goals[::97]
+    wanted = [[h.theorem for h in exact.nearest(q, 8)] for q in queries]
+    assert "approximate_index" not in exact.source  # 3,000 rows: the exact scan
+
+    monkeypatch.setattr(tactic_memory, "APPROX_ROWS", 2000)
+    memory = TacticMemory(encoder)
+    memory.add_proofs(proofs[:1500], learned=False)
+    memory.nearest(goals[0], 8)
+    assert "approximate_index" not in memory.source  # below the size
+    memory.add_proofs(proofs[1500:], learned=False)
+    got = [[h.theorem for h in memory.nearest(q, 8)] for q in queries]
+    built = memory.source["approximate_index"]
+    assert built["kind"] == "ivf" and built["rows_at_build"] == 3000 and built["lists"] > 1
+    # a state the memory holds is found (its own list is probed first), and most of the exact top 8
+    assert all(g[0] == f"T{goals.index(q)}" for g, q in zip(got, queries))
+    overlap = sum(len(set(g) & set(w)) for g, w in zip(got, wanted)) / sum(len(w) for w in wanted)
+    assert overlap >= 0.8
+    # a row limit (the chronological protocol) holds inside the approximate index
+    limited = memory.nearest(goals[2500], 8, rows=1000)
+    assert len(limited) == 8 and all(int(h.theorem[1:]) < 1000 for h in limited)
+    # rows added after the build go into it
+    new = goal("z : nat", "brand_new z = z")
+    memory.add_proof("Mine.new", [(new, "apply brand_new_id.")])
+    assert memory.nearest(new, 1)[0].theorem == "Mine.new"
