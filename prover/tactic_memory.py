@@ -10,6 +10,8 @@ same states on two busy cores). The hashed features are sparse (about 7%
 of dimensions set), so their exact search reads only the query's dimensions
 (retrieval.sparse_index: the same top k as FAISS's flat scan, which reads
 every float; 25-55 ms a query over the stdlib's 66k steps on two busy cores).
+A memory grown past APPROX_ROWS rows (mutants, what iterate adds) is asked through
+an approximate IVF index over the same vectors instead (figures beside the constant).
 For a goal, the tactics of the nearest remembered states are candidates
 (prover.generators.tactic_memory), and the whole proofs of the nearest
 states' theorems are examples for a prompt (`similar_proofs`, as in Rango).
@@ -78,10 +80,11 @@ PROTOCOLS = ("random", "chronological")
 MEMORY_ENCODERS = ("features", "minilm")
 # From this many rows on, a query is answered by an approximate index (IVF over the same vectors,
 # built at the first query past the size; rows added later go into it too). bench/memory_scale.py,
-# 1x to 10x the stdlib's random/train rows: the exact sparse scan took 2.7 / 6.9 / 12.5 / 31.6 ms a
-# query at the median and 14 / 22 / 56 / 158 ms at the 95th percentile, against 0.4 to 1.7 ms for
-# IVF with 32 lists probed, which returned 84% of the exact top 32 on the stdlib's own rows (1x):
-# a loss the votes feel, so only a memory grown past 250k rows (3.8x) pays it.
+# 1x to 10x the stdlib's random/train rows (66k to 659k), load 3-5: the exact sparse scan took
+# 2.8 / 6.1 / 19.7 / 28.1 ms a query at the median and 12 / 25 / 62 / 103 ms at the 95th percentile
+# (an expansion takes about 180 ms in all: docs/internals.md), IVF with 32 lists probed 0.6 to 1.6 ms; IVF
+# returned 88% of the exact top 32 over the stdlib's own rows (1x), a loss the votes would feel, so
+# only a memory grown past 250k rows (3.8x) pays it.
 APPROX_ROWS = 250_000
 APPROX_NPROBE = 32
 # rows a list the IVF's k-means trains on (a 10x memory: 130k rows, 2.5 minutes on two busy cores)
