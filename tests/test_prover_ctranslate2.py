@@ -5,10 +5,10 @@ generator; the two differ only in arithmetic. So with CTranslate2's float32
 weights greedy decoding picks the same answer on every prompt, with the same
 score; with int8, scores of the same text agree to a few tenths of a nat, while
 how many of the untrained model's near-ties flip depends on the CPU's int8
-kernels (on the Intel CPUs it ran on before, MKL: half or more of these 4 answers as in
-float32; on an AVX2-only
-AMD EPYC, oneDNN: none, and MKL forced there with CT2_USE_MKL=1 gives 2 of 4 but
-ran a beam of 8 x 32 tokens in 13 s against 0.9 s), so no count is asserted for it.
+kernels (on the Intel CPUs it ran on before, MKL: half or more of these 4 answers
+as in float32; on an AVX2-only AMD EPYC, oneDNN: none, and MKL forced there with
+CT2_USE_MKL=1 gives 2 of 4 but ran a beam of 8 x 32 tokens in 13 s against
+0.9 s), so no count is asserted for it.
 """
 
 import pytest
