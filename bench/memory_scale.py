@@ -13,8 +13,9 @@ them, and timed by method (median and 95th percentile):
 - sparse exact: the memory's own scan (retrieval.sparse_index), exact;
 - faiss flat: FAISS's IndexFlatIP on one thread, exact (what the memory used before);
 - faiss ivf, nprobe P: the approximate index a memory past APPROX_ROWS rows answers from
-  (prover.tactic_memory: retrieval.index.build_ivf, 4 sqrt(N) lists, k-means on 40 rows a list); recall@k is the share of the exact top k's scores it returns
-  (up to 1e-5: equal scores are the same answer).
+  (prover.tactic_memory: retrieval.index.build_ivf, 4 sqrt(N) lists, k-means on 40 rows a
+  list); recall@k is the share of the exact top k's scores it returns (up to 1e-5: equal
+  scores are the same answer).
 
 Bytes held by each index are printed beside. The exact scan's cost is linear in the postings of
 the query's dimensions; the approximate index is worth having only if that stops being small

@@ -391,22 +391,27 @@ class TacticMemory:
             n = min(k, visible)
             if n <= 0:
                 return [[] for _ in states]
-            faiss: Any = importlib.import_module("faiss")  # its SWIG signatures are not typed
-            # the first `visible` rows only; the selector is kept referenced until the search returns
-            limit = faiss.IDSelectorRange(0, visible) if visible < len(self._states) else None
             approx = self._approximate()
             if approx is not None:
-                scores, ids = ivf_search(approx, queries, n, APPROX_NPROBE, limit)
+                scores, ids = ivf_search(approx, queries, n, APPROX_NPROBE, self._row_limit(visible))
                 if (ids >= 0).all():  # a selective row limit can leave the probed lists short: exact then
                     return self._hits(scores, ids)
             if self._sparse is not None:
                 scores, ids = self._sparse.search(queries, n, visible)
                 return self._hits(scores, ids)
-            params = faiss.SearchParameters(sel=limit) if limit is not None else None
+            limit = self._row_limit(visible)  # referenced here until the search returns
+            params = importlib.import_module("faiss").SearchParameters(sel=limit) if limit is not None else None
             # one OpenMP thread for a few queries: FAISS's own split of a single query across
             # threads ran 1.9x slower on two busy cores (150 ms against 79 ms over 70k states)
             scores, ids = search_few_queries(self._index, queries, n, params)
             return self._hits(scores, ids)
+
+    def _row_limit(self, visible: int) -> Any | None:
+        """A FAISS selector of the first `visible` rows, None when they are all the rows."""
+        if visible >= len(self._states):
+            return None
+        faiss: Any = importlib.import_module("faiss")  # its SWIG signatures are not typed
+        return faiss.IDSelectorRange(0, visible)
 
     def _approximate(self) -> Any | None:
         """The IVF index of a memory of at least APPROX_ROWS rows (built here the first time it is

@@ -23,23 +23,25 @@ GOALS = [
 ]
 
 
+def _engine_options() -> dict:
+    from proofsmith.prover.generators.base import DecodingSettings
+
+    return dict(device="cpu", threads=1, settings=DecodingSettings(max_prompt_tokens=256))
+
+
 @pytest.fixture(scope="module")
 def engines():
-    from proofsmith.prover.generators.base import DecodingSettings
     from proofsmith.prover.generators.ctranslate2_generator import CTranslate2Generator
     from proofsmith.prover.generators.transformers_generator import TransformersGenerator
 
-    kw = dict(device="cpu", threads=1, settings=DecodingSettings(max_prompt_tokens=256))
-    return TransformersGenerator(None, **kw), CTranslate2Generator(None, **kw)
+    return TransformersGenerator(None, **_engine_options()), CTranslate2Generator(None, **_engine_options())
 
 
 @pytest.fixture(scope="module")
 def float32_engine():
-    from proofsmith.prover.generators.base import DecodingSettings
     from proofsmith.prover.generators.ctranslate2_generator import CTranslate2Generator
 
-    return CTranslate2Generator(None, device="cpu", threads=1, settings=DecodingSettings(max_prompt_tokens=256),
-                                quantization="float32")
+    return CTranslate2Generator(None, quantization="float32", **_engine_options())
 
 
 def test_conversion_is_cached_next_to_the_model_store_checkpoint(engines):
